@@ -1,0 +1,84 @@
+// swift-tools-version:6.1
+// OpenRTMS: an open client core for Zoom Realtime Media Streams.
+import PackageDescription
+
+let nio: PackageDescription.Package.Dependency = .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2")
+
+let package = Package(
+    name: "OpenRTMS",
+    products: [
+        // The C ABI. Shipped as librtms.so by scripts/build-lib.sh (release, -static-stdlib, exports.map).
+        .library(name: "OpenRTMS", type: .dynamic, targets: ["RTMSCABI"]),
+        .executable(name: "rtms", targets: ["rtms"]),
+        .executable(name: "rtms-sim", targets: ["rtms-sim"]),
+    ],
+    dependencies: [
+        nio,
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+    ],
+    targets: [
+        // Layer 1: the wire codec. Pure: bytes in, values out.
+        .target(name: "RTMSProtocol", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+        ]),
+        // Layer 2: value-type state machines (handshake, keep-alive, leave). No sockets.
+        .target(name: "RTMSSession", dependencies: ["RTMSProtocol"]),
+        // Layer 3: SwiftNIO WebSocket transport (ws, wss, HTTP CONNECT proxy).
+        .target(name: "RTMSTransport", dependencies: [
+            "RTMSProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOExtras", package: "swift-nio-extras"),
+            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+        ]),
+        // Layer 4: the client engine: sessions + transport + bounded event queue + wake fd.
+        .target(name: "RTMSClient", dependencies: [
+            "RTMSProtocol", "RTMSSession", "RTMSTransport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Layer 5: the C ABI (include/*.h implemented with @c @implementation).
+        .target(name: "CRTMS"),
+        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        // Zoom's side, for tests, demos and benchmarks.
+        .target(name: "RTMSSimulator", dependencies: [
+            "RTMSProtocol", "RTMSTransport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "X509", package: "swift-certificates"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "RTMSSimCommand", dependencies: [
+            "RTMSSimulator", "RTMSProtocol",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "rtms-sim", dependencies: [
+            "RTMSSimCommand",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "rtms", dependencies: [
+            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"]),
+        .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
+        .testTarget(name: "RTMSIntegrationTests", dependencies: ["RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport"]),
+    ]
+)

@@ -1,0 +1,330 @@
+// Handle bookkeeping for the C ABI: the registry of live handles, per-handle callback tables and
+// options, callback dispatch inside rtms_poll, thread-local error text.
+
+import CRTMS
+import NIOConcurrencyHelpers
+import RTMSClient
+import RTMSProtocol
+import RTMSSession
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+typealias SDKPointer = UnsafeMutablePointer<rtms_csdk>
+
+/// RTMS_SDK_* return codes.
+enum Code {
+    static let failure: Int32 = -1
+    static let ok: Int32 = 0
+    static let timeout: Int32 = 1
+    static let notExist: Int32 = 2
+    static let wrongType: Int32 = 3
+    static let invalidStatus: Int32 = 4
+    static let invalidArgs: Int32 = 5
+}
+
+// MARK: - Thread-local error text
+
+let errorKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key) { p in free(p) }
+    return key
+}()
+
+func setLastError(_ text: String) {
+    if let old = pthread_getspecific(errorKey) { free(old) }
+    pthread_setspecific(errorKey, strdup(text))
+}
+
+func clearLastError() {
+    if let old = pthread_getspecific(errorKey) {
+        free(old)
+        pthread_setspecific(errorKey, nil)
+    }
+}
+
+/// Records the error text for this thread and returns the code.
+@inline(__always)
+func fail(_ code: Int32, _ text: String) -> Int32 {
+    setLastError(text)
+    return code
+}
+
+func fail(_ e: ClientError) -> Int32 { fail(Int32(e.code), e.message) }
+
+func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// Strings handed out by pointer for the life of the process (reason names).
+final class InternedStrings: @unchecked Sendable {
+    static let shared = InternedStrings()
+    private let lock = NIOLock()
+    private var table: [String: UnsafePointer<CChar>] = [:]
+    func get(_ s: String) -> UnsafePointer<CChar> {
+        lock.withLock {
+            if let p = table[s] { return p }
+            let p = UnsafePointer(strdup(s)!)
+            table[s] = p
+            return p
+        }
+    }
+}
+
+// MARK: - Process-wide defaults (rtms_init)
+
+struct GlobalDefaults {
+    var caPath: String? = nil
+    var verify = true
+    var agent: String? = nil
+}
+
+let globalsLock = NIOLock()
+nonisolated(unsafe) var globals = GlobalDefaults()
+
+// MARK: - Handles
+
+/// Options of a handle that the C layer owns (the rest live in RTMSClient.config).
+struct HandleOptions {
+    var pollWaitMilliseconds = 10
+    var caPath: String?? = .none   // .none = use rtms_init's
+    var verify: Bool? = nil
+    var clientAgent: String? = nil
+}
+
+struct ExtOps {
+    var onChat: (@convention(c) (SDKPointer?, UnsafeMutablePointer<UInt8>?, Int32, UInt64, UnsafeMutablePointer<rtms_metadata>?) -> Void)?
+    var onStreamState: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
+    var onStreamClosed: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?) -> Void)?
+    var onError: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?) -> Void)?
+}
+
+final class Handle: @unchecked Sendable {
+    let sdk: SDKPointer
+    let client: RTMSClient
+    private let lock = NIOLock()
+    private var _ops = rtms_csdk_ops()
+    private var _ext = ExtOps()
+    private var _options = HandleOptions()
+    private var released = false
+    private var pollingThread: pthread_t? = nil
+    private let pollMutex = NIOLock()
+    /// Scratch structs reused for every callback (only touched by the polling thread).
+    private let metadata: UnsafeMutablePointer<rtms_metadata>
+    private let sessionInfo: UnsafeMutablePointer<session_info>
+
+    init(sdk: SDKPointer) {
+        self.sdk = sdk
+        self.client = RTMSClient()
+        metadata = .allocate(capacity: 1)
+        metadata.initialize(to: rtms_metadata())
+        sessionInfo = .allocate(capacity: 1)
+        sessionInfo.initialize(to: session_info())
+    }
+
+    deinit {
+        metadata.deallocate()
+        sessionInfo.deallocate()
+    }
+
+    var ops: rtms_csdk_ops {
+        get { lock.withLock { _ops } }
+        set { lock.withLock { _ops = newValue } }
+    }
+    var ext: ExtOps {
+        get { lock.withLock { _ext } }
+        set { lock.withLock { _ext = newValue } }
+    }
+    var options: HandleOptions {
+        get { lock.withLock { _options } }
+        set { lock.withLock { _options = newValue } }
+    }
+    var isReleased: Bool { lock.withLock { released } }
+
+    /// Marks the handle released. Returns true when the C struct may be freed now (no poll is
+    /// running); otherwise the running poll frees it when it returns.
+    func markReleased() -> Bool {
+        lock.withLock {
+            released = true
+            return pollingThread == nil
+        }
+    }
+
+    /// rtms_poll / rtms_poll_ex.
+    func poll(maxEvents: Int, waitMilliseconds: Int) -> Int32 {
+        let me = pthread_self()
+        let reentrant: Bool = lock.withLock {
+            if let t = pollingThread, pthread_equal(t, me) != 0 { return true }
+            return false
+        }
+        if reentrant { return fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle") }
+        pollMutex.lock()
+        let go: Bool = lock.withLock {
+            if released { return false }
+            pollingThread = me
+            return true
+        }
+        guard go else {
+            pollMutex.unlock()
+            return fail(Code.notExist, "handle was released")
+        }
+        let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
+            self.dispatch(item)
+        }
+        let freeNow: Bool = lock.withLock {
+            pollingThread = nil
+            return released
+        }
+        pollMutex.unlock()
+        if freeNow { Registry.shared.freeStruct(sdk) }
+        return Int32(n)
+    }
+
+    // MARK: Dispatch (on the polling thread)
+
+    private func dispatch(_ item: ClientEventItem) {
+        if isReleased { return }
+        switch item {
+        case .media(let m): dispatchMedia(m)
+        case .control(let ev): dispatchControl(ev)
+        }
+    }
+
+    private func dispatchMedia(_ m: MediaData) {
+        let o = ops
+        typealias DataCB = @convention(c) (SDKPointer?, UnsafeMutablePointer<UInt8>?, Int32, UInt64, UnsafeMutablePointer<rtms_metadata>?) -> Void
+        let cb: DataCB?
+        switch m.kind {
+        case .audio: cb = o.on_audio_data
+        case .video: cb = o.on_video_data
+        case .deskshare: cb = o.on_ds_data
+        case .transcript: cb = o.on_transcript_data
+        case .chat: cb = ext.onChat
+        }
+        guard let cb else { return }
+        let md = metadata
+        md.pointee.user_id = Int32(truncatingIfNeeded: m.userID)
+        md.pointee.start_ts = UInt64(bitPattern: m.startTime)
+        md.pointee.end_ts = UInt64(bitPattern: m.endTime)
+        md.pointee.language = Int32(m.language ?? -1)
+        var data = m.data
+        m.userName.withCString { name in
+            (m.channelID ?? "").withCString { ch in
+                md.pointee.user_name = UnsafeMutablePointer(mutating: name)
+                md.pointee.channel_id = ch
+                data.withUnsafeMutableBufferPointer { buf in
+                    cb(sdk, buf.baseAddress, Int32(clamping: buf.count), UInt64(bitPattern: m.timestamp), md)
+                }
+                md.pointee.user_name = nil
+                md.pointee.channel_id = nil
+            }
+        }
+    }
+
+    private func dispatchControl(_ ev: ClientEvent) {
+        let o = ops
+        switch ev {
+        case .joinConfirm(let reason, let text):
+            if reason != 0 { reportError(reason, text) }
+            o.on_join_confirm?(sdk, Int32(clamping: reason))
+        case .leave(let reason, let text):
+            reportError(reason, text)
+            o.on_leave?(sdk, Int32(clamping: reason))
+        case .sessionUpdate(let op, let sessionID, _, let timestamp):
+            guard let cb = o.on_session_update else { return }
+            let si = sessionInfo
+            si.pointee.stat_time = Int32(truncatingIfNeeded: timestamp / 1000)
+            si.pointee.status = op == SessionOp.pause ? 2 : 1  // SESS_STATUS_PAUSED : SESS_STATUS_ACTIVE
+            withUnsafeMutableBytes(of: &si.pointee.meeting_id) { raw in
+                raw.initializeMemory(as: UInt8.self, repeating: 0)
+                let bytes = Array(client.instanceID.utf8.prefix(raw.count - 1))
+                raw.copyBytes(from: bytes)
+            }
+            sessionID.withCString { sid in
+                client.streamID.withCString { stream in
+                    si.pointee.session_id = UnsafeMutablePointer(mutating: sid)
+                    si.pointee.stream_id = UnsafeMutablePointer(mutating: stream)
+                    cb(sdk, Int32(op), si)
+                    si.pointee.session_id = nil
+                    si.pointee.stream_id = nil
+                }
+            }
+        case .userUpdate(let op, let userID, let name):
+            guard let cb = o.on_user_update else { return }
+            name.withCString { n in
+                var pi = participant_info(participant_id: Int32(truncatingIfNeeded: userID),
+                                          participant_name: UnsafeMutablePointer(mutating: n))
+                cb(sdk, Int32(op), &pi)
+            }
+        case .eventEx(let json):
+            guard let cb = o.on_event_ex else { return }
+            json.withCString { p in cb(sdk, p, Int32(clamping: json.utf8.count)) }
+        case .participantVideo(let ids, let on):
+            guard let cb = o.on_participant_video else { return }
+            var users = ids.map { Int32(truncatingIfNeeded: $0) }
+            users.withUnsafeMutableBufferPointer { b in cb(sdk, b.baseAddress, Int32(b.count), on ? 1 : 0) }
+        case .videoSubscribed(let userID, let status, let reason):
+            guard let cb = o.on_video_subscript_resp else { return }
+            reason.withCString { r in cb(sdk, Int32(truncatingIfNeeded: userID), Int32(clamping: status), r) }
+        case .streamState(let state, let reason):
+            ext.onStreamState?(sdk, Int32(clamping: state), Int32(clamping: reason))
+        case .streamClosed(let status, let reason):
+            guard let cb = ext.onStreamClosed else { return }
+            reason.withCString { r in cb(sdk, Int32(clamping: status), r) }
+        case .warning(let code, let text):
+            reportError(code, text)
+        }
+    }
+
+    private func reportError(_ code: Int, _ text: String) {
+        guard let cb = ext.onError else { return }
+        text.withCString { t in cb(sdk, Int32(clamping: code), t) }
+    }
+}
+
+/// Live handles by address. Every API call looks its handle up here, so a NULL or released
+/// handle is an error code, not a crash.
+final class Registry: @unchecked Sendable {
+    static let shared = Registry()
+    private let lock = NIOLock()
+    private var handles: [UnsafeMutableRawPointer: Handle] = [:]
+
+    func add(_ h: Handle) { lock.withLock { handles[UnsafeMutableRawPointer(h.sdk)] = h } }
+
+    func lookup(_ sdk: SDKPointer?) -> Handle? {
+        guard let sdk else { return nil }
+        return lock.withLock { handles[UnsafeMutableRawPointer(sdk)] }
+    }
+
+    func remove(_ sdk: SDKPointer) -> Handle? {
+        lock.withLock { handles.removeValue(forKey: UnsafeMutableRawPointer(sdk)) }
+    }
+
+    var count: Int { lock.withLock { handles.count } }
+
+    /// Frees the C struct and the strings it points to.
+    func freeStruct(_ sdk: SDKPointer) {
+        free(sdk.pointee.meeting_uuid)
+        free(sdk.pointee.rtms_stream_id)
+        sdk.pointee.meeting_uuid = nil
+        sdk.pointee.rtms_stream_id = nil
+        free(sdk)
+    }
+}
+
+/// Looks a handle up or records why not.
+@inline(__always)
+func handle(_ sdk: SDKPointer?, _ function: StaticString) -> Handle? {
+    guard let sdk else {
+        setLastError("\(function): the handle is NULL")
+        return nil
+    }
+    guard let h = Registry.shared.lookup(sdk) else {
+        setLastError("\(function): not a live handle (released or never allocated)")
+        return nil
+    }
+    return h
+}

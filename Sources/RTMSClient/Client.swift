@@ -1,0 +1,383 @@
+// The client engine: one RTMS stream per instance. It runs a ClientSession on one SwiftNIO event
+// loop, performs the actions it returns, decodes media on that loop and queues everything for the
+// application, which receives it only inside poll() on its own thread.
+
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import RTMSProtocol
+import RTMSSession
+import RTMSTransport
+
+/// Version of the OpenRTMS core.
+public enum OpenRTMSVersion {
+    public static let major = 0, minor = 1, patch = 0
+    public static var string: String { "\(major).\(minor).\(patch)" }
+    public static var number: Int { major * 10_000 + minor * 100 + patch }
+}
+
+/// The event loops every client shares. Created on first use, alive for the process.
+public enum Runtime {
+    public static let group: MultiThreadedEventLoopGroup = {
+        let n = max(1, min(System.coreCount, 8))
+        return MultiThreadedEventLoopGroup(numberOfThreads: n)
+    }()
+    public static let logger: Logger = {
+        var l = Logger(label: "openrtms")
+        l.logLevel = logLevelFromEnvironment()
+        return l
+    }()
+
+    static func logLevelFromEnvironment() -> Logger.Level {
+        let v = getenvString("RTMS_LOG_LEVEL") ?? getenvString("ZM_RTMS_LOG_LEVEL") ?? ""
+        switch v.lowercased() {
+        case "trace": return .trace
+        case "debug": return .debug
+        case "info": return .info
+        case "error": return .error
+        case "off", "none", "critical": return .critical
+        default: return .warning
+        }
+    }
+}
+
+public func getenvString(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    let s = String(cString: p)
+    return s.isEmpty ? nil : s
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// API-level failure: a code from rtms_common.h (RTMS_SDK_*) and readable text.
+public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    public static let failure = -1, timeout = 1, notExist = 2, wrongType = 3, invalidStatus = 4, invalidArgs = 5
+    public var code: Int
+    public var message: String
+    public init(_ code: Int, _ message: String) { self.code = code; self.message = message }
+    public var description: String { message }
+}
+
+/// Per-client settings (see rtms_options in openrtms.h).
+public struct ClientConfig: Sendable, Equatable {
+    public var transport = TransportConfig()
+    public var queue = EventQueue.Limits()
+    /// How long rtms_poll waits for an event when none is pending (Zoom's poll blocks ~10 ms).
+    public var pollWaitMilliseconds = 10
+    /// Credentials used to compute the signature when join gets none (else ZM_RTMS_CLIENT/SECRET).
+    public var clientID: String?
+    public var clientSecret: String?
+    /// Sent as `rtms_client_agent` in the signaling handshake.
+    public var clientAgent: String? = "openrtms-\(OpenRTMSVersion.string)"
+    /// `buffer_data` in the signaling handshake (nil = not sent; the server buffers by default).
+    public var bufferData: Bool?
+    public init() {}
+}
+
+public final class RTMSClient: @unchecked Sendable {
+    public let eventLoop: EventLoop
+    public let queue: EventQueue
+    private let codec: WireCodec = JSONCodec()
+    private let logger = Runtime.logger
+
+    // Settings: written by API calls from any thread, read on the loop at join.
+    private let lock = NIOLock()
+    private var _config = ClientConfig()
+    private var _mediaTypes = 0
+    private var _mediaParams = MediaParams()
+    private var _phase: ClientSession.Phase = .idle
+    private var _instanceID = ""
+    private var _streamID = ""
+    private var _lastError = ""
+
+    // Loop-confined state.
+    private var session = ClientSession()
+    private var connections: [Int: WebSocketConnection] = [:]
+    private var mediaReady: Set<Int> = []
+    private var batch: [ClientEventItem] = []
+    private var timers: [TimerKind: Scheduled<Void>] = [:]
+    private var readingPaused = false
+    private var transportConfig = TransportConfig()
+
+    public init(eventLoop: EventLoop? = nil) {
+        self.eventLoop = eventLoop ?? Runtime.group.next()
+        self.queue = EventQueue()
+    }
+
+    // MARK: Settings
+
+    public var config: ClientConfig {
+        get { lock.withLock { _config } }
+        set {
+            lock.withLock { _config = newValue }
+            queue.limits = newValue.queue
+        }
+    }
+
+    /// Which media to request (MediaMask bits; 32 = one unified connection) and their parameters.
+    public func configure(mediaTypes: Int, params: MediaParams?) throws(ClientError) {
+        guard mediaTypes >= 0, mediaTypes & ~MediaMask.validBits == 0 else {
+            throw ClientError(ClientError.invalidArgs, "media_types \(mediaTypes) has bits outside SDK_AUDIO..SDK_ALL (1..32)")
+        }
+        if let p = params { try Self.validate(p) }
+        lock.withLock {
+            _mediaTypes = mediaTypes
+            if let params { _mediaParams = params }
+        }
+    }
+
+    public var mediaTypes: Int { lock.withLock { _mediaTypes } }
+    public var phase: ClientSession.Phase { lock.withLock { _phase } }
+    public var instanceID: String { lock.withLock { _instanceID } }
+    public var streamID: String { lock.withLock { _streamID } }
+    /// Text of the last failure reported through join-confirm or leave.
+    public var lastFailure: String { lock.withLock { _lastError } }
+
+    static func validate(_ p: MediaParams) throws(ClientError) {
+        func bad(_ s: String) -> ClientError { ClientError(ClientError.invalidArgs, s) }
+        if let a = p.audio {
+            guard SampleRate.hertz(a.sampleRate) != nil else { throw bad("audio sample_rate \(a.sampleRate) is not SR_8K..SR_48K (0..3)") }
+            guard a.channel == 1 || a.channel == 2 else { throw bad("audio channel \(a.channel) is not MONO (1) or STEREO (2)") }
+            guard (1...4).contains(a.codec) else { throw bad("audio codec \(a.codec) is not L16, G711, G722 or OPUS (1..4)") }
+            guard a.codec != Codec.opus || a.sampleRate == SampleRate.sr48k else { throw bad("OPUS needs SR_48K (sample_rate 3)") }
+            guard (1...2).contains(a.dataOpt) else { throw bad("audio data_opt \(a.dataOpt) is not AUDIO_MIXED_STREAM (1) or AUDIO_MULTI_STREAMS (2)") }
+            guard a.sendRate > 0 && a.sendRate <= 1000 else { throw bad("audio send_rate (duration) \(a.sendRate) ms is not in 1..1000") }
+        }
+        if let v = p.video {
+            guard [5, 6, 7].contains(v.codec) else { throw bad("video codec \(v.codec) is not JPG, PNG or H264 (5..7)") }
+            guard (1...30).contains(v.fps) else { throw bad("video fps \(v.fps) is not in 1..30") }
+            guard v.codec == Codec.h264 || v.fps <= 5 else { throw bad("video JPG/PNG needs fps <= 5 (got \(v.fps))") }
+            guard Resolution.size(v.resolution) != nil else { throw bad("video resolution \(v.resolution) is not SD..QHD (1..4)") }
+        }
+        if let d = p.deskshare {
+            guard [5, 6, 7].contains(d.codec) else { throw bad("deskshare codec \(d.codec) is not JPG, PNG or H264 (5..7)") }
+            guard (1...30).contains(d.fps) else { throw bad("deskshare fps \(d.fps) is not in 1..30") }
+            guard d.codec == Codec.h264 || d.fps <= 5 else { throw bad("deskshare JPG/PNG needs fps <= 5 (got \(d.fps))") }
+            guard Resolution.size(d.resolution) != nil else { throw bad("deskshare resolution \(d.resolution) is not SD..QHD (1..4)") }
+        }
+        if let t = p.transcript {
+            guard (-1...36).contains(t.srcLanguage) else { throw bad("transcript src_language \(t.srcLanguage) is not -1..36") }
+        }
+    }
+
+    // MARK: Join / leave
+
+    /// Starts joining. Argument problems throw at once; everything later arrives as events.
+    public func join(instanceID: String, streamID: String, signature: String?, serverURLs: String,
+                     timeoutMilliseconds: Int = -1) throws(ClientError) {
+        guard !instanceID.isEmpty else { throw ClientError(ClientError.invalidArgs, "no instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id)") }
+        guard !streamID.isEmpty else { throw ClientError(ClientError.invalidArgs, "no rtms_stream_id") }
+        let urls = JoinParameters.splitURLs(serverURLs)
+        guard !urls.isEmpty else { throw ClientError(ClientError.invalidArgs, "no server_urls") }
+        var firstError: String? = nil
+        let valid = urls.filter { u in
+            do { _ = try EndpointURL(parsing: u); return true } catch let e as EndpointURLError { firstError = firstError ?? e.description; return false } catch { return false }
+        }
+        guard !valid.isEmpty else { throw ClientError(ClientError.invalidArgs, firstError ?? "no usable server URL") }
+        let cfg = config
+        var sig = signature ?? ""
+        if sig.isEmpty {
+            guard let id = cfg.clientID ?? getenvString("ZM_RTMS_CLIENT"),
+                  let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET") else {
+                throw ClientError(ClientError.invalidArgs, "no signature given and no client credentials to compute one (set client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET)")
+            }
+            sig = Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
+        }
+        let claimed: (Int, MediaParams)? = lock.withLock { () -> (Int, MediaParams)? in
+            guard _phase == .idle || _phase == .ended else { return nil }
+            _phase = .connectingSignaling
+            _instanceID = instanceID
+            _streamID = streamID
+            _lastError = ""
+            return (_mediaTypes, _mediaParams)
+        }
+        guard let (types, params) = claimed else {
+            throw ClientError(ClientError.invalidStatus, "already joined or joining stream \(self.streamID); leave first")
+        }
+        let p = JoinParameters(instanceID: instanceID, streamID: streamID, signature: sig, signalingURLs: valid,
+                               timeoutMilliseconds: timeoutMilliseconds > 0 ? timeoutMilliseconds : 10_000,
+                               mediaTypes: types, mediaParams: params, clientAgent: cfg.clientAgent,
+                               bufferData: cfg.bufferData)
+        queue.reopen()
+        eventLoop.execute {
+            self.transportConfig = cfg.transport
+            self.apply(self.session.join(p, nowMs: nowMilliseconds()))
+        }
+    }
+
+    /// Leaves: closes every connection cleanly; nothing more is delivered for this session.
+    public func leave() {
+        queue.close()
+        lock.withLock { if _phase != .idle { _phase = .ended } }
+        eventLoop.execute { self.apply(self.session.leave()) }
+    }
+
+    public func subscribe(events: [Int], on: Bool) {
+        eventLoop.execute { self.apply(self.session.subscribe(events, on)) }
+    }
+
+    public func subscribeVideo(userID: Int64, on: Bool) {
+        eventLoop.execute { self.apply(self.session.subscribeVideo(userID: userID, on, nowMs: nowMilliseconds())) }
+    }
+
+    public func closeStream() throws(ClientError) {
+        guard phase == .ready else { throw ClientError(ClientError.invalidStatus, "close stream needs a joined stream") }
+        eventLoop.execute { self.apply(self.session.closeStream()) }
+    }
+
+    // MARK: Delivery
+
+    /// Delivers queued events on the calling thread. Waits up to `waitMilliseconds` when none is
+    /// pending. Stops early when leave or release happens inside a callback.
+    @discardableResult
+    public func poll(maxEvents: Int = Int.max, waitMilliseconds: Int = 0, _ deliver: (ClientEventItem) -> Void) -> Int {
+        if waitMilliseconds != 0 { _ = queue.wait(milliseconds: waitMilliseconds) }
+        let (items, gen, resume) = queue.take(max: maxEvents)
+        if resume { eventLoop.execute { self.setReading(true) } }
+        var n = 0
+        for it in items {
+            if n > 0 && queue.currentGeneration != gen { break }
+            deliver(it)
+            n += 1
+        }
+        return n
+    }
+
+    public var counters: ClientCounters { queue.snapshot }
+
+    // MARK: Performing actions (on the loop)
+
+    private func apply(_ actions: [SessionAction]) {
+        for a in actions {
+            switch a {
+            case .connect(let id, let role, let url):
+                let conn = WebSocketConnection(id: id, eventLoop: eventLoop, isClient: true, delegate: self)
+                connections[id] = conn
+                do {
+                    let u = try EndpointURL(parsing: url)
+                    logger.debug("connecting \(role.label) to \(u)")
+                    WebSocketClient.connect(u, config: transportConfig, connection: conn)
+                } catch {
+                    connections[id] = nil
+                    apply(session.connectFailed(id, TransportFailure(.connect, error.description)))
+                }
+            case .send(let id, let message):
+                connections[id]?.send(codec.encode(message), text: codec.usesTextFrames)
+            case .close(let id, let code, let reason):
+                mediaReady.remove(id)
+                connections[id]?.close(code: code, reason: reason)
+            case .emit(let ev):
+                flushBatch()
+                note(ev)
+                queue.push(.control(ev))
+            case .startTimer(let kind, let ms):
+                timers[kind]?.cancel()
+                timers[kind] = eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
+                    guard let self else { return }
+                    self.timers[kind] = nil
+                    self.apply(self.session.timerFired(kind))
+                }
+            case .cancelTimer(let kind):
+                timers[kind]?.cancel()
+                timers[kind] = nil
+            case .mediaReady(let id, _):
+                mediaReady.insert(id)
+                if readingPaused { connections[id]?.setReading(false) }
+            case .ended:
+                flushBatch()
+                mediaReady.removeAll()
+            }
+        }
+        let ph = session.phase
+        lock.withLock { if _phase != .ended || ph == .ended { _phase = ph } }
+    }
+
+    private func note(_ ev: ClientEvent) {
+        switch ev {
+        case .joinConfirm(let reason, let text) where reason != 0:
+            lock.withLock { _lastError = text }
+            logger.warning("join failed (\(reason)): \(text)")
+        case .leave(let reason, let text):
+            lock.withLock { _lastError = text }
+            logger.info("left (\(reason)): \(text)")
+        case .warning(_, let text):
+            logger.warning("\(text)")
+        default:
+            break
+        }
+    }
+
+    private func flushBatch() {
+        guard !batch.isEmpty else { return }
+        let b = batch
+        batch.removeAll(keepingCapacity: true)
+        if queue.push(b) { setReading(false) }
+    }
+
+    private func setReading(_ on: Bool) {
+        guard readingPaused == on else { return }
+        readingPaused = !on
+        for id in mediaReady { connections[id]?.setReading(on) }
+    }
+}
+
+extension RTMSClient: WebSocketDelegate {
+    public func webSocketOpened(_ ws: WebSocketConnection) {
+        apply(session.connected(ws.id))
+    }
+
+    public func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure) {
+        connections[ws.id] = nil
+        let kind: TransportFailure.Kind
+        switch failure.kind {
+        case .connect: kind = .connect
+        case .tls: kind = .tls
+        case .upgrade: kind = .upgrade
+        case .timeout: kind = .timeout
+        case .proxy: kind = .proxy
+        case .protocolError: kind = .protocolError
+        }
+        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message)))
+    }
+
+    public func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool) {
+        let result: Result<RTMSMessage, DecodeError> = data.withUnsafeReadableBytes { raw in
+            do { return .success(try codec.decode(raw)) } catch let e as DecodeError { return .failure(e) } catch {
+                return .failure(DecodeError(messageType: nil, reason: "\(error)"))
+            }
+        }
+        switch result {
+        case .success(.media(let m)):
+            if mediaReady.contains(ws.id) {
+                batch.append(.media(m))
+                if batch.count >= 512 { flushBatch() }
+            } else {
+                queue.countUnexpected()
+            }
+        case .success(let msg):
+            if case .keepAliveRequest = msg { queue.countKeepAlive() }
+            apply(session.received(ws.id, msg, nowMs: nowMilliseconds()))
+        case .failure(let err):
+            queue.countMalformed()
+            apply(session.malformed(ws.id, err))
+        }
+    }
+
+    public func webSocketReadComplete(_ ws: WebSocketConnection) {
+        flushBatch()
+    }
+
+    public func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport) {
+        connections[ws.id] = nil
+        mediaReady.remove(ws.id)
+        flushBatch()
+        if info.initiatedLocally && info.peerCode == nil { return }
+        apply(session.closed(ws.id, CloseInfo(peerCloseCode: info.initiatedLocally ? nil : info.peerCode,
+                                               peerCloseReason: info.peerReason, error: info.error)))
+    }
+}

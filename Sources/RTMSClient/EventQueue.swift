@@ -1,0 +1,234 @@
+// The bounded hand-off between the network (event-loop threads) and the application (the thread
+// that polls). Producers append in batches; the poller drains in batches. A pipe signals "events
+// pending" so a host can sleep in poll(2)/epoll/asyncio instead of polling on a timer.
+
+import NIOConcurrencyHelpers
+import NIOCore
+import RTMSProtocol
+import RTMSSession
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What the application receives, in order.
+public enum ClientEventItem: Sendable {
+    case control(ClientEvent)
+    case media(MediaData)
+
+    var byteCost: Int {
+        switch self {
+        case .control: 64
+        case .media(let m): m.data.count + m.userName.utf8.count + 96
+        }
+    }
+}
+
+/// Counters readable from any thread.
+public struct ClientCounters: Sendable, Equatable {
+    /// Media messages handed to the application's queue, per kind (index = MediaKind bit position).
+    public var mediaQueued = [Int](repeating: 0, count: 5)
+    public var mediaBytesQueued = 0
+    public var controlQueued = 0
+    public var delivered = 0
+    /// Media dropped because the queue was full (only with the drop policy).
+    public var droppedQueueFull = 0
+    /// Messages dropped because they could not be decoded.
+    public var droppedMalformed = 0
+    /// Media that arrived on a connection whose handshake was not accepted, or after leave.
+    public var droppedUnexpected = 0
+    /// Times reading was paused because the application fell behind.
+    public var readPauses = 0
+    public var queueHighWaterBytes = 0
+    public var queueHighWaterEvents = 0
+    public var keepAlivesAnswered = 0
+
+    public init() {}
+}
+
+public final class EventQueue: @unchecked Sendable {
+    public struct Limits: Sendable, Equatable {
+        /// Above this many queued bytes the producer pauses reading (or drops, with `dropWhenFull`).
+        public var highWaterBytes: Int
+        /// Reading resumes when the queue falls below this.
+        public var lowWaterBytes: Int
+        public var dropWhenFull: Bool
+        public init(highWaterBytes: Int = 64 << 20, lowWaterBytes: Int = 16 << 20, dropWhenFull: Bool = false) {
+            self.highWaterBytes = highWaterBytes; self.lowWaterBytes = lowWaterBytes; self.dropWhenFull = dropWhenFull
+        }
+    }
+
+    private let lock = NIOLock()
+    private var items = CircularBuffer<ClientEventItem>(initialCapacity: 256)
+    private var bytes = 0
+    private var signaled = false
+    private var open = true
+    /// Bumped by `close()`; a poll stops delivering a batch taken under an older generation.
+    private var generation = 0
+    private var counters = ClientCounters()
+    private var pausedFlag = false
+    public var limits: Limits
+    private let readFD: Int32
+    private let writeFD: Int32
+
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+        var fds: [Int32] = [-1, -1]
+        let rc = pipe(&fds)
+        if rc == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+        }
+        if rc != 0 { fds = [-1, -1] }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
+
+    deinit {
+        if readFD >= 0 { _ = systemClose(readFD) }
+        if writeFD >= 0 { _ = systemClose(writeFD) }
+    }
+
+    /// Readable while events are pending.
+    public var wakeFD: Int32 { readFD }
+
+    private func signalLocked() {
+        if !signaled {
+            signaled = true
+            var b: UInt8 = 1
+            if writeFD >= 0 { _ = write(writeFD, &b, 1) }
+        }
+    }
+
+    private func clearSignalLocked() {
+        if signaled {
+            signaled = false
+            var buf = [UInt8](repeating: 0, count: 64)
+            if readFD >= 0 { while read(readFD, &buf, 64) > 0 {} }
+        }
+    }
+
+    /// Appends a batch. Returns true when the producer should pause reading.
+    @discardableResult
+    public func push(_ batch: [ClientEventItem]) -> Bool {
+        guard !batch.isEmpty else { return false }
+        return lock.withLock {
+            guard open else {
+                counters.droppedUnexpected += batch.count
+                return false
+            }
+            for item in batch {
+                let cost = item.byteCost
+                if case .media(let m) = item {
+                    if limits.dropWhenFull && bytes + cost > limits.highWaterBytes {
+                        counters.droppedQueueFull += 1
+                        continue
+                    }
+                    counters.mediaQueued[m.kind.rawValue.trailingZeroBitCount] += 1
+                    counters.mediaBytesQueued += m.data.count
+                } else {
+                    counters.controlQueued += 1
+                }
+                items.append(item)
+                bytes += cost
+            }
+            if bytes > counters.queueHighWaterBytes { counters.queueHighWaterBytes = bytes }
+            if items.count > counters.queueHighWaterEvents { counters.queueHighWaterEvents = items.count }
+            if !items.isEmpty { signalLocked() }
+            if !limits.dropWhenFull && bytes > limits.highWaterBytes && !pausedFlag {
+                pausedFlag = true
+                counters.readPauses += 1
+                return true
+            }
+            return false
+        }
+    }
+
+    public func push(_ item: ClientEventItem) { push([item]) }
+
+    /// Takes up to `max` events. `resume` is true when the producer paused and the queue is now
+    /// below the low-water mark.
+    public func take(max: Int) -> (items: [ClientEventItem], generation: Int, resume: Bool) {
+        lock.withLock {
+            let n = Swift.min(max, items.count)
+            var out = [ClientEventItem]()
+            out.reserveCapacity(n)
+            for _ in 0..<n {
+                let it = items.removeFirst()
+                bytes -= it.byteCost
+                out.append(it)
+            }
+            if items.isEmpty { clearSignalLocked() }
+            counters.delivered += out.count
+            var resume = false
+            if pausedFlag && bytes <= limits.lowWaterBytes {
+                pausedFlag = false
+                resume = true
+            }
+            return (out, generation, resume)
+        }
+    }
+
+    public var currentGeneration: Int { lock.withLock { generation } }
+    public var count: Int { lock.withLock { items.count } }
+    public var isEmpty: Bool { count == 0 }
+
+    /// Drops everything queued and refuses new events until `reopen()` (leave, release).
+    public func close() {
+        lock.withLock {
+            open = false
+            generation += 1
+            items.removeAll()
+            bytes = 0
+            pausedFlag = false
+            clearSignalLocked()
+        }
+    }
+
+    public func reopen() {
+        lock.withLock {
+            open = true
+            generation += 1
+        }
+    }
+
+    public func countMalformed() { lock.withLock { counters.droppedMalformed += 1 } }
+    public func countUnexpected(_ n: Int = 1) { lock.withLock { counters.droppedUnexpected += n } }
+    public func countKeepAlive() { lock.withLock { counters.keepAlivesAnswered += 1 } }
+    public var snapshot: ClientCounters { lock.withLock { counters } }
+
+    /// Blocks until events are pending or `milliseconds` pass (0 = don't wait, <0 = forever).
+    /// Returns true when events are pending.
+    public func wait(milliseconds: Int) -> Bool {
+        if !isEmpty { return true }
+        if milliseconds == 0 || readFD < 0 { return !isEmpty }
+        var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        let deadline = milliseconds < 0 ? Int64.max : nowMilliseconds() + Int64(milliseconds)
+        while true {
+            let left = milliseconds < 0 ? -1 : Int32(clamping: Swift.max(0, deadline - nowMilliseconds()))
+            let rc = poll(&p, 1, left)
+            if rc > 0 || !isEmpty { return !isEmpty || rc > 0 }
+            if rc == 0 { return false }
+            if errno != EINTR { return !isEmpty }
+        }
+    }
+}
+
+/// Wall-clock milliseconds since the epoch.
+public func nowMilliseconds() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+@inline(__always) func systemClose(_ fd: Int32) -> Int32 {
+    #if canImport(Glibc)
+    return Glibc.close(fd)
+    #else
+    return Darwin.close(fd)
+    #endif
+}

@@ -1,0 +1,502 @@
+// A small tolerant JSON reader and a compact writer. RTMS control messages are tiny objects, so
+// a value tree is fine for them; media messages use MediaScanner and never build a tree.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A JSON value. Objects keep their key order (duplicates: the last one wins on lookup).
+public enum JSONValue: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case int(Int64)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object(JSONObject)
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var intValue: Int64? {
+        switch self {
+        case .int(let v): v
+        case .double(let d) where d.isFinite && d == d.rounded() && abs(d) < 9.0e18: Int64(d)
+        default: nil
+        }
+    }
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
+    public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }
+    public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }
+    public var isNull: Bool { if case .null = self { return true }; return false }
+
+    /// Name of the JSON type, for error messages.
+    public var typeName: String {
+        switch self {
+        case .null: "null"
+        case .bool: "boolean"
+        case .int, .double: "number"
+        case .string: "string"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+}
+
+/// An ordered JSON object.
+public struct JSONObject: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    public var pairs: [(key: String, value: JSONValue)]
+
+    public init(_ pairs: [(key: String, value: JSONValue)] = []) { self.pairs = pairs }
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        pairs = elements.map { (key: $0.0, value: $0.1) }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        get {
+            var i = pairs.count - 1
+            while i >= 0 {
+                if pairs[i].key == key { return pairs[i].value }
+                i -= 1
+            }
+            return nil
+        }
+        set {
+            pairs.removeAll { $0.key == key }
+            if let newValue { pairs.append((key: key, value: newValue)) }
+        }
+    }
+
+    public var keys: [String] { pairs.map(\.key) }
+
+    public static func == (a: JSONObject, b: JSONObject) -> Bool {
+        a.pairs.count == b.pairs.count && zip(a.pairs, b.pairs).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+}
+
+/// Why a byte sequence is not acceptable JSON.
+public struct JSONError: Error, Sendable, CustomStringConvertible {
+    public let offset: Int
+    public let reason: String
+    public var description: String { "invalid JSON at byte \(offset): \(reason)" }
+}
+
+// MARK: - Scanner
+
+/// A cursor over UTF-8 JSON bytes. Used both for the value tree and for targeted media scans.
+struct JSONScanner {
+    let bytes: UnsafeRawBufferPointer
+    var pos: Int
+    let end: Int
+    static let maxDepth = 64
+
+    init(_ bytes: UnsafeRawBufferPointer, start: Int = 0, end: Int? = nil) {
+        self.bytes = bytes
+        self.pos = start
+        self.end = end ?? bytes.count
+    }
+
+    @inline(__always) func peek() -> UInt8? { pos < end ? bytes[pos] : nil }
+
+    @inline(__always) mutating func skipWhitespace() {
+        while pos < end {
+            let c = bytes[pos]
+            if c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { pos += 1 } else { break }
+        }
+    }
+
+    func error(_ reason: String) -> JSONError { JSONError(offset: pos, reason: reason) }
+
+    mutating func expect(_ c: UInt8, _ what: String) throws(JSONError) {
+        skipWhitespace()
+        guard pos < end, bytes[pos] == c else {
+            throw error(pos < end ? "expected \(what)" : "unexpected end, expected \(what)")
+        }
+        pos += 1
+    }
+
+    /// Reads a string token. Returns the byte range of its contents (without quotes) and whether it
+    /// contains escapes. `pos` must be at the opening quote.
+    mutating func readStringRange() throws(JSONError) -> (range: Range<Int>, escaped: Bool) {
+        guard pos < end, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected string") }
+        pos += 1
+        let start = pos
+        var escaped = false
+        guard let base = bytes.baseAddress else { throw error("unterminated string") }
+        while true {
+            // memchr finds the next quote quickly even in megabytes of base64.
+            guard let q = memchr(base + pos, 0x22, end - pos) else { throw error("unterminated string") }
+            let qi = base.distance(to: UnsafeRawPointer(q))
+            // A backslash run just before the quote decides whether it is escaped.
+            var bs = 0
+            var j = qi - 1
+            while j >= start && bytes[j] == 0x5C { bs += 1; j -= 1 }
+            if !escaped, memchr(base + pos, 0x5C, qi - pos) != nil { escaped = true }
+            if bs % 2 == 0 {
+                pos = qi + 1
+                return (start..<qi, escaped)
+            }
+            escaped = true
+            pos = qi + 1
+        }
+    }
+
+    /// Decodes a string token's contents into a Swift String.
+    func decodeString(_ range: Range<Int>, escaped: Bool) throws(JSONError) -> String {
+        if !escaped {
+            return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        }
+        let out = try unescape(range)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Unescapes JSON string contents into UTF-8 bytes.
+    func unescape(_ range: Range<Int>) throws(JSONError) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        func hex4(_ at: Int) throws(JSONError) -> UInt32 {
+            guard at + 4 <= range.upperBound else { throw JSONError(offset: at, reason: "short \\u escape") }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = bytes[at + k]
+                let d: UInt32
+                switch c {
+                case 0x30...0x39: d = UInt32(c - 0x30)
+                case 0x41...0x46: d = UInt32(c - 0x41 + 10)
+                case 0x61...0x66: d = UInt32(c - 0x61 + 10)
+                default: throw JSONError(offset: at + k, reason: "bad hex digit in \\u escape")
+                }
+                v = v << 4 | d
+            }
+            return v
+        }
+        while i < range.upperBound {
+            let c = bytes[i]
+            if c != 0x5C { out.append(c); i += 1; continue }
+            i += 1
+            guard i < range.upperBound else { throw JSONError(offset: i, reason: "dangling backslash") }
+            let e = bytes[i]
+            i += 1
+            switch e {
+            case 0x22: out.append(0x22)
+            case 0x5C: out.append(0x5C)
+            case 0x2F: out.append(0x2F)
+            case 0x62: out.append(0x08)
+            case 0x66: out.append(0x0C)
+            case 0x6E: out.append(0x0A)
+            case 0x72: out.append(0x0D)
+            case 0x74: out.append(0x09)
+            case 0x75:
+                var scalar = try hex4(i)
+                i += 4
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    // High surrogate: expect a low one.
+                    if i + 6 <= range.upperBound, bytes[i] == 0x5C, bytes[i + 1] == 0x75 {
+                        let low = try hex4(i + 2)
+                        if low >= 0xDC00 && low < 0xE000 {
+                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                            i += 6
+                        } else {
+                            scalar = 0xFFFD
+                        }
+                    } else {
+                        scalar = 0xFFFD
+                    }
+                } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                    scalar = 0xFFFD
+                }
+                let u = Unicode.Scalar(scalar) ?? "\u{FFFD}"
+                out.append(contentsOf: UTF8.encode(u)!)
+            default:
+                throw JSONError(offset: i - 1, reason: "bad escape")
+            }
+        }
+        return out
+    }
+
+    /// Reads a number token. Returns (int value if integral and in range, double value).
+    mutating func readNumber() throws(JSONError) -> JSONValue {
+        let start = pos
+        var isInt = true
+        if pos < end && bytes[pos] == 0x2D { pos += 1 }
+        var digits = 0
+        while pos < end {
+            let c = bytes[pos]
+            if c >= 0x30 && c <= 0x39 { digits += 1; pos += 1 }
+            else if c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D { isInt = false; pos += 1 }
+            else { break }
+        }
+        guard digits > 0 else { pos = start; throw error("invalid number") }
+        if isInt && pos - start <= 19 {
+            var v: Int64 = 0
+            var i = start
+            let neg = bytes[i] == 0x2D
+            if neg { i += 1 }
+            var overflow = false
+            while i < pos {
+                let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                let (a, o2) = m.addingReportingOverflow(Int64(bytes[i] - 0x30))
+                if o1 || o2 { overflow = true; break }
+                v = a
+                i += 1
+            }
+            if !overflow { return .int(neg ? -v : v) }
+        }
+        // Floating point or out of Int64 range: strtod on a NUL-terminated copy.
+        var tmp = [CChar](repeating: 0, count: pos - start + 1)
+        for k in 0..<(pos - start) { tmp[k] = CChar(bitPattern: bytes[start + k]) }
+        var endp: UnsafeMutablePointer<CChar>? = nil
+        let d = tmp.withUnsafeMutableBufferPointer { b in strtod(b.baseAddress!, &endp) }
+        guard d.isFinite else { throw JSONError(offset: start, reason: "number out of range") }
+        return .double(d)
+    }
+
+    mutating func parseValue(depth: Int = 0) throws(JSONError) -> JSONValue {
+        guard depth < JSONScanner.maxDepth else { throw error("nesting deeper than \(JSONScanner.maxDepth)") }
+        skipWhitespace()
+        guard pos < end else { throw error("unexpected end") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"):
+            pos += 1
+            var obj = JSONObject()
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { pos += 1; return .object(obj) }
+            while true {
+                skipWhitespace()
+                let (r, esc) = try readStringRange()
+                let key = try decodeString(r, escaped: esc)
+                try expect(UInt8(ascii: ":"), "':'")
+                let v = try parseValue(depth: depth + 1)
+                obj.pairs.append((key: key, value: v))
+                skipWhitespace()
+                guard pos < end else { throw error("unterminated object") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(obj) }
+                throw error("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            pos += 1
+            var arr = [JSONValue]()
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { pos += 1; return .array(arr) }
+            while true {
+                arr.append(try parseValue(depth: depth + 1))
+                skipWhitespace()
+                guard pos < end else { throw error("unterminated array") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(arr) }
+                throw error("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""):
+            let (r, esc) = try readStringRange()
+            return .string(try decodeString(r, escaped: esc))
+        case UInt8(ascii: "t"):
+            try literal("true"); return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false"); return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null"); return .null
+        default:
+            return try readNumber()
+        }
+    }
+
+    mutating func literal(_ word: StaticString) throws(JSONError) {
+        let n = word.utf8CodeUnitCount
+        guard pos + n <= end else { throw error("unexpected end") }
+        let p = word.utf8Start
+        for k in 0..<n where bytes[pos + k] != p[k] { throw error("invalid literal") }
+        pos += n
+    }
+
+    /// Skips one value without building it.
+    mutating func skipValue(depth: Int = 0) throws(JSONError) {
+        guard depth < JSONScanner.maxDepth else { throw error("nesting deeper than \(JSONScanner.maxDepth)") }
+        skipWhitespace()
+        guard pos < end else { throw error("unexpected end") }
+        switch bytes[pos] {
+        case UInt8(ascii: "{"):
+            pos += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "}") { pos += 1; return }
+            while true {
+                skipWhitespace()
+                _ = try readStringRange()
+                try expect(UInt8(ascii: ":"), "':'")
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard pos < end else { throw error("unterminated object") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return }
+                throw error("expected ',' or '}'")
+            }
+        case UInt8(ascii: "["):
+            pos += 1
+            skipWhitespace()
+            if peek() == UInt8(ascii: "]") { pos += 1; return }
+            while true {
+                try skipValue(depth: depth + 1)
+                skipWhitespace()
+                guard pos < end else { throw error("unterminated array") }
+                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return }
+                throw error("expected ',' or ']'")
+            }
+        case UInt8(ascii: "\""):
+            _ = try readStringRange()
+        case UInt8(ascii: "t"): try literal("true")
+        case UInt8(ascii: "f"): try literal("false")
+        case UInt8(ascii: "n"): try literal("null")
+        default: _ = try readNumber()
+        }
+    }
+
+    /// Compares a raw (unescaped) key range with an ASCII literal.
+    @inline(__always) func keyEquals(_ r: Range<Int>, _ key: StaticString) -> Bool {
+        let n = key.utf8CodeUnitCount
+        guard r.count == n else { return false }
+        let p = key.utf8Start
+        var k = 0
+        while k < n {
+            if bytes[r.lowerBound + k] != p[k] { return false }
+            k += 1
+        }
+        return true
+    }
+}
+
+public enum JSON {
+    /// Parses one JSON document (surrounding whitespace allowed, nothing after it).
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
+        var s = JSONScanner(bytes)
+        let v = try s.parseValue()
+        s.skipWhitespace()
+        // Some senders terminate text with a NUL byte; tolerate trailing NULs.
+        while s.pos < s.end && bytes[s.pos] == 0 { s.pos += 1 }
+        guard s.pos == s.end else { throw s.error("trailing bytes after the JSON value") }
+        return v
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSONValue {
+        do {
+            return try bytes.withUnsafeBytes { (b) throws(JSONError) -> JSONValue in try parse(b) }
+        } catch let e as JSONError { throw e } catch { throw JSONError(offset: 0, reason: "\(error)") }
+    }
+
+    public static func parse(_ text: String) throws(JSONError) -> JSONValue {
+        try parse(Array(text.utf8))
+    }
+
+    /// Serializes compactly, keys in their stored order.
+    public static func serialize(_ v: JSONValue) -> [UInt8] {
+        var w = JSONWriter()
+        w.value(v)
+        return w.bytes
+    }
+
+    public static func string(_ v: JSONValue) -> String { String(decoding: serialize(v), as: UTF8.self) }
+
+    /// Serializes compactly with object keys sorted (stable output for transcripts and tests).
+    public static func sortedString(_ v: JSONValue) -> String {
+        var w = JSONWriter()
+        w.value(v, sortKeys: true)
+        return String(decoding: w.bytes, as: UTF8.self)
+    }
+}
+
+/// Appends compact JSON to a byte array.
+public struct JSONWriter {
+    public var bytes: [UInt8] = []
+    public init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
+
+    @inline(__always) public mutating func raw(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    public mutating func string(_ s: String) {
+        bytes.append(0x22)
+        var s = s
+        s.withUTF8 { u in
+            var runStart = 0
+            for i in 0..<u.count {
+                let c = u[i]
+                if c == 0x22 || c == 0x5C || c < 0x20 {
+                    bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<i]))
+                    switch c {
+                    case 0x22: raw("\\\"")
+                    case 0x5C: raw("\\\\")
+                    case 0x0A: raw("\\n")
+                    case 0x0D: raw("\\r")
+                    case 0x09: raw("\\t")
+                    case 0x08: raw("\\b")
+                    case 0x0C: raw("\\f")
+                    default:
+                        raw("\\u00")
+                        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                        bytes.append(hex[Int(c >> 4)])
+                        bytes.append(hex[Int(c & 15)])
+                    }
+                    runStart = i + 1
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[runStart..<u.count]))
+        }
+        bytes.append(0x22)
+    }
+
+    public mutating func int<I: BinaryInteger>(_ v: I) {
+        if v == 0 { bytes.append(0x30); return }
+        var digits: [UInt8] = []
+        var neg = false
+        var m = Int64(clamping: v)
+        if m < 0 {
+            neg = true
+            if m == Int64.min { raw("-9223372036854775808"); return }
+            m = -m
+        }
+        while m > 0 { digits.append(UInt8(m % 10) + 0x30); m /= 10 }
+        if neg { bytes.append(0x2D) }
+        bytes.append(contentsOf: digits.reversed())
+    }
+
+    public mutating func double(_ d: Double) {
+        if d.isFinite && d == d.rounded() && abs(d) < 9.0e15 { int(Int64(d)); return }
+        guard d.isFinite else { raw("null"); return }
+        bytes.append(contentsOf: "\(d)".utf8)
+    }
+
+    public mutating func value(_ v: JSONValue, sortKeys: Bool = false) {
+        switch v {
+        case .null: raw("null")
+        case .bool(let b): if b { raw("true") } else { raw("false") }
+        case .int(let i): int(i)
+        case .double(let d): double(d)
+        case .string(let s): string(s)
+        case .array(let a):
+            bytes.append(0x5B)
+            for (i, e) in a.enumerated() {
+                if i > 0 { bytes.append(0x2C) }
+                value(e, sortKeys: sortKeys)
+            }
+            bytes.append(0x5D)
+        case .object(let o):
+            bytes.append(0x7B)
+            let pairs = sortKeys ? o.pairs.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) } : o.pairs
+            for (i, p) in pairs.enumerated() {
+                if i > 0 { bytes.append(0x2C) }
+                string(p.key)
+                bytes.append(0x3A)
+                value(p.value, sortKeys: sortKeys)
+            }
+            bytes.append(0x7D)
+        }
+    }
+}

@@ -1,0 +1,170 @@
+// Inputs, outputs and events of the client session state machine.
+
+import RTMSProtocol
+
+/// Codes the client reports in join-confirm and leave callbacks when the cause is local (not a
+/// server status code or stop reason). Where Zoom's client reports the same situation, the same
+/// number is used.
+public enum ClientReason {
+    /// Join did not complete within the join timeout (Zoom's client reports 1 as well).
+    public static let timeout = 1
+    /// A server response was malformed (missing or mistyped required fields). Zoom reports 6.
+    public static let badResponse = 6
+    /// The remote side stopped answering: no pong, no traffic (stop reason 16 in Zoom's client).
+    public static let livenessTimeout = 16
+    /// TCP connect failed (refused, unreachable, name not resolved, proxy refused).
+    public static let connectFailed = 500
+    /// A connection dropped without a WebSocket close frame.
+    public static let connectionLost = 502
+    /// TLS handshake or certificate verification failed. Zoom reports 610.
+    public static let tlsFailed = 610
+    /// The WebSocket upgrade was refused (HTTP status other than 101).
+    public static let upgradeRefused = 620
+    /// The server closed a connection with a WebSocket close frame. Zoom reports 960.
+    public static let closedByServer = 960
+
+    public static func describe(_ code: Int) -> String {
+        switch code {
+        case 0: "OK"
+        case timeout: "timeout"
+        case badResponse: "malformed server response"
+        case livenessTimeout: "connection stopped answering"
+        case connectFailed: "connect failed"
+        case connectionLost: "connection lost"
+        case tlsFailed: "TLS failure"
+        case upgradeRefused: "WebSocket upgrade refused"
+        case closedByServer: "closed by server"
+        default: code < 100 ? StatusCode.name(code) : "reason \(code)"
+        }
+    }
+}
+
+/// Session update operations (SESSION_ADD … SESSION_RESUME in rtms_common.h).
+public enum SessionOp {
+    public static let add = 1, stop = 2, pause = 3, resume = 4
+}
+
+/// User update operations (USER_JOIN, USER_LEAVE).
+public enum UserOp {
+    public static let join = 0, leave = 1
+}
+
+/// What the application receives (everything except media payloads).
+public enum ClientEvent: Sendable, Equatable {
+    case joinConfirm(reason: Int, text: String)
+    case leave(reason: Int, text: String)
+    case sessionUpdate(op: Int, sessionID: String, state: Int, timestamp: Int64)
+    case userUpdate(op: Int, userID: Int64, userName: String)
+    /// The raw `event` object of an EVENT_UPDATE, compact JSON with sorted keys.
+    case eventEx(json: String)
+    case participantVideo(userIDs: [Int64], isOn: Bool)
+    case videoSubscribed(userID: Int64, status: Int, reason: String)
+    case streamState(state: Int, reason: Int)
+    case streamClosed(status: Int, reason: String)
+    /// Non-fatal problem (a dropped malformed message, a media URL the server did not offer…).
+    case warning(code: Int, text: String)
+}
+
+/// Where a connection attempt went wrong, as the transport saw it.
+public struct TransportFailure: Sendable, Equatable, Error {
+    public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+
+    public var reasonCode: Int {
+        switch kind {
+        case .connect, .proxy: ClientReason.connectFailed
+        case .tls: ClientReason.tlsFailed
+        case .upgrade: ClientReason.upgradeRefused
+        case .timeout: ClientReason.timeout
+        case .protocolError: ClientReason.connectionLost
+        }
+    }
+}
+
+/// How a connection ended.
+public struct CloseInfo: Sendable, Equatable {
+    /// The peer sent a WebSocket close frame with this code.
+    public var peerCloseCode: Int?
+    public var peerCloseReason: String
+    /// Transport error text when the connection dropped without a close frame.
+    public var error: String?
+    public init(peerCloseCode: Int? = nil, peerCloseReason: String = "", error: String? = nil) {
+        self.peerCloseCode = peerCloseCode; self.peerCloseReason = peerCloseReason; self.error = error
+    }
+}
+
+/// Which logical connection a connection id is.
+public enum ConnectionRole: Sendable, Equatable, Hashable {
+    case signaling
+    /// A media connection carrying this `media_type` mask (a single kind bit, or 32 for all).
+    case media(mask: Int)
+
+    public var label: String {
+        switch self {
+        case .signaling: return "signaling"
+        case .media(let m):
+            if m == MediaMask.all.rawValue { return "media(all)" }
+            return "media(" + MediaMask(rawValue: m).kinds.map(\.key).joined(separator: "+") + ")"
+        }
+    }
+}
+
+public enum TimerKind: Sendable, Equatable, Hashable {
+    case joinTimeout
+}
+
+/// What the state machine asks its driver to do.
+public enum SessionAction: Sendable, Equatable {
+    case connect(id: Int, role: ConnectionRole, url: String)
+    case send(id: Int, message: RTMSMessage)
+    case close(id: Int, code: Int, reason: String)
+    case emit(ClientEvent)
+    case startTimer(TimerKind, milliseconds: Int)
+    case cancelTimer(TimerKind)
+    /// Media from this connection may now be delivered (data handshake accepted).
+    case mediaReady(id: Int, kinds: [MediaKind])
+    /// The session is over: stop delivering media, drop nothing that is queued before this point.
+    case ended
+}
+
+/// Everything a join needs.
+public struct JoinParameters: Sendable, Equatable {
+    public var instanceID: String
+    public var streamID: String
+    public var signature: String
+    /// Signaling URLs, tried in order (a comma-separated `server_urls` split).
+    public var signalingURLs: [String]
+    public var timeoutMilliseconds: Int
+    /// `media_type` mask requested (bits of MediaMask; 32 = one unified connection).
+    public var mediaTypes: Int
+    /// Parameters configured by the application; unset kinds use protocol defaults.
+    public var mediaParams: MediaParams
+    public var clientAgent: String?
+    public var bufferData: Bool?
+    public var payloadEncryption: Bool?
+
+    public init(instanceID: String, streamID: String, signature: String, signalingURLs: [String],
+                timeoutMilliseconds: Int = 10_000, mediaTypes: Int, mediaParams: MediaParams = MediaParams(),
+                clientAgent: String? = nil, bufferData: Bool? = nil, payloadEncryption: Bool? = nil) {
+        self.instanceID = instanceID; self.streamID = streamID; self.signature = signature
+        self.signalingURLs = signalingURLs; self.timeoutMilliseconds = timeoutMilliseconds
+        self.mediaTypes = mediaTypes; self.mediaParams = mediaParams; self.clientAgent = clientAgent
+        self.bufferData = bufferData; self.payloadEncryption = payloadEncryption
+    }
+
+    /// Splits a `server_urls` value: commas separate alternatives; blanks are ignored.
+    public static func splitURLs(_ s: String) -> [String] {
+        s.split(separator: ",").map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String {
+        var s = self
+        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,123 @@
+// The simulator's command line, shared by `rtms-sim` and `rtms sim`.
+
+import ArgumentParser
+import Dispatch
+import Logging
+import RTMSProtocol
+import RTMSSimulator
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct SimOptions: ParsableArguments {
+    @Option(help: "Address to listen on.") public var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 = any free port).") public var port = 0
+    @Flag(help: "Serve wss:// (a certificate is generated unless --cert/--key are given).") public var tls = false
+    @Option(help: "PEM certificate chain for --tls.") public var cert: String?
+    @Option(help: "PEM private key for --tls.") public var key: String?
+    @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init).") public var caOut: String?
+    @Option(help: "Host name in the URLs handed out (default: --host; use localhost for Zoom's client with TLS).") public var urlHost: String?
+    @Option(help: "POST rtms_started / rtms_stopped webhooks to this URL.") public var webhookURL: String?
+    @Flag(help: "Write each meeting's rtms_started body to stdout as one JSON line.") public var printStarted = false
+    @Option(help: "Client id for signature checks [ZM_RTMS_CLIENT].") public var clientID: String?
+    @Option(help: "Client secret for signature checks [ZM_RTMS_SECRET].") public var clientSecret: String?
+    @Option(help: "Webhook secret token for x-zm-signature [ZM_RTMS_WEBHOOK_SECRET].") public var webhookSecret: String?
+    @Option(help: "Meetings to start at once.") public var meetings = 1
+    @Option(help: "Length of each scripted meeting, in seconds.") public var duration: Double = 30
+    @Option(help: "Seed of the scripted meetings.") public var seed: UInt64 = 1
+    @Option(help: "Participants per meeting (2...8).") public var participants = 3
+    @Option(help: "Keep-alive interval on idle connections, in milliseconds.") public var keepaliveMs = 10_000
+    @Option(help: "End a stream nobody joins after this many seconds.") public var joinWait: Double = 120
+    @Flag(help: "Exit when every meeting has ended.") public var exitWhenDone = false
+    @Flag(help: "Log every connection and stream event to stderr.") public var verbose = false
+
+    public init() {}
+
+    public func makeConfig() -> SimulatorConfig {
+        var c = SimulatorConfig()
+        c.host = host
+        c.port = port
+        c.tls = tls
+        c.certificatePath = cert
+        c.keyPath = key
+        c.caOutputPath = caOut
+        c.urlHost = urlHost
+        c.webhookURL = webhookURL
+        c.clientID = clientID ?? env("ZM_RTMS_CLIENT")
+        c.clientSecret = clientSecret ?? env("ZM_RTMS_SECRET")
+        c.webhookSecret = webhookSecret ?? env("ZM_RTMS_WEBHOOK_SECRET")
+        c.defaults.durationMs = Int(duration * 1000)
+        c.defaults.seed = seed
+        c.defaults.participants = participants
+        c.defaults.keepAliveMs = keepaliveMs
+        c.defaults.joinWaitMs = Int(joinWait * 1000)
+        var l = Logger(label: "rtms-sim")
+        l.logLevel = verbose ? .info : .warning
+        c.logger = l
+        return c
+    }
+
+    /// Runs the simulator until every meeting ended (--exit-when-done) or SIGINT/SIGTERM.
+    public func run() throws {
+        let sim = Simulator(config: makeConfig())
+        let port = try sim.start()
+        let remaining = Counter(meetings)
+        let exitWhenDone = self.exitWhenDone
+        sim.onEnded { _, _ in
+            if remaining.decrement() <= 0 && exitWhenDone { Stopper.shared.stop() }
+        }
+        if printStarted {
+            sim.onStarted { body in
+                print(JSON.string(body))
+                fflush(nil)
+            }
+        }
+        var msg = "rtms-sim: listening on port \(port); signaling \(sim.signalingURL); control \(sim.baseHTTPURL)/meetings"
+        if let ca = caOut, tls, cert == nil { msg += "; CA certificate in \(ca)" }
+        writeStderr(msg + "\n")
+        for _ in 0..<meetings { sim.createMeeting() }
+        Stopper.shared.wait()
+        sim.stop()
+    }
+}
+
+public func writeStderr(_ s: String) {
+    var bytes = Array(s.utf8)
+    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+func env(_ name: String) -> String? {
+    guard let p = getenv(name) else { return nil }
+    let s = String(cString: p)
+    return s.isEmpty ? nil : s
+}
+
+final class Counter: @unchecked Sendable {
+    private var n: Int
+    private let lock = DispatchSemaphore(value: 1)
+    init(_ n: Int) { self.n = n }
+    func decrement() -> Int { lock.wait(); defer { lock.signal() }; n -= 1; return n }
+}
+
+/// Blocks the main thread until SIGINT, SIGTERM or stop().
+public final class Stopper: @unchecked Sendable {
+    public static let shared = Stopper()
+    private let sem = DispatchSemaphore(value: 0)
+    private var sources: [DispatchSourceSignal] = []
+
+    public func stop() { sem.signal() }
+
+    public func wait() {
+        for s in [SIGINT, SIGTERM] {
+            signal(s, SIG_IGN)
+            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
+            src.setEventHandler { [weak self] in self?.sem.signal() }
+            src.resume()
+            sources.append(src)
+        }
+        sem.wait()
+    }
+}

@@ -1,0 +1,477 @@
+// The RTMS simulator: Zoom's side on loopback. One HTTP/1.1 port serves the signaling and media
+// WebSockets (/signaling, /media/<kind>), a small JSON control API (/meetings, /streams/...) and
+// /health. Everything runs on one event loop of its own.
+
+import FoundationEssentials
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import RTMSProtocol
+import RTMSTransport
+
+public struct SimulatorConfig: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 0
+    public var tls = false
+    /// PEM certificate chain and key; generated at start when TLS is on and these are nil.
+    public var certificatePath: String?
+    public var keyPath: String?
+    /// Host name used in the URLs the simulator hands out (default: `host`; "localhost" suits
+    /// clients that check certificates by DNS name only, such as Zoom's).
+    public var urlHost: String?
+    public var webhookURL: String?
+    public var webhookSecret: String?
+    public var clientID: String?
+    public var clientSecret: String?
+    public var defaults = MeetingOptions()
+    /// Where to write the generated CA certificate (so clients can trust it).
+    public var caOutputPath: String?
+    public var logger = Logger(label: "rtms-sim")
+
+    public init() {}
+}
+
+public final class Simulator: @unchecked Sendable {
+    public let config: SimulatorConfig
+    let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    private var channel: Channel?
+    private var streams: [String: SimStream] = [:]
+    private var finished: [String: JSONValue] = [:]
+    private var nextConnID = 1
+    private var counter = 0
+    public private(set) var port = 0
+    public private(set) var generatedTLS: GeneratedTLS?
+    private let onStartedLock = NIOLock()
+    private var startedHandlers: [@Sendable (JSONValue) -> Void] = []
+    private var endedHandlers: [@Sendable (String, Int) -> Void] = []
+
+    public init(config: SimulatorConfig) {
+        self.config = config
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        loop = group.next()
+    }
+
+    func log(_ s: String) { config.logger.info("\(s)") }
+
+    var scheme: String { config.tls ? "wss" : "ws" }
+    var urlHost: String {
+        let h = config.urlHost ?? config.host
+        return h.contains(":") ? "[\(h)]" : h
+    }
+    public var signalingURL: String { "\(scheme)://\(urlHost):\(port)/signaling" }
+    public var baseHTTPURL: String { "\(config.tls ? "https" : "http")://\(urlHost):\(port)" }
+    func mediaURL(_ key: String) -> String { "\(scheme)://\(urlHost):\(port)/media/\(key)" }
+
+    // MARK: Start / stop
+
+    /// Binds the port (0 = any free one) and returns it.
+    @discardableResult
+    public func start() throws -> Int {
+        var sslContext: NIOSSLContext? = nil
+        if config.tls {
+            let chain: [NIOSSLCertificate]
+            let key: NIOSSLPrivateKey
+            if let c = config.certificatePath, let k = config.keyPath {
+                chain = try NIOSSLCertificate.fromPEMFile(c)
+                key = try NIOSSLPrivateKey(file: k, format: .pem)
+            } else {
+                let g = try GeneratedTLS.make()
+                generatedTLS = g
+                chain = try NIOSSLCertificate.fromPEMBytes(Array(g.certificateChainPEM.utf8))
+                key = try NIOSSLPrivateKey(bytes: Array(g.privateKeyPEM.utf8), format: .pem)
+                if let out = config.caOutputPath { try writeFile(out, g.caPEM) }
+            }
+            var tc = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            tc.minimumTLSVersion = .tlsv12
+            sslContext = try NIOSSLContext(configuration: tc)
+        }
+        let ssl = sslContext
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] ch in
+                do {
+                    if let ssl { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl)) }
+                    let control = ControlHTTPHandler(sim: self)
+                    let boundControl = NIOLoopBound(control, eventLoop: ch.eventLoop)
+                    let upgrader = NIOWebSocketServerUpgrader(
+                        maxFrameSize: 64 << 20, automaticErrorHandling: true,
+                        shouldUpgrade: { [self] ch, head in
+                            ch.eventLoop.makeSucceededFuture(self.role(forPath: head.uri) == nil ? nil : HTTPHeaders())
+                        },
+                        upgradePipelineHandler: { [self] ch, head in
+                            ch.eventLoop.makeCompletedFuture {
+                                let conn = self.newConnection(path: head.uri)
+                                let s = ch.pipeline.syncOperations
+                                // The control API handler has no business on a WebSocket.
+                                s.removeHandler(boundControl.value, promise: nil)
+                                try s.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                                                                             maxAccumulatedFrameSize: 64 << 20))
+                                try s.addHandler(WebSocketFrameHandler(connection: conn))
+                            }
+                        })
+                    try ch.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in
+                            // The control handler is not needed on a WebSocket.
+                        }))
+                    try ch.pipeline.syncOperations.addHandler(control)
+                    return ch.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return ch.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let ch = try bootstrap.bind(host: config.host, port: config.port).wait()
+        channel = ch
+        port = ch.localAddress?.port ?? config.port
+        log("listening on \(baseHTTPURL) (signaling \(signalingURL))")
+        return port
+    }
+
+    public func stop() {
+        try? loop.submit {
+            for s in self.streams.values { s.end(reason: StopReason.exitSignal, note: "simulator stopping") }
+        }.wait()
+        try? channel?.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+
+    // MARK: Meetings
+
+    /// Creates a stream and announces it (webhook `rtms_started`, started handlers). Returns the
+    /// webhook body. Callable from any thread.
+    @discardableResult
+    public func createMeeting(_ options: MeetingOptions? = nil) -> JSONValue {
+        let body = try? loop.submit { self.createMeetingOnLoop(options ?? self.config.defaults) }.wait()
+        return body ?? .null
+    }
+
+    func createMeetingOnLoop(_ o: MeetingOptions) -> JSONValue {
+        counter += 1
+        let stream = o.streamID ?? hexID(seed: o.seed &+ UInt64(counter) &* 7919)
+        let instance = o.instanceID ?? uuidLike(seed: o.seed &+ UInt64(counter))
+        let s = SimStream(sim: self, options: o, streamID: stream, instanceID: instance)
+        streams[stream] = s
+        let body: JSONValue = .object([
+            "event": .string(o.product.startedEvent),
+            "event_ts": .int(wallMilliseconds()),
+            "payload": .object([
+                o.product.idKey: .string(instance), "operator_id": .string("sim-operator"),
+                "rtms_stream_id": .string(stream), "server_urls": .string(signalingURL),
+            ]),
+        ])
+        announce(body)
+        return body
+    }
+
+    func announce(_ body: JSONValue) {
+        let handlers = onStartedLock.withLock { startedHandlers }
+        for h in handlers { h(body) }
+        postWebhook(body)
+    }
+
+    func streamEnded(_ s: SimStream, reason: Int) {
+        let body: JSONValue = .object([
+            "event": .string(s.product.stoppedEvent),
+            "event_ts": .int(wallMilliseconds()),
+            "payload": .object([s.product.idKey: .string(s.instanceID), "rtms_stream_id": .string(s.streamID),
+                                "stop_reason": .int(Int64(reason))]),
+        ])
+        postWebhook(body)
+        let handlers = onStartedLock.withLock { endedHandlers }
+        for h in handlers { h(s.streamID, reason) }
+        // Keep the final report a while for tests and the control API.
+        loop.scheduleTask(in: .seconds(30)) { [weak self, weak s] in
+            guard let self, let s else { return }
+            self.finished[s.streamID] = s.report
+            if self.streams[s.streamID] === s { self.streams[s.streamID] = nil }
+        }
+    }
+
+    /// Called with every rtms_started body (on the simulator's loop).
+    public func onStarted(_ f: @escaping @Sendable (JSONValue) -> Void) { onStartedLock.withLock { startedHandlers.append(f) } }
+    /// Called with (stream id, stop reason) when a stream ends.
+    public func onEnded(_ f: @escaping @Sendable (String, Int) -> Void) { onStartedLock.withLock { endedHandlers.append(f) } }
+
+    /// The report of a stream: what was sent, connections, state.
+    public func report(_ streamID: String) -> JSONValue? {
+        try? loop.submit { self.streams[streamID]?.report ?? self.finished[streamID] }.wait()
+    }
+
+    /// Ends a stream as Zoom would (session stopped, stream terminated, rtms_stopped).
+    public func stopStream(_ streamID: String, reason: Int = StopReason.meetingEnded) {
+        loop.execute { self.streams[streamID]?.end(reason: reason, note: "stopped through the control API") }
+    }
+
+    /// Sends raw text on a connection of a stream: "signaling", a media key ("audio"…) or "all".
+    @discardableResult
+    public func inject(_ streamID: String, connection: String, raw: String, binary: Bool = false) -> Bool {
+        (try? loop.submit { () -> Bool in
+            guard let s = self.streams[streamID] else { return false }
+            let conn: WebSocketConnection?
+            if connection == "signaling" { conn = s.signaling } else if connection == "all" {
+                conn = s.media.values.first { $0.mask & MediaMask.all.rawValue != 0 }?.conn
+            } else if let k = MediaKind(key: connection) {
+                conn = s.link(for: k)?.conn
+            } else { conn = nil }
+            guard let conn, conn.state == .open else { return false }
+            conn.send(Array(raw.utf8), text: !binary)
+            return true
+        }.wait()) ?? false
+    }
+
+    public var streamIDs: [String] { (try? loop.submit { Array(self.streams.keys) }.wait()) ?? [] }
+
+    // MARK: Connections
+
+    enum PathRole: Equatable { case signaling, media(String) }
+
+    func role(forPath uri: String) -> PathRole? {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        if path == "/signaling" || path.hasPrefix("/signaling/") { return .signaling }
+        if path.hasPrefix("/media/") {
+            let key = String(path.dropFirst("/media/".count))
+            if key == "all" || MediaKind(key: key) != nil { return .media(key) }
+        }
+        return nil
+    }
+
+    func newConnection(path: String) -> WebSocketConnection {
+        let id = nextConnID
+        nextConnID += 1
+        let router = ConnectionRouter(sim: self, role: role(forPath: path) ?? .signaling)
+        let conn = WebSocketConnection(id: id, eventLoop: loop, isClient: false, delegate: router)
+        router.retain = router
+        return conn
+    }
+
+    func handle(_ conn: WebSocketConnection, role: PathRole, message: RTMSMessage, router: ConnectionRouter) {
+        switch message {
+        case .signalingHandshakeRequest(let r):
+            guard role == .signaling else { return }
+            guard let s = streams[r.streamID] else {
+                conn.send(JSONCodec().encode(.signalingHandshakeResponse(SignalingHandshakeResponse(
+                    sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
+                return
+            }
+            router.stream = s
+            s.signalingHandshake(conn, r)
+        case .dataHandshakeRequest(let r):
+            guard case .media = role else { return }
+            guard let s = streams[r.streamID] else {
+                conn.send(JSONCodec().encode(.dataHandshakeResponse(DataHandshakeResponse(
+                    sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
+                return
+            }
+            router.stream = s
+            s.dataHandshake(conn, r)
+        default:
+            router.stream?.received(conn, message)
+        }
+    }
+
+    // MARK: Control API
+
+    func control(method: HTTPMethod, uri: String, body: [UInt8]) -> (HTTPResponseStatus, JSONValue) {
+        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+        let parts = path.split(separator: "/").map(String.init)
+        let json = body.isEmpty ? JSONValue.object([:]) : ((try? JSON.parse(body)) ?? .null)
+        guard json.objectValue != nil || body.isEmpty else { return (.badRequest, .object(["error": .string("body is not a JSON object")])) }
+        let o = json.objectValue ?? [:]
+        switch (method, parts.first ?? "", parts.count) {
+        case (.GET, "health", 1):
+            return (.ok, .object(["status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL)]))
+        case (.POST, "meetings", 1):
+            var m = config.defaults
+            if let d = o["duration_ms"]?.intValue { m.durationMs = Int(d) }
+            if let d = o["duration"]?.intValue { m.durationMs = Int(d) * 1000 }
+            if let s = o["seed"]?.intValue { m.seed = UInt64(truncatingIfNeeded: s) }
+            if let p = o["participants"]?.intValue { m.participants = Int(p) }
+            if let p = o["product"]?.stringValue {
+                guard let prod = Product(rawValue: p) else { return (.badRequest, .object(["error": .string("unknown product \(p)")])) }
+                m.product = prod
+            }
+            if let k = o["keepalive_ms"]?.intValue { m.keepAliveMs = Int(k) }
+            if let s = o["rtms_stream_id"]?.stringValue { m.streamID = s }
+            if let s = o["instance_id"]?.stringValue { m.instanceID = s }
+            if let ov = o["overrides"]?.objectValue {
+                m.overrides.signalingResponse = ov["signaling_response"].map { $0.stringValue ?? JSON.string($0) }
+                m.overrides.mediaResponse = ov["media_response"].map { $0.stringValue ?? JSON.string($0) }
+                m.overrides.silentSignaling = ov["silent_signaling"]?.boolValue ?? false
+                m.overrides.silentMedia = ov["silent_media"]?.boolValue ?? false
+                m.overrides.omitMediaURLs = ov["omit_media_urls"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            }
+            return (.created, createMeetingOnLoop(m))
+        case (.GET, "streams", 1):
+            return (.ok, .object(["streams": .array(streams.keys.sorted().map { .string($0) })]))
+        case (.GET, "streams", 2):
+            guard let r = streams[parts[1]]?.report ?? finished[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            return (.ok, r)
+        case (.POST, "streams", 3) where parts[2] == "stop":
+            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            s.end(reason: Int(o["reason"]?.intValue ?? Int64(StopReason.meetingEnded)), note: "stopped through the control API")
+            return (.ok, s.report)
+        case (.POST, "streams", 3) where parts[2] == "send":
+            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            let target = o["connection"]?.stringValue ?? "signaling"
+            guard let msg = o["message"] else { return (.badRequest, .object(["error": .string("no message")])) }
+            let raw = msg.stringValue ?? JSON.string(msg)
+            let ok = inject(s.streamID, connectionOnLoop: target, raw: raw)
+            return ok ? (.ok, .object(["sent": .bool(true)])) : (.conflict, .object(["error": .string("no open \(target) connection")]))
+        case (.POST, "streams", 3) where parts[2] == "events":
+            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            guard let ev = o["event"]?.objectValue else { return (.badRequest, .object(["error": .string("no event object")])) }
+            s.sendEvent(ev)
+            return (.ok, .object(["sent": .bool(true)]))
+        default:
+            return (.notFound, .object(["error": .string("no route for \(method) \(path)")]))
+        }
+    }
+
+    func inject(_ streamID: String, connectionOnLoop target: String, raw: String) -> Bool {
+        guard let s = streams[streamID] else { return false }
+        let conn: WebSocketConnection?
+        if target == "signaling" { conn = s.signaling } else if let k = MediaKind(key: target) { conn = s.link(for: k)?.conn } else {
+            conn = s.media.values.first { $0.mask & MediaMask.all.rawValue != 0 }?.conn
+        }
+        guard let conn, conn.state == .open else { return false }
+        conn.send(Array(raw.utf8), text: true)
+        return true
+    }
+
+    // MARK: Webhooks
+
+    func postWebhook(_ body: JSONValue) {
+        guard let url = config.webhookURL else { return }
+        let bytes = JSON.serialize(body)
+        var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "Zoom Marketplace/1.0a"),
+                                           ("x-zm-trackingid", "sim-\(wallMilliseconds())")]
+        if let secret = config.webhookSecret {
+            let ts = String(wallMilliseconds() / 1000)
+            headers.append(("x-zm-request-timestamp", ts))
+            headers.append(("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: bytes)))
+        }
+        let logger = config.logger
+        WebhookPoster.post(url: url, body: bytes, headers: headers, on: loop).whenComplete { r in
+            switch r {
+            case .success(let status): logger.info("webhook \(body["event"]?.stringValue ?? "?") → HTTP \(status)")
+            case .failure(let e): logger.warning("webhook to \(url) failed: \(e)")
+            }
+        }
+    }
+
+    func hexID(seed: UInt64) -> String {
+        var r = SeededRandom(seed: seed)
+        return String(format32hex(r.next(), r.next()))
+    }
+    func uuidLike(seed: UInt64) -> String {
+        var r = SeededRandom(seed: seed ^ 0xABCDEF)
+        let bytes = (0..<16).map { _ in UInt8(truncatingIfNeeded: r.next()) }
+        return Base64Codec.encode(bytes)
+    }
+}
+
+func format32hex(_ a: UInt64, _ b: UInt64) -> String {
+    let digits = Array("0123456789abcdef")
+    var s = ""
+    for v in [a, b] {
+        for i in stride(from: 60, through: 0, by: -4) { s.append(digits[Int((v >> UInt64(i)) & 15)]) }
+    }
+    return s
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    guard let f = fopen(path, "w") else { throw SimulatorError("cannot write \(path)") }
+    defer { fclose(f) }
+    _ = text.withCString { fputs($0, f) }
+}
+
+public struct SimulatorError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ s: String) { description = s }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Routes one server-side WebSocket to its stream.
+final class ConnectionRouter: WebSocketDelegate {
+    unowned let sim: Simulator
+    let role: Simulator.PathRole
+    weak var stream: SimStream?
+    /// Keeps the router alive as long as its connection (the connection's delegate is weak).
+    var retain: ConnectionRouter?
+    let codec = JSONCodec()
+
+    init(sim: Simulator, role: Simulator.PathRole) { self.sim = sim; self.role = role }
+
+    func webSocketOpened(_ ws: WebSocketConnection) {}
+    func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure) { retain = nil }
+
+    func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool) {
+        let decoded: Result<RTMSMessage, DecodeError> = data.withUnsafeReadableBytes { raw in
+            do { return .success(try codec.decode(raw)) } catch let e as DecodeError { return .failure(e) } catch {
+                return .failure(DecodeError(messageType: nil, reason: "\(error)"))
+            }
+        }
+        switch decoded {
+        case .success(let m): sim.handle(ws, role: role, message: m, router: self)
+        case .failure(let e): sim.log("dropped a client message: \(e)")
+        }
+    }
+
+    func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport) {
+        stream?.connectionClosed(ws, byServer: info.initiatedLocally)
+        retain = nil
+    }
+}
+
+/// Serves the control API and answers 404/503 to anything else that is not a WebSocket upgrade.
+final class ControlHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+    unowned let sim: Simulator
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+
+    init(sim: Simulator) { self.sim = sim }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            body = []
+        case .body(var b):
+            if body.count < 1 << 20 { body += b.readBytes(length: b.readableBytes) ?? [] }
+        case .end:
+            guard let h = head else { return }
+            let (status, json): (HTTPResponseStatus, JSONValue)
+            if sim.role(forPath: h.uri) != nil {
+                (status, json) = (.badRequest, .object(["error": .string("this path needs a WebSocket upgrade")]))
+            } else {
+                (status, json) = sim.control(method: h.method, uri: h.uri, body: body)
+            }
+            let bytes = JSON.serialize(json)
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(bytes.count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
+            var buf = context.channel.allocator.buffer(capacity: bytes.count)
+            buf.writeBytes(bytes)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
+            let keepAlive = h.isKeepAlive
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+                if !keepAlive { context.close(promise: nil) }
+            }
+            head = nil
+        }
+    }
+}

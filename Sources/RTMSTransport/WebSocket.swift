@@ -1,0 +1,260 @@
+// WebSocket connections on SwiftNIO, shared by the client core (outbound) and the simulator
+// (inbound). A connection lives on one event loop; its delegate is called on that loop only.
+
+import NIOCore
+import NIOWebSocket
+
+/// Receives what happens on a WebSocket connection. Called on the connection's event loop.
+public protocol WebSocketDelegate: AnyObject {
+    func webSocketOpened(_ ws: WebSocketConnection)
+    func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure)
+    /// One complete message (fragments already joined). `data` is valid during the call only.
+    func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool)
+    /// The end of one socket read: a good moment to hand a batch on.
+    func webSocketReadComplete(_ ws: WebSocketConnection)
+    func webSocketPong(_ ws: WebSocketConnection)
+    func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport)
+}
+
+extension WebSocketDelegate {
+    public func webSocketReadComplete(_ ws: WebSocketConnection) {}
+    public func webSocketPong(_ ws: WebSocketConnection) {}
+}
+
+/// Why a connection could not be opened.
+public struct ConnectFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    public var description: String { message }
+}
+
+/// How an open connection ended.
+public struct CloseReport: Sendable, Equatable {
+    /// Close code the peer sent, if it sent a close frame first.
+    public var peerCode: Int?
+    public var peerReason: String
+    /// Whether we started the close.
+    public var initiatedLocally: Bool
+    /// Error text when the connection dropped without a close handshake.
+    public var error: String?
+    public init(peerCode: Int? = nil, peerReason: String = "", initiatedLocally: Bool = false, error: String? = nil) {
+        self.peerCode = peerCode; self.peerReason = peerReason; self.initiatedLocally = initiatedLocally; self.error = error
+    }
+}
+
+/// One WebSocket connection (client or server side). Loop-confined: call its methods on `eventLoop`
+/// (the `…Anywhere` variants hop there).
+public final class WebSocketConnection: @unchecked Sendable {
+    public enum State: Sendable, Equatable { case connecting, open, closing, closed }
+
+    public let id: Int
+    public let eventLoop: EventLoop
+    public let isClient: Bool
+    public private(set) var state: State = .connecting
+    public weak var delegate: WebSocketDelegate?
+    /// Free for the owner (e.g. the role of this connection).
+    public var tag: Int = 0
+    var channel: Channel?
+    private var closeTimer: Scheduled<Void>?
+    private var reported = false
+    private var peerClose: (Int, String)? = nil
+    private var localClose = false
+    /// Bytes queued for writing but not yet flushed to the socket.
+    public private(set) var messagesSent = 0
+
+    public init(id: Int, eventLoop: EventLoop, isClient: Bool, delegate: WebSocketDelegate?) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.isClient = isClient
+        self.delegate = delegate
+    }
+
+    public var remoteDescription: String { channel?.remoteAddress?.description ?? "?" }
+
+    // MARK: Called by the pipeline
+
+    func opened(_ channel: Channel) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .connecting else { channel.close(promise: nil); return }
+        self.channel = channel
+        state = .open
+        delegate?.webSocketOpened(self)
+    }
+
+    func failedToOpen(_ failure: ConnectFailure) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .connecting, !reported else { return }
+        reported = true
+        state = .closed
+        channel?.close(promise: nil)
+        delegate?.webSocketFailed(self, failure)
+    }
+
+    func received(_ frame: WebSocketFrame) {
+        switch frame.opcode {
+        case .text, .binary:
+            guard state == .open else { return }
+            var data = frame.unmaskedData
+            delegate?.webSocketMessage(self, &data, text: frame.opcode == .text)
+        case .ping:
+            guard state == .open else { return }
+            let payload = frame.unmaskedData
+            write(WebSocketFrame(fin: true, opcode: .pong, maskKey: mask(), data: payload), flush: true)
+        case .pong:
+            delegate?.webSocketPong(self)
+        case .connectionClose:
+            var data = frame.unmaskedData
+            let code = data.readInteger(as: UInt16.self).map(Int.init) ?? 1005
+            let reason = data.readString(length: data.readableBytes) ?? ""
+            peerClose = (code, reason)
+            if state == .open {
+                // Answer the close handshake with the same code, then end the TCP connection.
+                state = .closing
+                var out = channel?.allocator.buffer(capacity: 2) ?? ByteBuffer()
+                out.writeInteger(UInt16(code == 1005 ? 1000 : code))
+                let ch = channel
+                channel?.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: out))
+                    .whenComplete { _ in ch?.close(promise: nil) }
+            } else {
+                channel?.close(promise: nil)
+            }
+        default:
+            break
+        }
+    }
+
+    func readComplete() { delegate?.webSocketReadComplete(self) }
+
+    func inactive(error: String?) {
+        eventLoop.preconditionInEventLoop()
+        closeTimer?.cancel()
+        closeTimer = nil
+        let wasConnecting = state == .connecting
+        state = .closed
+        guard !reported else { return }
+        reported = true
+        if wasConnecting {
+            delegate?.webSocketFailed(self, ConnectFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
+            return
+        }
+        delegate?.webSocketClosed(self, CloseReport(peerCode: peerClose?.0, peerReason: peerClose?.1 ?? "",
+                                                     initiatedLocally: localClose, error: peerClose == nil && !localClose ? (error ?? "connection reset") : nil))
+    }
+
+    // MARK: Use
+
+    @inline(__always) private func mask() -> WebSocketMaskingKey? { isClient ? .random() : nil }
+
+    private func write(_ frame: WebSocketFrame, flush: Bool) {
+        guard let channel else { return }
+        if flush { channel.writeAndFlush(frame, promise: nil) } else { channel.write(frame, promise: nil) }
+    }
+
+    /// Sends one message. Call on the event loop.
+    public func send(_ bytes: [UInt8], text: Bool, flush: Bool = true) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .open, let channel else { return }
+        var buf = channel.allocator.buffer(capacity: bytes.count)
+        buf.writeBytes(bytes)
+        send(buffer: buf, text: text, flush: flush)
+    }
+
+    public func send(buffer: ByteBuffer, text: Bool, flush: Bool = true) {
+        guard state == .open else { return }
+        messagesSent += 1
+        write(WebSocketFrame(fin: true, opcode: text ? .text : .binary, maskKey: mask(), data: buffer), flush: flush)
+    }
+
+    public func flush() { channel?.flush() }
+
+    /// Sends a ping (liveness checks).
+    public func ping() {
+        guard state == .open, let channel else { return }
+        write(WebSocketFrame(fin: true, opcode: .ping, maskKey: mask(), data: channel.allocator.buffer(capacity: 0)), flush: true)
+    }
+
+    /// Starts the close handshake; the TCP connection ends when the peer answers or after `timeout`.
+    public func close(code: Int = 1000, reason: String = "Normal close", timeout: TimeAmount = .seconds(2)) {
+        eventLoop.preconditionInEventLoop()
+        switch state {
+        case .connecting:
+            localClose = true
+            failedToOpen(ConnectFailure(.connect, "closed before the connection was open"))
+        case .open:
+            localClose = true
+            state = .closing
+            guard let channel else { return }
+            var data = channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+            data.writeInteger(UInt16(code))
+            data.writeString(reason)
+            write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: data), flush: true)
+            closeTimer = eventLoop.scheduleTask(in: timeout) { [weak self] in self?.channel?.close(promise: nil) }
+        case .closing, .closed:
+            break
+        }
+    }
+
+    /// Ends the TCP connection at once, without a close frame (chaos testing, shutdown).
+    public func abort() {
+        if state == .connecting { localClose = true }
+        channel?.close(promise: nil)
+    }
+
+    /// Stops or resumes reading from the socket (backpressure).
+    public func setReading(_ on: Bool) {
+        _ = channel?.setOption(ChannelOptions.autoRead, value: on)
+    }
+
+    public func closeAnywhere(code: Int = 1000, reason: String = "Normal close") {
+        if eventLoop.inEventLoop { close(code: code, reason: reason) } else {
+            eventLoop.execute { self.close(code: code, reason: reason) }
+        }
+    }
+}
+
+/// The last handler of a WebSocket pipeline: frames in, delegate calls out.
+public final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias OutboundOut = WebSocketFrame
+
+    let connection: WebSocketConnection
+    private var lastError: String?
+
+    public init(connection: WebSocketConnection) { self.connection = connection }
+
+    public func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { connection.opened(context.channel) }
+    }
+
+    public func channelActive(context: ChannelHandlerContext) {
+        connection.opened(context.channel)
+        context.fireChannelActive()
+    }
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.received(unwrapInboundIn(data))
+    }
+
+    public func channelReadComplete(context: ChannelHandlerContext) {
+        connection.readComplete()
+        context.fireChannelReadComplete()
+    }
+
+    public func channelInactive(context: ChannelHandlerContext) {
+        connection.inactive(error: lastError)
+        context.fireChannelInactive()
+    }
+
+    public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        lastError = describe(error)
+        context.close(promise: nil)
+    }
+}
+
+func describe(_ error: Error) -> String {
+    let s = String(describing: error)
+    if let io = error as? IOError { return "\(io.description)" }
+    return s
+}

@@ -1,0 +1,197 @@
+/*
+ * openrtms.h: OpenRTMS, the open RTMS client core. Includes rtms_csdk.h (Zoom-compatible API)
+ * and adds what Zoom's C SDK lacks: a wake fd and blocking wait, leave and close-stream, chat
+ * and error callbacks, per-handle options, statistics, thread-local error text and versions.
+ *
+ * MIT license. This header is the documentation: if something is not described here, it is not API.
+ * Every function is callable from ctypes and N-API; every macro has a function twin.
+ *
+ * Compile-time vs run-time version: assert that
+ *     rtms_version_number() == OPENRTMS_VERSION_NUMBER
+ * if your program depends on this exact build.
+ */
+#ifndef OPENRTMS_H
+#define OPENRTMS_H
+
+#include "rtms_csdk.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OPENRTMS_VERSION_MAJOR 0
+#define OPENRTMS_VERSION_MINOR 1
+#define OPENRTMS_VERSION_PATCH 0
+#define OPENRTMS_VERSION_NUMBER (OPENRTMS_VERSION_MAJOR * 10000 + OPENRTMS_VERSION_MINOR * 100 + OPENRTMS_VERSION_PATCH)
+#define OPENRTMS_VERSION_STRING "0.1.0"
+
+/* "0.1.0" */
+const char *rtms_version(void);
+/* OPENRTMS_VERSION_NUMBER of the library actually loaded */
+int rtms_version_number(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors
+ * ------------------------------------------------------------------------------------------- */
+
+/* Readable text of the last failed API call on the calling thread ("" if none). Valid until the
+ * next OpenRTMS call on this thread. Thread-local, like libgit2's git_error_last(). */
+const char *rtms_last_error(void);
+
+/* Static text for an RTMS_SDK_* return code. Never NULL. */
+const char *rtms_strerror(int code);
+
+/* Local reasons reported by on_join_confirm() / on_leave() (the server's status codes 1..47 and
+ * stop reasons 0..26 are reported as they are). Values match Zoom's client where it has one. */
+#define RTMS_REASON_TIMEOUT           1    /* join did not complete within the join timeout */
+#define RTMS_REASON_BAD_RESPONSE      6    /* a server response lacked required fields */
+#define RTMS_REASON_LIVENESS_TIMEOUT  16   /* a connection stopped answering */
+#define RTMS_REASON_CONNECT_FAILED    500  /* TCP connect failed (refused, unreachable, DNS, proxy) */
+#define RTMS_REASON_CONNECTION_LOST   502  /* a connection dropped without a close frame */
+#define RTMS_REASON_TLS_FAILED        610  /* TLS handshake or certificate verification failed */
+#define RTMS_REASON_UPGRADE_REFUSED   620  /* the HTTP upgrade to WebSocket was refused */
+#define RTMS_REASON_CLOSED_BY_SERVER  960  /* the server closed a connection with a close frame */
+
+/* Static names of callback reasons. Join reasons are wire status codes or RTMS_REASON_*
+ * ("INVALID_SIGNATURE", "TLS_FAILED"...); leave reasons are stop reasons or RTMS_REASON_*
+ * ("MEETING_ENDED", "CLOSED_BY_SERVER"...). Never NULL. */
+const char *rtms_join_reason_string(int reason);
+const char *rtms_leave_reason_string(int reason);
+
+/* Text of the last join failure or session end of this handle, e.g. "signaling handshake
+ * rejected: INVALID_SIGNATURE (3): bad signature". Copies at most len-1 bytes plus a NUL into
+ * buf. Returns the full length, or a negative RTMS_SDK_* code. */
+int rtms_get_failure(struct rtms_csdk *sdk, char *buf, int len);
+
+/* ---------------------------------------------------------------------------------------------
+ * More callbacks
+ * ------------------------------------------------------------------------------------------- */
+
+#define RTMS_EXT_OPS_VERSION 1
+
+struct rtms_ext_ops {
+    unsigned int version;  /* RTMS_EXT_OPS_VERSION */
+    /* Chat messages (media type SDK_CHAT): text or JSON text as sent, not NUL-terminated. */
+    void (*on_chat_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
+    /* Every STREAM_STATE_UPDATE: state (0 INACTIVE .. 6 RESUMED), reason (STOP_REASON). */
+    void (*on_stream_state)(struct rtms_csdk *sdk, int state, int reason);
+    /* Answer to rtms_close_stream(): status_code and reason text. */
+    void (*on_stream_closed)(struct rtms_csdk *sdk, int status, const char *reason);
+    /* Readable text for every failure and warning: code is the join/leave reason for failures,
+     * or a RTMS_REASON_* for warnings (a dropped malformed message, a media URL the server did not
+     * offer...). Called before the on_join_confirm / on_leave it explains. */
+    void (*on_error)(struct rtms_csdk *sdk, int code, const char *message);
+};
+
+/* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION. */
+int rtms_set_ext_callbacks(struct rtms_csdk *sdk, const struct rtms_ext_ops *ops);
+
+/* ---------------------------------------------------------------------------------------------
+ * Options (versioned: fields are only ever appended; set version to RTMS_OPTIONS_VERSION)
+ * ------------------------------------------------------------------------------------------- */
+
+#define RTMS_OPTIONS_VERSION 1
+
+struct rtms_options {
+    unsigned int version;      /* RTMS_OPTIONS_VERSION */
+    int poll_wait_ms;          /* rtms_poll() waits this long when idle: 0 = never, -1 = until an event [10] */
+    int connect_timeout_ms;    /* TCP + TLS + upgrade, per connection [10000] */
+    int queue_max_bytes;       /* event queue limit before backpressure/drops [67108864] */
+    int drop_when_full;        /* 0 = pause reading when full (no loss); 1 = drop new media, counted [0] */
+    int max_message_bytes;     /* largest WebSocket message accepted [67108864] */
+    const char *client_id;     /* for computing signatures; NULL = ZM_RTMS_CLIENT */
+    const char *client_secret; /* NULL = ZM_RTMS_SECRET */
+    const char *ca_path;       /* NULL = rtms_init()'s; "" = system trust store */
+    int verify_cert;           /* -1 = rtms_init()'s [-1]; 0 = off; 1 = on */
+    int buffer_data;           /* buffer_data in the handshake: -1 = not sent [-1], 0 = false, 1 = true */
+    const char *client_agent;  /* rtms_client_agent in the handshake; NULL = "openrtms-<version>" */
+};
+
+#define RTMS_OPTIONS_INIT { RTMS_OPTIONS_VERSION, 10, 10000, 67108864, 0, 67108864, NULL, NULL, NULL, -1, -1, NULL }
+
+/* Fills *opts with the defaults above. Returns RTMS_SDK_INVALID_ARGS for an unknown version. */
+int rtms_options_init(struct rtms_options *opts, unsigned int version);
+/* sizeof(struct rtms_options) of this library (for FFI layers). */
+int rtms_options_size(void);
+
+/* Applies options to a handle (strings are copied). Connection settings take effect at the next
+ * rtms_join(); poll and queue settings at once. */
+int rtms_set_options(struct rtms_csdk *sdk, const struct rtms_options *opts);
+
+/* ---------------------------------------------------------------------------------------------
+ * Waiting, polling, leaving
+ * ------------------------------------------------------------------------------------------- */
+
+/* A file descriptor that is readable while events are pending, for poll(2)/epoll/select or an
+ * event loop (asyncio add_reader, libuv uv_poll). Owned by the handle: do not read or close it.
+ * Returns the fd, or a negative RTMS_SDK_* code. */
+int rtms_get_wake_fd(struct rtms_csdk *sdk);
+
+/* Blocks until events are pending or timeout_ms passes (-1 = no limit). Returns 1 when events are
+ * pending, 0 on timeout, or a negative RTMS_SDK_* code. Wakes up on rtms_release(). */
+int rtms_wait(struct rtms_csdk *sdk, int timeout_ms);
+
+/* Like rtms_poll(), with an explicit wait (0 = none, -1 = until an event) and an upper bound on the
+ * number of callbacks (<= 0 = all pending). Returns the number of events delivered (>= 0) or a
+ * negative RTMS_SDK_* code. A nested call from inside a callback returns RTMS_SDK_INVALID_STATUS. */
+int rtms_poll_ex(struct rtms_csdk *sdk, int max_events, int timeout_ms);
+
+/* Leaves the stream: closes every connection with a normal close frame, drops events still queued,
+ * and calls no further callbacks for this session. The handle can join again. Safe from callbacks. */
+int rtms_leave(struct rtms_csdk *sdk);
+
+/* Asks the server to end the stream (STREAM_CLOSE_REQ). The answer arrives as
+ * rtms_ext_ops.on_stream_closed; the end of the session as on_leave(20). */
+int rtms_close_stream(struct rtms_csdk *sdk);
+
+/* Joins with a webhook payload: the JSON of an rtms_started body or of its "payload" object. The
+ * instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id;
+ * the signature is computed (see rtms_join()). */
+int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeout);
+
+/* Handle states (rtms_get_state()). */
+#define RTMS_STATE_IDLE       0
+#define RTMS_STATE_CONNECTING 1  /* signaling connection and handshake */
+#define RTMS_STATE_MEDIA      2  /* media handshakes */
+#define RTMS_STATE_JOINED     3
+#define RTMS_STATE_ENDED      4  /* left, failed or ended; may join again */
+int rtms_get_state(struct rtms_csdk *sdk);
+
+int rtms_set_user_data(struct rtms_csdk *sdk, void *user_data);
+void *rtms_get_user_data(struct rtms_csdk *sdk);
+
+/* ---------------------------------------------------------------------------------------------
+ * Statistics
+ * ------------------------------------------------------------------------------------------- */
+
+#define RTMS_STATS_VERSION 1
+
+struct rtms_stats {
+    unsigned int version;            /* set to RTMS_STATS_VERSION before the call */
+    uint64_t media_messages[5];      /* queued per kind: audio, video, deskshare, transcript, chat */
+    uint64_t media_bytes;            /* decoded payload bytes queued */
+    uint64_t control_events;         /* non-media events queued */
+    uint64_t delivered;              /* events taken by rtms_poll */
+    uint64_t dropped_queue_full;     /* media dropped because the queue was full (drop_when_full) */
+    uint64_t dropped_malformed;      /* messages that could not be decoded */
+    uint64_t dropped_unexpected;     /* media on a connection not (or no longer) accepted */
+    uint64_t read_pauses;            /* times reading paused because the application fell behind */
+    uint64_t queue_high_water_bytes; /* largest queue size seen */
+    uint64_t keepalives_answered;
+};
+
+int rtms_get_stats(struct rtms_csdk *sdk, struct rtms_stats *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Utilities
+ * ------------------------------------------------------------------------------------------- */
+
+/* Writes the 64-hex-digit handshake signature and a NUL into out (out_len >= 65). */
+int rtms_generate_signature(const char *client_id, const char *client_secret, const char *instance_id,
+                            const char *rtms_stream_id, char *out, int out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPENRTMS_H */

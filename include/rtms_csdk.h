@@ -1,0 +1,168 @@
+/*
+ * rtms_csdk.h: the RTMS client C API.
+ *
+ * OpenRTMS. Source-compatible with Zoom's pure-C RTMS SDK header of the same name:
+ * a program written for it compiles and runs unchanged against this file and librtms.so. The
+ * OpenRTMS additions (wake fd, leave, close stream, chat, options, errors, versions) are declared
+ * in openrtms.h, which includes this file.
+ *
+ * THREADING CONTRACT
+ *  - The network runs on internal threads and never waits for the application.
+ *  - Callbacks run only inside rtms_poll() (or rtms_poll_ex()), on the thread that calls it, one
+ *    at a time, in the order events happened. No callback ever runs on an internal thread.
+ *  - Any thread may own a handle and call any function on it; a handle may move between threads.
+ *    Calls on one handle from several threads at once are safe but are serialised.
+ *  - rtms_release() is safe at any time: from inside a callback of the same handle, and while
+ *    another thread is inside rtms_poll() on it (that poll returns without further callbacks).
+ *    After rtms_release() returns, the handle pointer must not be used again ("drop after the
+ *    last call"); functions given a released handle return RTMS_SDK_NOT_EXIST when they can tell.
+ *  - Many handles and many sequential sessions per process are supported; rtms_init() and
+ *    rtms_uninit() may be called again at any time.
+ *
+ * EVENT QUEUE
+ *  Events wait in a bounded per-handle queue until rtms_poll(). When the application falls behind
+ *  and the queue exceeds its byte limit (rtms_options.queue_max_bytes), reading from the media
+ *  connections pauses until the queue drains, so nothing is lost (or, with
+ *  rtms_options.drop_when_full, new media is dropped and counted). rtms_get_stats() reports both.
+ *
+ * LIFECYCLE
+ *  rtms_init() (optional) → rtms_alloc() → rtms_config() → rtms_set_callbacks() → rtms_join() →
+ *  rtms_poll() in a loop → on_join_confirm(0) … media and events … → on_leave(reason) or
+ *  rtms_leave() → rtms_release().
+ *  A failed join reports on_join_confirm(reason != 0) and no on_leave. A joined session that the
+ *  server or the network ends reports on_leave(reason) once. rtms_leave() reports nothing.
+ */
+#ifndef RTMS_CSDK_H
+#define RTMS_CSDK_H
+
+#include "rtms_common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A client handle: one RTMS stream. Allocated by rtms_alloc(), freed by rtms_release(). */
+struct rtms_csdk {
+    char *meeting_uuid;    /* instance id given to rtms_join(), or NULL before; read-only */
+    char *rtms_stream_id;  /* stream id given to rtms_join(), or NULL before; read-only */
+    void *user_data;       /* OpenRTMS: free for the application (also rtms_set_user_data()) */
+};
+
+/*
+ * Callbacks. Any member may be NULL. Pointers passed to a callback (buffers, metadata, strings,
+ * structs) are valid until it returns; copy what you keep.
+ *
+ * on_join_confirm(reason): 0 when the stream is joined (all handshakes done, client-ready sent).
+ *   Otherwise the join failed and the handle is idle again; reason is the server's status_code
+ *   (e.g. 3 = invalid signature) or a local reason (RTMS_REASON_* in openrtms.h: 1 timeout,
+ *   6 malformed server response, 500 connect failed, 610 TLS failure, ...). Text: rtms_last_error()
+ *   is not set by callbacks; use openrtms.h's on_error or rtms_get_failure().
+ * on_leave(reason): a joined session ended: a STOP_REASON from the server (6 = meeting ended,
+ *   20 = closed on request) or a local reason (960 = server closed a connection, 502 = connection
+ *   lost). Not called for rtms_leave() / rtms_release().
+ * on_session_update(op, sess): SESSION_ADD / SESSION_STOP / SESSION_PAUSE / SESSION_RESUME.
+ * on_user_update(op, pi): USER_JOIN / USER_LEAVE, once per participant. Needs event types 3 and 4
+ *   subscribed (rtms_subscribe_event()).
+ * on_audio_data / on_video_data / on_ds_data / on_transcript_data(buf, size, timestamp, md):
+ *   decoded payload (audio: PCM or codec frames as negotiated; video/deskshare: one JPEG/PNG image
+ *   or H.264 access unit; transcript: UTF-8 text, not NUL-terminated), the server's timestamp in ms.
+ * on_event_ex(buf, size): every EVENT_UPDATE as compact JSON of its "event" object (keys sorted),
+ *   NUL-terminated; size excludes the NUL.
+ * on_participant_video(users, n, is_on): PARTICIPANT_VIDEO_ON/OFF (event types 8/9).
+ * on_video_subscript_resp(user_id, status, error): answer to rtms_send_subscript_video().
+ */
+struct rtms_csdk_ops {
+    void (*on_join_confirm)(struct rtms_csdk *sdk, int reason);
+    void (*on_session_update)(struct rtms_csdk *sdk, int op, struct session_info *sess);
+    void (*on_user_update)(struct rtms_csdk *sdk, int op, struct participant_info *pi);
+    void (*on_audio_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
+    void (*on_video_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
+    void (*on_ds_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
+    void (*on_transcript_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
+    void (*on_leave)(struct rtms_csdk *sdk, int reason);
+    void (*on_event_ex)(struct rtms_csdk *sdk, const char *buf, int size);
+    void (*on_participant_video)(struct rtms_csdk *sdk, int *users, int n, int is_on);
+    void (*on_video_subscript_resp)(struct rtms_csdk *sdk, int user_id, int status, const char *error);
+};
+
+/*
+ * Process-wide defaults for TLS and the client agent. Optional (rtms_alloc() works without it);
+ * may be called again (later calls replace the defaults for joins that start afterwards).
+ *   ca_path: PEM file of trusted CAs; NULL or "" = the system trust store.
+ *   is_verify_cert: 1 = verify the server certificate and its host name or IP address (default);
+ *                   0 = accept any certificate.
+ *   agent: appended to the client agent sent in the handshake; may be NULL.
+ * Returns RTMS_SDK_OK.
+ */
+int rtms_init(const char *ca_path, int is_verify_cert, const char *agent);
+
+/* Restores the defaults of rtms_init(). Existing handles keep working. */
+void rtms_uninit(void);
+
+/* A new handle, or NULL (rtms_last_error() says why). */
+struct rtms_csdk *rtms_alloc(void);
+
+/* Leaves if joined, stops all callbacks, frees the handle. NULL is a no-op returning
+ * RTMS_SDK_NOT_EXIST. See the threading contract above. */
+int rtms_release(struct rtms_csdk *sdk);
+
+/*
+ * Chooses the media to receive and their parameters, before rtms_join().
+ *   params: NULL, or per-kind parameters (NULL members take protocol defaults).
+ *   media_types: SDK_AUDIO | SDK_VIDEO | ... or SDK_ALL; 0 = events only.
+ *   ale: application-layer encryption; must be 0 (RTMS_SDK_INVALID_ARGS otherwise).
+ */
+int rtms_config(struct rtms_csdk *sdk, struct media_parameters *params, int media_types, int ale);
+
+/* Copies the callback table (the application's copy may be freed afterwards). NULL clears it. */
+int rtms_set_callbacks(struct rtms_csdk *sdk, struct rtms_csdk_ops *ops);
+
+/*
+ * Starts joining a stream and returns at once; the outcome arrives as on_join_confirm().
+ *   meeting_uuid: the instance id: meeting_uuid, webinar_uuid, session_id (Video SDK),
+ *                 engagement_id (Contact Center) or call_id (Phone).
+ *   rtms_stream_id: from the rtms_started webhook.
+ *   signature: hex HMAC-SHA256 of "client_id,instance_id,stream_id" under the client secret; NULL or
+ *              "" computes it from rtms_options.client_id/client_secret or the environment
+ *              variables ZM_RTMS_CLIENT / ZM_RTMS_SECRET.
+ *   server_url: the webhook's server_urls (ws:// or wss://); a comma-separated list is tried in order.
+ *   timeout: join timeout in ms (<= 0: 10000).
+ * Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (bad or missing argument; rtms_last_error() says
+ * which) or RTMS_SDK_INVALID_STATUS (already joined or joining: leave first).
+ */
+int rtms_join(struct rtms_csdk *sdk, const char *meeting_uuid, const char *rtms_stream_id,
+              const char *signature, const char *server_url, int timeout);
+
+/*
+ * Delivers pending events through the callbacks, on the calling thread. When none is pending it
+ * first waits up to rtms_options.poll_wait_ms (default 10, like Zoom's SDK) for one, so a plain
+ * `while (running) rtms_poll(sdk);` loop does not spin. Returns RTMS_SDK_OK, or
+ * RTMS_SDK_NOT_EXIST for a released handle. See rtms_poll_ex() and rtms_get_wake_fd() in openrtms.h.
+ */
+int rtms_poll(struct rtms_csdk *sdk);
+
+/*
+ * Event subscriptions (RTMS_EVENT_TYPE: 2 active speaker, 3/4 participant join/leave, 5/6 sharing,
+ * 8/9 participant video on/off, 10-14 chat groups). Allowed before the join: kept and sent once
+ * the join is confirmed, and again on every later join of this handle. Types 1 and 7 are always
+ * delivered and need no subscription.
+ */
+int rtms_subscribe_event(struct rtms_csdk *sdk, int *events, int n);
+int rtms_unsubscribe_event(struct rtms_csdk *sdk, int *events, int n);
+
+/*
+ * HTTP CONNECT proxy for this handle's connections, before rtms_join().
+ *   type: "http" or "https" (TLS to the proxy); url: "http://[user:password@]host:port".
+ *   A NULL or empty url removes the proxy.
+ */
+int rtms_set_proxy(struct rtms_csdk *sdk, const char *type, const char *url);
+
+/* Individual video (video data_opt 4): subscribe (is_sub 1) or unsubscribe (0) a participant's
+ * video. Before the join confirm it is queued. The answer arrives as on_video_subscript_resp(). */
+int rtms_send_subscript_video(struct rtms_csdk *sdk, int user_id, int is_sub);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RTMS_CSDK_H */
