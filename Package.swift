@@ -77,7 +77,7 @@ let package = Package(
             "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"]),
+        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
         .testTarget(name: "RTMSIntegrationTests", dependencies: ["RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport"]),
     ]
