@@ -79,6 +79,10 @@ let package = Package(
         ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
-        .testTarget(name: "RTMSIntegrationTests", dependencies: ["RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport"]),
+        .testTarget(name: "RTMSIntegrationTests", dependencies: [
+            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
     ]
 )

@@ -253,6 +253,9 @@ public final class RTMSClient: @unchecked Sendable {
     // MARK: Performing actions (on the loop)
 
     private func apply(_ actions: [SessionAction]) {
+        // The phase is final before any event of this step reaches the application.
+        let ph = session.phase
+        lock.withLock { if _phase != .ended || ph == .ended { _phase = ph } }
         for a in actions {
             switch a {
             case .connect(let id, let role, let url):
@@ -293,8 +296,6 @@ public final class RTMSClient: @unchecked Sendable {
                 mediaReady.removeAll()
             }
         }
-        let ph = session.phase
-        lock.withLock { if _phase != .ended || ph == .ended { _phase = ph } }
     }
 
     private func note(_ ev: ClientEvent) {

@@ -194,13 +194,27 @@ public struct ClientSession: Sendable {
             what = "the \(role.label) connection was lost" + (info.error.map { ": \($0)" } ?? "")
         }
         if phase == .ready {
+            if case .media = role, signalingID != nil {
+                // Wait briefly for the signaling connection to explain (stream TERMINATED).
+                media.removeAll { $0.id == id }
+                pendingLoss = (code, what)
+                return [.startTimer(.mediaLossGrace, milliseconds: ClientSession.mediaLossGraceMs)]
+            }
             return finish(leaveReason: code, text: what, except: id)
         }
         return fail(code, what, except: id)
     }
 
+    /// How long a joined session waits after losing a media connection for the signaling
+    /// connection to report why, before it ends with the transport reason.
+    public static let mediaLossGraceMs = 1500
+    private var pendingLoss: (code: Int, text: String)? = nil
+
     public mutating func timerFired(_ t: TimerKind) -> [SessionAction] {
         switch t {
+        case .mediaLossGrace:
+            guard isActive, let loss = pendingLoss else { return [] }
+            return finish(leaveReason: loss.code, text: loss.text)
         case .joinTimeout:
             guard isActive, phase != .ready, let p = params else { return [] }
             let waiting: String
@@ -220,6 +234,7 @@ public struct ClientSession: Sendable {
         guard isActive else { return [] }
         var out = closeAll(except: nil)
         out.append(.cancelTimer(.joinTimeout))
+        out.append(.cancelTimer(.mediaLossGrace))
         phase = .ended
         out.append(.ended)
         return out
@@ -417,6 +432,7 @@ public struct ClientSession: Sendable {
         guard isActive else { return [] }
         var out = closeAll(except: except)
         out.append(.cancelTimer(.joinTimeout))
+        out.append(.cancelTimer(.mediaLossGrace))
         out.append(.emit(.leave(reason: leaveReason, text: text)))
         phase = .ended
         out.append(.ended)

@@ -113,6 +113,9 @@ public enum ConnectionRole: Sendable, Equatable, Hashable {
 
 public enum TimerKind: Sendable, Equatable, Hashable {
     case joinTimeout
+    /// A media connection of a joined session ended; signaling gets this long to say why
+    /// (a stream state TERMINATED often races the server's close of the media sockets).
+    case mediaLossGrace
 }
 
 /// What the state machine asks its driver to do.

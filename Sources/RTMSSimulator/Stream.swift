@@ -239,8 +239,19 @@ final class SimStream {
             clientReady = true
             if state == .handshaking { start() }
         case .eventSubscription(let s):
+            var added: [Int] = []
             for e in s.events {
-                if e.subscribe { subscribed.insert(e.eventType) } else { subscribed.remove(e.eventType) }
+                if e.subscribe { if subscribed.insert(e.eventType).inserted { added.append(e.eventType) } } else { subscribed.remove(e.eventType) }
+            }
+            // A new subscriber learns the current state: who is present, whose video is on, who shares.
+            guard state == .running else { return }
+            if added.contains(EventType.participantJoin), !present.isEmpty { sendParticipants(EventType.participantJoin, present, names: true) }
+            if added.contains(EventType.participantVideoOn) {
+                let on = present.filter { videoOn.contains($0.userID) }
+                if !on.isEmpty { sendParticipants(EventType.participantVideoOn, on, names: false) }
+            }
+            if added.contains(EventType.sharingStart), let p = sharing {
+                sendEvent(["event_type": .int(5), "timestamp": .int(wallMilliseconds()), "user_id": .int(p.userID), "user_name": .string(p.name)])
             }
         case .videoSubscriptionRequest(let r):
             let known = present.contains { $0.userID == r.userID }
@@ -308,6 +319,8 @@ final class SimStream {
         }
         startedAtMs = wallMilliseconds()
         for (at, step) in script.steps {
+            // Who is in the meeting at the start is known at once.
+            if at == 0 { perform(step, at: 0); continue }
             tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(at))) { [weak self] in self?.perform(step, at: at) })
         }
         tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(script.durationMs))) { [weak self] in
@@ -515,8 +528,11 @@ final class SimStream {
         tasks = []
         repeating = []
         endTimer?.cancel()
-        for m in media.values { m.conn.close(code: 1000, reason: "stream ended") }
-        signaling?.close(code: 1000, reason: "stream ended")
+        // Close the sockets a moment after the final state updates, as a server draining its queues would.
+        let conns = media.values.map(\.conn) + (signaling.map { [$0] } ?? [])
+        sim.loop.scheduleTask(in: .milliseconds(100)) {
+            for c in conns { c.close(code: 1000, reason: "stream ended") }
+        }
         sim.streamEnded(self, reason: reason)
     }
 

@@ -139,7 +139,13 @@ public enum WebSocketClient {
         if error is NIOSSLError || error is BoringSSLError {
             return ConnectFailure(.tls, "TLS: \(error)")
         }
-        let text = describe(error)
+        var text = describe(error)
+        if let e = error as? NIOConnectionError {
+            if let io = e.connectionErrors.last?.error as? IOError { text = String(cString: strerror(io.errnoCode)) }
+            else if e.dnsAError != nil || e.dnsAAAAError != nil { text = "host name not resolved" }
+        } else if let io = error as? IOError {
+            text = String(cString: strerror(io.errnoCode))
+        }
         return ConnectFailure(proxy ? .proxy : .connect, "connect to \(dialing)\(proxy ? " (proxy)" : ""): \(text)")
     }
 
@@ -167,16 +173,19 @@ public enum WebSocketClient {
             case .success:
                 let (enc, dec, con) = loopBound.value
                 let sync = channel.pipeline.syncOperations
-                do {
-                    try addWebSocketStage(channel: channel, url: url, config: config, tls: tls,
-                                          connection: connection, extraHeaders: extraHeaders)
-                    // Remove the CONNECT codec; the CONNECT handler goes last and flushes what the
-                    // TLS and HTTP stages wrote meanwhile straight to the socket.
-                    sync.removeHandler(enc, promise: nil)
-                    sync.removeHandler(dec, promise: nil)
-                    sync.removeHandler(con, promise: nil)
-                } catch {
-                    connection.failedToOpen(ConnectFailure(.proxy, "after CONNECT: \(error)"))
+                // The tunnel is up: drop the CONNECT codec. This runs inside the response
+                // decoder's decode loop, which defers its own removal (and it watches writes), so
+                // the TLS and HTTP stages are added on the next tick, once it is gone.
+                sync.removeHandler(enc, promise: nil)
+                sync.removeHandler(dec, promise: nil)
+                sync.removeHandler(con, promise: nil)
+                channel.eventLoop.execute {
+                    do {
+                        try addWebSocketStage(channel: channel, url: url, config: config, tls: tls,
+                                              connection: connection, extraHeaders: extraHeaders)
+                    } catch {
+                        connection.failedToOpen(ConnectFailure(.proxy, "after CONNECT: \(error)"))
+                    }
                 }
             case .failure(let error):
                 connection.failedToOpen(ConnectFailure(.proxy, "proxy \(proxy.host):\(proxy.port) CONNECT to \(url.host):\(url.port) failed: \(error)"))

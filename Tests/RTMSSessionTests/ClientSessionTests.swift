@@ -262,11 +262,23 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
     @Test func lostConnectionsEndTheSessionWithALocalReason() {
         var (s, _, media, _) = joined(types: 1)
         let id = media.keys.first!
-        let a = s.closed(id, CloseInfo(error: "reset by peer"))
+        // A lost media connection gives signaling a grace period to explain, then ends the session.
+        let a0 = s.closed(id, CloseInfo(error: "reset by peer"))
+        #expect(a0 == [.startTimer(.mediaLossGrace, milliseconds: ClientSession.mediaLossGraceMs)])
+        let a = s.timerFired(.mediaLossGrace)
         #expect(a.events.contains { if case .leave(ClientReason.connectionLost, let t) = $0 { return t.contains("reset by peer") }; return false })
         var (s2, sig2, _, _) = joined(types: 1)
         let b = s2.closed(sig2, CloseInfo(peerCloseCode: 1011, peerCloseReason: "bye"))
         #expect(b.events.contains { if case .leave(ClientReason.closedByServer, let t) = $0 { return t.contains("1011") && t.contains("bye") }; return false })
+    }
+
+    @Test func terminationDuringTheMediaGraceWinsOverTheTransportReason() {
+        var (s, sig, media, _) = joined(types: 1)
+        _ = s.closed(media.keys.first!, CloseInfo(peerCloseCode: 1000, peerCloseReason: "stream ended"))
+        let a = s.received(sig, .streamStateUpdate(StateUpdate(state: 4, reason: 6)), nowMs: 0)
+        #expect(a.events.contains { if case .leave(6, _) = $0 { return true }; return false })
+        #expect(a.contains(.cancelTimer(.mediaLossGrace)))
+        #expect(s.timerFired(.mediaLossGrace).isEmpty)
     }
 
     @Test func leaveClosesEveryConnectionWithoutACallback() {

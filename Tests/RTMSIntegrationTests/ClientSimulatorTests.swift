@@ -1,0 +1,319 @@
+// The client core against the real simulator over loopback sockets.
+
+import Testing
+@testable import RTMSClient
+@testable import RTMSProtocol
+@testable import RTMSSession
+@testable import RTMSSimulator
+
+let allEvents = [2, 3, 4, 5, 6, 8, 9]
+
+/// Checks that what arrived is exactly what the simulator sent: per kind, the simulator's
+/// sequence numbers without gaps or duplicates, and the same count as its report.
+func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], sourceLocation: SourceLocation = #_sourceLocation) {
+    for k in kinds {
+        let seqs = (c.media[k] ?? []).compactMap(\.sequence)
+        #expect(seqs.count == c.count(k), "\(k.key): every message carries a sequence", sourceLocation: sourceLocation)
+        #expect(Set(seqs).count == seqs.count, "\(k.key): duplicates", sourceLocation: sourceLocation)
+        #expect(seqs == seqs.sorted(), "\(k.key): order", sourceLocation: sourceLocation)
+        let sent = report?["sent"]?[k.key]?.intValue.map(Int.init)
+        #expect(sent == c.count(k), "\(k.key): simulator sent \(sent ?? -1), client got \(c.count(k))", sourceLocation: sourceLocation)
+    }
+}
+
+@Suite(.serialized) struct ClientSimulatorTests {
+    @Test func everyMediaTypeEventAndStateArrivesExactlyOnce() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 6000; $0.participants = 4; $0.seed = 11 }
+        let client = try makeClient(types: MediaMask.everyKind.rawValue)
+        client.subscribe(events: allEvents, on: true)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client, timeout: 20)
+
+        #expect(c.joinConfirm?.reason == 0)
+        #expect(c.leave?.reason == StopReason.meetingEnded, "\(String(describing: c.leave))")
+        // Mixed audio: one 20 ms packet per tick for the whole meeting.
+        #expect(c.count(.audio) > 200)
+        #expect((c.media[.audio] ?? []).allSatisfy { $0.data.count == 640 && $0.userID == 0 })
+        #expect(c.count(.video) > 0 && (c.media[.video] ?? []).allSatisfy { $0.data.starts(with: [0xFF, 0xD8]) && $0.userID != 0 })
+        #expect(c.count(.deskshare) > 0 && (c.media[.deskshare] ?? []).allSatisfy { $0.data.starts(with: [0xFF, 0xD8]) })
+        #expect(c.count(.transcript) > 0)
+        for t in c.media[.transcript] ?? [] {
+            #expect(!t.userName.isEmpty && t.startTime > 0 && t.endTime >= t.startTime && t.language == 9)
+            #expect(String(decoding: t.data, as: UTF8.self).hasSuffix("."))
+        }
+        #expect(c.count(.chat) == 2)
+        let users = c.events.compactMap { e -> (Int, Int64)? in if case .userUpdate(let op, let id, _) = e { return (op, id) }; return nil }
+        #expect(users.filter { $0.0 == UserOp.join }.count == 4)
+        #expect(users.filter { $0.0 == UserOp.leave }.count >= 3)
+        #expect(c.events.contains(.participantVideo(userIDs: (c.media[.video] ?? []).map(\.userID).prefix(1).map { $0 }, isOn: true)))
+        let eventTypes = Set(c.events.compactMap { e -> Int64? in
+            if case .eventEx(let j) = e { return (try? JSON.parse(j))?["event_type"]?.intValue }
+            return nil
+        })
+        #expect(eventTypes.isSuperset(of: [1, 2, 3, 4, 5, 6, 8, 9]))
+        let sessionOps = c.events.compactMap { e -> Int? in if case .sessionUpdate(let op, _, _, _) = e { return op }; return nil }
+        #expect(sessionOps == [SessionOp.add, SessionOp.stop])
+        #expect(c.events.contains(.streamState(state: StreamState.active.rawValue, reason: 0)))
+        #expect(c.events.contains(.streamState(state: StreamState.terminated.rawValue, reason: StopReason.meetingEnded)))
+        expectExactlyOnce(c, report: h.sim.report(start.streamID), kinds: MediaKind.allCases)
+        let counters = client.counters
+        #expect(counters.droppedMalformed == 0 && counters.droppedQueueFull == 0 && counters.droppedUnexpected == 0)
+    }
+
+    @Test func unifiedConnectionCarriesEveryKind() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 5000; $0.seed = 12 }
+        let client = try makeClient(types: MediaMask.all.rawValue,
+                                    params: MediaParams(audio: AudioParams(sampleRate: SampleRate.sr48k, channel: 2, dataOpt: 2, sendRate: 40)))
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client)
+        #expect(c.joinConfirm?.reason == 0)
+        #expect(c.leave?.reason == StopReason.meetingEnded)
+        // 48 kHz stereo, 40 ms per message, multi-stream: speaker packets only.
+        #expect(c.count(.audio) > 20 && (c.media[.audio] ?? []).allSatisfy { $0.data.count == 48_000 * 40 / 1000 * 2 * 2 && $0.userID != 0 })
+        #expect(c.count(.video) > 0 && c.count(.deskshare) > 0 && c.count(.transcript) > 0 && c.count(.chat) == 2)
+        let report = h.sim.report(start.streamID)
+        #expect(report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } == ["signaling", "media(32)"])
+        expectExactlyOnce(c, report: report, kinds: MediaKind.allCases)
+    }
+
+    @Test func h264VideoAbove5fps() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 4000; $0.seed = 13 }
+        let client = try makeClient(types: MediaMask.video.rawValue, params: MediaParams(video: VideoParams(codec: Codec.h264, fps: 15)))
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client)
+        #expect(c.joinConfirm?.reason == 0)
+        #expect(c.count(.video) > 10)
+        #expect((c.media[.video] ?? []).allSatisfy { $0.data.starts(with: [0, 0, 0, 1, 9]) }, "Annex B access units")
+    }
+
+    @Test func individualVideoSubscription() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 5000; $0.participants = 3; $0.seed = 14 }
+        let script = MeetingScript.generate(seed: 14, durationMs: 5000, participantCount: 3)
+        let target = try #require(script.steps.compactMap { s -> Int64? in if case .videoOn(let p) = s.step { return p.userID }; return nil }.first)
+        let client = try makeClient(types: MediaMask.video.rawValue,
+                                    params: MediaParams(video: VideoParams(dataOpt: DataOption.videoSingleIndividualStream)))
+        client.subscribe(events: [8, 9], on: true)
+        client.subscribeVideo(userID: target, on: true)   // queued until joined
+        client.subscribeVideo(userID: 999, on: true)      // nobody: refused
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client)
+        #expect(c.joinConfirm?.reason == 0)
+        #expect(c.events.contains(.videoSubscribed(userID: target, status: 0, reason: "OK")))
+        #expect(c.events.contains { if case .videoSubscribed(999, let st, _) = $0 { return st != 0 }; return false })
+        #expect(c.count(.video) > 0)
+        #expect((c.media[.video] ?? []).allSatisfy { $0.userID == target })
+    }
+
+    @Test func closeStreamIsAnsweredAndEndsTheSession() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        #expect(c.joinConfirm?.reason == 0)
+        try client.closeStream()
+        collect(client, into: &c, timeout: 10)
+        #expect(c.events.contains(.streamClosed(status: 0, reason: "OK")))
+        #expect(c.leave?.reason == StopReason.receiverRequestClose)
+        #expect(h.sim.report(start.streamID)?["stop_reason"]?.intValue == Int64(StopReason.receiverRequestClose))
+    }
+
+    @Test func leaveClosesEverySocketAndStopsDelivery() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.count(.audio) >= 5 }
+        #expect(c.joinConfirm?.reason == 0)
+        client.leave()
+        var after = 0
+        for _ in 0..<10 { client.poll(waitMilliseconds: 50) { _ in after += 1 } }
+        #expect(after == 0, "nothing is delivered after leave")
+        // The simulator saw every connection closed.
+        var closed = false
+        for _ in 0..<40 where !closed {
+            let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue ?? []
+            closed = conns.count == 3 && conns.allSatisfy { !($0["closed_ms"]?.isNull ?? true) }
+            if !closed { sleepMs(50) }
+        }
+        #expect(closed)
+        #expect(client.phase == .ended)
+    }
+
+    @Test func wrongSignatureIsRejectedWithReadableText() throws {
+        let h = try SimHarness()
+        let start = h.meeting()
+        let client = try makeClient(types: MediaMask.audio.rawValue, secret: "wrong-secret")
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == StatusCode.invalidSignature)
+        #expect(c.joinConfirm?.text.contains("INVALID_SIGNATURE") == true)
+        #expect(client.lastFailure.contains("invalid signature"))
+        #expect(c.leave == nil)
+    }
+
+    @Test func secondSignalingConnectionIsADuplicate() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let first = try makeClient(types: MediaMask.audio.rawValue)
+        try first.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        #expect(collect(first, timeout: 10) { $0.joinConfirm != nil }.joinConfirm?.reason == 0)
+        let second = try makeClient(types: MediaMask.audio.rawValue)
+        try second.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(second, timeout: 10)
+        #expect(c.joinConfirm?.reason == StatusCode.duplicateSignalRequest)
+        #expect(c.joinConfirm?.text.contains("duplicate signal request") == true)
+        first.leave()
+    }
+
+    @Test func argumentErrorsAreImmediateAndReadable() throws {
+        let client = try makeClient(types: 1)
+        #expect(throws: ClientError.self) { try client.join(instanceID: "", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:1") }
+        #expect(throws: ClientError.self) { try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "http://x") }
+        do {
+            try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ftp://nope")
+        } catch {
+            #expect(error.code == ClientError.invalidArgs && error.message.contains("unsupported scheme"))
+        }
+        #expect(throws: ClientError.self) { try client.configure(mediaTypes: 64, params: nil) }
+        #expect(throws: ClientError.self) { try client.configure(mediaTypes: 1, params: MediaParams(audio: AudioParams(codec: Codec.opus))) }
+        let noCreds = RTMSClient()
+        var cfg = noCreds.config
+        cfg.clientID = nil
+        noCreds.config = cfg
+        if getenvString("ZM_RTMS_CLIENT") == nil {
+            #expect(throws: ClientError.self) { try noCreds.join(instanceID: "m", streamID: "s", signature: nil, serverURLs: "ws://127.0.0.1:1") }
+        }
+    }
+
+    @Test func joiningTwiceNeedsALeave() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        #expect(throws: ClientError.self) {
+            try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        }
+        client.leave()
+    }
+}
+
+@Suite(.serialized) struct FailureTests {
+    static let variants: [(String, String, Int, String)] = [
+        ("signaling", #"{"msg_type":2,"reason":""}"#, ClientReason.badResponse, "no status_code"),
+        ("signaling", #"{"msg_type":2,"status_code":"0","media_server":{"server_urls":{"audio":"ws://x"}}}"#, ClientReason.badResponse, "status_code is a string"),
+        ("signaling", #"{"msg_type":2,"status_code":0}"#, ClientReason.badResponse, "no media_server"),
+        ("signaling", #"{"msg_type":2,"status_code":0,"media_server":{"server_urls":"ws://x"}}"#, ClientReason.badResponse, "server_urls is a string"),
+        ("signaling", #"{"msg_type":2,"status_code":15,"reason":"nope"}"#, 15, "MEDIA_DATA_ALL_CONNECTION_EXIST"),
+        ("signaling", "this is not json", ClientReason.badResponse, "not a JSON object"),
+        ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false}"#, ClientReason.badResponse, "media_params.audio is missing"),
+        ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{}}}"#, ClientReason.badResponse, "audio.content_type"),
+        ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{"codec":1}}}"#, ClientReason.badResponse, "audio.sample_rate"),
+        ("media", #"{"msg_type":4,"status_code":0,"media_params":{"audio":{"content_type":2,"sample_rate":1,"channel":1,"codec":1,"data_opt":1,"send_rate":20}}}"#, ClientReason.badResponse, "payload_encrypted is missing"),
+        ("media", #"{"msg_type":4,"status_code":33,"reason":"bad codec"}"#, 33, "bad codec"),
+        ("media", #"{"msg_type":4}"#, ClientReason.badResponse, "no status_code"),
+    ]
+
+    @Test(arguments: variants)
+    func malformedServerResponsesFailTheJoinWithText(_ v: (String, String, Int, String)) throws {
+        let (which, raw, reason, text) = v
+        let h = try SimHarness()
+        let start = h.meeting { o in
+            if which == "signaling" { o.overrides.signalingResponse = raw } else { o.overrides.mediaResponse = raw }
+        }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
+                        timeoutMilliseconds: 5000)
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == reason)
+        #expect(c.joinConfirm?.text.contains(text) == true, "\(c.joinConfirm?.text ?? "no join confirm")")
+        #expect(client.phase == .ended)
+    }
+
+    @Test func missingMediaURLFailsClearly() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.overrides.omitMediaURLs = ["audio", "video", "deskshare", "transcript", "chat"] }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == ClientReason.badResponse)
+        #expect(c.joinConfirm?.text.contains("no media URL for audio (offered: all)") == true)
+    }
+
+    @Test(arguments: [("signaling", "the signaling handshake response"), ("media", "media handshake responses (media(audio))")])
+    func silentServerTimesOut(_ v: (String, String)) throws {
+        let h = try SimHarness()
+        let start = h.meeting { o in if v.0 == "signaling" { o.overrides.silentSignaling = true } else { o.overrides.silentMedia = true } }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        let t0 = nowMilliseconds()
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
+                        timeoutMilliseconds: 1500)
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == ClientReason.timeout)
+        #expect(c.joinConfirm?.text.contains(v.1) == true, "\(c.joinConfirm?.text ?? "")")
+        #expect(nowMilliseconds() - t0 < 4000)
+    }
+
+    @Test func refusedConnectionIsReportedFast() throws {
+        let client = try makeClient(types: 1)
+        let t0 = nowMilliseconds()
+        try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:1/signaling")
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == ClientReason.connectFailed)
+        #expect(c.joinConfirm?.text.contains("127.0.0.1:1") == true)
+        #expect(nowMilliseconds() - t0 < 2000)
+    }
+
+    @Test func commaSeparatedURLsFailOver() throws {
+        let h = try SimHarness()
+        let start = h.meeting()
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil,
+                        serverURLs: "ws://127.0.0.1:1/signaling, " + start.serverURLs)
+        let c = collect(client, timeout: 10) { $0.joinConfirm != nil }
+        #expect(c.joinConfirm?.reason == 0)
+        #expect(c.events.contains { if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("trying") }; return false })
+        client.leave()
+    }
+
+    @Test func refusedUpgradeIsReported() throws {
+        let h = try SimHarness()
+        let client = try makeClient(types: 1)
+        try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:\(h.sim.port)/no-such-path")
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == ClientReason.upgradeRefused)
+        #expect(c.joinConfirm?.text.contains("HTTP 404") == true, "\(c.joinConfirm?.text ?? "")")
+    }
+
+    @Test func unknownStreamIsRejected() throws {
+        let h = try SimHarness()
+        let client = try makeClient(types: 1)
+        try client.join(instanceID: "m", streamID: "nope", signature: "x", serverURLs: h.sim.signalingURL)
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == StatusCode.invalidStreamID)
+    }
+
+    @Test func malformedMediaIsCountedAndDroppedNotFatal() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.count(.audio) >= 3 }
+        #expect(h.sim.inject(start.streamID, connection: "audio", raw: #"{"msg_type":14,"content":{"data":"%%%","timestamp":1}}"#))
+        #expect(h.sim.inject(start.streamID, connection: "audio", raw: "garbage"))
+        #expect(h.sim.inject(start.streamID, connection: "signaling", raw: #"{"msg_type":6,"event":"nope"}"#))
+        let before = c.count(.audio)
+        collect(client, into: &c, timeout: 10) { $0.count(.audio) >= before + 10 }
+        #expect(client.counters.droppedMalformed == 3)
+        #expect(c.events.filter { if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false }.count == 3)
+        #expect(c.leave == nil && client.phase == .ready)
+        client.leave()
+    }
+}
