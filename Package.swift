@@ -78,6 +78,10 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
+        .testTarget(name: "RTMSCABITests", dependencies: [
+            "RTMSCABI", "CRTMS", "RTMSSimulator", "RTMSProtocol",
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
         .testTarget(name: "RTMSIntegrationTests", dependencies: [
             "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession",

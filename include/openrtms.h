@@ -60,7 +60,7 @@ const char *rtms_leave_reason_string(int reason);
 
 /* Text of the last join failure or session end of this handle, e.g. "signaling handshake
  * rejected: INVALID_SIGNATURE (3): bad signature". Copies at most len-1 bytes plus a NUL into
- * buf. Returns the full length, or a negative RTMS_SDK_* code. */
+ * buf. Returns the full length, or a negated RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST). */
 int rtms_get_failure(struct rtms_csdk *sdk, char *buf, int len);
 
 /* ---------------------------------------------------------------------------------------------
@@ -124,16 +124,18 @@ int rtms_set_options(struct rtms_csdk *sdk, const struct rtms_options *opts);
 
 /* A file descriptor that is readable while events are pending, for poll(2)/epoll/select or an
  * event loop (asyncio add_reader, libuv uv_poll). Owned by the handle: do not read or close it.
- * Returns the fd, or a negative RTMS_SDK_* code. */
+ * Returns the fd, or a negated RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST). */
 int rtms_get_wake_fd(struct rtms_csdk *sdk);
 
 /* Blocks until events are pending or timeout_ms passes (-1 = no limit). Returns 1 when events are
- * pending, 0 on timeout, or a negative RTMS_SDK_* code. Wakes up on rtms_release(). */
+ * pending, 0 on timeout or after rtms_leave(), or a negated RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST,
+ * also when rtms_release() ran meanwhile: it wakes every waiter). */
 int rtms_wait(struct rtms_csdk *sdk, int timeout_ms);
 
 /* Like rtms_poll(), with an explicit wait (0 = none, -1 = until an event) and an upper bound on the
  * number of callbacks (<= 0 = all pending). Returns the number of events delivered (>= 0) or a
- * negative RTMS_SDK_* code. A nested call from inside a callback returns RTMS_SDK_INVALID_STATUS. */
+ * negated RTMS_SDK_* code: -RTMS_SDK_NOT_EXIST for a released handle (also when released meanwhile),
+ * -RTMS_SDK_INVALID_STATUS for a nested call from inside a callback of the same handle. */
 int rtms_poll_ex(struct rtms_csdk *sdk, int max_events, int timeout_ms);
 
 /* Leaves the stream: closes every connection with a normal close frame, drops events still queued,

@@ -136,8 +136,9 @@ int rtms_join(struct rtms_csdk *sdk, const char *meeting_uuid, const char *rtms_
 /*
  * Delivers pending events through the callbacks, on the calling thread. When none is pending it
  * first waits up to rtms_options.poll_wait_ms (default 10, like Zoom's SDK) for one, so a plain
- * `while (running) rtms_poll(sdk);` loop does not spin. Returns RTMS_SDK_OK, or
- * RTMS_SDK_NOT_EXIST for a released handle. See rtms_poll_ex() and rtms_get_wake_fd() in openrtms.h.
+ * `while (running) rtms_poll(sdk);` loop does not spin. Returns RTMS_SDK_OK, RTMS_SDK_NOT_EXIST for a
+ * released handle, or RTMS_SDK_INVALID_STATUS when called from inside a callback of the same
+ * handle. See rtms_poll_ex() and rtms_get_wake_fd() in openrtms.h.
  */
 int rtms_poll(struct rtms_csdk *sdk);
 

@@ -66,7 +66,7 @@ func localReasonName(_ r: Int32) -> String? {
 }
 
 @c @implementation public func rtms_get_failure(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ buf: UnsafeMutablePointer<CChar>?, _ len: Int32) -> Int32 {
-    guard let h = handle(sdk, "rtms_get_failure") else { return Code.notExist }
+    guard let h = handle(sdk, "rtms_get_failure") else { return -Code.notExist }
     let text = Array(h.client.lastFailure.utf8)
     if let buf, len > 0 {
         let n = min(text.count, Int(len) - 1)
@@ -315,23 +315,23 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
 @c @implementation public func rtms_poll(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
     guard let h = handle(sdk, "rtms_poll") else { return Code.notExist }
     let r = h.poll(maxEvents: Int.max, waitMilliseconds: h.options.pollWaitMilliseconds)
-    return r < 0 ? r : Code.ok
+    return r < 0 ? -r : Code.ok
 }
 
 @c @implementation public func rtms_poll_ex(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ max_events: Int32, _ timeout_ms: Int32) -> Int32 {
-    guard let h = handle(sdk, "rtms_poll_ex") else { return Code.notExist }
+    guard let h = handle(sdk, "rtms_poll_ex") else { return -Code.notExist }
     return h.poll(maxEvents: max_events <= 0 ? Int.max : Int(max_events), waitMilliseconds: Int(max(-1, timeout_ms)))
 }
 
 @c @implementation public func rtms_wait(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ timeout_ms: Int32) -> Int32 {
-    guard let h = handle(sdk, "rtms_wait") else { return Code.notExist }
+    guard let h = handle(sdk, "rtms_wait") else { return -Code.notExist }
     let pending = h.client.queue.wait(milliseconds: Int(max(-1, timeout_ms)))
-    if h.isReleased { return Code.notExist }
+    if h.isReleased { return -fail(Code.notExist, "rtms_wait: the handle was released while waiting") }
     return pending ? 1 : 0
 }
 
 @c @implementation public func rtms_get_wake_fd(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
-    guard let h = handle(sdk, "rtms_get_wake_fd") else { return Code.notExist }
+    guard let h = handle(sdk, "rtms_get_wake_fd") else { return -Code.notExist }
     let fd = h.client.queue.wakeFD
     return fd >= 0 ? fd : fail(Code.failure, "rtms_get_wake_fd: no wake fd (pipe creation failed)")
 }

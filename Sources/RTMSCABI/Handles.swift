@@ -153,14 +153,14 @@ final class Handle: @unchecked Sendable {
         }
     }
 
-    /// rtms_poll / rtms_poll_ex.
+    /// rtms_poll / rtms_poll_ex: the number of events delivered, or a negated RTMS_SDK_* code.
     func poll(maxEvents: Int, waitMilliseconds: Int) -> Int32 {
         let me = pthread_self()
         let reentrant: Bool = lock.withLock {
             if let t = pollingThread, pthread_equal(t, me) != 0 { return true }
             return false
         }
-        if reentrant { return fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle") }
+        if reentrant { return -fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle") }
         pollMutex.lock()
         let go: Bool = lock.withLock {
             if released { return false }
@@ -169,7 +169,7 @@ final class Handle: @unchecked Sendable {
         }
         guard go else {
             pollMutex.unlock()
-            return fail(Code.notExist, "handle was released")
+            return -fail(Code.notExist, "handle was released")
         }
         let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
             self.dispatch(item)

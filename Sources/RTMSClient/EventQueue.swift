@@ -177,7 +177,8 @@ public final class EventQueue: @unchecked Sendable {
     public var count: Int { lock.withLock { items.count } }
     public var isEmpty: Bool { count == 0 }
 
-    /// Drops everything queued and refuses new events until `reopen()` (leave, release).
+    /// Drops everything queued and refuses new events until `reopen()` (leave, release). Wakes
+    /// every waiter; the next take() clears the signal.
     public func close() {
         lock.withLock {
             open = false
@@ -185,7 +186,7 @@ public final class EventQueue: @unchecked Sendable {
             items.removeAll()
             bytes = 0
             pausedFlag = false
-            clearSignalLocked()
+            signalLocked()
         }
     }
 
@@ -201,17 +202,18 @@ public final class EventQueue: @unchecked Sendable {
     public func countKeepAlive() { lock.withLock { counters.keepAlivesAnswered += 1 } }
     public var snapshot: ClientCounters { lock.withLock { counters } }
 
-    /// Blocks until events are pending or `milliseconds` pass (0 = don't wait, <0 = forever).
-    /// Returns true when events are pending.
+    /// Blocks until events are pending, `milliseconds` pass (0 = don't wait, <0 = forever) or the
+    /// queue is closed. Returns true when events are pending.
     public func wait(milliseconds: Int) -> Bool {
         if !isEmpty { return true }
+        if lock.withLock({ !open }) { return false }
         if milliseconds == 0 || readFD < 0 { return !isEmpty }
         var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
         let deadline = milliseconds < 0 ? Int64.max : nowMilliseconds() + Int64(milliseconds)
         while true {
             let left = milliseconds < 0 ? -1 : Int32(clamping: Swift.max(0, deadline - nowMilliseconds()))
             let rc = poll(&p, 1, left)
-            if rc > 0 || !isEmpty { return !isEmpty || rc > 0 }
+            if rc > 0 || !isEmpty { return !isEmpty }
             if rc == 0 { return false }
             if errno != EINTR { return !isEmpty }
         }

@@ -1,0 +1,374 @@
+// The C ABI as a C program sees it (the functions of include/openrtms.h), driven from Swift:
+// argument errors, thread-local error text, the wake fd, release inside a callback and while
+// another thread polls, options, stats, join with a webhook payload.
+
+import CRTMS
+import Dispatch
+import NIOConcurrencyHelpers
+import Testing
+@testable import RTMSCABI
+@testable import RTMSProtocol
+@testable import RTMSSimulator
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What the C callbacks saw (C function pointers cannot capture, so they write here).
+final class Recorder: @unchecked Sendable {
+    static let shared = Recorder()
+    let lock = NIOLock()
+    var joinConfirms: [Int32] = []
+    var leaves: [Int32] = []
+    var audio = 0
+    var transcript = 0
+    var chat = 0
+    var userJoins = 0
+    var errors: [String] = []
+    var sessionOps: [Int32] = []
+    var releaseInAudioCallback = false
+    var releasedInCallback = 0
+    var callbacksAfterRelease = 0
+    var released: Set<UnsafeMutableRawPointer> = []
+    var threads: Set<UInt> = []
+
+    func reset() {
+        lock.withLock {
+            joinConfirms = []; leaves = []; audio = 0; transcript = 0; chat = 0; userJoins = 0; errors = []; sessionOps = []
+            releaseInAudioCallback = false; releasedInCallback = 0; callbacksAfterRelease = 0; released = []; threads = []
+        }
+    }
+    func note(_ sdk: UnsafeMutablePointer<rtms_csdk>?) {
+        lock.withLock {
+            threads.insert(UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))))
+            if let sdk, released.contains(UnsafeMutableRawPointer(sdk)) { callbacksAfterRelease += 1 }
+        }
+    }
+}
+
+let rec = Recorder.shared
+
+func makeOps() -> rtms_csdk_ops {
+    var ops = rtms_csdk_ops()
+    ops.on_join_confirm = { sdk, reason in rec.note(sdk); rec.lock.withLock { rec.joinConfirms.append(reason) } }
+    ops.on_leave = { sdk, reason in rec.note(sdk); rec.lock.withLock { rec.leaves.append(reason) } }
+    ops.on_audio_data = { sdk, buf, size, ts, md in
+        rec.note(sdk)
+        let releaseNow: Bool = rec.lock.withLock {
+            rec.audio += 1
+            precondition(buf != nil && size > 0 && md != nil)
+            return rec.releaseInAudioCallback && rec.audio == 3
+        }
+        if releaseNow, let sdk {
+            rec.lock.withLock { rec.released.insert(UnsafeMutableRawPointer(sdk)); rec.releasedInCallback += 1 }
+            _ = rtms_release(sdk)
+        }
+    }
+    ops.on_transcript_data = { sdk, buf, size, ts, md in
+        rec.note(sdk)
+        rec.lock.withLock {
+            rec.transcript += 1
+            if let md { precondition(md.pointee.start_ts > 0 && md.pointee.user_name != nil) }
+        }
+    }
+    ops.on_user_update = { sdk, op, pi in
+        rec.note(sdk)
+        if op == USER_JOIN, let pi, pi.pointee.participant_name != nil { rec.lock.withLock { rec.userJoins += 1 } }
+    }
+    ops.on_session_update = { sdk, op, si in
+        rec.note(sdk)
+        rec.lock.withLock { rec.sessionOps.append(op) }
+    }
+    return ops
+}
+
+func makeExt() -> rtms_ext_ops {
+    var ext = rtms_ext_ops()
+    ext.version = UInt32(RTMS_EXT_OPS_VERSION)
+    ext.on_chat_data = { sdk, _, _, _, _ in rec.note(sdk); rec.lock.withLock { rec.chat += 1 } }
+    ext.on_error = { sdk, code, text in
+        rec.note(sdk)
+        let s = text.map { String(cString: $0) } ?? ""
+        rec.lock.withLock { rec.errors.append("\(code): \(s)") }
+    }
+    return ext
+}
+
+func lastError() -> String { String(cString: rtms_last_error()) }
+
+func startSim(durationMs: Int = 4000) throws -> (Simulator, StreamStart, String) {
+    var c = SimulatorConfig()
+    c.clientID = "cabi-client"
+    c.clientSecret = "cabi-secret"
+    c.defaults.durationMs = durationMs
+    var l = c.logger
+    l.logLevel = .error
+    c.logger = l
+    let sim = Simulator(config: c)
+    try sim.start()
+    let body = sim.createMeeting()
+    return (sim, try StreamStart(payload: body["payload"]!.objectValue!), JSON.string(body))
+}
+
+func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
+    var ops = makeOps()
+    #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+    var ext = makeExt()
+    #expect(rtms_set_ext_callbacks(sdk, &ext) == Int32(RTMS_SDK_OK))
+    #expect(rtms_config(sdk, nil, types, 0) == Int32(RTMS_SDK_OK))
+    var o = rtms_options()
+    #expect(rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION)) == Int32(RTMS_SDK_OK))
+    "cabi-client".withCString { id in
+        "cabi-secret".withCString { secret in
+            o.client_id = id
+            o.client_secret = secret
+            o.poll_wait_ms = 20
+            #expect(rtms_set_options(sdk, &o) == Int32(RTMS_SDK_OK))
+        }
+    }
+}
+
+@Suite(.serialized) struct CABITests {
+    @Test func versionsAgree() {
+        #expect(rtms_version_number() == OPENRTMS_VERSION_MAJOR * 10000 + OPENRTMS_VERSION_MINOR * 100 + OPENRTMS_VERSION_PATCH)
+        #expect(String(cString: rtms_version()) == OPENRTMS_VERSION_STRING)
+        #expect(rtms_options_size() == Int32(MemoryLayout<rtms_options>.size))
+    }
+
+    @Test func nullAndStaleHandlesAreErrorsWithText() {
+        #expect(rtms_poll(nil) == Int32(RTMS_SDK_NOT_EXIST))
+        #expect(lastError().contains("NULL"))
+        #expect(rtms_poll_ex(nil, 0, 0) == -Int32(RTMS_SDK_NOT_EXIST))
+        #expect(rtms_wait(nil, 0) == -Int32(RTMS_SDK_NOT_EXIST))
+        #expect(rtms_get_wake_fd(nil) == -Int32(RTMS_SDK_NOT_EXIST))
+        #expect(rtms_release(nil) == Int32(RTMS_SDK_NOT_EXIST))
+        #expect(rtms_join(nil, "m", "s", "x", "ws://127.0.0.1:1", 0) == Int32(RTMS_SDK_NOT_EXIST))
+        let fake = UnsafeMutablePointer<rtms_csdk>.allocate(capacity: 1)
+        defer { fake.deallocate() }
+        #expect(rtms_poll(fake) == Int32(RTMS_SDK_NOT_EXIST))
+        #expect(lastError().contains("not a live handle"))
+        #expect(String(cString: rtms_strerror(Int32(RTMS_SDK_INVALID_ARGS))) == "invalid arguments")
+        #expect(String(cString: rtms_join_reason_string(3)) == "INVALID_SIGNATURE")
+        #expect(String(cString: rtms_join_reason_string(610)) == "TLS_FAILED")
+        #expect(String(cString: rtms_leave_reason_string(6)) == "MEETING_ENDED")
+        #expect(String(cString: rtms_leave_reason_string(960)) == "CLOSED_BY_SERVER")
+    }
+
+    @Test func badArgumentsAreRejectedWithTextAndNeverTrap() throws {
+        let sdk = try #require(rtms_alloc())
+        defer { _ = rtms_release(sdk) }
+        #expect(rtms_config(sdk, nil, 64, 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("media_types"))
+        #expect(rtms_config(sdk, nil, 1, 1) == Int32(RTMS_SDK_INVALID_ARGS))
+        var audio = audio_parameters(content_type: 2, codec: 4, sample_rate: 1, channel: 2, data_opt: 2, duration: 20, frame_size: 0)
+        var mp = media_parameters(audio_param: &audio, video_param: nil, ds_param: nil, tr_param: nil)
+        #expect(rtms_config(sdk, &mp, 1, 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("OPUS needs SR_48K"))
+        audio.sample_rate = 3
+        audio.frame_size = 100
+        #expect(rtms_config(sdk, &mp, 1, 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("frame_size"))
+        audio.frame_size = 960
+        #expect(rtms_config(sdk, &mp, 1, 0) == Int32(RTMS_SDK_OK))
+        #expect(rtms_join(sdk, nil, "s", "x", "ws://127.0.0.1:1", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("no instance id"))
+        #expect(rtms_join(sdk, "m", "s", "x", "gopher://x", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_join(sdk, "m", "s", "x", nil, 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        var events: [Int32] = [2, -1]
+        #expect(rtms_subscribe_event(sdk, &events, 2) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_subscribe_event(sdk, nil, 3) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_set_proxy(sdk, "socks5", "x") == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_set_proxy(sdk, "http", "127.0.0.1:3128") == Int32(RTMS_SDK_OK))
+        #expect(rtms_set_proxy(sdk, "http", nil) == Int32(RTMS_SDK_OK))
+        var o = rtms_options()
+        #expect(rtms_options_init(&o, 99) == Int32(RTMS_SDK_INVALID_ARGS))
+        o.version = 99
+        #expect(rtms_set_options(sdk, &o) == Int32(RTMS_SDK_INVALID_ARGS))
+        var st = rtms_stats()
+        #expect(rtms_get_stats(sdk, &st) == Int32(RTMS_SDK_INVALID_ARGS), "version must be set")
+        #expect(rtms_close_stream(sdk) == Int32(RTMS_SDK_INVALID_STATUS))
+        var out = [CChar](repeating: 0, count: 65)
+        #expect(rtms_generate_signature("cid123", "csec456", "4444AAAiAAAAAiAiAiiAii==", "609340fb2a7946909659956c8aa9250c", &out, 65) == Int32(RTMS_SDK_OK))
+        #expect(String(cString: out) == "79f72363c77402ba68663a47ac4d4a02dc6daad1dd843796f950cc0a24595107")
+        #expect(rtms_generate_signature("a", "b", "c", "d", &out, 10) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_join_payload(sdk, "{\"payload\":{}}", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("no meeting_uuid"))
+        #expect(rtms_join_payload(sdk, "nope", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+    }
+
+    @Test func errorTextIsThreadLocal() {
+        #expect(rtms_poll(nil) == Int32(RTMS_SDK_NOT_EXIST))
+        let mine = lastError()
+        let other = NIOLockedValueBox("")
+        let t = Thread { _ = rtms_config(nil, nil, 1, 0); other.withLockedValue { $0 = lastError() } }
+        t.join()
+        #expect(other.withLockedValue { $0 }.contains("rtms_config"))
+        #expect(lastError() == mine)
+    }
+
+    @Test func fullSessionThroughTheCABI() throws {
+        rec.reset()
+        let (sim, _, body) = try startSim()
+        defer { sim.stop() }
+        let sdk = try #require(rtms_alloc())
+        configure(sdk, types: SDK_AUDIO | SDK_TRANSCRIPT | SDK_CHAT)
+        var events: [Int32] = [3, 4]
+        #expect(rtms_subscribe_event(sdk, &events, 2) == Int32(RTMS_SDK_OK))
+        #expect(rtms_join_payload(sdk, body, 0) == Int32(RTMS_SDK_OK))
+        #expect(String(cString: sdk.pointee.rtms_stream_id) != "")
+        #expect(rtms_get_state(sdk) == RTMS_STATE_CONNECTING)
+        let fd = rtms_get_wake_fd(sdk)
+        #expect(fd >= 0)
+        let deadline = nowMs() + 20_000
+        while rec.lock.withLock({ rec.leaves.isEmpty }) && nowMs() < deadline {
+            // Sleep in poll(2) on the wake fd, as an event loop would.
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 200)
+            #expect(rtms_poll_ex(sdk, 0, 0) >= 0)
+        }
+        rec.lock.withLock {
+            #expect(rec.joinConfirms == [0])
+            #expect(rec.leaves == [6])
+            #expect(rec.audio > 100 && rec.transcript > 0 && rec.chat == 2 && rec.userJoins >= 2)
+            #expect(rec.sessionOps == [Int32(SESSION_ADD), Int32(SESSION_STOP)])
+            #expect(rec.threads.count == 1, "every callback on the polling thread")
+        }
+        var st = rtms_stats()
+        st.version = UInt32(RTMS_STATS_VERSION)
+        #expect(rtms_get_stats(sdk, &st) == Int32(RTMS_SDK_OK))
+        #expect(st.media_messages.0 == UInt64(rec.audio) && st.dropped_malformed == 0 && st.delivered > 0)
+        var buf = [CChar](repeating: 0, count: 256)
+        #expect(rtms_get_failure(sdk, &buf, 256) > 0)
+        #expect(String(cString: buf).contains("MEETING_ENDED"))
+        #expect(rtms_get_state(sdk) == RTMS_STATE_ENDED)
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+    }
+
+    @Test func releaseFromInsideACallbackStopsDelivery() throws {
+        rec.reset()
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        let sdk = try #require(rtms_alloc())
+        configure(sdk, types: SDK_AUDIO)
+        rec.lock.withLock { rec.releaseInAudioCallback = true }
+        #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        let deadline = nowMs() + 10_000
+        while rec.lock.withLock({ rec.releasedInCallback == 0 }) && nowMs() < deadline {
+            // Several audio packets are usually delivered in one poll: release happens mid-batch.
+            if rtms_poll_ex(sdk, 0, 50) < 0 { break }
+        }
+        #expect(rtms_poll(sdk) == Int32(RTMS_SDK_NOT_EXIST))
+        rec.lock.withLock {
+            #expect(rec.releasedInCallback == 1)
+            #expect(rec.audio == 3, "no callback after release")
+            #expect(rec.callbacksAfterRelease == 0)
+        }
+    }
+
+    @Test func releaseWhileAnotherThreadPolls() throws {
+        rec.reset()
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        let sdk = try #require(rtms_alloc())
+        configure(sdk, types: SDK_AUDIO)
+        #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        let address = UInt(bitPattern: sdk)
+        let pollerResult = NIOLockedValueBox<Int32>(0)
+        let poller = Thread {
+            let p = UnsafeMutablePointer<rtms_csdk>(bitPattern: address)
+            while true {
+                // Blocks until an event arrives; release must wake it up.
+                let r = rtms_poll_ex(p, 0, -1)
+                if r < 0 { pollerResult.withLockedValue { $0 = r }; return }
+            }
+        }
+        while rec.lock.withLock({ rec.audio < 5 }) { usleep(10_000) }
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+        poller.join()
+        #expect(pollerResult.withLockedValue { $0 } == -Int32(RTMS_SDK_NOT_EXIST))
+    }
+
+    @Test func nestedPollFromACallbackIsRefused() throws {
+        rec.reset()
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        let sdk = try #require(rtms_alloc())
+        var ops = rtms_csdk_ops()
+        ops.on_join_confirm = { sdk, _ in
+            let r = rtms_poll(sdk)
+            rec.lock.withLock { rec.joinConfirms.append(r) }
+            // Everything else is allowed inside a callback.
+            var ev: [Int32] = [2]
+            _ = rtms_subscribe_event(sdk, &ev, 1)
+            _ = rtms_leave(sdk)
+        }
+        #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+        #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+        var o = rtms_options()
+        _ = rtms_options_init(&o, 1)
+        "cabi-client".withCString { id in "cabi-secret".withCString { s in o.client_id = id; o.client_secret = s; _ = rtms_set_options(sdk, &o) } }
+        #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        let deadline = nowMs() + 10_000
+        while rec.lock.withLock({ rec.joinConfirms.isEmpty }) && nowMs() < deadline { _ = rtms_poll(sdk) }
+        #expect(rec.lock.withLock { rec.joinConfirms } == [Int32(RTMS_SDK_INVALID_STATUS)])
+        #expect(rtms_get_state(sdk) == RTMS_STATE_ENDED)
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+    }
+
+    @Test func manyHandlesAndSequentialSessions() throws {
+        rec.reset()
+        var c = SimulatorConfig()
+        c.defaults.durationMs = 1500
+        var l = c.logger
+        l.logLevel = .error
+        c.logger = l
+        let sim = Simulator(config: c)
+        try sim.start()
+        defer { sim.stop() }
+        for round in 0..<5 {
+            let handles = (0..<10).map { _ in rtms_alloc()! }
+            for h in handles {
+                var ops = makeOps()
+                _ = rtms_set_callbacks(h, &ops)
+                _ = rtms_config(h, nil, SDK_AUDIO, 0)
+                let s = try StreamStart(payload: sim.createMeeting()["payload"]!.objectValue!)
+                #expect(rtms_join(h, s.instanceID, s.streamID, "any-signature", s.serverURLs, 0) == Int32(RTMS_SDK_OK))
+            }
+            let deadline = nowMs() + 15_000
+            while rec.lock.withLock({ rec.leaves.count < (round + 1) * 10 }) && nowMs() < deadline {
+                for h in handles { _ = rtms_poll_ex(h, 0, 0) }
+                usleep(5000)
+            }
+            for h in handles { #expect(rtms_release(h) == Int32(RTMS_SDK_OK)) }
+            rtms_uninit()
+            #expect(rtms_init(nil, 1, "round-\(round)") == Int32(RTMS_SDK_OK))
+        }
+        rec.lock.withLock {
+            #expect(rec.joinConfirms.count == 50 && rec.joinConfirms.allSatisfy { $0 == 0 })
+            #expect(rec.leaves.count == 50 && rec.leaves.allSatisfy { $0 == 6 })
+        }
+        #expect(Registry.shared.count == 0, "no handle leaked")
+    }
+}
+
+func nowMs() -> Int64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+}
+
+/// A plain OS thread (tests need real threads, not tasks, to exercise thread safety).
+final class Thread: @unchecked Sendable {
+    private var tid = pthread_t()
+    private let body: () -> Void
+    init(_ body: @escaping () -> Void) {
+        self.body = body
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&tid, nil, { p in
+            let t = Unmanaged<Thread>.fromOpaque(p!).takeRetainedValue()
+            t.body()
+            return nil
+        }, box)
+    }
+    func join() { pthread_join(tid, nil) }
+}
