@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole OpenRTMS test suite, on a fresh machine of this project's kind (Swift 6.3 on Linux).
+#   1. Swift tests: codec, state machines, core against the simulator, C ABI contract.
+#   2. C: the shipping librtms.so (release, static stdlib, rtms_* exports only), header test,
+#      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
+#   3. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
+# Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
+# RTMS_TEST_SKIP_OFFICIAL=1 skips step 3 (it needs PyPI).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+export RTMS_LOG_LEVEL=${RTMS_LOG_LEVEL:-error}
+
+step() { printf '\n==> %s\n' "$*"; }
+need=()
+for tool in cmake pkg-config; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+if [ ${#need[@]} -gt 0 ]; then
+  step "installing ${need[*]} (apt-get)"
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+start=$(date +%s)
+step "swift build (debug, all products and tests)"
+swift build --build-tests
+step "swift test"
+swift test --skip-build
+bin=$(swift build --show-bin-path)
+
+step "C ABI: shipping library, headers, CMake and pkg-config"
+RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh
+
+if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
+  step "Zoom's official client: skipped (RTMS_TEST_SKIP_OFFICIAL=1)"
+else
+  step "Zoom's official client against the simulator"
+  RTMS_SIM="$bin/rtms-sim" python3 Tests/conformance/official_sdk.py
+fi
+printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"
