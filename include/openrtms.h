@@ -81,6 +81,11 @@ struct rtms_ext_ops {
      * or a RTMS_REASON_* for warnings (a dropped malformed message, a media URL the server did not
      * offer...). Called before the on_join_confirm / on_leave it explains. */
     void (*on_error)(struct rtms_csdk *sdk, int code, const char *message);
+    /* Typed events (each also arrives through on_event_ex). Names are "" when the server sent none. */
+    void (*on_first_packet)(struct rtms_csdk *sdk, uint64_t timestamp);
+    void (*on_active_speaker)(struct rtms_csdk *sdk, int user_id, const char *user_name, uint64_t timestamp);
+    void (*on_sharing)(struct rtms_csdk *sdk, int is_start, int user_id, const char *user_name, uint64_t timestamp);
+    void (*on_media_interrupted)(struct rtms_csdk *sdk, uint64_t timestamp);
 };
 
 /* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION. */

@@ -180,7 +180,9 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     guard o.version >= 1 && o.version <= 1 else {
         return fail(Code.invalidArgs, "rtms_set_ext_callbacks: version \(o.version) unknown (this library knows 1)")
     }
-    h.ext = ExtOps(onChat: o.on_chat_data, onStreamState: o.on_stream_state, onStreamClosed: o.on_stream_closed, onError: o.on_error)
+    h.ext = ExtOps(onChat: o.on_chat_data, onStreamState: o.on_stream_state, onStreamClosed: o.on_stream_closed, onError: o.on_error,
+                   onFirstPacket: o.on_first_packet, onActiveSpeaker: o.on_active_speaker, onSharing: o.on_sharing,
+                   onMediaInterrupted: o.on_media_interrupted)
     return Code.ok
 }
 

@@ -100,6 +100,10 @@ struct ExtOps {
     var onStreamState: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
     var onStreamClosed: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?) -> Void)?
     var onError: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?) -> Void)?
+    var onFirstPacket: (@convention(c) (SDKPointer?, UInt64) -> Void)?
+    var onActiveSpeaker: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?, UInt64) -> Void)?
+    var onSharing: (@convention(c) (SDKPointer?, Int32, Int32, UnsafePointer<CChar>?, UInt64) -> Void)?
+    var onMediaInterrupted: (@convention(c) (SDKPointer?, UInt64) -> Void)?
 }
 
 final class Handle: @unchecked Sendable {
@@ -276,6 +280,16 @@ final class Handle: @unchecked Sendable {
             reason.withCString { r in cb(sdk, Int32(clamping: status), r) }
         case .warning(let code, let text):
             reportError(code, text)
+        case .firstPacket(let ts):
+            ext.onFirstPacket?(sdk, UInt64(bitPattern: ts))
+        case .activeSpeaker(let id, let name, let ts):
+            guard let cb = ext.onActiveSpeaker else { return }
+            name.withCString { cb(sdk, Int32(truncatingIfNeeded: id), $0, UInt64(bitPattern: ts)) }
+        case .sharing(let started, let id, let name, let ts):
+            guard let cb = ext.onSharing else { return }
+            name.withCString { cb(sdk, started ? 1 : 0, Int32(truncatingIfNeeded: id), $0, UInt64(bitPattern: ts)) }
+        case .mediaInterrupted(let ts):
+            ext.onMediaInterrupted?(sdk, UInt64(bitPattern: ts))
         }
     }
 

@@ -97,7 +97,8 @@ public final class RTMSClient: @unchecked Sendable {
 
     // Loop-confined state.
     private var session = ClientSession()
-    private var connections: [Int: WebSocketConnection] = [:]
+    private var connections: [Int: any MessageConnection] = [:]
+    private let transport: any MessageTransport = WebSocketTransport()
     private var mediaReady: Set<Int> = []
     private var batch: [ClientEventItem] = []
     private var timers: [TimerKind: Scheduled<Void>] = [:]
@@ -259,14 +260,11 @@ public final class RTMSClient: @unchecked Sendable {
         for a in actions {
             switch a {
             case .connect(let id, let role, let url):
-                let conn = WebSocketConnection(id: id, eventLoop: eventLoop, isClient: true, delegate: self)
-                connections[id] = conn
                 do {
                     let u = try EndpointURL(parsing: url)
                     logger.debug("connecting \(role.label) to \(u)")
-                    WebSocketClient.connect(u, config: transportConfig, connection: conn)
+                    connections[id] = transport.open(u, id: id, config: transportConfig, on: eventLoop, delegate: self)
                 } catch {
-                    connections[id] = nil
                     apply(session.connectFailed(id, TransportFailure(.connect, error.description)))
                 }
             case .send(let id, let message):
@@ -327,12 +325,12 @@ public final class RTMSClient: @unchecked Sendable {
     }
 }
 
-extension RTMSClient: WebSocketDelegate {
-    public func webSocketOpened(_ ws: WebSocketConnection) {
+extension RTMSClient: MessageConnectionDelegate {
+    public func connectionOpened(_ ws: any MessageConnection) {
         apply(session.connected(ws.id))
     }
 
-    public func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure) {
+    public func connectionFailed(_ ws: any MessageConnection, _ failure: ConnectFailure) {
         connections[ws.id] = nil
         let kind: TransportFailure.Kind
         switch failure.kind {
@@ -346,7 +344,7 @@ extension RTMSClient: WebSocketDelegate {
         apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message)))
     }
 
-    public func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool) {
+    public func connectionMessage(_ ws: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
         let result: Result<RTMSMessage, DecodeError> = data.withUnsafeReadableBytes { raw in
             do { return .success(try codec.decode(raw)) } catch let e as DecodeError { return .failure(e) } catch {
                 return .failure(DecodeError(messageType: nil, reason: "\(error)"))
@@ -369,11 +367,11 @@ extension RTMSClient: WebSocketDelegate {
         }
     }
 
-    public func webSocketReadComplete(_ ws: WebSocketConnection) {
+    public func connectionReadComplete(_ ws: any MessageConnection) {
         flushBatch()
     }
 
-    public func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport) {
+    public func connectionClosed(_ ws: any MessageConnection, _ info: CloseReport) {
         connections[ws.id] = nil
         mediaReady.remove(ws.id)
         flushBatch()

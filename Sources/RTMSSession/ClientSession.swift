@@ -408,6 +408,17 @@ public struct ClientSession: Sendable {
             for (id, name) in users() { out.append(.emit(.userUpdate(op: UserOp.leave, userID: id, userName: name))) }
         case EventType.participantVideoOn, EventType.participantVideoOff:
             out.append(.emit(.participantVideo(userIDs: users().map(\.0), isOn: t == EventType.participantVideoOn)))
+        case EventType.firstPacketTimestamp:
+            out.append(.emit(.firstPacket(timestamp: e.timestamp)))
+        case EventType.activeSpeakerChange, EventType.sharingStart, EventType.sharingStop:
+            let u = users().first ?? (0, "")
+            if t == EventType.activeSpeakerChange {
+                out.append(.emit(.activeSpeaker(userID: u.0, userName: u.1, timestamp: e.timestamp)))
+            } else {
+                out.append(.emit(.sharing(started: t == EventType.sharingStart, userID: u.0, userName: u.1, timestamp: e.timestamp)))
+            }
+        case EventType.mediaConnectionInterrupted:
+            out.append(.emit(.mediaInterrupted(timestamp: e.timestamp)))
         default:
             break
         }

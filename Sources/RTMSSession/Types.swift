@@ -58,6 +58,11 @@ public enum ClientEvent: Sendable, Equatable {
     /// The raw `event` object of an EVENT_UPDATE, compact JSON with sorted keys.
     case eventEx(json: String)
     case participantVideo(userIDs: [Int64], isOn: Bool)
+    /// Typed forms of EVENT_UPDATE types 1, 2, 5/6 and 7 (each also arrives as eventEx).
+    case firstPacket(timestamp: Int64)
+    case activeSpeaker(userID: Int64, userName: String, timestamp: Int64)
+    case sharing(started: Bool, userID: Int64, userName: String, timestamp: Int64)
+    case mediaInterrupted(timestamp: Int64)
     case videoSubscribed(userID: Int64, status: Int, reason: String)
     case streamState(state: Int, reason: Int)
     case streamClosed(status: Int, reason: String)

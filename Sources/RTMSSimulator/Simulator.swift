@@ -130,6 +130,7 @@ public final class Simulator: @unchecked Sendable {
         channel = ch
         port = ch.localAddress?.port ?? config.port
         log("listening on \(baseHTTPURL) (signaling \(signalingURL))")
+        loop.execute { self.validateWebhookEndpoint() }
         return port
     }
 
@@ -285,7 +286,8 @@ public final class Simulator: @unchecked Sendable {
         let o = json.objectValue ?? [:]
         switch (method, parts.first ?? "", parts.count) {
         case (.GET, "health", 1):
-            return (.ok, .object(["status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL)]))
+            return (.ok, .object(["status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL),
+                                  "webhook_validated": validated.map { .bool($0) } ?? .null]))
         case (.POST, "meetings", 1):
             var m = config.defaults
             if let d = o["duration_ms"]?.intValue { m.durationMs = Int(d) }
@@ -346,7 +348,7 @@ public final class Simulator: @unchecked Sendable {
 
     // MARK: Webhooks
 
-    func postWebhook(_ body: JSONValue) {
+    func postWebhook(_ body: JSONValue, onResponse: (@Sendable (Int, [UInt8]) -> Void)? = nil) {
         guard let url = config.webhookURL else { return }
         let bytes = JSON.serialize(body)
         var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "Zoom Marketplace/1.0a"),
@@ -359,9 +361,33 @@ public final class Simulator: @unchecked Sendable {
         let logger = config.logger
         WebhookPoster.post(url: url, body: bytes, headers: headers, on: loop).whenComplete { r in
             switch r {
-            case .success(let status): logger.info("webhook \(body["event"]?.stringValue ?? "?") → HTTP \(status)")
-            case .failure(let e): logger.warning("webhook to \(url) failed: \(e)")
+            case .success(let resp):
+                logger.info("webhook \(body["event"]?.stringValue ?? "?") → HTTP \(resp.status)")
+                onResponse?(resp.status, resp.body)
+            case .failure(let e):
+                logger.warning("webhook to \(url) failed: \(e)")
+                onResponse?(0, [])
             }
+        }
+    }
+
+    /// Result of the endpoint.url_validation challenge sent at start (nil: not sent or pending).
+    public var webhookValidated: Bool? { (try? loop.submit { self.validated }.wait()) ?? nil }
+    private var validated: Bool?
+
+    /// Sends Zoom's endpoint.url_validation challenge and checks the answer's encryptedToken.
+    func validateWebhookEndpoint() {
+        guard config.webhookURL != nil, let secret = config.webhookSecret else { return }
+        var r = SeededRandom(seed: UInt64(wallMilliseconds()))
+        let plain = Base64Codec.encode((0..<16).map { _ in UInt8(truncatingIfNeeded: r.next()) })
+        let body: JSONValue = .object(["event": .string("endpoint.url_validation"), "event_ts": .int(wallMilliseconds()),
+                                        "payload": .object(["plainToken": .string(plain)])])
+        postWebhook(body) { [self] status, bytes in
+            let answer = (try? JSON.parse(bytes))
+            let ok = status == 200 && answer?["plainToken"]?.stringValue == plain
+                && answer?["encryptedToken"]?.stringValue == Signatures.urlValidation(secretToken: secret, plainToken: plain)
+            loop.execute { self.validated = ok }
+            if !ok { config.logger.warning("webhook endpoint failed URL validation (HTTP \(status))") }
         }
     }
 
@@ -403,7 +429,7 @@ import Darwin
 #endif
 
 /// Routes one server-side WebSocket to its stream.
-final class ConnectionRouter: WebSocketDelegate {
+final class ConnectionRouter: MessageConnectionDelegate {
     unowned let sim: Simulator
     let role: Simulator.PathRole
     weak var stream: SimStream?
@@ -413,10 +439,11 @@ final class ConnectionRouter: WebSocketDelegate {
 
     init(sim: Simulator, role: Simulator.PathRole) { self.sim = sim; self.role = role }
 
-    func webSocketOpened(_ ws: WebSocketConnection) {}
-    func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure) { retain = nil }
+    func connectionOpened(_ c: any MessageConnection) {}
+    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure) { retain = nil }
 
-    func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool) {
+    func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
+        guard let ws = c as? WebSocketConnection else { return }
         let decoded: Result<RTMSMessage, DecodeError> = data.withUnsafeReadableBytes { raw in
             do { return .success(try codec.decode(raw)) } catch let e as DecodeError { return .failure(e) } catch {
                 return .failure(DecodeError(messageType: nil, reason: "\(error)"))
@@ -428,8 +455,8 @@ final class ConnectionRouter: WebSocketDelegate {
         }
     }
 
-    func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport) {
-        stream?.connectionClosed(ws, byServer: info.initiatedLocally)
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport) {
+        if let ws = c as? WebSocketConnection { stream?.connectionClosed(ws, byServer: info.initiatedLocally) }
         retain = nil
     }
 }

@@ -9,9 +9,10 @@ import RTMSTransport
 public enum WebhookPoster {
     public struct Failure: Error, CustomStringConvertible { public let description: String }
 
-    /// POSTs `body` to `url` and succeeds with the HTTP status code. Fails after `timeout`.
+    /// POSTs `body` to `url` and succeeds with the HTTP status code and the response body.
+    /// Fails after `timeout`.
     public static func post(url: String, body: [UInt8], headers: [(String, String)], on loop: EventLoop,
-                            timeout: TimeAmount = .seconds(3)) -> EventLoopFuture<Int> {
+                            timeout: TimeAmount = .seconds(3)) -> EventLoopFuture<(status: Int, body: [UInt8])> {
         var text = url
         let tls = text.hasPrefix("https://")
         if text.hasPrefix("http://") { text = "ws://" + text.dropFirst(7) } else if tls { text = "wss://" + text.dropFirst(8) }
@@ -19,7 +20,7 @@ public enum WebhookPoster {
         do { target = try EndpointURL(parsing: text) } catch {
             return loop.makeFailedFuture(Failure(description: "bad webhook URL \(url): \(error)"))
         }
-        let promise = loop.makePromise(of: Int.self)
+        let promise = loop.makePromise(of: (status: Int, body: [UInt8]).self)
         let ssl: NIOSSLContext?
         do { ssl = tls ? try TLSContextCache.shared.context(caPath: nil, verify: true) : nil } catch {
             return loop.makeFailedFuture(error)
@@ -63,11 +64,17 @@ public enum WebhookPoster {
 
 final class ResponseStatusHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    let promise: EventLoopPromise<Int>
-    init(promise: EventLoopPromise<Int>) { self.promise = promise }
+    let promise: EventLoopPromise<(status: Int, body: [UInt8])>
+    private var status = 0
+    private var body: [UInt8] = []
+    init(promise: EventLoopPromise<(status: Int, body: [UInt8])>) { self.promise = promise }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head(let h) = unwrapInboundIn(data) { promise.succeed(Int(h.status.code)) }
+        switch unwrapInboundIn(data) {
+        case .head(let h): status = Int(h.status.code)
+        case .body(var b): if body.count < 1 << 20 { body += b.readBytes(length: b.readableBytes) ?? [] }
+        case .end: promise.succeed((status, body))
+        }
     }
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         promise.fail(error)

@@ -4,21 +4,54 @@
 import NIOCore
 import NIOWebSocket
 
-/// Receives what happens on a WebSocket connection. Called on the connection's event loop.
-public protocol WebSocketDelegate: AnyObject {
-    func webSocketOpened(_ ws: WebSocketConnection)
-    func webSocketFailed(_ ws: WebSocketConnection, _ failure: ConnectFailure)
-    /// One complete message (fragments already joined). `data` is valid during the call only.
-    func webSocketMessage(_ ws: WebSocketConnection, _ data: inout ByteBuffer, text: Bool)
-    /// The end of one socket read: a good moment to hand a batch on.
-    func webSocketReadComplete(_ ws: WebSocketConnection)
-    func webSocketPong(_ ws: WebSocketConnection)
-    func webSocketClosed(_ ws: WebSocketConnection, _ info: CloseReport)
+/// One message connection as the layers above see it. V1 is a WebSocket over TCP or TLS; Zoom's
+/// announced SRT data transport would be another conformer. Loop-confined.
+public protocol MessageConnection: AnyObject {
+    var id: Int { get }
+    var isOpen: Bool { get }
+    func send(_ bytes: [UInt8], text: Bool, flush: Bool)
+    func close(code: Int, reason: String)
+    /// Stops or resumes reading from the network (backpressure).
+    func setReading(_ on: Bool)
 }
 
-extension WebSocketDelegate {
-    public func webSocketReadComplete(_ ws: WebSocketConnection) {}
-    public func webSocketPong(_ ws: WebSocketConnection) {}
+extension MessageConnection {
+    public func send(_ bytes: [UInt8], text: Bool) { send(bytes, text: text, flush: true) }
+}
+
+/// Opens message connections.
+public protocol MessageTransport: Sendable {
+    /// Starts opening `url`; the outcome reaches `delegate` on `loop`.
+    func open(_ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
+              delegate: MessageConnectionDelegate) -> any MessageConnection
+}
+
+/// Receives what happens on a connection. Called on the connection's event loop.
+public protocol MessageConnectionDelegate: AnyObject {
+    func connectionOpened(_ c: any MessageConnection)
+    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure)
+    /// One complete message (fragments already joined). `data` is valid during the call only.
+    func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool)
+    /// The end of one socket read: a good moment to hand a batch on.
+    func connectionReadComplete(_ c: any MessageConnection)
+    func connectionPong(_ c: any MessageConnection)
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport)
+}
+
+extension MessageConnectionDelegate {
+    public func connectionReadComplete(_ c: any MessageConnection) {}
+    public func connectionPong(_ c: any MessageConnection) {}
+}
+
+/// RTMS V1's transport: WebSockets (ws://, wss://, optionally through an HTTP CONNECT proxy).
+public struct WebSocketTransport: MessageTransport {
+    public init() {}
+    public func open(_ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
+                     delegate: MessageConnectionDelegate) -> any MessageConnection {
+        let conn = WebSocketConnection(id: id, eventLoop: loop, isClient: true, delegate: delegate)
+        WebSocketClient.connect(url, config: config, connection: conn)
+        return conn
+    }
 }
 
 /// Why a connection could not be opened.
@@ -46,14 +79,14 @@ public struct CloseReport: Sendable, Equatable {
 
 /// One WebSocket connection (client or server side). Loop-confined: call its methods on `eventLoop`
 /// (the `…Anywhere` variants hop there).
-public final class WebSocketConnection: @unchecked Sendable {
+public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     public enum State: Sendable, Equatable { case connecting, open, closing, closed }
 
     public let id: Int
     public let eventLoop: EventLoop
     public let isClient: Bool
     public private(set) var state: State = .connecting
-    public weak var delegate: WebSocketDelegate?
+    public weak var delegate: MessageConnectionDelegate?
     /// Free for the owner (e.g. the role of this connection).
     public var tag: Int = 0
     var channel: Channel?
@@ -64,7 +97,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     /// Bytes queued for writing but not yet flushed to the socket.
     public private(set) var messagesSent = 0
 
-    public init(id: Int, eventLoop: EventLoop, isClient: Bool, delegate: WebSocketDelegate?) {
+    public init(id: Int, eventLoop: EventLoop, isClient: Bool, delegate: MessageConnectionDelegate?) {
         self.id = id
         self.eventLoop = eventLoop
         self.isClient = isClient
@@ -80,7 +113,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         guard state == .connecting else { channel.close(promise: nil); return }
         self.channel = channel
         state = .open
-        delegate?.webSocketOpened(self)
+        delegate?.connectionOpened(self)
     }
 
     func failedToOpen(_ failure: ConnectFailure) {
@@ -89,7 +122,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         reported = true
         state = .closed
         channel?.close(promise: nil)
-        delegate?.webSocketFailed(self, failure)
+        delegate?.connectionFailed(self, failure)
     }
 
     func received(_ frame: WebSocketFrame) {
@@ -97,13 +130,13 @@ public final class WebSocketConnection: @unchecked Sendable {
         case .text, .binary:
             guard state == .open else { return }
             var data = frame.unmaskedData
-            delegate?.webSocketMessage(self, &data, text: frame.opcode == .text)
+            delegate?.connectionMessage(self, &data, text: frame.opcode == .text)
         case .ping:
             guard state == .open else { return }
             let payload = frame.unmaskedData
             write(WebSocketFrame(fin: true, opcode: .pong, maskKey: mask(), data: payload), flush: true)
         case .pong:
-            delegate?.webSocketPong(self)
+            delegate?.connectionPong(self)
         case .connectionClose:
             var data = frame.unmaskedData
             let code = data.readInteger(as: UInt16.self).map(Int.init) ?? 1005
@@ -125,7 +158,7 @@ public final class WebSocketConnection: @unchecked Sendable {
         }
     }
 
-    func readComplete() { delegate?.webSocketReadComplete(self) }
+    func readComplete() { delegate?.connectionReadComplete(self) }
 
     func inactive(error: String?) {
         eventLoop.preconditionInEventLoop()
@@ -136,10 +169,10 @@ public final class WebSocketConnection: @unchecked Sendable {
         guard !reported else { return }
         reported = true
         if wasConnecting {
-            delegate?.webSocketFailed(self, ConnectFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
+            delegate?.connectionFailed(self, ConnectFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
             return
         }
-        delegate?.webSocketClosed(self, CloseReport(peerCode: peerClose?.0, peerReason: peerClose?.1 ?? "",
+        delegate?.connectionClosed(self, CloseReport(peerCode: peerClose?.0, peerReason: peerClose?.1 ?? "",
                                                      initiatedLocally: localClose, error: peerClose == nil && !localClose ? (error ?? "connection reset") : nil))
     }
 
@@ -169,6 +202,10 @@ public final class WebSocketConnection: @unchecked Sendable {
 
     public func flush() { channel?.flush() }
 
+    public var isOpen: Bool { state == .open }
+
+    public func close(code: Int, reason: String) { close(code: code, reason: reason, timeout: .seconds(2)) }
+
     /// Sends a ping (liveness checks).
     public func ping() {
         guard state == .open, let channel else { return }
@@ -176,7 +213,7 @@ public final class WebSocketConnection: @unchecked Sendable {
     }
 
     /// Starts the close handshake; the TCP connection ends when the peer answers or after `timeout`.
-    public func close(code: Int = 1000, reason: String = "Normal close", timeout: TimeAmount = .seconds(2)) {
+    public func close(code: Int = 1000, reason: String = "Normal close", timeout: TimeAmount) {
         eventLoop.preconditionInEventLoop()
         switch state {
         case .connecting:

@@ -16,7 +16,7 @@ struct RTMSSim: ParsableCommand {
           rtms-sim --port 9000 --webhook-url http://127.0.0.1:8080/ --webhook-secret T --meetings 5
               five meetings announced by signed webhooks
         Control API on the same port: POST /meetings, GET /streams/<id>, POST /streams/<id>/stop,
-        POST /streams/<id>/events, POST /streams/<id>/send, GET /health (see docs/simulator.md).
+        POST /streams/<id>/events, POST /streams/<id>/send, GET /health (see docs/simulator.md in the repository).
         """)
 
     @OptionGroup var options: SimOptions

@@ -124,11 +124,8 @@ struct Demo: ParsableCommand {
                         say("  * \(names[id] ?? name) \(op == UserOp.join ? "joined" : "left")")
                     case .participantVideo(let ids, let on):
                         say("  * video \(on ? "on" : "off"): \(ids.map { names[$0] ?? String($0) }.joined(separator: ", "))")
-                    case .eventEx(let json):
-                        if let v = try? JSON.parse(json), let t = v["event_type"]?.intValue {
-                            if t == 5 { say("  * \(v["user_name"]?.stringValue ?? "someone") started sharing") }
-                            if t == 6 { say("  * sharing stopped") }
-                        }
+                    case .sharing(let started, _, let name, _):
+                        say(started ? "  * \(name.isEmpty ? "someone" : name) started sharing" : "  * sharing stopped")
                     case .warning(_, let text):
                         say("  ! \(text)")
                     default: break

@@ -242,6 +242,20 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         #expect(s.received(sig, .eventUpdate(video), nowMs: 0).events.first == .participantVideo(userIDs: [111], isOn: true))
     }
 
+    @Test func typedEvents() {
+        var (s, sig, _, _) = joined(types: 1)
+        func first(_ e: JSONObject) -> ClientEvent? { s.received(sig, .eventUpdate(EventUpdate(event: e)), nowMs: 0).events.first }
+        #expect(first(["event_type": .int(1), "timestamp": .int(10)]) == .firstPacket(timestamp: 10))
+        #expect(first(["event_type": .int(2), "timestamp": .int(11), "user_id": .int(5), "user_name": .string("Eve")])
+                == .activeSpeaker(userID: 5, userName: "Eve", timestamp: 11))
+        #expect(first(["event_type": .int(5), "timestamp": .int(12), "user_id": .int(5), "user_name": .string("Eve")])
+                == .sharing(started: true, userID: 5, userName: "Eve", timestamp: 12))
+        #expect(first(["event_type": .int(6), "timestamp": .int(13)]) == .sharing(started: false, userID: 0, userName: "", timestamp: 13))
+        #expect(first(["event_type": .int(7), "timestamp": .int(14)]) == .mediaInterrupted(timestamp: 14))
+        let ev = s.received(sig, .eventUpdate(EventUpdate(event: ["event_type": .int(12), "timestamp": .int(15)])), nowMs: 0).events
+        #expect(ev == [.eventEx(json: #"{"event_type":12,"timestamp":15}"#)], "other types only as raw JSON")
+    }
+
     @Test func sessionStatesMapToSessionOps() {
         var (s, sig, _, _) = joined(types: 1)
         let pairs: [(SessionState, Int)] = [(.started, SessionOp.add), (.paused, SessionOp.pause), (.resumed, SessionOp.resume), (.stopped, SessionOp.stop)]
