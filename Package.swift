@@ -87,6 +87,7 @@ let package = Package(
             "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
     ]
 )

@@ -86,6 +86,10 @@ struct rtms_ext_ops {
     void (*on_active_speaker)(struct rtms_csdk *sdk, int user_id, const char *user_name, uint64_t timestamp);
     void (*on_sharing)(struct rtms_csdk *sdk, int is_start, int user_id, const char *user_name, uint64_t timestamp);
     void (*on_media_interrupted)(struct rtms_csdk *sdk, uint64_t timestamp);
+    /* PARTICIPANT_VIDEO_ON/OFF (event types 8/9): the users whose video turned on or off. */
+    void (*on_participant_video)(struct rtms_csdk *sdk, int *users, int n, int is_on);
+    /* Answer to rtms_send_subscript_video(): status 0 = subscribed; error is the server's text. */
+    void (*on_video_subscript_resp)(struct rtms_csdk *sdk, int user_id, int status, const char *error);
 };
 
 /* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION. */

@@ -68,8 +68,10 @@ struct rtms_csdk {
  *   or H.264 access unit; transcript: UTF-8 text, not NUL-terminated), the server's timestamp in ms.
  * on_event_ex(buf, size): every EVENT_UPDATE as compact JSON of its "event" object (keys sorted),
  *   NUL-terminated; size excludes the NUL.
- * on_participant_video(users, n, is_on): PARTICIPANT_VIDEO_ON/OFF (event types 8/9).
- * on_video_subscript_resp(user_id, status, error): answer to rtms_send_subscript_video().
+ *
+ * The member order and count are those of Zoom's library (nine pointers), so objects compiled
+ * against Zoom's header link and run unchanged. Participant video and video-subscription answers,
+ * which Zoom's C interface never exposed, are in rtms_ext_ops (openrtms.h).
  */
 struct rtms_csdk_ops {
     void (*on_join_confirm)(struct rtms_csdk *sdk, int reason);
@@ -81,8 +83,6 @@ struct rtms_csdk_ops {
     void (*on_transcript_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
     void (*on_leave)(struct rtms_csdk *sdk, int reason);
     void (*on_event_ex)(struct rtms_csdk *sdk, const char *buf, int size);
-    void (*on_participant_video)(struct rtms_csdk *sdk, int *users, int n, int is_on);
-    void (*on_video_subscript_resp)(struct rtms_csdk *sdk, int user_id, int status, const char *error);
 };
 
 /*
@@ -159,7 +159,8 @@ int rtms_unsubscribe_event(struct rtms_csdk *sdk, int *events, int n);
 int rtms_set_proxy(struct rtms_csdk *sdk, const char *type, const char *url);
 
 /* Individual video (video data_opt 4): subscribe (is_sub 1) or unsubscribe (0) a participant's
- * video. Before the join confirm it is queued. The answer arrives as on_video_subscript_resp(). */
+ * video. Before the join confirm it is queued. The answer arrives as
+ * rtms_ext_ops.on_video_subscript_resp (openrtms.h). */
 int rtms_send_subscript_video(struct rtms_csdk *sdk, int user_id, int is_sub);
 
 #ifdef __cplusplus

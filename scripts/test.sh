@@ -27,6 +27,11 @@ step "swift test"
 swift test --skip-build
 bin=$(swift build --show-bin-path)
 
+step "README's first command: rtms demo (short meeting, plain and TLS)"
+"$bin/rtms" demo --duration 5 --quiet | tail -3
+"$bin/rtms" demo --duration 5 --quiet --tls --unified | tail -2
+"$bin/rtms-sim" --help >/dev/null
+
 step "C ABI: shipping library, headers, CMake and pkg-config"
 RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh
 

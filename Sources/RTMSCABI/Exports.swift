@@ -182,7 +182,8 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     }
     h.ext = ExtOps(onChat: o.on_chat_data, onStreamState: o.on_stream_state, onStreamClosed: o.on_stream_closed, onError: o.on_error,
                    onFirstPacket: o.on_first_packet, onActiveSpeaker: o.on_active_speaker, onSharing: o.on_sharing,
-                   onMediaInterrupted: o.on_media_interrupted)
+                   onMediaInterrupted: o.on_media_interrupted, onParticipantVideo: o.on_participant_video,
+                   onVideoSubscriptResp: o.on_video_subscript_resp)
     return Code.ok
 }
 

@@ -104,6 +104,8 @@ struct ExtOps {
     var onActiveSpeaker: (@convention(c) (SDKPointer?, Int32, UnsafePointer<CChar>?, UInt64) -> Void)?
     var onSharing: (@convention(c) (SDKPointer?, Int32, Int32, UnsafePointer<CChar>?, UInt64) -> Void)?
     var onMediaInterrupted: (@convention(c) (SDKPointer?, UInt64) -> Void)?
+    var onParticipantVideo: (@convention(c) (SDKPointer?, UnsafeMutablePointer<Int32>?, Int32, Int32) -> Void)?
+    var onVideoSubscriptResp: (@convention(c) (SDKPointer?, Int32, Int32, UnsafePointer<CChar>?) -> Void)?
 }
 
 final class Handle: @unchecked Sendable {
@@ -214,13 +216,13 @@ final class Handle: @unchecked Sendable {
         md.pointee.start_ts = UInt64(bitPattern: m.startTime)
         md.pointee.end_ts = UInt64(bitPattern: m.endTime)
         md.pointee.language = Int32(m.language ?? -1)
-        var data = m.data
         m.userName.withCString { name in
             (m.channelID ?? "").withCString { ch in
                 md.pointee.user_name = UnsafeMutablePointer(mutating: name)
                 md.pointee.channel_id = ch
-                data.withUnsafeMutableBufferPointer { buf in
-                    cb(sdk, buf.baseAddress, Int32(clamping: buf.count), UInt64(bitPattern: m.timestamp), md)
+                // No copy: the callback gets the decoded buffer itself (Zoom's signature is non-const).
+                m.data.withUnsafeBufferPointer { buf in
+                    cb(sdk, UnsafeMutablePointer(mutating: buf.baseAddress), Int32(clamping: buf.count), UInt64(bitPattern: m.timestamp), md)
                 }
                 md.pointee.user_name = nil
                 md.pointee.channel_id = nil
@@ -267,11 +269,11 @@ final class Handle: @unchecked Sendable {
             guard let cb = o.on_event_ex else { return }
             json.withCString { p in cb(sdk, p, Int32(clamping: json.utf8.count)) }
         case .participantVideo(let ids, let on):
-            guard let cb = o.on_participant_video else { return }
+            guard let cb = ext.onParticipantVideo else { return }
             var users = ids.map { Int32(truncatingIfNeeded: $0) }
             users.withUnsafeMutableBufferPointer { b in cb(sdk, b.baseAddress, Int32(b.count), on ? 1 : 0) }
         case .videoSubscribed(let userID, let status, let reason):
-            guard let cb = o.on_video_subscript_resp else { return }
+            guard let cb = ext.onVideoSubscriptResp else { return }
             reason.withCString { r in cb(sdk, Int32(truncatingIfNeeded: userID), Int32(clamping: status), r) }
         case .streamState(let state, let reason):
             ext.onStreamState?(sdk, Int32(clamping: state), Int32(clamping: reason))

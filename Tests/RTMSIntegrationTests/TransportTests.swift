@@ -5,6 +5,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Testing
 @testable import RTMSClient
 @testable import RTMSProtocol
@@ -75,11 +76,19 @@ final class ConnectProxy: @unchecked Sendable {
     let lock = NIOLock()
     var targets: [String] = []
 
-    init() throws {
+    init(tls: GeneratedTLS? = nil) throws {
         let p = self
+        var ssl: NIOSSLContext? = nil
+        if let tls {
+            let chain = try NIOSSLCertificate.fromPEMBytes(Array(tls.certificateChainPEM.utf8))
+            let key = try NIOSSLPrivateKey(bytes: Array(tls.privateKeyPEM.utf8), format: .pem)
+            ssl = try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key)))
+        }
+        let context = ssl
         channel = try ServerBootstrap(group: group)
             .childChannelInitializer { ch in
                 ch.eventLoop.makeCompletedFuture {
+                    if let context { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     let dec = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
                     let enc = HTTPResponseEncoder()
                     try ch.pipeline.syncOperations.addHandler(dec)
@@ -172,6 +181,23 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
         let targets = proxy.lock.withLock { proxy.targets }
         #expect(targets.count == 3, "signaling, audio and transcript went through the proxy: \(targets)")
         #expect(targets.allSatisfy { $0 == "127.0.0.1:\(h.sim.port)" })
+    }
+
+    @Test func joinsThroughAnHTTPSProxyWithTLSInsideTLS() throws {
+        let h = try SimHarness(tls: true)
+        let proxy = try ConnectProxy(tls: h.sim.generatedTLS)
+        defer { proxy.shutdown() }
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue) { cfg in
+            cfg.transport.proxyURL = "https://127.0.0.1:\(proxy.port)"
+            cfg.transport.caPath = h.caFile
+        }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client, timeout: 10) { $0.ended || $0.count(.audio) >= 5 }
+        client.leave()
+        #expect(c.joinConfirm?.reason == 0, "\(c.joinConfirm?.text ?? "")")
+        #expect(c.count(.audio) >= 5)
+        #expect(proxy.lock.withLock { proxy.targets.count } == 2)
     }
 
     @Test func unreachableProxyIsAConnectFailure() throws {
