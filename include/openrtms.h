@@ -6,6 +6,12 @@
  * MIT license. This header is the documentation: if something is not described here, it is not API.
  * Every function is callable from ctypes and N-API; every macro has a function twin.
  *
+ * Environment:
+ *   ZM_RTMS_CLIENT, ZM_RTMS_SECRET  credentials for computing signatures when rtms_join() gets none
+ *                                   (rtms_options.client_id/client_secret take precedence)
+ *   RTMS_LOG_LEVEL (or ZM_RTMS_LOG_LEVEL)  trace|debug|info|warn|error|off [warn]: the library's
+ *                                   own log lines, written to stderr. Read once, at first use.
+ *
  * Compile-time vs run-time version: assert that
  *     rtms_version_number() == OPENRTMS_VERSION_NUMBER
  * if your program depends on this exact build.

@@ -69,8 +69,9 @@ struct rtms_csdk {
  * on_event_ex(buf, size): every EVENT_UPDATE as compact JSON of its "event" object (keys sorted),
  *   NUL-terminated; size excludes the NUL.
  *
- * The member order and count are those of Zoom's library (nine pointers), so objects compiled
- * against Zoom's header link and run unchanged. Participant video and video-subscription answers,
+ * The member order and count are those of Zoom's public C header (nine pointers; Zoom's library
+ * copies exactly nine from the struct you pass, whatever its internal table holds), so objects
+ * compiled against Zoom's header link and run unchanged. Participant video and video-subscription answers,
  * which Zoom's C interface never exposed, are in rtms_ext_ops (openrtms.h).
  */
 struct rtms_csdk_ops {

@@ -109,8 +109,10 @@ func localReasonName(_ r: Int32) -> String? {
         setLastError("rtms_release: \(sdk == nil ? "the handle is NULL" : "not a live handle (already released?)")")
         return Code.notExist
     }
+    // Mark first: waiters woken by leave() must already see the handle as released.
+    let freeNow = h.markReleased()
     h.client.leave()
-    if h.markReleased() { Registry.shared.freeStruct(sdk) }
+    if freeNow { Registry.shared.freeStruct(sdk) }
     return Code.ok
 }
 

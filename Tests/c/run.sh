@@ -40,7 +40,10 @@ warn=(-Wall -Wextra -pedantic -Werror)
 
 passed=0
 failed=0
-sim_pids=()
+sim_pid=""   # the rtms-sim currently running (started by this script), for cleanup
+
+case "$duration" in ''|*[!0-9]*) echo "run.sh: DURATION must be a whole number of seconds" >&2; exit 2 ;; esac
+[ "$duration" -ge 10 ] || { echo "run.sh: DURATION must be at least 10 (video starts at 20%, sharing runs 40-60%)" >&2; exit 2; }
 
 say() { printf '%s\n' "$*"; }
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
@@ -51,10 +54,16 @@ record() {
     say "$1 $2${3:+ ($3)}"
 }
 
+# logfile NAME [SUFFIX]: logs/<NAME with unsafe characters replaced><SUFFIX>.log
+logfile() { printf '%s/%s%s.log' "$logs" "$(printf '%s' "$1" | tr -c 'A-Za-z0-9._+-' '_')" "${2:-}"; }
+
+# count_lines FILE: number of non-empty lines (0 when the file is missing).
+count_lines() { local n; n="$(grep -c . "$1" 2>/dev/null)"; printf '%s' "${n:-0}"; }
+
 # step NAME COMMAND...: runs the command with its output in logs/NAME.log.
 step() {
     local name="$1"; shift
-    local log="$logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9._+-' '_').log"
+    local log; log="$(logfile "$name")"
     local t0; t0=$(date +%s.%N)
     if "$@" >"$log" 2>&1; then
         record PASS "$name" "$(elapsed "$t0") s"
@@ -65,23 +74,31 @@ step() {
     return 1
 }
 
-# step_refused NAME COMMAND...: the command is expected to fail.
+# step_refused NAME PATTERN COMMAND...: the command is expected to fail, with PATTERN (grep -E)
+# in its output so that a failure for another reason does not count.
 step_refused() {
-    local name="$1"; shift
-    local log="$logs/$(printf '%s' "$name" | tr -c 'A-Za-z0-9._+-' '_').log"
+    local name="$1" pattern="$2"; shift 2
+    local log; log="$(logfile "$name")"
     if "$@" >"$log" 2>&1; then
         record FAIL "$name" "succeeded but should have been refused, log $log"
+        return 1
+    fi
+    if ! grep -Eq "$pattern" "$log"; then
+        record FAIL "$name" "failed, but not with /$pattern/, log $log"
+        tail -n 15 "$log" | sed 's/^/    | /'
         return 1
     fi
     record PASS "$name"
 }
 
-cleanup() {
-    local pid
-    for pid in "${sim_pids[@]}"; do
-        kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
-    done
+stop_sim() {
+    if [ -n "$sim_pid" ]; then
+        kill "$sim_pid" 2>/dev/null
+        wait "$sim_pid" 2>/dev/null
+        sim_pid=""
+    fi
 }
+cleanup() { stop_sim; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
@@ -118,7 +135,6 @@ record PASS "tools" "cmake $(cmake --version | awk 'NR==1 { print $3 }'), pkg-co
 
 rm -rf "$work"
 mkdir -p "$work" "$logs"
-[ "$duration" -ge 10 ] 2>/dev/null || { say "DURATION must be an integer >= 10"; exit 2; }
 
 # ---- 2. the library ----------------------------------------------------------------------------
 if ! step "build-lib.sh (release, static stdlib) into prefix" env SWIFT="$swift" SCRATCH="$scratch" "$root/scripts/build-lib.sh" "$prefix"; then
@@ -177,8 +193,9 @@ cmcheck() { # BUILD-DIR ARGS...
 step "cmake find_package(OpenRTMS)" cmcheck "$work/cm0" -DCMAKE_PREFIX_PATH="$prefix"
 step "cmake find_package(OpenRTMS 0.1)" cmcheck "$work/cm1" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST=0.1
 step "cmake find_package(OpenRTMS $version)" cmcheck "$work/cm2" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST="$version"
-step_refused "cmake find_package(OpenRTMS 1.0) refused (SameMajorVersion)" cmcheck "$work/cm3" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST=1.0
-step_refused "cmake find_package(OpenRTMS 0.99) refused (newer than installed)" cmcheck "$work/cm4" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST=0.99
+refusal="compatible with requested version"
+step_refused "cmake find_package(OpenRTMS 1.0) refused (SameMajorVersion)" "$refusal" cmcheck "$work/cm3" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST=1.0
+step_refused "cmake find_package(OpenRTMS 0.99) refused (newer than installed)" "$refusal" cmcheck "$work/cm4" -DCMAKE_PREFIX_PATH="$prefix" -DREQUEST=0.99
 cp -a "$prefix" "$work/relocated"
 step "cmake package relocatable (prefix copied elsewhere)" cmcheck "$work/cm5" \
     -DOpenRTMS_DIR="$work/relocated/lib/cmake/OpenRTMS" -DEXPECT_PREFIX="$work/relocated"
@@ -194,33 +211,34 @@ join_sim="$build/join_sim"
 # go to join_sim's stdin.
 sim_case() {
     local name="$1" meetings="$2" dur="$3" secret="$4"; shift 4
-    local started="$work/$name.started.jsonl" simlog="$logs/$name.rtms-sim.log" log="$logs/$name.join_sim.log"
+    local started simlog log
+    started="$(logfile "$name" .started)"; started="${started%.log}.jsonl"
+    simlog="$(logfile "$name" .rtms-sim)"
+    log="$(logfile "$name" .join_sim)"
     local limit=$(( (dur + 25) * meetings + 30 ))
-    local t0 pid i line args=() status
+    local t0 i line args=() status
 
     t0=$(date +%s.%N)
     timeout "$limit" "$sim" --host 127.0.0.1 --port 0 --print-started --exit-when-done \
         --meetings "$meetings" --duration "$dur" --seed 7 \
         --client-id "$client_id" --client-secret "$secret" >"$started" 2>"$simlog" &
-    pid=$!
-    sim_pids+=("$pid")
+    sim_pid=$!
     for i in $(seq 1 200); do
-        [ "$(grep -c . "$started" 2>/dev/null || echo 0)" -ge "$meetings" ] && break
-        kill -0 "$pid" 2>/dev/null || break
+        [ "$(count_lines "$started")" -ge "$meetings" ] && break
+        kill -0 "$sim_pid" 2>/dev/null || break
         sleep 0.1
     done
-    if [ "$(grep -c . "$started" 2>/dev/null || echo 0)" -lt "$meetings" ]; then
+    if [ "$(count_lines "$started")" -lt "$meetings" ]; then
         record FAIL "$name" "rtms-sim printed no rtms_started line within 20 s, log $simlog"
         tail -n 10 "$simlog" | sed 's/^/    | /'
-        kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+        stop_sim
         return 1
     fi
     line="$(head -n 1 "$started")"
     for a in "$@"; do args+=("${a//@LINE@/$line}"); done
     timeout "$limit" "$join_sim" "${args[@]}" <"$started" >"$log" 2>&1
     status=$?
-    kill "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
+    stop_sim
     grep -E '^join_sim: session [0-9]+: (PASS|FAIL)' "$log" | sed 's/^/    /'
     if [ "$status" -eq 0 ]; then
         record PASS "$name" "$(elapsed "$t0") s"

@@ -9,6 +9,7 @@
 #include "rtms_common.h"
 
 #include <stddef.h>
+#include <string.h>
 
 #ifdef __cplusplus
 #define HT_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
@@ -77,6 +78,11 @@ static void on_chat(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_
 static void on_stream_state(struct rtms_csdk *sdk, int state, int reason) { (void)sdk; (void)state; (void)reason; }
 static void on_stream_closed(struct rtms_csdk *sdk, int status, const char *reason) { (void)sdk; (void)status; (void)reason; }
 static void on_error(struct rtms_csdk *sdk, int code, const char *message) { (void)sdk; (void)code; (void)message; }
+static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on) { (void)sdk; (void)users; (void)n; (void)is_on; }
+static void on_video_subscript_resp(struct rtms_csdk *sdk, int user_id, int status, const char *error)
+{
+    (void)sdk; (void)user_id; (void)status; (void)error;
+}
 
 extern int headertest_openrtms_style(struct rtms_csdk *sdk);
 int headertest_openrtms_style(struct rtms_csdk *sdk)
@@ -87,11 +93,14 @@ int headertest_openrtms_style(struct rtms_csdk *sdk)
     char failure[256];
     char sig[65];
 
+    memset(&ext, 0, sizeof ext);
     ext.version = RTMS_EXT_OPS_VERSION;
     ext.on_chat_data = on_chat;
     ext.on_stream_state = on_stream_state;
     ext.on_stream_closed = on_stream_closed;
     ext.on_error = on_error;
+    ext.on_participant_video = on_participant_video;
+    ext.on_video_subscript_resp = on_video_subscript_resp;
     stats.version = RTMS_STATS_VERSION;
     opts.client_id = "id";
     opts.client_secret = "secret";

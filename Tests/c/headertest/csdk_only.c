@@ -31,6 +31,8 @@ HT_STATIC_ASSERT(RTMS_SDK_NOT_EXIST == 2 && RTMS_SDK_WRONG_TYPE == 3, "return co
 HT_STATIC_ASSERT(RTMS_SDK_INVALID_STATUS == 4 && RTMS_SDK_INVALID_ARGS == 5, "return codes");
 HT_STATIC_ASSERT(SESSION_ADD == 1 && SESSION_STOP == 2 && SESSION_PAUSE == 3 && SESSION_RESUME == 4, "session ops");
 HT_STATIC_ASSERT(USER_JOIN == 0 && USER_LEAVE == 1, "user ops");
+/* Zoom's library reads a callback table of exactly nine function pointers. */
+HT_STATIC_ASSERT(sizeof(struct rtms_csdk_ops) == 9 * sizeof(void (*)(void)), "rtms_csdk_ops has Zoom's nine members");
 
 /* The Zoom API, each function with the type a Zoom SDK program relies on. A changed prototype
  * in rtms_csdk.h fails to initialise its member here. */
@@ -75,11 +77,6 @@ static void on_media(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64
 }
 static void on_leave(struct rtms_csdk *sdk, int reason) { (void)sdk; (void)reason; }
 static void on_event_ex(struct rtms_csdk *sdk, const char *buf, int size) { (void)sdk; (void)buf; (void)size; }
-static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on) { (void)sdk; (void)users; (void)n; (void)is_on; }
-static void on_video_subscript_resp(struct rtms_csdk *sdk, int user_id, int status, const char *error)
-{
-    (void)sdk; (void)user_id; (void)status; (void)error;
-}
 
 extern int headertest_zoom_style(const char *uuid, const char *stream, const char *sig, const char *url);
 int headertest_zoom_style(const char *uuid, const char *stream, const char *sig, const char *url)
@@ -102,8 +99,6 @@ int headertest_zoom_style(const char *uuid, const char *stream, const char *sig,
     ops.on_transcript_data = on_media;
     ops.on_leave = on_leave;
     ops.on_event_ex = on_event_ex;
-    ops.on_participant_video = on_participant_video;
-    ops.on_video_subscript_resp = on_video_subscript_resp;
 
     if (rtms_init(NULL, 1, "headertest") != RTMS_SDK_OK) return -1;
     sdk = rtms_alloc();
