@@ -30,7 +30,17 @@ bin=$(swift build --show-bin-path)
 step "README's first command: rtms demo (short meeting, plain and TLS)"
 "$bin/rtms" demo --duration 5 --quiet | tail -3
 "$bin/rtms" demo --duration 5 --quiet --tls --unified | tail -2
-"$bin/rtms-sim" --help >/dev/null
+step "rtms-sim --print-started piped into rtms join"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$bin/rtms-sim" --print-started --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
+simpid=$!
+for _ in $(seq 100); do [ -s "$tmp/sim.out" ] && break; sleep 0.1; done
+ZM_RTMS_CLIENT=cli-id ZM_RTMS_SECRET=cli-secret timeout 30 "$bin/rtms" join --payload "$(head -1 "$tmp/sim.out")" \
+  --media audio,transcript > "$tmp/join.out"
+wait "$simpid"
+audio=$(grep -c '"cb":"audio"' "$tmp/join.out" || true)
+grep -q '"cb":"leave","reason":6' "$tmp/join.out" && [ "$audio" -gt 50 ] || { echo "rtms join: $audio audio callbacks, no leave(6)"; exit 1; }
+echo "rtms join: $audio audio callbacks, left with reason 6"
 
 step "C ABI: shipping library, headers, CMake and pkg-config"
 RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh

@@ -176,3 +176,31 @@ extension Substring {
         return String(s)
     }
 }
+
+extension ClientEvent {
+    /// A stable JSON form: {"cb": name, ...fields}. Used by `rtms join` and for comparing transcripts.
+    public var json: JSONObject {
+        switch self {
+        case .joinConfirm(let r, let t): ["cb": .string("join_confirm"), "reason": .int(Int64(r)), "text": .string(t)]
+        case .leave(let r, let t): ["cb": .string("leave"), "reason": .int(Int64(r)), "text": .string(t)]
+        case .sessionUpdate(let op, let sid, let state, let ts):
+            ["cb": .string("session_update"), "op": .int(Int64(op)), "session_id": .string(sid), "state": .int(Int64(state)), "timestamp": .int(ts)]
+        case .userUpdate(let op, let id, let name):
+            ["cb": .string("user_update"), "op": .int(Int64(op)), "user_id": .int(id), "user_name": .string(name)]
+        case .eventEx(let j): ["cb": .string("event_ex"), "json": .string(j)]
+        case .participantVideo(let ids, let on):
+            ["cb": .string("participant_video"), "user_ids": .array(ids.map { .int($0) }), "is_on": .bool(on)]
+        case .firstPacket(let ts): ["cb": .string("first_packet"), "timestamp": .int(ts)]
+        case .activeSpeaker(let id, let name, let ts):
+            ["cb": .string("active_speaker"), "user_id": .int(id), "user_name": .string(name), "timestamp": .int(ts)]
+        case .sharing(let started, let id, let name, let ts):
+            ["cb": .string("sharing"), "started": .bool(started), "user_id": .int(id), "user_name": .string(name), "timestamp": .int(ts)]
+        case .mediaInterrupted(let ts): ["cb": .string("media_interrupted"), "timestamp": .int(ts)]
+        case .videoSubscribed(let id, let st, let r):
+            ["cb": .string("video_subscribed"), "user_id": .int(id), "status": .int(Int64(st)), "reason": .string(r)]
+        case .streamState(let st, let r): ["cb": .string("stream_state"), "state": .int(Int64(st)), "reason": .int(Int64(r))]
+        case .streamClosed(let st, let r): ["cb": .string("stream_closed"), "status": .int(Int64(st)), "reason": .string(r)]
+        case .warning(let c, let t): ["cb": .string("warning"), "code": .int(Int64(c)), "text": .string(t)]
+        }
+    }
+}

@@ -158,16 +158,20 @@ public final class Simulator: @unchecked Sendable {
         let instance = o.instanceID ?? uuidLike(seed: o.seed &+ UInt64(counter))
         let s = SimStream(sim: self, options: o, streamID: stream, instanceID: instance)
         streams[stream] = s
-        let body: JSONValue = .object([
-            "event": .string(o.product.startedEvent),
-            "event_ts": .int(wallMilliseconds()),
-            "payload": .object([
-                o.product.idKey: .string(instance), "operator_id": .string("sim-operator"),
-                "rtms_stream_id": .string(stream), "server_urls": .string(signalingURL),
-            ]),
-        ])
+        let body = startedBody(s)
         announce(body)
         return body
+    }
+
+    func startedBody(_ s: SimStream) -> JSONValue {
+        .object([
+            "event": .string(s.product.startedEvent),
+            "event_ts": .int(wallMilliseconds()),
+            "payload": .object([
+                s.product.idKey: .string(s.instanceID), "operator_id": .string("sim-operator"),
+                "rtms_stream_id": .string(s.streamID), "server_urls": .string(signalingURL),
+            ]),
+        ])
     }
 
     func announce(_ body: JSONValue) {
@@ -325,6 +329,12 @@ public final class Simulator: @unchecked Sendable {
             let raw = msg.stringValue ?? JSON.string(msg)
             let ok = inject(s.streamID, connectionOnLoop: target, raw: raw)
             return ok ? (.ok, .object(["sent": .bool(true)])) : (.conflict, .object(["error": .string("no open \(target) connection")]))
+        case (.POST, "streams", 3) where parts[2] == "redeliver":
+            // Zoom retries a webhook it thinks failed: the same rtms_started again.
+            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            let body = startedBody(s)
+            announce(body)
+            return (.ok, body)
         case (.POST, "streams", 3) where parts[2] == "events":
             guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
             guard let ev = o["event"]?.objectValue else { return (.badRequest, .object(["error": .string("no event object")])) }

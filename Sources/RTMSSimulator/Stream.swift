@@ -34,6 +34,8 @@ public struct MeetingOptions: Sendable {
     public var joinWaitMs: Int = 120_000
     /// How long a stream waits for a client that went away to come back.
     public var reconnectWindowMs: Int = 60_000
+    /// How long a stream waits for an interrupted media connection to come back.
+    public var mediaReconnectWindowMs: Int = 30_000
     public init() {}
 }
 
@@ -76,6 +78,7 @@ final class SimStream {
     var lastSent: [Int: Int64] = [:]
     var outstandingKeepAlives: [Int: Int] = [:]
     var kaSequence: Int64 = 0
+    var interruptions = 0
     var endTimer: Scheduled<Void>?
     private var voiceCache: [String: [UInt8]] = [:]
 
@@ -263,8 +266,9 @@ final class SimStream {
                                                               timestamp: r.timestamp ?? wallMilliseconds(), sequence: kaSequence,
                                                               subscribe: r.subscribe)))
         case .streamCloseRequest:
+            kaSequence += 1
             send(conn, .streamCloseResponse(StatusReply(streamID: streamID, statusCode: StatusCode.ok, reason: "OK",
-                                                        timestamp: wallMilliseconds())))
+                                                        timestamp: wallMilliseconds(), sequence: kaSequence)))
             end(reason: StopReason.receiverRequestClose, note: "closed on the client's request")
         case .sessionStateRequest(let sid):
             send(conn, .sessionStateResponse(StateUpdate(state: state == .running ? SessionState.started.rawValue : SessionState.inactive.rawValue,
@@ -289,13 +293,7 @@ final class SimStream {
             // The client went away: drop its media connections and wait for it to come back.
             for m in media.values { m.conn.close(code: 1001, reason: "signaling closed") }
             media = [:]
-            state = .detached
-            clientReady = false
-            endTimer?.cancel()
-            endTimer = sim.loop.scheduleTask(in: .milliseconds(Int64(options.reconnectWindowMs))) { [weak self] in
-                guard let self, self.state == .detached else { return }
-                self.end(reason: StopReason.awaitReconnectionTimeout, note: "no client came back within \(self.options.reconnectWindowMs) ms")
-            }
+            detach(endReason: StopReason.awaitReconnectionTimeout, note: "no client came back within \(options.reconnectWindowMs) ms")
         } else {
             media[conn.id] = nil
         }
@@ -501,11 +499,62 @@ final class SimStream {
             guard let self, let conn, conn.state == .open else { task.cancel(); return }
             let now = wallMilliseconds()
             guard now - (self.lastSent[conn.id] ?? 0) >= ms - 5 else { return }
+            if (self.outstandingKeepAlives[conn.id] ?? 0) >= 3 {
+                task.cancel()
+                self.keepAliveMissed(conn)
+                return
+            }
             self.kaSequence += 1
             self.keepAlivesSent += 1
             self.outstandingKeepAlives[conn.id, default: 0] += 1
             self.send(conn, .keepAliveRequest(KeepAlive(sequence: self.kaSequence, timestamp: now)))
         })
+    }
+
+    /// The client is gone; the stream waits the reconnect window for it, then ends with `endReason`.
+    func detach(endReason: Int, note: String) {
+        state = .detached
+        clientReady = false
+        endTimer?.cancel()
+        endTimer = sim.loop.scheduleTask(in: .milliseconds(Int64(options.reconnectWindowMs))) { [weak self] in
+            guard let self, self.state == .detached else { return }
+            self.end(reason: endReason, note: note)
+        }
+    }
+
+    /// Three keep-alive requests went unanswered: interrupt like Zoom's service. Signaling: both
+    /// kinds of connection go, `rtms_interrupted` is posted, the client has the reconnect window.
+    /// Media: that connection goes, signaling hears event 7 and stream state INTERRUPTED (14).
+    func keepAliveMissed(_ conn: WebSocketConnection) {
+        interruptions += 1
+        if conn === signaling {
+            sim.log("stream \(streamID): signaling missed 3 keep-alives; interrupting")
+            signaling = nil
+            let conns = media.values.map(\.conn) + [conn]
+            media = [:]
+            for c in conns { c.abort() }
+            sim.postWebhook(.object([
+                "event": .string(product.interruptedEvent), "event_ts": .int(wallMilliseconds()),
+                "payload": .object([product.idKey: .string(instanceID), "rtms_stream_id": .string(streamID)]),
+            ]))
+            guard state == .running || state == .handshaking else { return }
+            detach(endReason: StopReason.keepAliveTimeout, note: "signaling missed keep-alives and did not come back")
+        } else if let link = media[conn.id] {
+            sim.log("stream \(streamID): media(\(link.mask)) missed 3 keep-alives; interrupting it")
+            media[conn.id] = nil
+            conn.abort()
+            if let sig = signaling, state == .running {
+                send(sig, .eventUpdate(EventUpdate(event: ["event_type": .int(Int64(EventType.mediaConnectionInterrupted)),
+                                                            "timestamp": .int(wallMilliseconds()), "media_type": .int(Int64(link.mask))])))
+                send(sig, .streamStateUpdate(StateUpdate(state: StreamState.interrupted.rawValue, reason: StopReason.dataConnectionInterrupted,
+                                                         timestamp: wallMilliseconds(), streamID: streamID)))
+            }
+            let mask = link.mask
+            tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(options.mediaReconnectWindowMs))) { [weak self] in
+                guard let self, self.state == .running, !self.media.values.contains(where: { $0.mask == mask }) else { return }
+                self.end(reason: StopReason.keepAliveTimeout, note: "media(\(mask)) missed keep-alives and did not come back")
+            })
+        }
     }
 
     // MARK: End
@@ -551,7 +600,7 @@ final class SimStream {
             "rtms_stream_id": .string(streamID), product.idKey: .string(instanceID), "state": .string(state.rawValue),
             "stop_reason": stopReason.map { .int(Int64($0)) } ?? .null, "sent": .object(sentObj), "generated": .object(seqObj),
             "events_sent": .int(Int64(eventsSent)), "keepalives_sent": .int(Int64(keepAlivesSent)),
-            "keepalives_answered": .int(Int64(keepAlivesAnswered)), "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
+            "keepalives_answered": .int(Int64(keepAlivesAnswered)), "interruptions": .int(Int64(interruptions)), "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
             "connections": .array(conns), "started_ms": .int(startedAtMs),
         ])
     }

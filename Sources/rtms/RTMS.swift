@@ -60,7 +60,7 @@ struct Demo: ParsableCommand {
         cfg.logger = simLogger
         var caFile: String? = nil
         if tls {
-            caFile = "/tmp/openrtms-demo-ca-\(getpid()).pem"
+            caFile = temporaryDirectory() + "/openrtms-demo-ca-\(getpid()).pem"
             cfg.caOutputPath = caFile
         }
         let sim = Simulator(config: cfg)
@@ -171,6 +171,11 @@ func clock(_ ts: Int64, from start: Int64) -> String {
     return "\(s / 60):\(String(format2: s % 60))"
 }
 
+func temporaryDirectory() -> String {
+    if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+    return "/tmp"
+}
+
 func say(_ s: String) {
     print(s)
     fflush(nil)
@@ -248,7 +253,7 @@ struct Join: ParsableCommand {
                     o["user_name"] = .string(m.userName)
                     if m.kind == .transcript || m.kind == .chat { o["text"] = .string(String(decoding: m.data, as: UTF8.self)) }
                 case .control(let ev):
-                    o["cb"] = .string("\(ev)")
+                    for p in ev.json.pairs { o[p.key] = p.value }
                     if case .joinConfirm(let r, _) = ev, r != 0 { done = true; failed = true }
                     if case .leave = ev { done = true }
                 }

@@ -146,6 +146,40 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         #expect(client.phase == .ended)
     }
 
+    @Test func keepAlivesAreAnsweredOnEveryConnection() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000; $0.keepAliveMs = 150 }
+        let client = try makeClient(types: MediaMask.transcript.rawValue | MediaMask.chat.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        sleepMs(1500)
+        client.poll { _ in }
+        let r = h.sim.report(start.streamID)
+        let sent = Int(r?["keepalives_sent"]?.intValue ?? 0), answered = Int(r?["keepalives_answered"]?.intValue ?? 0)
+        #expect(sent >= 15, "three idle connections, 1.5 s, one request per 150 ms each")
+        #expect(answered >= sent - 3 && answered <= sent)
+        #expect(client.counters.keepAlivesAnswered >= answered)
+        client.leave()
+    }
+
+    @Test func messagesOfSeveralMegabytesArrive() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.video.rawValue)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        // A 12 MiB keyframe is 16 MiB of base64: far above NIO's 16 KiB default frame limit.
+        let payload = (0..<(12 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let raw = JSONCodec.encodeMedia(kind: .video, userID: 7, userName: "big", payload: payload, timestamp: 42)
+        #expect(h.sim.inject(start.streamID, connection: "video", raw: String(decoding: raw, as: UTF8.self)))
+        collect(client, into: &c, timeout: 20) { ($0.media[.video] ?? []).contains { $0.timestamp == 42 } }
+        let big = (c.media[.video] ?? []).first { $0.timestamp == 42 }
+        #expect(big?.data == payload)
+        client.leave()
+    }
+
     @Test func wrongSignatureIsRejectedWithReadableText() throws {
         let h = try SimHarness()
         let start = h.meeting()

@@ -34,7 +34,8 @@ final class SimHarness {
         sim = Simulator(config: c)
         try sim.start()
         if tls, let g = sim.generatedTLS {
-            let path = "/tmp/openrtms-test-ca-\(getpid())-\(sim.port).pem"
+            let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+            let path = tmp + "/openrtms-test-ca-\(getpid())-\(sim.port).pem"
             try writeTestFile(path, g.caPEM)
             caFile = path
         }
