@@ -96,6 +96,10 @@ struct rtms_ext_ops {
     void (*on_participant_video)(struct rtms_csdk *sdk, int *users, int n, int is_on);
     /* Answer to rtms_send_subscript_video(): status 0 = subscribed; error is the server's text. */
     void (*on_video_subscript_resp)(struct rtms_csdk *sdk, int user_id, int status, const char *error);
+    /* Reconnection (see "RECONNECTION" below). connection: 0 = signaling (a full rejoin), else the
+     * media_type mask of the media connection (SDK_AUDIO... or SDK_ALL). */
+    void (*on_reconnecting)(struct rtms_csdk *sdk, int connection, int attempt, int delay_ms, const char *cause);
+    void (*on_reconnected)(struct rtms_csdk *sdk, int connection, int gap_ms);
 };
 
 /* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION. */
@@ -120,9 +124,17 @@ struct rtms_options {
     int verify_cert;           /* -1 = rtms_init()'s [-1]; 0 = off; 1 = on */
     int buffer_data;           /* buffer_data in the handshake: -1 = not sent [-1], 0 = false, 1 = true */
     const char *client_agent;  /* rtms_client_agent in the handshake; NULL = "openrtms-<version>" */
+    /* Reconnection knobs; -1 = the environment variable named, else the default in brackets. */
+    int reconnect_max_attempts;    /* RTMS_RECONNECT_MAX_ATTEMPTS [5]; 0 = never reconnect */
+    int reconnect_base_delay_ms;   /* RTMS_RECONNECT_BASE_DELAY_MS [3000]: backoff 0, base, 2·base... <= 30000 */
+    int connection_max_attempts;   /* RTMS_CONNECTION_MAX_ATTEMPTS [5]: first connection of a join */
+    int connection_retry_delay_ms; /* RTMS_CONNECTION_RETRY_DELAY_MS [5000] */
+    int keepalive_interval_ms;     /* RTMS_KEEPALIVE_INTERVAL_MS [10000, >= 3000]: ping after this much silence */
+    int keepalive_timeout_ms;      /* RTMS_KEEPALIVE_TIMEOUT_MS [15000]: silence that declares a connection dead; 0 = never */
 };
 
-#define RTMS_OPTIONS_INIT { RTMS_OPTIONS_VERSION, 10, 10000, 67108864, 0, 67108864, NULL, NULL, NULL, -1, -1, NULL }
+#define RTMS_OPTIONS_INIT { RTMS_OPTIONS_VERSION, 10, 10000, 67108864, 0, 67108864, NULL, NULL, NULL, -1, -1, NULL, \
+                            -1, -1, -1, -1, -1, -1 }
 
 /* Fills *opts with the defaults above. Returns RTMS_SDK_INVALID_ARGS for an unknown version. */
 int rtms_options_init(struct rtms_options *opts, unsigned int version);
@@ -161,17 +173,41 @@ int rtms_leave(struct rtms_csdk *sdk);
  * rtms_ext_ops.on_stream_closed; the end of the session as on_leave(20). */
 int rtms_close_stream(struct rtms_csdk *sdk);
 
+/*
+ * RECONNECTION
+ * The core follows Zoom's failover guide (developers.zoom.us/docs/rtms/meetings/failover-reconnection/):
+ *   1. RTMS server failure: a new rtms_started for the stream with new server_urls. Give it to
+ *      rtms_feed_webhook(): the handle rejoins the new server. The same body again is ignored.
+ *   2. Signaling down: the signaling socket is lost, stops answering (keepalive_timeout_ms), or
+ *      rtms_interrupted arrives (rtms_feed_webhook()): signaling and media are rejoined.
+ *   3. Media down: a media socket is lost or silent, or the server says so (event 7, or stream
+ *      state INTERRUPTED with reason 14): that media connection alone is reconnected.
+ * Attempts: the first at once, then reconnect_base_delay_ms doubling (capped at 30 s, ±20 % jitter),
+ * at most reconnect_max_attempts; each reports on_reconnecting and success on_reconnected with
+ * the gap. Giving up calls on_leave with the last reason. No reconnection after stream state
+ * TERMINATED, rtms_stopped, a refused signature (on_leave(18), AUTHENTICATION_FAILURE) or
+ * rtms_leave(). Event subscriptions and the individual video subscription are sent again.
+ */
+
+/* Feeds a webhook body (rtms_started, rtms_interrupted, rtms_stopped) that concerns this handle's
+ * stream: a new rtms_started with other server_urls moves the session to that server; the same
+ * one is a duplicate and changes nothing; rtms_interrupted rejoins; rtms_stopped ends the session
+ * with on_leave(stop_reason). Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (not JSON, not an RTMS
+ * event) or RTMS_SDK_NOT_EXIST (another stream, or the handle has not joined one). */
+int rtms_feed_webhook(struct rtms_csdk *sdk, const char *body, int size);
+
 /* Joins with a webhook payload: the JSON of an rtms_started body or of its "payload" object. The
  * instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id;
  * the signature is computed (see rtms_join()). */
 int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeout);
 
 /* Handle states (rtms_get_state()). */
-#define RTMS_STATE_IDLE       0
-#define RTMS_STATE_CONNECTING 1  /* signaling connection and handshake */
-#define RTMS_STATE_MEDIA      2  /* media handshakes */
-#define RTMS_STATE_JOINED     3
-#define RTMS_STATE_ENDED      4  /* left, failed or ended; may join again */
+#define RTMS_STATE_IDLE         0
+#define RTMS_STATE_CONNECTING   1  /* signaling connection and handshake */
+#define RTMS_STATE_MEDIA        2  /* media handshakes */
+#define RTMS_STATE_JOINED       3
+#define RTMS_STATE_ENDED        4  /* left, failed or ended; may join again */
+#define RTMS_STATE_RECONNECTING 5  /* joined, re-establishing signaling (failover scenarios 1 and 2) */
 int rtms_get_state(struct rtms_csdk *sdk);
 
 int rtms_set_user_data(struct rtms_csdk *sdk, void *user_data);
@@ -195,6 +231,10 @@ struct rtms_stats {
     uint64_t read_pauses;            /* times reading paused because the application fell behind */
     uint64_t queue_high_water_bytes; /* largest queue size seen */
     uint64_t keepalives_answered;
+    uint64_t reconnect_attempts;     /* reconnection attempts started */
+    uint64_t rejoins;                /* successful full rejoins (scenarios 1 and 2) */
+    uint64_t media_reconnects;       /* successful media reconnections (scenario 3) */
+    uint64_t max_gap_ms;             /* longest time a connection was down before it was back */
 };
 
 int rtms_get_stats(struct rtms_csdk *sdk, struct rtms_stats *out);

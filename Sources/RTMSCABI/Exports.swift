@@ -185,7 +185,8 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     h.ext = ExtOps(onChat: o.on_chat_data, onStreamState: o.on_stream_state, onStreamClosed: o.on_stream_closed, onError: o.on_error,
                    onFirstPacket: o.on_first_packet, onActiveSpeaker: o.on_active_speaker, onSharing: o.on_sharing,
                    onMediaInterrupted: o.on_media_interrupted, onParticipantVideo: o.on_participant_video,
-                   onVideoSubscriptResp: o.on_video_subscript_resp)
+                   onVideoSubscriptResp: o.on_video_subscript_resp, onReconnecting: o.on_reconnecting,
+                   onReconnected: o.on_reconnected)
     return Code.ok
 }
 
@@ -194,7 +195,9 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     guard version == 1 else { return fail(Code.invalidArgs, "rtms_options_init: version \(version) unknown (this library knows 1)") }
     opts.pointee = rtms_options(version: 1, poll_wait_ms: 10, connect_timeout_ms: 10000, queue_max_bytes: 64 << 20,
                                 drop_when_full: 0, max_message_bytes: 64 << 20, client_id: nil, client_secret: nil,
-                                ca_path: nil, verify_cert: -1, buffer_data: -1, client_agent: nil)
+                                ca_path: nil, verify_cert: -1, buffer_data: -1, client_agent: nil,
+                                reconnect_max_attempts: -1, reconnect_base_delay_ms: -1, connection_max_attempts: -1,
+                                connection_retry_delay_ms: -1, keepalive_interval_ms: -1, keepalive_timeout_ms: -1)
     return Code.ok
 }
 
@@ -208,8 +211,19 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     guard o.queue_max_bytes >= 0, o.max_message_bytes >= 0, o.connect_timeout_ms >= 0 else {
         return fail(Code.invalidArgs, "rtms_set_options: sizes and timeouts must not be negative")
     }
+    guard o.connection_max_attempts != 0 else { return fail(Code.invalidArgs, "rtms_set_options: connection_max_attempts must be >= 1 (or -1)") }
     var cfg = h.client.config
-    if o.connect_timeout_ms > 0 { cfg.transport.connectTimeoutMilliseconds = Int(o.connect_timeout_ms) }
+    let env = ClientConfig.fromEnvironment()
+    if o.connect_timeout_ms > 0 {
+        cfg.transport.connectTimeoutMilliseconds = Int(o.connect_timeout_ms)
+        cfg.policy.attemptTimeoutMs = Int(o.connect_timeout_ms)
+    }
+    cfg.policy.maxAttempts = o.reconnect_max_attempts >= 0 ? Int(o.reconnect_max_attempts) : env.policy.maxAttempts
+    cfg.policy.baseDelayMs = o.reconnect_base_delay_ms >= 0 ? Int(o.reconnect_base_delay_ms) : env.policy.baseDelayMs
+    cfg.policy.connectMaxAttempts = o.connection_max_attempts > 0 ? Int(o.connection_max_attempts) : env.policy.connectMaxAttempts
+    cfg.policy.connectRetryDelayMs = o.connection_retry_delay_ms >= 0 ? Int(o.connection_retry_delay_ms) : env.policy.connectRetryDelayMs
+    cfg.keepAliveIntervalMs = o.keepalive_interval_ms > 0 ? max(3000, Int(o.keepalive_interval_ms)) : env.keepAliveIntervalMs
+    cfg.keepAliveTimeoutMs = o.keepalive_timeout_ms >= 0 ? Int(o.keepalive_timeout_ms) : env.keepAliveTimeoutMs
     if o.queue_max_bytes > 0 {
         cfg.queue.highWaterBytes = Int(o.queue_max_bytes)
         cfg.queue.lowWaterBytes = Int(o.queue_max_bytes) / 4
@@ -317,6 +331,31 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     return Code.ok
 }
 
+@c @implementation public func rtms_feed_webhook(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ body: UnsafePointer<CChar>?, _ size: Int32) -> Int32 {
+    guard let h = handle(sdk, "rtms_feed_webhook") else { return Code.notExist }
+    guard let body else { return fail(Code.invalidArgs, "rtms_feed_webhook: body is NULL") }
+    let bytes = size >= 0 ? Array(UnsafeRawBufferPointer(start: body, count: Int(size))) : Array(String(cString: body).utf8)
+    let v: JSONValue
+    do { v = try JSON.parse(bytes) } catch { return fail(Code.invalidArgs, "rtms_feed_webhook: \(error)") }
+    guard let event = v["event"]?.stringValue, let (_, kind) = Product.parse(event: event), let payload = v["payload"]?.objectValue else {
+        return fail(Code.invalidArgs, "rtms_feed_webhook: not an RTMS started/interrupted/stopped event")
+    }
+    let stream = payload["rtms_stream_id"]?.stringValue ?? ""
+    guard !stream.isEmpty, stream == h.client.streamID, h.client.phase != .idle else {
+        return fail(Code.notExist, "rtms_feed_webhook: the event is for stream '\(stream)', this handle has '\(h.client.streamID)'")
+    }
+    switch kind {
+    case "started":
+        guard let urls = payload["server_urls"]?.stringValue else { return fail(Code.invalidArgs, "rtms_feed_webhook: rtms_started without server_urls") }
+        h.client.failover(serverURLs: urls)
+    case "interrupted":
+        h.client.interrupted()
+    default:
+        h.client.stopped(reason: Int(payload["stop_reason"]?.intValue ?? 0))
+    }
+    return Code.ok
+}
+
 @c @implementation public func rtms_poll(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
     guard let h = handle(sdk, "rtms_poll") else { return Code.notExist }
     let r = h.poll(maxEvents: Int.max, waitMilliseconds: h.options.pollWaitMilliseconds)
@@ -355,6 +394,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
 
 @c @implementation public func rtms_get_state(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
     guard let h = handle(sdk, "rtms_get_state") else { return Code.notExist }
+    if h.client.isReconnecting { return 5 }
     switch h.client.phase {
     case .idle: return 0
     case .connectingSignaling, .signalingHandshake: return 1
@@ -427,6 +467,10 @@ func eventList(_ events: UnsafeMutablePointer<Int32>?, _ n: Int32, _ fn: String)
     s.read_pauses = UInt64(c.readPauses)
     s.queue_high_water_bytes = UInt64(c.queueHighWaterBytes)
     s.keepalives_answered = UInt64(c.keepAlivesAnswered)
+    s.reconnect_attempts = UInt64(c.reconnectAttempts)
+    s.rejoins = UInt64(c.rejoins)
+    s.media_reconnects = UInt64(c.mediaReconnects)
+    s.max_gap_ms = UInt64(c.maxGapMs)
     out.pointee = s
     return Code.ok
 }

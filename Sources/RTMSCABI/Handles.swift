@@ -106,6 +106,18 @@ struct ExtOps {
     var onMediaInterrupted: (@convention(c) (SDKPointer?, UInt64) -> Void)?
     var onParticipantVideo: (@convention(c) (SDKPointer?, UnsafeMutablePointer<Int32>?, Int32, Int32) -> Void)?
     var onVideoSubscriptResp: (@convention(c) (SDKPointer?, Int32, Int32, UnsafePointer<CChar>?) -> Void)?
+    var onReconnecting: (@convention(c) (SDKPointer?, Int32, Int32, Int32, UnsafePointer<CChar>?) -> Void)?
+    var onReconnected: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
+}
+
+/// The `connection` argument of the reconnection callbacks: 0 for signaling, else the media mask.
+func connectionCode(_ label: String) -> Int32 {
+    if label == ConnectionRole.signaling.label { return 0 }
+    if label == "media(all)" { return 32 }
+    var mask: Int32 = 0
+    let inner = label.dropFirst("media(".count).dropLast()
+    for k in inner.split(separator: "+") { if let kind = MediaKind(key: String(k)) { mask |= Int32(kind.rawValue) } }
+    return mask
 }
 
 final class Handle: @unchecked Sendable {
@@ -292,6 +304,11 @@ final class Handle: @unchecked Sendable {
             name.withCString { cb(sdk, started ? 1 : 0, Int32(truncatingIfNeeded: id), $0, UInt64(bitPattern: ts)) }
         case .mediaInterrupted(let ts):
             ext.onMediaInterrupted?(sdk, UInt64(bitPattern: ts))
+        case .reconnecting(let c, let attempt, let delay, let cause):
+            guard let cb = ext.onReconnecting else { return }
+            cause.withCString { cb(sdk, connectionCode(c), Int32(clamping: attempt), Int32(clamping: delay), $0) }
+        case .reconnected(let c, let gap):
+            ext.onReconnected?(sdk, connectionCode(c), Int32(clamping: gap))
         }
     }
 

@@ -76,7 +76,43 @@ public struct ClientConfig: Sendable, Equatable {
     public var clientAgent: String? = "openrtms-\(OpenRTMSVersion.string)"
     /// `buffer_data` in the signaling handshake (nil = not sent; the server buffers by default).
     public var bufferData: Bool?
+    /// Reconnection and connection retries (RTMS_RECONNECT_*, RTMS_CONNECTION_*).
+    public var policy = ReconnectPolicy()
+    /// Liveness: ping a connection after this much silence (RTMS_KEEPALIVE_INTERVAL_MS, at least 3000).
+    public var keepAliveIntervalMs = 10_000
+    /// Liveness: a connection silent this long is dead (RTMS_KEEPALIVE_TIMEOUT_MS); 0 = never.
+    public var keepAliveTimeoutMs = 15_000
+    /// How long to wait for an rtms_started webhook (RTMS_WEBHOOK_WAIT_TIMEOUT_MS).
+    public var webhookWaitTimeoutMs = 300_000
+
     public init() {}
+
+    /// Defaults, with the RTMS_* environment variables applied.
+    public static func fromEnvironment() -> ClientConfig {
+        var c = ClientConfig()
+        func int(_ name: String) -> Int? { getenvString(name).flatMap { Int($0.trimmingCharacters(in: " ")) } }
+        if let v = int("RTMS_CONNECTION_TIMEOUT_MS"), v > 0 {
+            c.transport.connectTimeoutMilliseconds = v
+            c.policy.attemptTimeoutMs = v
+        }
+        if let v = int("RTMS_CONNECTION_MAX_ATTEMPTS"), v > 0 { c.policy.connectMaxAttempts = v }
+        if let v = int("RTMS_CONNECTION_RETRY_DELAY_MS"), v >= 0 { c.policy.connectRetryDelayMs = v }
+        if let v = int("RTMS_RECONNECT_MAX_ATTEMPTS"), v >= 0 { c.policy.maxAttempts = v }
+        if let v = int("RTMS_RECONNECT_BASE_DELAY_MS"), v >= 0 { c.policy.baseDelayMs = v }
+        if let v = int("RTMS_KEEPALIVE_INTERVAL_MS"), v > 0 { c.keepAliveIntervalMs = max(3000, v) }
+        if let v = int("RTMS_KEEPALIVE_TIMEOUT_MS"), v >= 0 { c.keepAliveTimeoutMs = v }
+        if let v = int("RTMS_WEBHOOK_WAIT_TIMEOUT_MS"), v > 0 { c.webhookWaitTimeoutMs = v }
+        return c
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: Character) -> String {
+        var s = Substring(self)
+        while s.first == set { s = s.dropFirst() }
+        while s.last == set { s = s.dropLast() }
+        return String(s)
+    }
 }
 
 public final class RTMSClient: @unchecked Sendable {
@@ -87,10 +123,11 @@ public final class RTMSClient: @unchecked Sendable {
 
     // Settings: written by API calls from any thread, read on the loop at join.
     private let lock = NIOLock()
-    private var _config = ClientConfig()
+    private var _config = ClientConfig.fromEnvironment()
     private var _mediaTypes = 0
     private var _mediaParams = MediaParams()
     private var _phase: ClientSession.Phase = .idle
+    private var _rejoining = false
     private var _instanceID = ""
     private var _streamID = ""
     private var _lastError = ""
@@ -134,6 +171,8 @@ public final class RTMSClient: @unchecked Sendable {
 
     public var mediaTypes: Int { lock.withLock { _mediaTypes } }
     public var phase: ClientSession.Phase { lock.withLock { _phase } }
+    /// A joined session is re-establishing its signaling connection (scenario 1 or 2).
+    public var isReconnecting: Bool { lock.withLock { _rejoining } }
     public var instanceID: String { lock.withLock { _instanceID } }
     public var streamID: String { lock.withLock { _streamID } }
     /// Text of the last failure reported through join-confirm or leave.
@@ -203,7 +242,7 @@ public final class RTMSClient: @unchecked Sendable {
         let p = JoinParameters(instanceID: instanceID, streamID: streamID, signature: sig, signalingURLs: valid,
                                timeoutMilliseconds: timeoutMilliseconds > 0 ? timeoutMilliseconds : 10_000,
                                mediaTypes: types, mediaParams: params, clientAgent: cfg.clientAgent,
-                               bufferData: cfg.bufferData)
+                               bufferData: cfg.bufferData, policy: cfg.policy)
         queue.reopen()
         eventLoop.execute {
             self.transportConfig = cfg.transport
@@ -224,6 +263,24 @@ public final class RTMSClient: @unchecked Sendable {
 
     public func subscribeVideo(userID: Int64, on: Bool) {
         eventLoop.execute { self.apply(self.session.subscribeVideo(userID: userID, on, nowMs: nowMilliseconds())) }
+    }
+
+    /// Scenario 1: a new rtms_started for this stream (server failover). The same URLs again are
+    /// a duplicate delivery and change nothing.
+    public func failover(serverURLs: String) {
+        let urls = JoinParameters.splitURLs(serverURLs).filter { (try? EndpointURL(parsing: $0)) != nil }
+        guard !urls.isEmpty else { return }
+        eventLoop.execute { self.apply(self.session.serverFailover(signalingURLs: urls, nowMs: nowMilliseconds())) }
+    }
+
+    /// Scenario 2 by webhook: rtms_interrupted for this stream.
+    public func interrupted() {
+        eventLoop.execute { self.apply(self.session.interrupted(nowMs: nowMilliseconds())) }
+    }
+
+    /// rtms_stopped for this stream.
+    public func stopped(reason: Int) {
+        eventLoop.execute { self.apply(self.session.stopped(reason: reason, nowMs: nowMilliseconds())) }
     }
 
     public func closeStream() throws(ClientError) {
@@ -255,8 +312,11 @@ public final class RTMSClient: @unchecked Sendable {
 
     private func apply(_ actions: [SessionAction]) {
         // The phase is final before any event of this step reaches the application.
-        let ph = session.phase
-        lock.withLock { if _phase != .ended || ph == .ended { _phase = ph } }
+        let ph = session.phase, rejoining = session.isRejoining
+        lock.withLock {
+            if _phase != .ended || ph == .ended { _phase = ph }
+            _rejoining = rejoining
+        }
         for a in actions {
             switch a {
             case .connect(let id, let role, let url):
@@ -265,7 +325,7 @@ public final class RTMSClient: @unchecked Sendable {
                     logger.debug("connecting \(role.label) to \(u)")
                     connections[id] = transport.open(u, id: id, config: transportConfig, on: eventLoop, delegate: self)
                 } catch {
-                    apply(session.connectFailed(id, TransportFailure(.connect, error.description)))
+                    apply(session.connectFailed(id, TransportFailure(.connect, error.description), nowMs: nowMilliseconds()))
                 }
             case .send(let id, let message):
                 connections[id]?.send(codec.encode(message), text: codec.usesTextFrames)
@@ -281,7 +341,7 @@ public final class RTMSClient: @unchecked Sendable {
                 timers[kind] = eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
                     guard let self else { return }
                     self.timers[kind] = nil
-                    self.apply(self.session.timerFired(kind))
+                    self.apply(self.session.timerFired(kind, nowMs: nowMilliseconds()))
                 }
             case .cancelTimer(let kind):
                 timers[kind]?.cancel()
@@ -306,6 +366,12 @@ public final class RTMSClient: @unchecked Sendable {
             logger.info("left (\(reason)): \(text)")
         case .warning(_, let text):
             logger.warning("\(text)")
+        case .reconnecting(let c, let attempt, let delay, let cause):
+            queue.countReconnectAttempt()
+            logger.info("reconnecting \(c) (attempt \(attempt), in \(delay) ms): \(cause)")
+        case .reconnected(let c, let gap):
+            queue.countReconnected(signaling: c == ConnectionRole.signaling.label, gapMs: gap)
+            logger.info("\(c) reconnected after \(gap) ms")
         default:
             break
         }
@@ -327,7 +393,9 @@ public final class RTMSClient: @unchecked Sendable {
 
 extension RTMSClient: MessageConnectionDelegate {
     public func connectionOpened(_ ws: any MessageConnection) {
-        apply(session.connected(ws.id))
+        let cfg = config
+        ws.startLiveness(pingAfterMs: cfg.keepAliveIntervalMs, deadAfterMs: cfg.keepAliveTimeoutMs)
+        apply(session.connected(ws.id, nowMs: nowMilliseconds()))
     }
 
     public func connectionFailed(_ ws: any MessageConnection, _ failure: ConnectFailure) {
@@ -341,7 +409,7 @@ extension RTMSClient: MessageConnectionDelegate {
         case .proxy: kind = .proxy
         case .protocolError: kind = .protocolError
         }
-        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message)))
+        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message), nowMs: nowMilliseconds()))
     }
 
     public func connectionMessage(_ ws: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
@@ -363,7 +431,7 @@ extension RTMSClient: MessageConnectionDelegate {
             apply(session.received(ws.id, msg, nowMs: nowMilliseconds()))
         case .failure(let err):
             queue.countMalformed()
-            apply(session.malformed(ws.id, err))
+            apply(session.malformed(ws.id, err, nowMs: nowMilliseconds()))
         }
     }
 
@@ -377,6 +445,6 @@ extension RTMSClient: MessageConnectionDelegate {
         flushBatch()
         if info.initiatedLocally && info.peerCode == nil { return }
         apply(session.closed(ws.id, CloseInfo(peerCloseCode: info.initiatedLocally ? nil : info.peerCode,
-                                               peerCloseReason: info.peerReason, error: info.error)))
+                                               peerCloseReason: info.peerReason, error: info.error), nowMs: nowMilliseconds()))
     }
 }

@@ -44,6 +44,14 @@ public struct ClientCounters: Sendable, Equatable {
     public var queueHighWaterBytes = 0
     public var queueHighWaterEvents = 0
     public var keepAlivesAnswered = 0
+    /// Reconnection attempts started (every kind).
+    public var reconnectAttempts = 0
+    /// Successful full rejoins (scenarios 1 and 2) and media reconnections (scenario 3).
+    public var rejoins = 0
+    public var mediaReconnects = 0
+    /// Longest and latest gap between losing a connection and having it back.
+    public var maxGapMs = 0
+    public var lastGapMs = 0
 
     public init() {}
 }
@@ -200,6 +208,14 @@ public final class EventQueue: @unchecked Sendable {
     public func countMalformed() { lock.withLock { counters.droppedMalformed += 1 } }
     public func countUnexpected(_ n: Int = 1) { lock.withLock { counters.droppedUnexpected += n } }
     public func countKeepAlive() { lock.withLock { counters.keepAlivesAnswered += 1 } }
+    public func countReconnectAttempt() { lock.withLock { counters.reconnectAttempts += 1 } }
+    public func countReconnected(signaling: Bool, gapMs: Int) {
+        lock.withLock {
+            if signaling { counters.rejoins += 1 } else { counters.mediaReconnects += 1 }
+            counters.lastGapMs = gapMs
+            counters.maxGapMs = max(counters.maxGapMs, gapMs)
+        }
+    }
     public var snapshot: ClientCounters { lock.withLock { counters } }
 
     /// Blocks until events are pending, `milliseconds` pass (0 = don't wait, <0 = forever) or the

@@ -1,7 +1,15 @@
 // The client side of one RTMS stream as a pure state machine: inputs in, actions out. It never
 // touches a socket or a clock; its driver (RTMSClient) performs the actions and feeds back what
-// happened. Media payloads do not pass through here: the driver delivers them straight from the
-// socket once `mediaReady` was emitted for a connection.
+// happened, with the time. Media payloads do not pass through here: the driver delivers them
+// straight from the socket once `mediaReady` was emitted for a connection.
+//
+// Reconnection follows Zoom's three failover scenarios:
+//   1. server failover (a new rtms_started for the live stream): `serverFailover` → full rejoin;
+//   2. signaling down (socket lost, or the rtms_interrupted webhook): full rejoin;
+//   3. a media connection down (socket lost, event 7, stream state INTERRUPTED/14): that media
+//      connection alone is reconnected, signaling untouched.
+// A rejoin is a join that does not report join-confirm again; both kinds report `reconnecting`
+// per attempt and `reconnected` with the gap, and give up with a leave after the policy's attempts.
 
 import RTMSProtocol
 
@@ -16,11 +24,24 @@ public struct ClientSession: Sendable {
     }
 
     struct MediaConnection: Sendable, Equatable {
-        var id: Int
+        enum State: Sendable, Equatable { case connecting, handshaking, up, waiting }
+        /// Current connection id; nil while waiting to reconnect.
+        var id: Int?
         var mask: Int
         var kinds: [MediaKind]
         var url: String
-        var handshakeDone = false
+        var state: State = .connecting
+        /// Reconnection attempts since the connection was lost (0 = never lost or recovered).
+        var attempt = 0
+        var lostAtMs: Int64?
+        var label: String { ConnectionRole.media(mask: mask).label }
+    }
+
+    struct Rejoin: Sendable, Equatable {
+        var attempt = 0
+        var cause: String
+        var code: Int
+        var lostAtMs: Int64
     }
 
     public private(set) var phase: Phase = .idle
@@ -28,17 +49,27 @@ public struct ClientSession: Sendable {
     private var nextConnectionID = 1
     private var signalingID: Int? = nil
     private var signalingURLIndex = 0
+    private var connectAttempt = 1
     private var media: [MediaConnection] = []
     /// Events the application asked for, and what the server was last told.
     private var wantedEvents: [Int: Bool] = [:]
     private var sentEvents: [Int: Bool] = [:]
     private var pendingVideoSubscriptions: [(userID: Int64, subscribe: Bool)] = []
-    private var closeRequested = false
+    /// The participant whose individual video was last subscribed (re-sent after a rejoin).
+    private var videoSubscription: Int64?
+    private var sequence: Int64 = 0
+    private var rejoin: Rejoin?
+    private var now: Int64 = 0
+    private var rng = SeededRandom(seed: 1)
+    private var lastFailure = ""
+    private var lastFailureCode = ClientReason.timeout
 
     public init() {}
 
     public var isJoined: Bool { phase == .ready }
     public var isActive: Bool { phase != .idle && phase != .ended }
+    /// A full rejoin (scenarios 1 and 2) is in progress.
+    public var isRejoining: Bool { rejoin != nil && isActive }
 
     /// Role of a connection id, if it belongs to this session.
     public func role(of id: Int) -> ConnectionRole? {
@@ -47,7 +78,10 @@ public struct ClientSession: Sendable {
         return nil
     }
 
-    // MARK: Inputs
+    /// Whether media arriving on `id` belongs to a live media connection.
+    public func isMediaConnection(_ id: Int) -> Bool { media.contains { $0.id == id && $0.state == .up } }
+
+    // MARK: Join and leave
 
     /// Starts a join. `nowMs` seeds the handshake sequence (Zoom's client sends a ms tick too).
     public mutating func join(_ p: JoinParameters, nowMs: Int64) -> [SessionAction] {
@@ -62,29 +96,29 @@ public struct ClientSession: Sendable {
         wantedEvents = keepEvents
         pendingVideoSubscriptions = keepVideo
         params = p
-        self.sequence = nowMs & 0x7fff_ffff
+        now = nowMs
+        rng = SeededRandom(seed: UInt64(bitPattern: nowMs))
+        sequence = nowMs & 0x7fff_ffff
         phase = .connectingSignaling
-        var actions: [SessionAction] = [.startTimer(.joinTimeout, milliseconds: max(1, p.timeoutMilliseconds))]
-        actions += connectSignaling()
-        return actions
+        return [.startTimer(.joinTimeout, milliseconds: max(1, p.timeoutMilliseconds))] + connectSignaling()
     }
 
-    private var sequence: Int64 = 0
-
-    private mutating func newID() -> Int {
-        defer { nextConnectionID += 1 }
-        return nextConnectionID
+    /// The application leaves: every socket is closed cleanly; no leave callback (as Zoom's client).
+    public mutating func leave() -> [SessionAction] {
+        guard isActive else { return [] }
+        var out = closeAll(except: nil)
+        out += cancelTimers()
+        phase = .ended
+        rejoin = nil
+        out.append(.ended)
+        return out
     }
 
-    private mutating func connectSignaling() -> [SessionAction] {
-        guard let p = params, signalingURLIndex < p.signalingURLs.count else { return [] }
-        let id = newID()
-        signalingID = id
-        return [.connect(id: id, role: .signaling, url: p.signalingURLs[signalingURLIndex])]
-    }
+    // MARK: Transport inputs
 
     /// The transport finished the WebSocket upgrade for `id`.
-    public mutating func connected(_ id: Int) -> [SessionAction] {
+    public mutating func connected(_ id: Int, nowMs: Int64 = 0) -> [SessionAction] {
+        tick(nowMs)
         guard let p = params, isActive else { return [.close(id: id, code: 1000, reason: "Normal close")] }
         if id == signalingID && phase == .connectingSignaling {
             phase = .signalingHandshake
@@ -92,10 +126,11 @@ public struct ClientSession: Sendable {
                 sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
                 bufferData: p.bufferData, clientAgent: p.clientAgent)))]
         }
-        if let m = media.first(where: { $0.id == id }), phase == .mediaHandshake || phase == .ready {
+        if let i = media.firstIndex(where: { $0.id == id }), media[i].state == .connecting {
+            media[i].state = .handshaking
+            let m = media[i]
             let kinds = m.mask == MediaMask.all.rawValue ? MediaMask(rawValue: p.mediaTypes & MediaMask.everyKind.rawValue).kinds : m.kinds
-            let allKinds = kinds.isEmpty ? MediaKind.allCases : kinds
-            let mp = MediaParams.explicit(for: allKinds, configured: p.mediaParams)
+            let mp = MediaParams.explicit(for: kinds.isEmpty ? MediaKind.allCases : kinds, configured: p.mediaParams)
             return [.send(id: id, message: .dataHandshakeRequest(DataHandshakeRequest(
                 sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
                 mediaType: m.mask, mediaParams: mp, payloadEncryption: p.payloadEncryption)))]
@@ -104,22 +139,59 @@ public struct ClientSession: Sendable {
     }
 
     /// A connection attempt failed before the WebSocket was open.
-    public mutating func connectFailed(_ id: Int, _ failure: TransportFailure) -> [SessionAction] {
-        guard isActive, let role = role(of: id) else { return [] }
-        if role == .signaling && phase == .connectingSignaling, let p = params,
-           signalingURLIndex + 1 < p.signalingURLs.count, failure.kind != .tls {
-            // Try the next signaling URL of a comma-separated list.
-            signalingURLIndex += 1
-            return [.emit(.warning(code: failure.reasonCode,
-                                   text: "signaling \(p.signalingURLs[signalingURLIndex - 1]): \(failure.message); trying \(p.signalingURLs[signalingURLIndex])"))]
-                + connectSignaling()
+    public mutating func connectFailed(_ id: Int, _ failure: TransportFailure, nowMs: Int64 = 0) -> [SessionAction] {
+        tick(nowMs)
+        guard isActive, let role = role(of: id), let p = params else { return [] }
+        if role == .signaling {
+            let url = p.signalingURLs[signalingURLIndex]
+            let text = "signaling connection to \(url) failed: \(failure.message)"
+            if signalingURLIndex + 1 < p.signalingURLs.count, failure.kind != .tls {
+                // Try the next signaling URL of a comma-separated list.
+                signalingURLIndex += 1
+                return [.emit(.warning(code: failure.reasonCode, text: text + "; trying \(p.signalingURLs[signalingURLIndex])"))]
+                    + connectSignaling()
+            }
+            if rejoin == nil, failure.kind != .tls, connectAttempt < p.policy.connectMaxAttempts {
+                // First connection of a join: retry after the pause, within the join timeout.
+                connectAttempt += 1
+                signalingID = nil
+                signalingURLIndex = 0
+                lastFailure = text
+                lastFailureCode = failure.reasonCode
+                return [.emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
+                        .startTimer(.connectRetry, milliseconds: p.policy.connectRetryDelayMs)]
+            }
+            return fail(failure.reasonCode, text, except: id)
         }
-        let url = role == .signaling ? params?.signalingURLs[signalingURLIndex] ?? "" : media.first { $0.id == id }?.url ?? ""
-        return fail(failure.reasonCode, "\(role.label) connection to \(url) failed: \(failure.message)", except: id)
+        guard let i = media.firstIndex(where: { $0.id == id }) else { return [] }
+        let text = "\(role.label) connection to \(media[i].url) failed: \(failure.message)"
+        if phase == .ready { return mediaLost(i, code: failure.reasonCode, cause: text, except: id) }
+        return fail(failure.reasonCode, text, except: id)
+    }
+
+    /// A connection ended.
+    public mutating func closed(_ id: Int, _ info: CloseInfo, nowMs: Int64 = 0) -> [SessionAction] {
+        tick(nowMs)
+        guard isActive, let role = role(of: id) else { return [] }
+        let what: String
+        let code: Int
+        if let c = info.peerCloseCode {
+            code = ClientReason.closedByServer
+            what = "the server closed the \(role.label) connection (close code \(c)\(info.peerCloseReason.isEmpty ? "" : " \"\(info.peerCloseReason)\""))"
+        } else {
+            code = info.error?.hasPrefix("no traffic") == true ? ClientReason.livenessTimeout : ClientReason.connectionLost
+            what = "the \(role.label) connection was lost" + (info.error.map { ": \($0)" } ?? "")
+        }
+        if phase == .ready {
+            if role == .signaling { return startRejoin(code: code, cause: what, except: id) }
+            if let i = media.firstIndex(where: { $0.id == id }) { return mediaLost(i, code: code, cause: what, except: id) }
+        }
+        return fail(code, what, except: id)
     }
 
     /// A message arrived on `id`.
     public mutating func received(_ id: Int, _ message: RTMSMessage, nowMs: Int64) -> [SessionAction] {
+        tick(nowMs)
         guard isActive, let role = role(of: id) else { return [] }
         switch message {
         case .keepAliveRequest(let k):
@@ -130,12 +202,20 @@ public struct ClientSession: Sendable {
             guard case .media = role else { break }
             return handleDataResponse(id, r)
         case .eventUpdate(let e) where role == .signaling:
-            return eventActions(e)
+            var out = eventActions(e)
+            if e.eventType == EventType.mediaConnectionInterrupted, phase == .ready {
+                // Scenario 3, announced by the server: reconnect the media connection(s) it names.
+                let mask = e.event["media_type"]?.intValue.map(Int.init)
+                out += interruptMedia(matching: mask, cause: "the server reported media connection interrupted (event 7)")
+            }
+            return out
         case .streamStateUpdate(let s) where role == .signaling:
             var out: [SessionAction] = [.emit(.streamState(state: s.state, reason: s.reason ?? 0))]
             if s.state == StreamState.terminated.rawValue {
                 let reason = s.reason ?? 0
                 out += finish(leaveReason: reason, text: "stream terminated by server: \(StopReason.name(reason)) (\(reason))")
+            } else if s.state == StreamState.interrupted.rawValue, s.reason == StopReason.dataConnectionInterrupted, phase == .ready {
+                out += interruptMedia(matching: nil, cause: "the server reported the data connection interrupted (stream state 2, reason 14)")
             }
             return out
         case .sessionStateUpdate(let s) where role == .signaling:
@@ -148,8 +228,7 @@ public struct ClientSession: Sendable {
             default: op = nil
             }
             guard let op else { return [] }
-            return [.emit(.sessionUpdate(op: op, sessionID: s.sessionID ?? "", state: s.state,
-                                          timestamp: s.timestamp ?? 0))]
+            return [.emit(.sessionUpdate(op: op, sessionID: s.sessionID ?? "", state: s.state, timestamp: s.timestamp ?? 0))]
         case .videoSubscriptionResponse(let r) where role == .signaling:
             return [.emit(.videoSubscribed(userID: r.userID ?? 0, status: r.statusCode, reason: r.reason))]
         case .streamCloseResponse(let r) where role == .signaling:
@@ -168,77 +247,60 @@ public struct ClientSession: Sendable {
     }
 
     /// A message on `id` could not be decoded.
-    public mutating func malformed(_ id: Int, _ error: DecodeError) -> [SessionAction] {
+    public mutating func malformed(_ id: Int, _ error: DecodeError, nowMs: Int64 = 0) -> [SessionAction] {
+        tick(nowMs)
         guard isActive, let role = role(of: id) else { return [] }
-        // A broken handshake response ends the join; anything else is a counted drop.
+        // A broken handshake response ends the attempt; anything else is a counted drop.
         if role == .signaling && phase == .signalingHandshake && (error.messageType == 2 || error.messageType == nil) {
             return fail(ClientReason.badResponse, "malformed signaling handshake response: \(error.reason)", except: nil)
         }
-        if case .media = role, error.messageType == 4,
-           let m = media.first(where: { $0.id == id }), !m.handshakeDone {
-            return fail(ClientReason.badResponse, "malformed \(role.label) handshake response: \(error.reason)", except: nil)
+        if case .media = role, error.messageType == 4, let i = media.firstIndex(where: { $0.id == id }), media[i].state == .handshaking {
+            let text = "malformed \(role.label) handshake response: \(error.reason)"
+            if phase == .ready { return mediaLost(i, code: ClientReason.badResponse, cause: text, except: nil) }
+            return fail(ClientReason.badResponse, text, except: nil)
         }
         return [.emit(.warning(code: ClientReason.badResponse, text: "dropped a message on the \(role.label) connection: \(error)"))]
     }
 
-    /// A connection ended.
-    public mutating func closed(_ id: Int, _ info: CloseInfo) -> [SessionAction] {
-        guard isActive, let role = role(of: id) else { return [] }
-        let what: String
-        let code: Int
-        if let c = info.peerCloseCode {
-            code = ClientReason.closedByServer
-            what = "the server closed the \(role.label) connection (close code \(c)\(info.peerCloseReason.isEmpty ? "" : " \"\(info.peerCloseReason)\""))"
-        } else {
-            code = ClientReason.connectionLost
-            what = "the \(role.label) connection was lost" + (info.error.map { ": \($0)" } ?? "")
-        }
-        if phase == .ready {
-            if case .media = role, signalingID != nil {
-                // Wait briefly for the signaling connection to explain (stream TERMINATED).
-                media.removeAll { $0.id == id }
-                pendingLoss = (code, what)
-                return [.startTimer(.mediaLossGrace, milliseconds: ClientSession.mediaLossGraceMs)]
-            }
-            return finish(leaveReason: code, text: what, except: id)
-        }
-        return fail(code, what, except: id)
-    }
-
-    /// How long a joined session waits after losing a media connection for the signaling
-    /// connection to report why, before it ends with the transport reason.
-    public static let mediaLossGraceMs = 1500
-    private var pendingLoss: (code: Int, text: String)? = nil
-
-    public mutating func timerFired(_ t: TimerKind) -> [SessionAction] {
+    public mutating func timerFired(_ t: TimerKind, nowMs: Int64 = 0) -> [SessionAction] {
+        tick(nowMs)
+        guard isActive, let p = params else { return [] }
         switch t {
-        case .mediaLossGrace:
-            guard isActive, let loss = pendingLoss else { return [] }
-            return finish(leaveReason: loss.code, text: loss.text)
         case .joinTimeout:
-            guard isActive, phase != .ready, let p = params else { return [] }
-            let waiting: String
-            switch phase {
-            case .connectingSignaling: waiting = "the signaling connection"
-            case .signalingHandshake: waiting = "the signaling handshake response"
-            default:
-                let pending = media.filter { !$0.handshakeDone }.map { ConnectionRole.media(mask: $0.mask).label }
-                waiting = "media handshake responses (" + pending.joined(separator: ", ") + ")"
+            guard phase != .ready, rejoin == nil else { return [] }
+            // When attempts kept failing, the last failure is the reason; else it is the timeout.
+            return fail(lastFailure.isEmpty ? ClientReason.timeout : lastFailureCode,
+                        "join timed out after \(p.timeoutMilliseconds) ms waiting for \(waitingFor())"
+                        + (lastFailure.isEmpty ? "" : " (last failure: \(lastFailure))"), except: nil)
+        case .connectRetry:
+            guard signalingID == nil, phase == .connectingSignaling else { return [] }
+            return connectSignaling()
+        case .rejoin:
+            guard rejoin != nil else { return [] }
+            signalingURLIndex = 0
+            phase = .connectingSignaling
+            return [.startTimer(.attemptTimeout, milliseconds: max(1, p.policy.attemptTimeoutMs))] + connectSignaling()
+        case .attemptTimeout:
+            guard rejoin != nil, phase != .ready else { return [] }
+            return fail(ClientReason.timeout, "reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms waiting for \(waitingFor())", except: nil)
+        case .mediaReconnect(let mask):
+            guard phase == .ready, let i = media.firstIndex(where: { $0.mask == mask }) else { return [] }
+            switch media[i].state {
+            case .waiting:
+                let id = newID()
+                media[i].id = id
+                media[i].state = .connecting
+                return [.connect(id: id, role: .media(mask: mask), url: media[i].url),
+                        .startTimer(.mediaReconnect(mask: mask), milliseconds: max(1, p.policy.attemptTimeoutMs))]
+            case .connecting, .handshaking:
+                return mediaLost(i, code: ClientReason.timeout, cause: "\(media[i].label) reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms", except: nil)
+            case .up:
+                return []
             }
-            return fail(ClientReason.timeout, "join timed out after \(p.timeoutMilliseconds) ms waiting for \(waiting)", except: nil)
         }
     }
 
-    /// The application leaves: every socket is closed cleanly; no leave callback (as Zoom's client).
-    public mutating func leave() -> [SessionAction] {
-        guard isActive else { return [] }
-        var out = closeAll(except: nil)
-        out.append(.cancelTimer(.joinTimeout))
-        out.append(.cancelTimer(.mediaLossGrace))
-        phase = .ended
-        out.append(.ended)
-        return out
-    }
+    // MARK: Application inputs
 
     /// Subscribes (or unsubscribes) event types. Queued until join-confirm, then sent; never lost.
     public mutating func subscribe(_ events: [Int], _ on: Bool) -> [SessionAction] {
@@ -247,10 +309,12 @@ public struct ClientSession: Sendable {
     }
 
     public mutating func subscribeVideo(userID: Int64, _ on: Bool, nowMs: Int64) -> [SessionAction] {
+        tick(nowMs)
         guard phase == .ready, let sid = signalingID else {
             pendingVideoSubscriptions.append((userID, on))
             return []
         }
+        noteVideoSubscription(userID, on)
         return [.send(id: sid, message: .videoSubscriptionRequest(VideoSubscriptionRequest(userID: userID, subscribe: on, timestamp: nowMs)))]
     }
 
@@ -259,13 +323,72 @@ public struct ClientSession: Sendable {
         guard phase == .ready, let sid = signalingID, let p = params else {
             return [.emit(.warning(code: ClientReason.badResponse, text: "close stream ignored: not joined"))]
         }
-        closeRequested = true
         return [.send(id: sid, message: .streamCloseRequest(streamID: p.streamID))]
     }
 
     public var wantsEvents: [Int] { wantedEvents.filter(\.value).map(\.key).sorted() }
 
+    // MARK: Webhook inputs (Zoom's failover signals)
+
+    /// Scenario 1: a new `rtms_started` for this stream. New server URLs mean the server failed
+    /// over: rejoin there. The same URLs while joined or rejoining are a duplicate delivery.
+    public mutating func serverFailover(signalingURLs urls: [String], nowMs: Int64) -> [SessionAction] {
+        tick(nowMs)
+        guard isActive, var p = params, !urls.isEmpty else { return [] }
+        if urls == p.signalingURLs { return [] }
+        p.signalingURLs = urls
+        params = p
+        if phase != .ready && rejoin == nil {
+            // Still joining: continue the join at the new server.
+            var out = closeAll(except: nil)
+            signalingURLIndex = 0
+            phase = .connectingSignaling
+            out += connectSignaling()
+            return out
+        }
+        rejoin = nil
+        return startRejoin(code: ClientReason.connectionLost, cause: "server failover to \(urls[0]) (new rtms_started)", except: nil)
+    }
+
+    /// Scenario 2, announced by webhook: `rtms_interrupted` for this stream.
+    public mutating func interrupted(nowMs: Int64) -> [SessionAction] {
+        tick(nowMs)
+        guard phase == .ready, rejoin == nil else { return [] }
+        return startRejoin(code: ClientReason.connectionLost, cause: "the server interrupted the stream (rtms_interrupted)", except: nil)
+    }
+
+    /// `rtms_stopped` for this stream: the stream is over.
+    public mutating func stopped(reason: Int, nowMs: Int64) -> [SessionAction] {
+        tick(nowMs)
+        guard isActive else { return [] }
+        return finish(leaveReason: reason, text: "stream stopped (rtms_stopped): \(StopReason.name(reason)) (\(reason))")
+    }
+
     // MARK: Internals
+
+    private mutating func tick(_ nowMs: Int64) { if nowMs > now { now = nowMs } }
+
+    private mutating func newID() -> Int {
+        defer { nextConnectionID += 1 }
+        return nextConnectionID
+    }
+
+    private mutating func connectSignaling() -> [SessionAction] {
+        guard let p = params, signalingURLIndex < p.signalingURLs.count else { return [] }
+        let id = newID()
+        signalingID = id
+        return [.connect(id: id, role: .signaling, url: p.signalingURLs[signalingURLIndex])]
+    }
+
+    private func waitingFor() -> String {
+        switch phase {
+        case .connectingSignaling: return "the signaling connection"
+        case .signalingHandshake: return "the signaling handshake response"
+        default:
+            let pending = media.filter { $0.state != .up }.map(\.label)
+            return "media handshake responses (" + pending.joined(separator: ", ") + ")"
+        }
+    }
 
     private mutating func handleSignalingResponse(_ r: SignalingHandshakeResponse) -> [SessionAction] {
         guard phase == .signalingHandshake, let p = params else { return [] }
@@ -302,6 +425,7 @@ public struct ClientSession: Sendable {
             return out + becomeReady()
         }
         phase = .mediaHandshake
+        media = []
         for item in plan {
             let id = newID()
             media.append(MediaConnection(id: id, mask: item.mask, kinds: item.kinds, url: item.url))
@@ -311,12 +435,12 @@ public struct ClientSession: Sendable {
     }
 
     private mutating func handleDataResponse(_ id: Int, _ r: DataHandshakeResponse) -> [SessionAction] {
-        guard let idx = media.firstIndex(where: { $0.id == id }), !media[idx].handshakeDone else { return [] }
-        let label = ConnectionRole.media(mask: media[idx].mask).label
+        guard let idx = media.firstIndex(where: { $0.id == id }), media[idx].state == .handshaking else { return [] }
+        let label = media[idx].label
         guard r.statusCode == StatusCode.ok else {
             let text = "\(label) handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
                 + (r.reason.isEmpty ? "" : ": \(r.reason)")
-            if phase == .ready { return finish(leaveReason: r.statusCode, text: text) }
+            if phase == .ready { return mediaLost(idx, code: r.statusCode, cause: text, except: nil) }
             return fail(r.statusCode, text, except: nil)
         }
         // Zoom's service always confirms the parameters of audio, video and deskshare and says
@@ -337,15 +461,25 @@ public struct ClientSession: Sendable {
         if !missingFields.isEmpty { problems.append("media_params lacks " + missingFields.joined(separator: ", ")) }
         if !problems.isEmpty {
             let text = "malformed \(label) handshake response: " + problems.joined(separator: "; ")
-            if phase == .ready { return finish(leaveReason: ClientReason.badResponse, text: text) }
+            if phase == .ready { return mediaLost(idx, code: ClientReason.badResponse, cause: text, except: nil) }
             return fail(ClientReason.badResponse, text, except: nil)
         }
-        media[idx].handshakeDone = true
+        media[idx].state = .up
         var out: [SessionAction] = [.mediaReady(id: id, kinds: media[idx].kinds)]
         if r.payloadEncrypted == true && params?.payloadEncryption != true {
             out.append(.emit(.warning(code: 0, text: "\(label): server says payloads are encrypted, but none was requested; treating them as plain")))
         }
-        if phase == .mediaHandshake && media.allSatisfy(\.handshakeDone) {
+        if phase == .ready {
+            // Scenario 3 done: this media connection is back; tell the server we are ready again.
+            let m = media[idx]
+            media[idx].attempt = 0
+            media[idx].lostAtMs = nil
+            out.append(.cancelTimer(.mediaReconnect(mask: m.mask)))
+            if let sid = signalingID, let p = params { out.append(.send(id: sid, message: .clientReady(streamID: p.streamID))) }
+            out.append(.emit(.reconnected(connection: m.label, gapMs: Int(max(0, now - (m.lostAtMs ?? now))))))
+            return out
+        }
+        if phase == .mediaHandshake && media.allSatisfy({ $0.state == .up }) {
             out += becomeReady()
         }
         return out
@@ -354,17 +488,28 @@ public struct ClientSession: Sendable {
     private mutating func becomeReady() -> [SessionAction] {
         guard let sid = signalingID, let p = params else { return [] }
         phase = .ready
-        var out: [SessionAction] = [
-            .cancelTimer(.joinTimeout),
-            .send(id: sid, message: .clientReady(streamID: p.streamID)),
-            .emit(.joinConfirm(reason: 0, text: "joined stream \(p.streamID)")),
-        ]
+        var out: [SessionAction] = [.cancelTimer(.joinTimeout), .cancelTimer(.attemptTimeout),
+                                    .send(id: sid, message: .clientReady(streamID: p.streamID))]
+        if let r = rejoin {
+            out.append(.emit(.reconnected(connection: ConnectionRole.signaling.label, gapMs: Int(max(0, now - r.lostAtMs)))))
+            rejoin = nil
+        } else {
+            out.append(.emit(.joinConfirm(reason: 0, text: "joined stream \(p.streamID)")))
+        }
         out += flushSubscriptions()
+        if let v = videoSubscription {
+            out.append(.send(id: sid, message: .videoSubscriptionRequest(VideoSubscriptionRequest(userID: v, subscribe: true, timestamp: now))))
+        }
         for v in pendingVideoSubscriptions {
-            out.append(.send(id: sid, message: .videoSubscriptionRequest(VideoSubscriptionRequest(userID: v.userID, subscribe: v.subscribe, timestamp: sequence))))
+            noteVideoSubscription(v.userID, v.subscribe)
+            out.append(.send(id: sid, message: .videoSubscriptionRequest(VideoSubscriptionRequest(userID: v.userID, subscribe: v.subscribe, timestamp: now))))
         }
         pendingVideoSubscriptions = []
         return out
+    }
+
+    private mutating func noteVideoSubscription(_ userID: Int64, _ on: Bool) {
+        if on { videoSubscription = userID } else if videoSubscription == userID { videoSubscription = nil }
     }
 
     private mutating func flushSubscriptions() -> [SessionAction] {
@@ -426,12 +571,95 @@ public struct ClientSession: Sendable {
         return out
     }
 
-    /// Join failed: report join-confirm with the reason, close everything.
+    // MARK: Reconnection
+
+    private mutating func nextDelay(_ attempt: Int) -> Int {
+        let unit = Double(rng.next() >> 11) / Double(1 << 53)
+        return (params?.policy ?? ReconnectPolicy()).delay(attempt: attempt, unit: unit)
+    }
+
+    /// Scenarios 1 and 2: drop every connection and join again without a second join-confirm.
+    private mutating func startRejoin(code: Int, cause: String, except: Int?) -> [SessionAction] {
+        guard isActive else { return [] }
+        var out = closeAll(except: except)
+        out += media.map { .cancelTimer(.mediaReconnect(mask: $0.mask)) }
+        media = []
+        if rejoin == nil { rejoin = Rejoin(cause: cause, code: code, lostAtMs: now) }
+        rejoin?.cause = cause
+        rejoin?.code = code
+        sentEvents = [:]
+        phase = .connectingSignaling
+        return out + scheduleRejoinAttempt()
+    }
+
+    private mutating func scheduleRejoinAttempt() -> [SessionAction] {
+        guard var r = rejoin, let p = params else { return [] }
+        r.attempt += 1
+        rejoin = r
+        if r.attempt > p.policy.maxAttempts {
+            let code = r.code
+            return finish(leaveReason: code, text: "gave up reconnecting after \(p.policy.maxAttempts) attempts: \(r.cause)")
+        }
+        let delay = nextDelay(r.attempt)
+        return [.cancelTimer(.attemptTimeout),
+                .emit(.reconnecting(connection: ConnectionRole.signaling.label, attempt: r.attempt, delayMs: delay, cause: r.cause)),
+                .startTimer(.rejoin, milliseconds: delay)]
+    }
+
+    /// A rejoin attempt failed: another attempt, or the end when the server refused for good.
+    private mutating func rejoinFailed(_ code: Int, _ text: String, except: Int?) -> [SessionAction] {
+        var out = closeAll(except: except)
+        out.append(.cancelTimer(.attemptTimeout))
+        media = []
+        phase = .connectingSignaling
+        guard ReconnectPolicy.isRetryable(code) else {
+            // An authentication failure is reported as such (stop reason 18), others as they are.
+            let reason = code == StatusCode.invalidSignature ? StopReason.authenticationFailure : code
+            rejoin = nil
+            return out + finish(leaveReason: reason, text: "reconnection refused: \(text)")
+        }
+        rejoin?.cause = text
+        return out + scheduleRejoinAttempt()
+    }
+
+    /// Scenario 3: media connection `i` is gone while signaling is up; reconnect it alone.
+    private mutating func mediaLost(_ i: Int, code: Int, cause: String, except: Int?) -> [SessionAction] {
+        guard let p = params else { return [] }
+        var out: [SessionAction] = []
+        if let id = media[i].id, id != except { out.append(.close(id: id, code: 1000, reason: "Normal close")) }
+        if !ReconnectPolicy.isRetryable(code) && code != StatusCode.duplicateMediaConnection && code != StatusCode.allConnectionExists {
+            return out + finish(leaveReason: code == StatusCode.invalidSignature ? StopReason.authenticationFailure : code,
+                                text: "reconnecting \(media[i].label) refused: \(cause)")
+        }
+        media[i].id = nil
+        media[i].state = .waiting
+        media[i].attempt += 1
+        if media[i].lostAtMs == nil { media[i].lostAtMs = now }
+        if media[i].attempt > p.policy.maxAttempts {
+            return out + finish(leaveReason: code, text: "gave up reconnecting \(media[i].label) after \(p.policy.maxAttempts) attempts: \(cause)")
+        }
+        let delay = nextDelay(media[i].attempt)
+        out.append(.emit(.reconnecting(connection: media[i].label, attempt: media[i].attempt, delayMs: delay, cause: cause)))
+        out.append(.startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: delay))
+        return out
+    }
+
+    /// The server says media connections are interrupted: drop the named ones that still look up.
+    private mutating func interruptMedia(matching mask: Int?, cause: String) -> [SessionAction] {
+        var out: [SessionAction] = []
+        for i in media.indices where media[i].state == .up && (mask == nil || mask == media[i].mask || (mask! & media[i].mask) != 0) {
+            out += mediaLost(i, code: ClientReason.connectionLost, cause: cause, except: nil)
+        }
+        return out
+    }
+
+    /// Join (or a rejoin attempt) failed.
     private mutating func fail(_ reason: Int, _ text: String, except: Int?) -> [SessionAction] {
         guard isActive else { return [] }
+        if rejoin != nil { return rejoinFailed(reason, text, except: except) }
         if phase == .ready { return finish(leaveReason: reason, text: text, except: except) }
         var out = closeAll(except: except)
-        out.append(.cancelTimer(.joinTimeout))
+        out += cancelTimers()
         out.append(.emit(.joinConfirm(reason: reason, text: text)))
         phase = .ended
         out.append(.ended)
@@ -442,19 +670,24 @@ public struct ClientSession: Sendable {
     private mutating func finish(leaveReason: Int, text: String, except: Int? = nil) -> [SessionAction] {
         guard isActive else { return [] }
         var out = closeAll(except: except)
-        out.append(.cancelTimer(.joinTimeout))
-        out.append(.cancelTimer(.mediaLossGrace))
+        out += cancelTimers()
         out.append(.emit(.leave(reason: leaveReason, text: text)))
         phase = .ended
+        rejoin = nil
         out.append(.ended)
         return out
     }
 
+    private func cancelTimers() -> [SessionAction] {
+        [.cancelTimer(.joinTimeout), .cancelTimer(.connectRetry), .cancelTimer(.rejoin), .cancelTimer(.attemptTimeout)]
+            + media.map { .cancelTimer(.mediaReconnect(mask: $0.mask)) }
+    }
+
     private mutating func closeAll(except: Int?) -> [SessionAction] {
         var out: [SessionAction] = []
-        for m in media where m.id != except { out.append(.close(id: m.id, code: 1000, reason: "Normal close")) }
+        for m in media { if let id = m.id, id != except { out.append(.close(id: id, code: 1000, reason: "Normal close")) } }
         if let s = signalingID, s != except { out.append(.close(id: s, code: 1000, reason: "Normal close")) }
-        media = []
+        for i in media.indices { media[i].id = nil }
         signalingID = nil
         return out
     }

@@ -68,6 +68,11 @@ public enum ClientEvent: Sendable, Equatable {
     case streamClosed(status: Int, reason: String)
     /// Non-fatal problem (a dropped malformed message, a media URL the server did not offer…).
     case warning(code: Int, text: String)
+    /// A connection of a joined session is being re-established: which ("signaling" means a full
+    /// rejoin, else "media(audio)"…), the attempt (1-based), the delay before it, and why.
+    case reconnecting(connection: String, attempt: Int, delayMs: Int, cause: String)
+    /// The connection is back; `gapMs` since it was lost.
+    case reconnected(connection: String, gapMs: Int)
 }
 
 /// Where a connection attempt went wrong, as the transport saw it.
@@ -117,10 +122,16 @@ public enum ConnectionRole: Sendable, Equatable, Hashable {
 }
 
 public enum TimerKind: Sendable, Equatable, Hashable {
+    /// The whole initial join.
     case joinTimeout
-    /// A media connection of a joined session ended; signaling gets this long to say why
-    /// (a stream state TERMINATED often races the server's close of the media sockets).
-    case mediaLossGrace
+    /// Pause before another first-connection attempt of a join.
+    case connectRetry
+    /// Backoff before the next full rejoin attempt (scenarios 1 and 2).
+    case rejoin
+    /// One rejoin attempt, handshakes included.
+    case attemptTimeout
+    /// Backoff before, then the time limit of, reconnecting one media connection (scenario 3).
+    case mediaReconnect(mask: Int)
 }
 
 /// What the state machine asks its driver to do.
@@ -152,14 +163,16 @@ public struct JoinParameters: Sendable, Equatable {
     public var clientAgent: String?
     public var bufferData: Bool?
     public var payloadEncryption: Bool?
+    public var policy: ReconnectPolicy
 
     public init(instanceID: String, streamID: String, signature: String, signalingURLs: [String],
                 timeoutMilliseconds: Int = 10_000, mediaTypes: Int, mediaParams: MediaParams = MediaParams(),
-                clientAgent: String? = nil, bufferData: Bool? = nil, payloadEncryption: Bool? = nil) {
+                clientAgent: String? = nil, bufferData: Bool? = nil, payloadEncryption: Bool? = nil,
+                policy: ReconnectPolicy = ReconnectPolicy()) {
         self.instanceID = instanceID; self.streamID = streamID; self.signature = signature
         self.signalingURLs = signalingURLs; self.timeoutMilliseconds = timeoutMilliseconds
         self.mediaTypes = mediaTypes; self.mediaParams = mediaParams; self.clientAgent = clientAgent
-        self.bufferData = bufferData; self.payloadEncryption = payloadEncryption
+        self.bufferData = bufferData; self.payloadEncryption = payloadEncryption; self.policy = policy
     }
 
     /// Splits a `server_urls` value: commas separate alternatives; blanks are ignored.
@@ -201,6 +214,9 @@ extension ClientEvent {
         case .streamState(let st, let r): ["cb": .string("stream_state"), "state": .int(Int64(st)), "reason": .int(Int64(r))]
         case .streamClosed(let st, let r): ["cb": .string("stream_closed"), "status": .int(Int64(st)), "reason": .string(r)]
         case .warning(let c, let t): ["cb": .string("warning"), "code": .int(Int64(c)), "text": .string(t)]
+        case .reconnecting(let c, let a, let d, let cause):
+            ["cb": .string("reconnecting"), "connection": .string(c), "attempt": .int(Int64(a)), "delay_ms": .int(Int64(d)), "cause": .string(cause)]
+        case .reconnected(let c, let gap): ["cb": .string("reconnected"), "connection": .string(c), "gap_ms": .int(Int64(gap))]
         }
     }
 }

@@ -134,7 +134,15 @@ public final class Simulator: @unchecked Sendable {
         return port
     }
 
+    private var stopped = false
+
+    /// Ends every stream and closes the port. Idempotent.
     public func stop() {
+        let first = onStartedLock.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
         try? loop.submit {
             for s in self.streams.values { s.end(reason: StopReason.exitSignal, note: "simulator stopping") }
         }.wait()

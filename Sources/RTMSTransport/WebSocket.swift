@@ -1,6 +1,7 @@
 // WebSocket connections on SwiftNIO, shared by the client core (outbound) and the simulator
 // (inbound). A connection lives on one event loop; its delegate is called on that loop only.
 
+import Dispatch
 import NIOCore
 import NIOWebSocket
 
@@ -13,6 +14,8 @@ public protocol MessageConnection: AnyObject {
     func close(code: Int, reason: String)
     /// Stops or resumes reading from the network (backpressure).
     func setReading(_ on: Bool)
+    /// Pings after `pingAfterMs` of silence; declares the connection lost after `deadAfterMs`.
+    func startLiveness(pingAfterMs: Int, deadAfterMs: Int)
 }
 
 extension MessageConnection {
@@ -125,7 +128,38 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         delegate?.connectionFailed(self, failure)
     }
 
+    // MARK: Liveness
+
+    private var lastReceivedNs: UInt64 = DispatchTime.now().uptimeNanoseconds
+    private var lastPingNs: UInt64 = 0
+    private var livenessTask: RepeatedTask?
+    private var abortReason: String?
+
+    /// Declares the connection dead when nothing at all (data, keep-alive, pong) arrives for
+    /// `deadAfterMs`; sends a WebSocket ping after `pingAfterMs` of silence. A dead connection is
+    /// closed at once and reported with the error "no traffic for … ms".
+    public func startLiveness(pingAfterMs: Int, deadAfterMs: Int) {
+        eventLoop.preconditionInEventLoop()
+        livenessTask?.cancel()
+        guard deadAfterMs > 0 else { return }
+        let check = TimeAmount.milliseconds(Int64(max(50, min(pingAfterMs > 0 ? pingAfterMs : deadAfterMs, deadAfterMs) / 4)))
+        lastReceivedNs = DispatchTime.now().uptimeNanoseconds
+        livenessTask = eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { [weak self] task in
+            guard let self, self.state == .open else { task.cancel(); return }
+            let now = DispatchTime.now().uptimeNanoseconds
+            let idleMs = Int((now - self.lastReceivedNs) / 1_000_000)
+            if idleMs >= deadAfterMs {
+                task.cancel()
+                self.abort(reason: "no traffic for \(idleMs) ms (limit \(deadAfterMs) ms)")
+            } else if pingAfterMs > 0, idleMs >= pingAfterMs, (now - self.lastPingNs) / 1_000_000 >= UInt64(pingAfterMs) {
+                self.lastPingNs = now
+                self.ping()
+            }
+        }
+    }
+
     func received(_ frame: WebSocketFrame) {
+        lastReceivedNs = DispatchTime.now().uptimeNanoseconds
         switch frame.opcode {
         case .text, .binary:
             guard state == .open else { return }
@@ -164,6 +198,9 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         eventLoop.preconditionInEventLoop()
         closeTimer?.cancel()
         closeTimer = nil
+        livenessTask?.cancel()
+        livenessTask = nil
+        let error = abortReason ?? error
         let wasConnecting = state == .connecting
         state = .closed
         guard !reported else { return }
@@ -236,6 +273,12 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     /// Ends the TCP connection at once, without a close frame (chaos testing, shutdown).
     public func abort() {
         if state == .connecting { localClose = true }
+        channel?.close(promise: nil)
+    }
+
+    /// Ends the TCP connection at once and reports it as lost for `reason` (not as a local close).
+    public func abort(reason: String) {
+        abortReason = reason
         channel?.close(promise: nil)
     }
 

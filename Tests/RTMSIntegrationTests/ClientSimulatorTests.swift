@@ -295,13 +295,31 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
     }
 
     @Test func refusedConnectionIsReportedFast() throws {
-        let client = try makeClient(types: 1)
+        let client = try makeClient(types: 1) { $0.policy.connectMaxAttempts = 1 }
         let t0 = nowMilliseconds()
         try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:1/signaling")
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == ClientReason.connectFailed)
         #expect(c.joinConfirm?.text.contains("127.0.0.1:1") == true)
         #expect(nowMilliseconds() - t0 < 2000)
+    }
+
+    @Test func refusedConnectionIsRetriedUntilTheServerIsUp() throws {
+        // Nothing listens on the port yet; the simulator starts there a moment later.
+        let probe = try SimHarness()
+        let port = probe.sim.port
+        probe.sim.stop()
+        let client = try makeClient(types: 1) { $0.policy.connectMaxAttempts = 5; $0.policy.connectRetryDelayMs = 300 }
+        let t0 = nowMilliseconds()
+        try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:\(port)/signaling")
+        sleepMs(400)
+        let h = try SimHarness { $0.port = port }
+        let start = h.meeting { $0.streamID = "s"; $0.instanceID = "m" }
+        let c = collect(client, timeout: 10)
+        #expect(c.joinConfirm?.reason == StatusCode.invalidSignature, "reached the late server: \(c.joinConfirm?.text ?? "")")
+        #expect(c.events.contains { if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("attempt 2 of 5") }; return false })
+        #expect(nowMilliseconds() - t0 < 5000)
+        _ = start
     }
 
     @Test func commaSeparatedURLsFailOver() throws {
@@ -318,7 +336,7 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     @Test func refusedUpgradeIsReported() throws {
         let h = try SimHarness()
-        let client = try makeClient(types: 1)
+        let client = try makeClient(types: 1) { $0.policy.connectMaxAttempts = 1 }
         try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:\(h.sim.port)/no-such-path")
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == ClientReason.upgradeRefused)

@@ -59,7 +59,7 @@ import Testing
         // The generated certificate names localhost, 127.0.0.1 and ::1; "127.0.0.2" is none of them.
         let h = try SimHarness(tls: true, configure: { $0.host = "127.0.0.1"; $0.urlHost = "127.0.0.2" })
         let start = h.meeting()
-        let client = try makeClient(types: 1) { $0.transport.caPath = h.caFile }
+        let client = try makeClient(types: 1) { $0.transport.caPath = h.caFile; $0.policy.connectMaxAttempts = 1 }
         // 127.0.0.2 is loopback too but the simulator listens on 127.0.0.1 only: connect fails or TLS fails.
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil,
                         serverURLs: "wss://127.0.0.2:\(h.sim.port)/signaling")
@@ -201,7 +201,7 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     @Test func unreachableProxyIsAConnectFailure() throws {
-        let client = try makeClient(types: 1) { $0.transport.proxyURL = "http://127.0.0.1:1" }
+        let client = try makeClient(types: 1) { $0.transport.proxyURL = "http://127.0.0.1:1"; $0.policy.connectMaxAttempts = 1 }
         try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:9/signaling")
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == ClientReason.connectFailed)

@@ -173,7 +173,9 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
 
     @Test func nextSignalingURLIsTriedWhenConnectFails() throws {
         var s = ClientSession()
-        let first = s.join(params(types: 1, urls: ["ws://a", "ws://b"]), nowMs: 0).connects[0].id
+        var p = params(types: 1, urls: ["ws://a", "ws://b"])
+        p.policy.connectMaxAttempts = 1
+        let first = s.join(p, nowMs: 0).connects[0].id
         let a = s.connectFailed(first, TransportFailure(.connect, "refused"))
         #expect(a.connects.map(\.url) == ["ws://b"])
         let b = s.connectFailed(a.connects[0].id, TransportFailure(.connect, "refused"))
@@ -271,28 +273,6 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         #expect(a.events.contains { if case .leave(6, let t) = $0 { return t.contains("MEETING_ENDED") }; return false })
         #expect(Set(a.closes) == Set([sig] + Array(media.keys)))
         #expect(a.contains(.ended) && !s.isActive)
-    }
-
-    @Test func lostConnectionsEndTheSessionWithALocalReason() {
-        var (s, _, media, _) = joined(types: 1)
-        let id = media.keys.first!
-        // A lost media connection gives signaling a grace period to explain, then ends the session.
-        let a0 = s.closed(id, CloseInfo(error: "reset by peer"))
-        #expect(a0 == [.startTimer(.mediaLossGrace, milliseconds: ClientSession.mediaLossGraceMs)])
-        let a = s.timerFired(.mediaLossGrace)
-        #expect(a.events.contains { if case .leave(ClientReason.connectionLost, let t) = $0 { return t.contains("reset by peer") }; return false })
-        var (s2, sig2, _, _) = joined(types: 1)
-        let b = s2.closed(sig2, CloseInfo(peerCloseCode: 1011, peerCloseReason: "bye"))
-        #expect(b.events.contains { if case .leave(ClientReason.closedByServer, let t) = $0 { return t.contains("1011") && t.contains("bye") }; return false })
-    }
-
-    @Test func terminationDuringTheMediaGraceWinsOverTheTransportReason() {
-        var (s, sig, media, _) = joined(types: 1)
-        _ = s.closed(media.keys.first!, CloseInfo(peerCloseCode: 1000, peerCloseReason: "stream ended"))
-        let a = s.received(sig, .streamStateUpdate(StateUpdate(state: 4, reason: 6)), nowMs: 0)
-        #expect(a.events.contains { if case .leave(6, _) = $0 { return true }; return false })
-        #expect(a.contains(.cancelTimer(.mediaLossGrace)))
-        #expect(s.timerFired(.mediaLossGrace).isEmpty)
     }
 
     @Test func leaveClosesEveryConnectionWithoutACallback() {
