@@ -619,6 +619,7 @@ public struct ClientSession: Sendable {
             return out + finish(leaveReason: reason, text: "reconnection refused: \(text)")
         }
         rejoin?.cause = text
+        rejoin?.code = code
         return out + scheduleRejoinAttempt()
     }
 

@@ -43,6 +43,10 @@ public final class Simulator: @unchecked Sendable {
     private var streams: [String: SimStream] = [:]
     private var finished: [String: JSONValue] = [:]
     private var nextConnID = 1
+    /// Request path of every connection (for reports).
+    var paths: [Int: String] = [:]
+    /// Upgrades are refused (HTTP 503) until this time (chaos).
+    var refuseUntilMs: Int64 = 0
     private var counter = 0
     public private(set) var port = 0
     public private(set) var generatedTLS: GeneratedTLS?
@@ -103,7 +107,8 @@ public final class Simulator: @unchecked Sendable {
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: 64 << 20, automaticErrorHandling: true,
                         shouldUpgrade: { [self] ch, head in
-                            ch.eventLoop.makeSucceededFuture(self.role(forPath: head.uri) == nil ? nil : HTTPHeaders())
+                            let refusing = wallMilliseconds() < self.refuseUntilMs
+                            return ch.eventLoop.makeSucceededFuture(self.role(forPath: head.uri) == nil || refusing ? nil : HTTPHeaders())
                         },
                         upgradePipelineHandler: { [self] ch, head in
                             ch.eventLoop.makeCompletedFuture {
@@ -177,7 +182,7 @@ public final class Simulator: @unchecked Sendable {
             "event_ts": .int(wallMilliseconds()),
             "payload": .object([
                 s.product.idKey: .string(s.instanceID), "operator_id": .string("sim-operator"),
-                "rtms_stream_id": .string(s.streamID), "server_urls": .string(signalingURL),
+                "rtms_stream_id": .string(s.streamID), "server_urls": .string("\(scheme)://\(urlHost):\(port)\(s.signalingPath)"),
             ]),
         ])
     }
@@ -238,6 +243,50 @@ public final class Simulator: @unchecked Sendable {
         }.wait()) ?? false
     }
 
+    // MARK: Chaos
+
+    public enum ChaosAction: Sendable, Equatable {
+        /// End the TCP connection without a close frame.
+        case abort
+        /// Send a close frame with this code.
+        case close(code: Int)
+        /// Stop reading and sending on the connection (a hung peer): no answers, no pongs, no data.
+        case freeze
+    }
+
+    /// Applies `action` to a stream's connection: "signaling", a media key ("audio"…), "all" (the
+    /// unified media connection) or "media" (every media connection). Returns how many it hit.
+    @discardableResult
+    public func chaos(_ streamID: String, connection: String, _ action: ChaosAction) -> Int {
+        (try? loop.submit { self.streams[streamID]?.chaos(connection, action) ?? 0 }.wait()) ?? 0
+    }
+
+    /// Refuses every WebSocket upgrade (HTTP 503) for the next `milliseconds`.
+    public func refuseConnections(milliseconds: Int) {
+        loop.execute { self.refuseUntilMs = wallMilliseconds() + Int64(milliseconds) }
+    }
+
+    /// Server failover: the stream's connections drop and it is announced again (rtms_started)
+    /// with a new signaling URL. Returns the new webhook body.
+    @discardableResult
+    public func failover(_ streamID: String) -> JSONValue? {
+        try? loop.submit { () -> JSONValue? in
+            guard let s = self.streams[streamID] else { return nil }
+            s.failover()
+            let body = self.startedBody(s)
+            self.announce(body)
+            return body
+        }.wait()
+    }
+
+    /// Signaling interruption as Zoom's service does it: connections drop, rtms_interrupted is posted.
+    public func interrupt(_ streamID: String) {
+        loop.execute {
+            guard let s = self.streams[streamID], let sig = s.signaling else { return }
+            s.keepAliveMissed(sig)
+        }
+    }
+
     public var streamIDs: [String] { (try? loop.submit { Array(self.streams.keys) }.wait()) ?? [] }
 
     // MARK: Connections
@@ -257,6 +306,7 @@ public final class Simulator: @unchecked Sendable {
     func newConnection(path: String) -> WebSocketConnection {
         let id = nextConnID
         nextConnID += 1
+        paths[id] = path
         let router = ConnectionRouter(sim: self, role: role(forPath: path) ?? .signaling)
         let conn = WebSocketConnection(id: id, eventLoop: loop, isClient: false, delegate: router)
         router.retain = router
@@ -343,6 +393,32 @@ public final class Simulator: @unchecked Sendable {
             let body = startedBody(s)
             announce(body)
             return (.ok, body)
+        case (.POST, "streams", 3) where ["chaos", "failover", "interrupt"].contains(parts[2]):
+            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
+            switch parts[2] {
+            case "failover":
+                s.failover()
+                let body = startedBody(s)
+                announce(body)
+                return (.ok, body)
+            case "interrupt":
+                guard let sig = s.signaling else { return (.conflict, .object(["error": .string("no signaling connection")])) }
+                s.keepAliveMissed(sig)
+                return (.ok, s.report)
+            default:
+                let action: ChaosAction
+                switch o["action"]?.stringValue ?? "" {
+                case "abort": action = .abort
+                case "close": action = .close(code: Int(o["code"]?.intValue ?? 1011))
+                case "freeze": action = .freeze
+                default: return (.badRequest, .object(["error": .string("action must be abort, close or freeze")]))
+                }
+                let n = s.chaos(o["connection"]?.stringValue ?? "signaling", action)
+                return (n > 0 ? .ok : .conflict, .object(["connections": .int(Int64(n))]))
+            }
+        case (.POST, "refuse", 1):
+            refuseUntilMs = wallMilliseconds() + (o["milliseconds"]?.intValue ?? (o["seconds"]?.intValue ?? 5) * 1000)
+            return (.ok, .object(["refusing_until_ms": .int(refuseUntilMs)]))
         case (.POST, "streams", 3) where parts[2] == "events":
             guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
             guard let ev = o["event"]?.objectValue else { return (.badRequest, .object(["error": .string("no event object")])) }
@@ -500,7 +576,9 @@ final class ControlHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             guard let h = head else { return }
             let (status, json): (HTTPResponseStatus, JSONValue)
             if sim.role(forPath: h.uri) != nil {
-                (status, json) = (.badRequest, .object(["error": .string("this path needs a WebSocket upgrade")]))
+                (status, json) = wallMilliseconds() < sim.refuseUntilMs
+                    ? (.serviceUnavailable, .object(["error": .string("refusing connections (chaos)")]))
+                    : (.badRequest, .object(["error": .string("this path needs a WebSocket upgrade")]))
             } else {
                 (status, json) = sim.control(method: h.method, uri: h.uri, body: body)
             }

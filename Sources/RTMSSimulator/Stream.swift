@@ -79,6 +79,13 @@ final class SimStream {
     var outstandingKeepAlives: [Int: Int] = [:]
     var kaSequence: Int64 = 0
     var interruptions = 0
+    /// Connections that stopped reading and sending (chaos).
+    var frozen: Set<Int> = []
+    /// Where this stream's signaling is served (changes on failover).
+    var signalingPath = "/signaling"
+    var failovers = 0
+    /// Sequence numbers sent, per kind, in order (capped), for exactly-once checks.
+    var sentSequences: [[Int]] = [[], [], [], [], []]
     var endTimer: Scheduled<Void>?
     private var voiceCache: [String: [UInt8]] = [:]
 
@@ -110,6 +117,7 @@ final class SimStream {
     }
 
     func send(_ conn: WebSocketConnection, raw: [UInt8]) {
+        guard !frozen.contains(conn.id) else { return }
         conn.send(raw, text: true)
         lastSent[conn.id] = wallMilliseconds()
     }
@@ -139,7 +147,7 @@ final class SimStream {
         let ov = options.overrides
         if ov.silentSignaling { return }
         signaling = conn
-        history.append((label: "signaling", opened: wallMilliseconds(), closed: nil, connID: conn.id))
+        history.append((label: "signaling " + (sim.paths[conn.id] ?? ""), opened: wallMilliseconds(), closed: nil, connID: conn.id))
         startKeepAlive(conn)
         if let raw = ov.signalingResponse {
             send(conn, raw: Array(raw.utf8))
@@ -386,8 +394,10 @@ final class SimStream {
         let bytes = JSONCodec.encodeMedia(kind: kind, userID: user?.userID ?? 0, userName: user?.name ?? "",
                                           payload: payload, timestamp: timestamp, startTime: startTime, endTime: endTime,
                                           language: language, sequence: Int64(sequence[idx]))
+        guard !frozen.contains(l.conn.id) else { return }
         send(l.conn, raw: bytes)
         sent[idx] += 1
+        if sentSequences[idx].count < 200_000 { sentSequences[idx].append(sequence[idx]) }
     }
 
     func startTickers() {
@@ -497,6 +507,7 @@ final class SimStream {
         lastSent[conn.id] = wallMilliseconds()
         repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(ms), delay: .milliseconds(ms)) { [weak self, weak conn] task in
             guard let self, let conn, conn.state == .open else { task.cancel(); return }
+            if self.frozen.contains(conn.id) { return }
             let now = wallMilliseconds()
             guard now - (self.lastSent[conn.id] ?? 0) >= ms - 5 else { return }
             if (self.outstandingKeepAlives[conn.id] ?? 0) >= 3 {
@@ -509,6 +520,40 @@ final class SimStream {
             self.outstandingKeepAlives[conn.id, default: 0] += 1
             self.send(conn, .keepAliveRequest(KeepAlive(sequence: self.kaSequence, timestamp: now)))
         })
+    }
+
+    /// Chaos on the connection(s) named `target`. Returns how many were hit.
+    func chaos(_ target: String, _ action: Simulator.ChaosAction) -> Int {
+        var conns: [WebSocketConnection] = []
+        switch target {
+        case "signaling": if let s = signaling { conns = [s] }
+        case "media": conns = media.values.map(\.conn)
+        case "all": conns = media.values.filter { $0.mask & MediaMask.all.rawValue != 0 }.map(\.conn)
+        default: if let k = MediaKind(key: target), let l = link(for: k) { conns = [l.conn] }
+        }
+        for c in conns {
+            switch action {
+            case .abort: c.abort()
+            case .close(let code): c.close(code: code, reason: "chaos")
+            case .freeze:
+                frozen.insert(c.id)
+                c.setReading(false)
+            }
+        }
+        return conns.count
+    }
+
+    /// This stream's server "fails": its connections drop and it moves to a new signaling path.
+    func failover() {
+        failovers += 1
+        signalingPath = "/signaling/failover-\(failovers)"
+        let conns = media.values.map(\.conn) + (signaling.map { [$0] } ?? [])
+        signaling = nil
+        media = [:]
+        for c in conns { c.abort() }
+        if state == .running || state == .handshaking {
+            detach(endReason: StopReason.awaitReconnectionTimeout, note: "no client came to the new server")
+        }
     }
 
     /// The client is gone; the stream waits the reconnect window for it, then ends with `endReason`.
@@ -600,7 +645,11 @@ final class SimStream {
             "rtms_stream_id": .string(streamID), product.idKey: .string(instanceID), "state": .string(state.rawValue),
             "stop_reason": stopReason.map { .int(Int64($0)) } ?? .null, "sent": .object(sentObj), "generated": .object(seqObj),
             "events_sent": .int(Int64(eventsSent)), "keepalives_sent": .int(Int64(keepAlivesSent)),
-            "keepalives_answered": .int(Int64(keepAlivesAnswered)), "interruptions": .int(Int64(interruptions)), "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
+            "keepalives_answered": .int(Int64(keepAlivesAnswered)), "interruptions": .int(Int64(interruptions)),
+            "sent_sequences": .object(JSONObject(MediaKind.allCases.map { k in
+                (key: k.key, value: JSONValue.array(sentSequences[k.rawValue.trailingZeroBitCount].map { .int(Int64($0)) }))
+            })),
+            "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
             "connections": .array(conns), "started_ms": .int(startedAtMs),
         ])
     }

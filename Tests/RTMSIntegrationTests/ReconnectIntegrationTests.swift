@@ -1,0 +1,176 @@
+// Zoom's three failover scenarios end to end: the core against the simulator's chaos controls.
+
+import Testing
+@testable import RTMSClient
+@testable import RTMSProtocol
+@testable import RTMSSession
+@testable import RTMSSimulator
+
+/// Fast reconnection for tests: first retry at once, then 200 ms doubling.
+func fastPolicy(_ cfg: inout ClientConfig) {
+    cfg.policy.baseDelayMs = 200
+    cfg.policy.maxDelayMs = 1000
+    cfg.policy.attemptTimeoutMs = 3000
+}
+
+extension Collected {
+    var reconnecting: [(String, Int)] {
+        events.compactMap { if case .reconnecting(let c, let a, _, _) = $0 { return (c, a) }; return nil }
+    }
+    var reconnected: [(String, Int)] {
+        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c, g) }; return nil }
+    }
+}
+
+/// Every media message received was sent, none twice; the ones missing were in flight when a
+/// connection was cut (at most `slack` per cut).
+func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, kind: MediaKind, cuts: Int, slack: Int = 25,
+                                           sourceLocation: SourceLocation = #_sourceLocation) {
+    let got = (c.media[kind] ?? []).compactMap(\.sequence).map(Int.init)
+    let sent = (report?["sent_sequences"]?[kind.key]?.arrayValue ?? []).compactMap(\.intValue).map(Int.init)
+    #expect(Set(got).count == got.count, "\(kind.key): duplicates", sourceLocation: sourceLocation)
+    #expect(Set(got).isSubset(of: Set(sent)), "\(kind.key): received something never sent", sourceLocation: sourceLocation)
+    let missing = Set(sent).subtracting(got).count
+    #expect(missing <= cuts * slack, "\(kind.key): \(missing) of \(sent.count) sent messages missing", sourceLocation: sourceLocation)
+}
+
+@Suite(.serialized) struct ReconnectIntegrationTests {
+    func joined(_ h: SimHarness, types: Int, until: Int = 10, _ configure: (inout ClientConfig) -> Void = fastPolicy) throws -> (RTMSClient, StreamStart, Collected) {
+        let start = h.meeting { $0.durationMs = 60_000 }
+        let client = try makeClient(types: types, configure: configure)
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= until }
+        #expect(c.joinConfirm?.reason == 0)
+        return (client, start, c)
+    }
+
+    @Test(arguments: [Simulator.ChaosAction.abort, .close(code: 1011)])
+    func scenario3MediaConnectionIsReconnectedAlone(_ action: Simulator.ChaosAction) throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
+        #expect(h.sim.chaos(start.streamID, connection: "audio", action) == 1)
+        let before = c.count(.audio)
+        collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= before + 20 }
+        client.leave()
+        #expect(c.leave == nil && c.count(.audio) >= before + 20)
+        #expect(c.reconnecting.map(\.0) == ["media(audio)"])
+        #expect(c.reconnected.map(\.0) == ["media(audio)"])
+        #expect((c.reconnected.first?.1 ?? 99_999) < 1000, "media flows again quickly")
+        let report = h.sim.report(start.streamID)
+        let conns = report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
+        #expect(conns.filter { $0.hasPrefix("signaling") }.count == 1, "signaling untouched: \(conns)")
+        #expect(conns.filter { $0 == "media(1)" }.count == 2)
+        expectNoDuplicatesAndOnlyInFlightLoss(c, report: report, kind: .audio, cuts: 1)
+        #expect(client.counters.mediaReconnects == 1)
+    }
+
+    @Test func scenario2LostSignalingRejoinsEverything() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue)
+        client.subscribe(events: [3, 4], on: true)
+        #expect(h.sim.chaos(start.streamID, connection: "signaling", .abort) == 1)
+        let before = c.count(.audio)
+        collect(client, into: &c, timeout: 10) { $0.ended || ($0.count(.audio) >= before + 20 && !$0.reconnected.isEmpty) }
+        client.leave()
+        #expect(c.leave == nil)
+        // The server drops media too; the client may notice that first, then rejoins everything.
+        #expect(c.reconnecting.contains { $0.0 == "signaling" })
+        #expect(c.reconnected.last.map { $0.0 } == "signaling")
+        #expect(c.events.filter { if case .joinConfirm = $0 { return true }; return false }.count == 1, "no second join confirm")
+        let report = h.sim.report(start.streamID)
+        let conns = report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
+        #expect(conns.filter { $0.hasPrefix("signaling") }.count == 2 && conns.filter { $0 == "media(1)" }.count == 2)
+        #expect(report?["subscribed"]?.arrayValue == [.int(3), .int(4)], "subscriptions sent again")
+        expectNoDuplicatesAndOnlyInFlightLoss(c, report: report, kind: .audio, cuts: 1)
+        #expect(client.counters.rejoins == 1)
+    }
+
+    @Test func refusedReconnectionsAreRetriedWithBackoff() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue)
+        h.sim.refuseConnections(milliseconds: 700)
+        h.sim.chaos(start.streamID, connection: "signaling", .abort)
+        collect(client, into: &c, timeout: 15) { $0.ended || !$0.reconnected.isEmpty }
+        client.leave()
+        #expect(c.leave == nil)
+        #expect(c.reconnecting.count >= 2, "refused attempts: \(c.reconnecting)")
+        #expect(c.events.contains { if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("503") }; return false })
+        #expect(c.reconnected.map(\.0) == ["signaling"])
+        #expect((c.reconnected.first?.1 ?? 0) >= 600)
+    }
+
+    @Test func givesUpWithALeaveWhenTheServerStaysAway() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue) { cfg in
+            fastPolicy(&cfg)
+            cfg.policy.maxAttempts = 3
+        }
+        h.sim.refuseConnections(milliseconds: 60_000)
+        h.sim.chaos(start.streamID, connection: "signaling", .abort)
+        collect(client, into: &c, timeout: 15)
+        #expect(c.reconnecting.map(\.1) == [1, 2, 3])
+        #expect(c.leave?.reason == ClientReason.upgradeRefused)
+        #expect(c.leave?.text.contains("gave up reconnecting after 3 attempts") == true, "\(c.leave?.text ?? "")")
+    }
+
+    @Test func scenario1ServerFailoverMovesTheSession() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue)
+        let body = try #require(h.sim.failover(start.streamID))
+        let payload = try StreamStart(payload: body["payload"]!.objectValue!)
+        #expect(payload.streamID == start.streamID && payload.serverURLs != start.serverURLs)
+        // What the webhook intake does for a new rtms_started of a live stream; a duplicate changes nothing.
+        client.failover(serverURLs: payload.serverURLs)
+        client.failover(serverURLs: payload.serverURLs)
+        let before = c.count(.audio)
+        collect(client, into: &c, timeout: 10) { $0.ended || ($0.count(.audio) >= before + 10 && !$0.reconnected.isEmpty) }
+        client.leave()
+        #expect(c.leave == nil)
+        #expect(c.reconnected.map(\.0) == ["signaling"])
+        let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
+        #expect(conns.filter { $0.hasPrefix("signaling") } == ["signaling /signaling", "signaling /signaling/failover-1"])
+    }
+
+    @Test func frozenConnectionIsDeclaredDeadBySilence() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue) { cfg in
+            fastPolicy(&cfg)
+            cfg.keepAliveIntervalMs = 300
+            cfg.keepAliveTimeoutMs = 1000
+        }
+        let t0 = nowMilliseconds()
+        h.sim.chaos(start.streamID, connection: "audio", .freeze)
+        collect(client, into: &c, timeout: 10) { $0.ended || !$0.reconnected.isEmpty }
+        client.leave()
+        #expect(c.reconnecting.first.map { $0.0 } == "media(audio)")
+        #expect(c.events.contains { if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("no traffic") }; return false })
+        #expect(c.reconnected.map(\.0) == ["media(audio)"])
+        #expect(nowMilliseconds() - t0 < 4000, "seconds, not Zoom's 92 s")
+    }
+
+    @Test func interruptedStreamIsRejoined() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue)
+        h.sim.interrupt(start.streamID)
+        client.interrupted()
+        collect(client, into: &c, timeout: 10) { $0.ended || !$0.reconnected.isEmpty }
+        client.leave()
+        #expect(c.reconnected.map(\.0) == ["signaling"])
+        #expect(c.reconnecting.filter { $0.0 == "signaling" }.count == 1, "the webhook and the lost sockets start one rejoin")
+    }
+
+    @Test func noReconnectionAfterTheStreamEnds() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h, types: MediaMask.audio.rawValue)
+        h.sim.stopStream(start.streamID, reason: StopReason.hostTriggered)
+        collect(client, into: &c, timeout: 10)
+        #expect(c.leave?.reason == StopReason.hostTriggered)
+        #expect(c.reconnecting.isEmpty)
+        // rtms_stopped after the end changes nothing.
+        client.stopped(reason: 6)
+        var after = 0
+        for _ in 0..<5 { client.poll(waitMilliseconds: 20) { _ in after += 1 } }
+        #expect(after == 0)
+    }
+}
