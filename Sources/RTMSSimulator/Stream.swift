@@ -74,7 +74,7 @@ final class SimStream {
     var keepAlivesSent = 0
     var keepAlivesAnswered = 0
     var stopReason: Int?
-    var history: [(label: String, opened: Int64, closed: Int64?, connID: Int)] = []
+    var history: [(label: String, path: String, opened: Int64, closed: Int64?, connID: Int)] = []
     var lastSent: [Int: Int64] = [:]
     var outstandingKeepAlives: [Int: Int] = [:]
     var kaSequence: Int64 = 0
@@ -147,7 +147,7 @@ final class SimStream {
         let ov = options.overrides
         if ov.silentSignaling { return }
         signaling = conn
-        history.append((label: "signaling " + (sim.paths[conn.id] ?? ""), opened: wallMilliseconds(), closed: nil, connID: conn.id))
+        history.append((label: "signaling", path: sim.paths[conn.id] ?? "", opened: wallMilliseconds(), closed: nil, connID: conn.id))
         startKeepAlive(conn)
         if let raw = ov.signalingResponse {
             send(conn, raw: Array(raw.utf8))
@@ -192,7 +192,7 @@ final class SimStream {
         }
         let ov = options.overrides
         if ov.silentMedia { return }
-        history.append((label: "media(\(mask))", opened: wallMilliseconds(), closed: nil, connID: conn.id))
+        history.append((label: "media(\(mask))", path: sim.paths[conn.id] ?? "", opened: wallMilliseconds(), closed: nil, connID: conn.id))
         startKeepAlive(conn)
         if let raw = ov.mediaResponse {
             send(conn, raw: Array(raw.utf8))
@@ -639,7 +639,7 @@ final class SimStream {
             seqObj[k.key] = .int(Int64(sequence[k.rawValue.trailingZeroBitCount]))
         }
         let conns: [JSONValue] = history.map { h in
-            .object(["connection": .string(h.label), "opened_ms": .int(h.opened), "closed_ms": h.closed.map { .int($0) } ?? .null])
+            .object(["connection": .string(h.label), "path": .string(h.path), "opened_ms": .int(h.opened), "closed_ms": h.closed.map { .int($0) } ?? .null])
         }
         return .object([
             "rtms_stream_id": .string(streamID), product.idKey: .string(instanceID), "state": .string(state.rawValue),

@@ -74,7 +74,7 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         #expect(c.count(.audio) > 20 && (c.media[.audio] ?? []).allSatisfy { $0.data.count == 48_000 * 40 / 1000 * 2 * 2 && $0.userID != 0 })
         #expect(c.count(.video) > 0 && c.count(.deskshare) > 0 && c.count(.transcript) > 0 && c.count(.chat) == 2)
         let report = h.sim.report(start.streamID)
-        #expect(report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } == ["signaling /signaling", "media(32)"])
+        #expect(report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } == ["signaling", "media(32)"])
         expectExactlyOnce(c, report: report, kinds: MediaKind.allCases)
     }
 

@@ -128,8 +128,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         client.leave()
         #expect(c.leave == nil)
         #expect(c.reconnected.map(\.0) == ["signaling"])
-        let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
-        #expect(conns.filter { $0.hasPrefix("signaling") } == ["signaling /signaling", "signaling /signaling/failover-1"])
+        let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue ?? []
+        let signaling = conns.filter { $0["connection"]?.stringValue == "signaling" }.compactMap { $0["path"]?.stringValue }
+        #expect(signaling == ["/signaling", "/signaling/failover-1"])
     }
 
     @Test func frozenConnectionIsDeclaredDeadBySilence() throws {
