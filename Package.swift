@@ -48,9 +48,19 @@ let package = Package(
             "RTMSProtocol", "RTMSSession", "RTMSTransport",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // Layer 5: the C ABI (include/*.h implemented with @c @implementation).
+        // Layer 5: webhook intake: HTTP(S) server, Zoom signature check, dedupe, routing to live streams.
+        .target(name: "RTMSWebhook", dependencies: [
+            "RTMSClient", "RTMSProtocol",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
         .target(name: "CRTMS"),
-        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Zoom's side, for tests, demos and benchmarks.
         .target(name: "RTMSSimulator", dependencies: [
             "RTMSProtocol", "RTMSTransport",
@@ -74,17 +84,18 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rtms", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession",
+            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(name: "RTMSCABITests", dependencies: [
-            "RTMSCABI", "CRTMS", "RTMSSimulator", "RTMSProtocol",
+            "RTMSCABI", "CRTMS", "RTMSSimulator", "RTMSProtocol", "RTMSClient",
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
         .testTarget(name: "RTMSIntegrationTests", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession",
+            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -9,6 +9,10 @@
  * Environment:
  *   ZM_RTMS_CLIENT, ZM_RTMS_SECRET  credentials for computing signatures when rtms_join() gets none
  *                                   (rtms_options.client_id/client_secret take precedence)
+ *   ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_CERT, ZM_RTMS_KEY, ZM_RTMS_CA_WEBHOOK, ZM_RTMS_WEBHOOK_SECRET
+ *                                   webhook intake defaults (see "Webhook intake")
+ *   RTMS_WEBHOOK_WAIT_TIMEOUT_MS    rtms_webhook_wait_started() default timeout [300000]
+ *   RTMS_* reconnection knobs       see "RECONNECTION" and struct rtms_options
  *   RTMS_LOG_LEVEL (or ZM_RTMS_LOG_LEVEL)  trace|debug|info|warn|error|off [warn]: the library's
  *                                   own log lines, written to stderr. Read once, at first use.
  *
@@ -238,6 +242,105 @@ struct rtms_stats {
 };
 
 int rtms_get_stats(struct rtms_csdk *sdk, struct rtms_stats *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Webhook intake
+ *
+ * An HTTP/1.1 server (HTTPS with ZM_RTMS_CERT/ZM_RTMS_KEY, mutual TLS with ZM_RTMS_CA_WEBHOOK)
+ * that receives Zoom's webhooks inside the core:
+ *   - only POST to the path is a webhook: anything else gets 404 {"error":"Not Found"};
+ *   - a body over max_body_bytes gets 413; a body that is not a JSON object gets 400
+ *     {"error":"Invalid JSON received"}; one without a string "event" gets 400;
+ *   - with a secret token (ZM_RTMS_WEBHOOK_SECRET), x-zm-signature must be
+ *     "v0=" + hex(HMAC-SHA256(token, "v0:" + x-zm-request-timestamp + ":" + body)), compared in
+ *     constant time, and the timestamp within replay_window_s of now: else 401;
+ *   - endpoint.url_validation is answered with plainToken and encryptedToken;
+ *   - everything else gets 200 {"status":"ok"} BEFORE any work is done (Zoom retries after 3 s);
+ *   - a body already received within the last hour is a duplicate delivery: 200, nothing else;
+ *   - then an RTMS event (rtms_started / rtms_interrupted / rtms_stopped) for a stream that a
+ *     handle of this process has joined goes to that handle, as with rtms_feed_webhook()
+ *     (server failover, rejoin, end), and every accepted event is queued for the application.
+ * Callbacks run only inside rtms_webhook_poll(), on the calling thread. Queued events beyond
+ * queue_max_events drop the oldest (counted in rtms_webhook_stats.dropped_queue_full).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct rtms_webhook rtms_webhook;
+
+#define RTMS_WEBHOOK_OPTIONS_VERSION 1
+
+struct rtms_webhook_options {
+    unsigned int version;       /* RTMS_WEBHOOK_OPTIONS_VERSION */
+    const char *host;           /* address to listen on; NULL = "0.0.0.0" */
+    int port;                   /* -1 = ZM_RTMS_PORT or 8080; 0 = any free port (rtms_webhook_port()) */
+    const char *path;           /* NULL = ZM_RTMS_PATH or "/" */
+    const char *cert_path;      /* PEM; NULL = ZM_RTMS_CERT. HTTPS needs both cert and key */
+    const char *key_path;       /* PEM; NULL = ZM_RTMS_KEY */
+    const char *client_ca_path; /* require client certificates from this CA; NULL = ZM_RTMS_CA_WEBHOOK */
+    const char *secret_token;   /* NULL = ZM_RTMS_WEBHOOK_SECRET; "" = do not verify signatures */
+    int max_body_bytes;         /* -1 = 1048576 */
+    int replay_window_s;        /* -1 = 300 */
+    int queue_max_events;       /* -1 = 1024 */
+};
+
+#define RTMS_WEBHOOK_OPTIONS_INIT { RTMS_WEBHOOK_OPTIONS_VERSION, NULL, -1, NULL, NULL, NULL, NULL, NULL, -1, -1, -1 }
+
+int rtms_webhook_options_init(struct rtms_webhook_options *opts, unsigned int version);
+
+/* Starts listening (opts NULL = all defaults). Returns NULL on failure (port taken, a bad
+ * certificate, only one of cert and key...) with the reason in rtms_last_error(). */
+rtms_webhook *rtms_webhook_start(const struct rtms_webhook_options *opts);
+
+/* The port actually bound, or a negated RTMS_SDK_* code. */
+int rtms_webhook_port(rtms_webhook *wh);
+
+/* Called inside rtms_webhook_poll() for every accepted event: event is the "event" field, body
+ * the request body as received (not NUL-terminated; size bytes), routed is 1 when the event went
+ * to a joined handle of this process (failover, rejoin or end). Both pointers are valid during
+ * the call only. */
+typedef void (*rtms_webhook_cb)(rtms_webhook *wh, const char *event, const char *body, int size, int routed, void *user_data);
+
+int rtms_webhook_set_callback(rtms_webhook *wh, rtms_webhook_cb cb, void *user_data);
+
+/* Delivers queued events through the callback (at most max_events, <= 0 = all), waiting up to
+ * timeout_ms (0 = no wait, -1 = until an event) when none is pending. Returns the number delivered
+ * or a negated RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST once stopped, -RTMS_SDK_INVALID_STATUS when
+ * called from inside its own callback). */
+int rtms_webhook_poll(rtms_webhook *wh, int max_events, int timeout_ms);
+
+/* Readable while events are pending (owned by the intake). Or a negated RTMS_SDK_* code. */
+int rtms_webhook_get_wake_fd(rtms_webhook *wh);
+
+/* Waits for an rtms_started of a stream no handle of this process has joined (for rtms_stream_id
+ * when not NULL) and takes it: *body_out receives the body, NUL-terminated, to be freed with
+ * rtms_free(); pass it to rtms_join_payload(). timeout_ms: -1 = RTMS_WEBHOOK_WAIT_TIMEOUT_MS
+ * [300000], 0 = only what is already there. Returns the body length, -RTMS_SDK_TIMEOUT, or
+ * -RTMS_SDK_NOT_EXIST when the intake stops meanwhile. The same events also reach the callback. */
+int rtms_webhook_wait_started(rtms_webhook *wh, const char *rtms_stream_id, int timeout_ms, char **body_out);
+
+#define RTMS_WEBHOOK_STATS_VERSION 1
+
+struct rtms_webhook_stats {
+    unsigned int version;        /* set to RTMS_WEBHOOK_STATS_VERSION before the call */
+    uint64_t requests;           /* every request answered */
+    uint64_t accepted;           /* events queued for the application */
+    uint64_t duplicates;         /* repeated deliveries answered 200 and ignored */
+    uint64_t validations;        /* endpoint.url_validation challenges answered */
+    uint64_t not_found;          /* 404: another path or method */
+    uint64_t malformed;          /* 400 */
+    uint64_t too_large;          /* 413 */
+    uint64_t unauthorized;       /* 401: bad or missing signature, timestamp outside the window */
+    uint64_t routed;             /* RTMS events handed to a joined handle */
+    uint64_t dropped_queue_full; /* accepted events dropped because the application did not poll */
+};
+
+int rtms_webhook_get_stats(rtms_webhook *wh, struct rtms_webhook_stats *out);
+
+/* Stops listening and frees the intake; waiters return -RTMS_SDK_NOT_EXIST. Safe from inside its
+ * own callback (the intake is freed when that poll returns). */
+int rtms_webhook_stop(rtms_webhook *wh);
+
+/* Frees memory the library allocated for the caller (rtms_webhook_wait_started()). */
+void rtms_free(void *p);
 
 /* ---------------------------------------------------------------------------------------------
  * Utilities

@@ -120,6 +120,52 @@ func connectionCode(_ label: String) -> Int32 {
     return mask
 }
 
+/// The polling discipline of a handle (client or webhook intake): one poll at a time, none nested
+/// inside its own callback, and a handle released during a poll is freed when that poll returns
+/// (zenoh-c's "drop after the last call").
+final class PollGate: @unchecked Sendable {
+    enum Entry { case entered, nested, released }
+    private let lock = NIOLock()
+    private let pollMutex = NIOLock()
+    private var released = false
+    private var pollingThread: pthread_t? = nil
+
+    var isReleased: Bool { lock.withLock { released } }
+
+    /// Returns true when the handle may be freed now (no poll is running).
+    func markReleased() -> Bool {
+        lock.withLock {
+            released = true
+            return pollingThread == nil
+        }
+    }
+
+    /// On `.entered` the caller polls and must call `exit()`.
+    func enter() -> Entry {
+        let me = pthread_self()
+        let nested = lock.withLock { pollingThread.map { pthread_equal($0, me) != 0 } ?? false }
+        if nested { return .nested }
+        pollMutex.lock()
+        let go: Bool = lock.withLock {
+            if released { return false }
+            pollingThread = me
+            return true
+        }
+        if !go { pollMutex.unlock() }
+        return go ? .entered : .released
+    }
+
+    /// Ends a poll. Returns true when the handle was released meanwhile: the caller frees it.
+    func exit() -> Bool {
+        let freeNow: Bool = lock.withLock {
+            pollingThread = nil
+            return released
+        }
+        pollMutex.unlock()
+        return freeNow
+    }
+}
+
 final class Handle: @unchecked Sendable {
     let sdk: SDKPointer
     let client: RTMSClient
@@ -127,9 +173,7 @@ final class Handle: @unchecked Sendable {
     private var _ops = rtms_csdk_ops()
     private var _ext = ExtOps()
     private var _options = HandleOptions()
-    private var released = false
-    private var pollingThread: pthread_t? = nil
-    private let pollMutex = NIOLock()
+    private let gate = PollGate()
     /// Scratch structs reused for every callback (only touched by the polling thread).
     private let metadata: UnsafeMutablePointer<rtms_metadata>
     private let sessionInfo: UnsafeMutablePointer<session_info>
@@ -160,44 +204,23 @@ final class Handle: @unchecked Sendable {
         get { lock.withLock { _options } }
         set { lock.withLock { _options = newValue } }
     }
-    var isReleased: Bool { lock.withLock { released } }
+    var isReleased: Bool { gate.isReleased }
 
     /// Marks the handle released. Returns true when the C struct may be freed now (no poll is
     /// running); otherwise the running poll frees it when it returns.
-    func markReleased() -> Bool {
-        lock.withLock {
-            released = true
-            return pollingThread == nil
-        }
-    }
+    func markReleased() -> Bool { gate.markReleased() }
 
     /// rtms_poll / rtms_poll_ex: the number of events delivered, or a negated RTMS_SDK_* code.
     func poll(maxEvents: Int, waitMilliseconds: Int) -> Int32 {
-        let me = pthread_self()
-        let reentrant: Bool = lock.withLock {
-            if let t = pollingThread, pthread_equal(t, me) != 0 { return true }
-            return false
-        }
-        if reentrant { return -fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle") }
-        pollMutex.lock()
-        let go: Bool = lock.withLock {
-            if released { return false }
-            pollingThread = me
-            return true
-        }
-        guard go else {
-            pollMutex.unlock()
-            return -fail(Code.notExist, "handle was released")
+        switch gate.enter() {
+        case .nested: return -fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle")
+        case .released: return -fail(Code.notExist, "handle was released")
+        case .entered: break
         }
         let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
             self.dispatch(item)
         }
-        let freeNow: Bool = lock.withLock {
-            pollingThread = nil
-            return released
-        }
-        pollMutex.unlock()
-        if freeNow { Registry.shared.freeStruct(sdk) }
+        if gate.exit() { Registry.shared.freeStruct(sdk) }
         return Int32(n)
     }
 

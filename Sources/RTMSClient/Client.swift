@@ -171,6 +171,8 @@ public final class RTMSClient: @unchecked Sendable {
 
     public var mediaTypes: Int { lock.withLock { _mediaTypes } }
     public var phase: ClientSession.Phase { lock.withLock { _phase } }
+    /// Joining or joined: holds its stream in the process-wide StreamDirectory.
+    public var isLive: Bool { lock.withLock { _phase != .idle && _phase != .ended } }
     /// A joined session is re-establishing its signaling connection (scenario 1 or 2).
     public var isReconnecting: Bool { lock.withLock { _rejoining } }
     public var instanceID: String { lock.withLock { _instanceID } }
@@ -228,16 +230,25 @@ public final class RTMSClient: @unchecked Sendable {
             }
             sig = Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
         }
-        let claimed: (Int, MediaParams)? = lock.withLock { () -> (Int, MediaParams)? in
+        let claimed: (Int, MediaParams, ClientSession.Phase, String)? = lock.withLock { () -> (Int, MediaParams, ClientSession.Phase, String)? in
             guard _phase == .idle || _phase == .ended else { return nil }
+            let before = (_phase, _streamID)
             _phase = .connectingSignaling
             _instanceID = instanceID
             _streamID = streamID
             _lastError = ""
-            return (_mediaTypes, _mediaParams)
+            return (_mediaTypes, _mediaParams, before.0, before.1)
         }
-        guard let (types, params) = claimed else {
+        guard let (types, params, phaseBefore, streamBefore) = claimed else {
             throw ClientError(ClientError.invalidStatus, "already joined or joining stream \(self.streamID); leave first")
+        }
+        // One connection per stream in the process: a second join of a live stream is refused.
+        guard StreamDirectory.shared.claim(streamID, for: self) else {
+            lock.withLock {
+                _phase = phaseBefore
+                _streamID = streamBefore
+            }
+            throw ClientError(ClientError.invalidStatus, "stream \(streamID) is already joined by another handle in this process (one connection per stream); a new rtms_started for a live stream is a server failover, which the core performs on that handle")
         }
         let p = JoinParameters(instanceID: instanceID, streamID: streamID, signature: sig, signalingURLs: valid,
                                timeoutMilliseconds: timeoutMilliseconds > 0 ? timeoutMilliseconds : 10_000,
@@ -253,7 +264,11 @@ public final class RTMSClient: @unchecked Sendable {
     /// Leaves: closes every connection cleanly; nothing more is delivered for this session.
     public func leave() {
         queue.close()
-        lock.withLock { if _phase != .idle { _phase = .ended } }
+        let stream: String = lock.withLock {
+            if _phase != .idle { _phase = .ended }
+            return _streamID
+        }
+        StreamDirectory.shared.release(stream, for: self)
         eventLoop.execute { self.apply(self.session.leave()) }
     }
 
@@ -313,10 +328,12 @@ public final class RTMSClient: @unchecked Sendable {
     private func apply(_ actions: [SessionAction]) {
         // The phase is final before any event of this step reaches the application.
         let ph = session.phase, rejoining = session.isRejoining
-        lock.withLock {
+        let stream: String = lock.withLock {
             if _phase != .ended || ph == .ended { _phase = ph }
             _rejoining = rejoining
+            return _streamID
         }
+        if ph == .ended { StreamDirectory.shared.release(stream, for: self) }
         for a in actions {
             switch a {
             case .connect(let id, let role, let url):

@@ -71,53 +71,27 @@ public final class EventQueue: @unchecked Sendable {
     private let lock = NIOLock()
     private var items = CircularBuffer<ClientEventItem>(initialCapacity: 256)
     private var bytes = 0
-    private var signaled = false
     private var open = true
     /// Bumped by `close()`; a poll stops delivering a batch taken under an older generation.
     private var generation = 0
     private var counters = ClientCounters()
     private var pausedFlag = false
     public var limits: Limits
-    private let readFD: Int32
-    private let writeFD: Int32
+    private let wake = WakePipe()
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
-        var fds: [Int32] = [-1, -1]
-        let rc = pipe(&fds)
-        if rc == 0 {
-            for fd in fds {
-                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            }
-        }
-        if rc != 0 { fds = [-1, -1] }
-        readFD = fds[0]
-        writeFD = fds[1]
-    }
-
-    deinit {
-        if readFD >= 0 { _ = systemClose(readFD) }
-        if writeFD >= 0 { _ = systemClose(writeFD) }
     }
 
     /// Readable while events are pending.
-    public var wakeFD: Int32 { readFD }
+    public var wakeFD: Int32 { wake.fd }
 
     private func signalLocked() {
-        if !signaled {
-            signaled = true
-            var b: UInt8 = 1
-            if writeFD >= 0 { _ = write(writeFD, &b, 1) }
-        }
+        wake.signal()
     }
 
     private func clearSignalLocked() {
-        if signaled {
-            signaled = false
-            var buf = [UInt8](repeating: 0, count: 64)
-            if readFD >= 0 { while read(readFD, &buf, 64) > 0 {} }
-        }
+        wake.clear()
     }
 
     /// Appends a batch. Returns true when the producer should pause reading.
@@ -223,16 +197,7 @@ public final class EventQueue: @unchecked Sendable {
     public func wait(milliseconds: Int) -> Bool {
         if !isEmpty { return true }
         if lock.withLock({ !open }) { return false }
-        if milliseconds == 0 || readFD < 0 { return !isEmpty }
-        var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
-        let deadline = milliseconds < 0 ? Int64.max : nowMilliseconds() + Int64(milliseconds)
-        while true {
-            let left = milliseconds < 0 ? -1 : Int32(clamping: Swift.max(0, deadline - nowMilliseconds()))
-            let rc = poll(&p, 1, left)
-            if rc > 0 || !isEmpty { return !isEmpty }
-            if rc == 0 { return false }
-            if errno != EINTR { return !isEmpty }
-        }
+        return wake.wait(milliseconds: milliseconds) { !isEmpty }
     }
 }
 

@@ -31,6 +31,13 @@ public enum JSONValue: Sendable, Equatable {
         default: nil
         }
     }
+    public var doubleValue: Double? {
+        switch self {
+        case .int(let v): Double(v)
+        case .double(let d): d
+        default: nil
+        }
+    }
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var objectValue: JSONObject? { if case .object(let o) = self { return o }; return nil }

@@ -31,6 +31,8 @@ public struct SimOptions: ParsableArguments {
     @Option(help: "Participants per meeting (2...8).") public var participants = 3
     @Option(help: "Keep-alive interval on idle connections, in milliseconds.") public var keepaliveMs = 10_000
     @Option(help: "End a stream nobody joins after this many seconds.") public var joinWait: Double = 120
+    @Option(help: "Random chaos: faults per minute on running streams (0 = none).") public var chaosRate: Double = 0
+    @Option(help: "Seed of the random chaos (the same seed replays the same faults).") public var chaosSeed: UInt64 = 1
     @Flag(help: "Exit when every meeting has ended.") public var exitWhenDone = false
     @Flag(help: "Log every connection and stream event to stderr.") public var verbose = false
 
@@ -79,6 +81,7 @@ public struct SimOptions: ParsableArguments {
         if let ca = caOut, tls, cert == nil { msg += "; CA certificate in \(ca)" }
         writeStderr(msg + "\n")
         for _ in 0..<meetings { sim.createMeeting() }
+        if chaosRate > 0 { sim.startRandomChaos(seed: chaosSeed, perMinute: chaosRate) }
         Stopper.shared.wait()
         sim.stop()
     }

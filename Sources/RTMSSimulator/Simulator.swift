@@ -47,6 +47,10 @@ public final class Simulator: @unchecked Sendable {
     var paths: [Int: String] = [:]
     /// Upgrades are refused (HTTP 503) until this time (chaos).
     var refuseUntilMs: Int64 = 0
+    /// Random chaos (Chaos.swift), loop-confined.
+    var chaosTask: Scheduled<Void>?
+    var chaosGeneration = 0
+    var chaosEvents: [JSONValue] = []
     private var counter = 0
     public private(set) var port = 0
     public private(set) var generatedTLS: GeneratedTLS?
@@ -149,6 +153,8 @@ public final class Simulator: @unchecked Sendable {
         }
         guard first else { return }
         try? loop.submit {
+            self.chaosGeneration += 1
+            self.chaosTask?.cancel()
             for s in self.streams.values { s.end(reason: StopReason.exitSignal, note: "simulator stopping") }
         }.wait()
         try? channel?.close().wait()
@@ -167,7 +173,9 @@ public final class Simulator: @unchecked Sendable {
 
     func createMeetingOnLoop(_ o: MeetingOptions) -> JSONValue {
         counter += 1
-        let stream = o.streamID ?? hexID(seed: o.seed &+ UInt64(counter) &* 7919)
+        // Stream ids are unique per simulator (its port is mixed in), as Zoom's are: a process may
+        // run several simulators, and a client process keeps one connection per stream id.
+        let stream = o.streamID ?? hexID(seed: (o.seed &+ UInt64(counter) &* 7919) ^ (UInt64(port) << 40))
         let instance = o.instanceID ?? uuidLike(seed: o.seed &+ UInt64(counter))
         let s = SimStream(sim: self, options: o, streamID: stream, instanceID: instance)
         streams[stream] = s
@@ -188,6 +196,9 @@ public final class Simulator: @unchecked Sendable {
     }
 
     func announce(_ body: JSONValue) {
+        if let id = body["payload"]?["rtms_stream_id"]?.stringValue, let s = streams[id], body["event"]?.stringValue == s.product.startedEvent {
+            s.announced = body
+        }
         let handlers = onStartedLock.withLock { startedHandlers }
         for h in handlers { h(body) }
         postWebhook(body)
@@ -252,6 +263,8 @@ public final class Simulator: @unchecked Sendable {
         case close(code: Int)
         /// Stop reading and sending on the connection (a hung peer): no answers, no pongs, no data.
         case freeze
+        /// Stop sending keep-alive requests on the connection (everything else goes on).
+        case muteKeepAlives
     }
 
     /// Applies `action` to a stream's connection: "signaling", a media key ("audio"…), "all" (the
@@ -279,12 +292,28 @@ public final class Simulator: @unchecked Sendable {
         }.wait()
     }
 
+    /// Zoom's retry of a webhook it believes failed: the stream's last rtms_started again, byte for byte.
+    @discardableResult
+    public func redeliver(_ streamID: String) -> JSONValue? {
+        try? loop.submit { () -> JSONValue? in
+            guard let s = self.streams[streamID] else { return nil }
+            let body = s.announced ?? self.startedBody(s)
+            self.announce(body)
+            return body
+        }.wait()
+    }
+
     /// Signaling interruption as Zoom's service does it: connections drop, rtms_interrupted is posted.
     public func interrupt(_ streamID: String) {
         loop.execute {
             guard let s = self.streams[streamID], let sig = s.signaling else { return }
             s.keepAliveMissed(sig)
         }
+    }
+
+    /// Running streams in a stable order (loop only).
+    func runningStreams() -> [SimStream] {
+        streams.keys.sorted().compactMap { streams[$0] }.filter { $0.state == .running }
     }
 
     public var streamIDs: [String] { (try? loop.submit { Array(self.streams.keys) }.wait()) ?? [] }
@@ -390,7 +419,7 @@ public final class Simulator: @unchecked Sendable {
         case (.POST, "streams", 3) where parts[2] == "redeliver":
             // Zoom retries a webhook it thinks failed: the same rtms_started again.
             guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            let body = startedBody(s)
+            let body = s.announced ?? startedBody(s)
             announce(body)
             return (.ok, body)
         case (.POST, "streams", 3) where ["chaos", "failover", "interrupt"].contains(parts[2]):
@@ -411,11 +440,25 @@ public final class Simulator: @unchecked Sendable {
                 case "abort": action = .abort
                 case "close": action = .close(code: Int(o["code"]?.intValue ?? 1011))
                 case "freeze": action = .freeze
-                default: return (.badRequest, .object(["error": .string("action must be abort, close or freeze")]))
+                case "mute": action = .muteKeepAlives
+                default: return (.badRequest, .object(["error": .string("action must be abort, close, freeze or mute")]))
                 }
                 let n = s.chaos(o["connection"]?.stringValue ?? "signaling", action)
                 return (n > 0 ? .ok : .conflict, .object(["connections": .int(Int64(n))]))
             }
+        case (.GET, "chaos", 1):
+            return (.ok, .object(["faults": .array(chaosEvents)]))
+        case (.POST, "chaos", 1):
+            let rate = o["per_minute"]?.doubleValue ?? 0
+            var faults = RandomFault.allCases
+            if let names = o["faults"]?.arrayValue {
+                faults = names.compactMap { $0.stringValue.flatMap(RandomFault.init(rawValue:)) }
+                guard faults.count == names.count, !faults.isEmpty else {
+                    return (.badRequest, .object(["error": .string("faults must name some of: \(RandomFault.allCases.map(\.rawValue).joined(separator: ", "))")]))
+                }
+            }
+            startRandomChaosOnLoop(seed: UInt64(truncatingIfNeeded: o["seed"]?.intValue ?? 1), perMinute: rate, faults: faults)
+            return (.ok, .object(["per_minute": .double(rate), "running": .bool(rate > 0)]))
         case (.POST, "refuse", 1):
             refuseUntilMs = wallMilliseconds() + (o["milliseconds"]?.intValue ?? (o["seconds"]?.intValue ?? 5) * 1000)
             return (.ok, .object(["refusing_until_ms": .int(refuseUntilMs)]))

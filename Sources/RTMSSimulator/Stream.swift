@@ -74,6 +74,8 @@ final class SimStream {
     var keepAlivesSent = 0
     var keepAlivesAnswered = 0
     var stopReason: Int?
+    /// The last rtms_started posted for this stream (redelivered verbatim).
+    var announced: JSONValue?
     var history: [(label: String, path: String, opened: Int64, closed: Int64?, connID: Int)] = []
     var lastSent: [Int: Int64] = [:]
     var outstandingKeepAlives: [Int: Int] = [:]
@@ -81,6 +83,8 @@ final class SimStream {
     var interruptions = 0
     /// Connections that stopped reading and sending (chaos).
     var frozen: Set<Int> = []
+    /// Connections that get no more keep-alive requests (chaos).
+    var muted: Set<Int> = []
     /// Where this stream's signaling is served (changes on failover).
     var signalingPath = "/signaling"
     var failovers = 0
@@ -507,7 +511,7 @@ final class SimStream {
         lastSent[conn.id] = wallMilliseconds()
         repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(ms), delay: .milliseconds(ms)) { [weak self, weak conn] task in
             guard let self, let conn, conn.state == .open else { task.cancel(); return }
-            if self.frozen.contains(conn.id) { return }
+            if self.frozen.contains(conn.id) || self.muted.contains(conn.id) { return }
             let now = wallMilliseconds()
             guard now - (self.lastSent[conn.id] ?? 0) >= ms - 5 else { return }
             if (self.outstandingKeepAlives[conn.id] ?? 0) >= 3 {
@@ -538,6 +542,8 @@ final class SimStream {
             case .freeze:
                 frozen.insert(c.id)
                 c.setReading(false)
+            case .muteKeepAlives:
+                muted.insert(c.id)
             }
         }
         return conns.count

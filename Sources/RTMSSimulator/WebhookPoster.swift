@@ -12,7 +12,7 @@ public enum WebhookPoster {
     /// POSTs `body` to `url` and succeeds with the HTTP status code and the response body.
     /// Fails after `timeout`.
     public static func post(url: String, body: [UInt8], headers: [(String, String)], on loop: EventLoop,
-                            timeout: TimeAmount = .seconds(3)) -> EventLoopFuture<(status: Int, body: [UInt8])> {
+                            timeout: TimeAmount = .seconds(3), caPath: String? = nil) -> EventLoopFuture<(status: Int, body: [UInt8])> {
         var text = url
         let tls = text.hasPrefix("https://")
         if text.hasPrefix("http://") { text = "ws://" + text.dropFirst(7) } else if tls { text = "wss://" + text.dropFirst(8) }
@@ -22,7 +22,7 @@ public enum WebhookPoster {
         }
         let promise = loop.makePromise(of: (status: Int, body: [UInt8]).self)
         let ssl: NIOSSLContext?
-        do { ssl = tls ? try TLSContextCache.shared.context(caPath: nil, verify: true) : nil } catch {
+        do { ssl = tls ? try TLSContextCache.shared.context(caPath: caPath, verify: true) : nil } catch {
             return loop.makeFailedFuture(error)
         }
         ClientBootstrap(group: loop)

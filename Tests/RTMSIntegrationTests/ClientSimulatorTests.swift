@@ -198,12 +198,29 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         let first = try makeClient(types: MediaMask.audio.rawValue)
         try first.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         #expect(collect(first, timeout: 10) { $0.joinConfirm != nil }.joinConfirm?.reason == 0)
+        // In this process the core refuses at once: one connection per stream.
         let second = try makeClient(types: MediaMask.audio.rawValue)
-        try second.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
-        let c = collect(second, timeout: 10)
-        #expect(c.joinConfirm?.reason == StatusCode.duplicateSignalRequest)
-        #expect(c.joinConfirm?.text.contains("duplicate signal request") == true)
+        do {
+            try second.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+            Issue.record("a second join of a live stream must be refused")
+        } catch {
+            #expect(error.code == ClientError.invalidStatus && error.message.contains("one connection per stream"))
+        }
+        // From elsewhere (another process), the server answers DUPLICATE_SIGNAL_REQUEST.
+        let sig = Signatures.handshake(clientID: testClientID, clientSecret: testClientSecret, instanceID: start.instanceID, streamID: start.streamID)
+        let peer = RawPeer(first: .signalingHandshakeRequest(SignalingHandshakeRequest(instanceID: start.instanceID, streamID: start.streamID, signature: sig)),
+                           answerKeepAlives: true)
+        try peer.connect(start.serverURLs)
+        #expect(waitUntil(5) { !peer.messages.isEmpty })
+        if case .signalingHandshakeResponse(let r) = peer.messages.first {
+            #expect(r.statusCode == StatusCode.duplicateSignalRequest)
+        } else {
+            Issue.record("expected a signaling handshake response, got \(peer.messages)")
+        }
+        try peer.loop.submit { peer.connection?.close(code: 1000, reason: "done") }.wait()
         first.leave()
+        // Once the first left, the stream id is free in this process again.
+        #expect(StreamDirectory.shared.client(for: start.streamID) == nil)
     }
 
     @Test func argumentErrorsAreImmediateAndReadable() throws {

@@ -42,6 +42,19 @@ int main(void)
            "rtms_options_init() matches RTMS_OPTIONS_INIT");
     expect(rtms_options_init(&from_lib, RTMS_OPTIONS_VERSION + 1) == RTMS_SDK_INVALID_ARGS, "unknown options version rejected");
 
+    /* RTMS_WEBHOOK_OPTIONS_INIT and rtms_webhook_options_init() give the same defaults. */
+    {
+        struct rtms_webhook_options wm = RTMS_WEBHOOK_OPTIONS_INIT, wl;
+        memset(&wl, 0xA5, sizeof wl);
+        expect(rtms_webhook_options_init(&wl, RTMS_WEBHOOK_OPTIONS_VERSION) == RTMS_SDK_OK, "rtms_webhook_options_init()");
+        expect(wl.version == wm.version && wl.host == NULL && wl.port == wm.port && wl.path == NULL &&
+                   wl.cert_path == NULL && wl.key_path == NULL && wl.client_ca_path == NULL && wl.secret_token == NULL &&
+                   wl.max_body_bytes == wm.max_body_bytes && wl.replay_window_s == wm.replay_window_s &&
+                   wl.queue_max_events == wm.queue_max_events,
+               "rtms_webhook_options_init() matches RTMS_WEBHOOK_OPTIONS_INIT");
+        expect(rtms_webhook_port(NULL) == -RTMS_SDK_NOT_EXIST, "rtms_webhook_port(NULL) == -RTMS_SDK_NOT_EXIST");
+    }
+
     /* Calls that need no server. */
     expect(rtms_release(NULL) == RTMS_SDK_NOT_EXIST, "rtms_release(NULL) == RTMS_SDK_NOT_EXIST");
     expect(rtms_last_error() != NULL && rtms_last_error()[0] != '\0', "rtms_last_error() explains the failed call");

@@ -1,0 +1,67 @@
+// A pipe that is readable while something is pending: the one wakeup a host can sleep on with
+// poll(2)/epoll/asyncio/libuv, whichever thread produced the work (curl multi's model).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Not thread-safe by itself: callers serialise `signal`/`clear` under their own lock.
+public final class WakePipe: @unchecked Sendable {
+    private let readFD: Int32
+    private let writeFD: Int32
+    private var signaled = false
+
+    public init() {
+        var fds: [Int32] = [-1, -1]
+        if pipe(&fds) == 0 {
+            for fd in fds {
+                _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            }
+        } else {
+            fds = [-1, -1]
+        }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
+
+    deinit {
+        if readFD >= 0 { _ = systemClose(readFD) }
+        if writeFD >= 0 { _ = systemClose(writeFD) }
+    }
+
+    /// Readable while signalled; -1 when the pipe could not be created.
+    public var fd: Int32 { readFD }
+
+    public func signal() {
+        guard !signaled else { return }
+        signaled = true
+        var b: UInt8 = 1
+        if writeFD >= 0 { _ = write(writeFD, &b, 1) }
+    }
+
+    public func clear() {
+        guard signaled else { return }
+        signaled = false
+        var buf = [UInt8](repeating: 0, count: 64)
+        if readFD >= 0 { while read(readFD, &buf, 64) > 0 {} }
+    }
+
+    /// Sleeps until the pipe is readable, `ready()` holds, or `milliseconds` pass (<0 = forever).
+    /// Returns `ready()`.
+    public func wait(milliseconds: Int, ready: () -> Bool) -> Bool {
+        if ready() { return true }
+        if milliseconds == 0 || readFD < 0 { return ready() }
+        var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        let deadline = milliseconds < 0 ? Int64.max : nowMilliseconds() + Int64(milliseconds)
+        while true {
+            let left = milliseconds < 0 ? -1 : Int32(clamping: Swift.max(0, deadline - nowMilliseconds()))
+            let rc = poll(&p, 1, left)
+            if rc > 0 || ready() { return ready() }
+            if rc == 0 { return false }
+            if errno != EINTR { return ready() }
+        }
+    }
+}

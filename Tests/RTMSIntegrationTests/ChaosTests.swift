@@ -1,0 +1,163 @@
+// Chaos: many streams, random faults from a seed (sockets aborted, closed, frozen, keep-alives
+// muted, server failovers and interruptions announced by webhook, refused reconnections,
+// redelivered webhooks) for a while. Every stream must recover or end with a reason; afterwards
+// no socket to the simulator is left open, every client is freed and no thread is left behind.
+// RTMS_CHAOS_SECONDS sets the length (default 90), RTMS_CHAOS_SEED the seed (default 7).
+
+import Testing
+@testable import RTMSClient
+@testable import RTMSProtocol
+@testable import RTMSSession
+@testable import RTMSSimulator
+@testable import RTMSWebhook
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Lines of a /proc table, without Foundation.
+func readProcFile(_ path: String) -> [String] {
+    guard let f = fopen(path, "r") else { return [] }
+    defer { fclose(f) }
+    var lines: [String] = []
+    var buf = [CChar](repeating: 0, count: 512)
+    while fgets(&buf, Int32(buf.count), f) != nil {
+        lines.append(String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    return lines
+}
+
+/// TCP sockets of this network namespace with `port` at either end that are still open at our
+/// side (ESTABLISHED, CLOSE_WAIT, FIN_WAIT, LAST_ACK...), i.e. not TIME_WAIT or LISTEN.
+func openTCPConnections(port: Int) -> Int {
+    let hexPort = String(port, radix: 16, uppercase: true)
+    let want = String(repeating: "0", count: max(0, 4 - hexPort.count)) + hexPort
+    var n = 0
+    for table in ["/proc/self/net/tcp", "/proc/self/net/tcp6"] {
+        for line in readProcFile(table).dropFirst() {
+            let f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count > 3 else { continue }
+            let local = f[1].split(separator: ":").last.map(String.init) ?? ""
+            let remote = f[2].split(separator: ":").last.map(String.init) ?? ""
+            let state = String(f[3])
+            // 06 TIME_WAIT and 0A LISTEN hold no application socket.
+            if (local == want || remote == want) && state != "06" && state != "0A" { n += 1 }
+        }
+    }
+    return n
+}
+
+func threadCount() -> Int {
+    for line in readProcFile("/proc/self/status") where line.hasPrefix("Threads:") {
+        return Int(line.dropFirst("Threads:".count).filter { $0 != " " && $0 != "\t" && $0 != "\n" }) ?? -1
+    }
+    return -1
+}
+
+func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flatMap { Int($0) } ?? def }
+
+@Suite(.serialized) struct ChaosTests {
+    @Test func manyStreamsUnderRandomFaultsRecoverOrEndWithAReason() throws {
+        let seconds = environmentInt("RTMS_CHAOS_SECONDS", 90)
+        let seed = UInt64(environmentInt("RTMS_CHAOS_SEED", 7))
+        let streams = 8
+        _ = Runtime.group  // the shared loops exist before the thread baseline is taken
+        let threadsBefore = threadCount()
+
+        var weakClients: [WeakRef] = []
+        var simPort = 0
+        do {
+            let intake = try WebhookServer(settings: {
+                var s = WebhookSettings()
+                s.host = "127.0.0.1"; s.port = 0; s.path = "/chaos"; s.secretToken = "chaos-secret"
+                return s
+            }())
+            defer { intake.stop() }
+            let h = try SimHarness { c in
+                c.webhookURL = "http://127.0.0.1:\(intake.port)/chaos"
+                c.webhookSecret = "chaos-secret"
+                c.defaults.durationMs = (seconds + 60) * 1000
+                c.defaults.keepAliveMs = 1000
+                c.defaults.reconnectWindowMs = 20_000
+            }
+            simPort = h.sim.port
+            var clients: [(RTMSClient, StreamStart)] = []
+            for _ in 0..<streams {
+                let start = h.meeting()
+                let client = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue) { cfg in
+                    fastPolicy(&cfg)
+                    cfg.policy.maxAttempts = 8
+                    cfg.keepAliveIntervalMs = 3000
+                    cfg.keepAliveTimeoutMs = 4000
+                }
+                try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+                clients.append((client, start))
+                weakClients.append(WeakRef(client))
+            }
+            var seen = [Collected](repeating: Collected(), count: streams)
+            var lastAudio = [Int64](repeating: 0, count: streams)
+            func pump(for ms: Int64) {
+                let end = nowMilliseconds() + ms
+                while nowMilliseconds() < end {
+                    for i in 0..<streams {
+                        clients[i].0.poll(maxEvents: 10_000) { item in
+                            if case .media(let m) = item, m.kind == .audio { lastAudio[i] = nowMilliseconds() }
+                            seen[i].add(item)
+                        }
+                    }
+                    _ = intake.inbox.take(max: 1000)
+                    sleepMs(5)
+                }
+            }
+            pump(for: 3000)
+            #expect(seen.allSatisfy { $0.joinConfirm?.reason == 0 }, "every stream joined before the chaos")
+
+            h.sim.startRandomChaos(seed: seed, perMinute: Double(streams) * 4)
+            pump(for: Int64(seconds) * 1000)
+            h.sim.stopRandomChaos()
+            let faults = h.sim.chaosLog
+            #expect(faults.count >= seconds / 4, "faults were injected: \(faults.count)")
+            // Time to recover from the last faults (a frozen socket needs the liveness timeout).
+            pump(for: 15_000)
+
+            let now = nowMilliseconds()
+            for i in 0..<streams {
+                let c = seen[i]
+                if let leave = c.leave {
+                    // Ended: with a reason the application can read.
+                    #expect(!leave.text.isEmpty, "stream \(i) ended without a reason text")
+                } else {
+                    #expect(clients[i].0.isLive, "stream \(i) neither ended nor live")
+                    #expect(now - lastAudio[i] < 5000, "stream \(i) is live but audio stopped \(now - lastAudio[i]) ms ago")
+                }
+                #expect(Set((c.media[.audio] ?? []).compactMap(\.sequence)).count == c.count(.audio), "stream \(i): audio duplicated")
+            }
+            let recovered = seen.filter { $0.leave == nil }.count
+            let reconnects = seen.map { $0.reconnected.count }.reduce(0, +)
+            #expect(reconnects > 0, "the faults caused reconnections")
+            print("chaos: \(faults.count) faults over \(seconds) s on \(streams) streams; \(reconnects) reconnections; \(recovered) streams live at the end, \(streams - recovered) ended with a reason")
+
+            // The end of every stream still reaches its client.
+            for (client, start) in clients where client.isLive { h.sim.stopStream(start.streamID, reason: StopReason.hostTriggered) }
+            let deadline = nowMilliseconds() + 15_000
+            while clients.contains(where: { $0.0.isLive }) && nowMilliseconds() < deadline { pump(for: 100) }
+            #expect(!clients.contains(where: { $0.0.isLive }), "every live stream ended when the meeting ended")
+            for (client, _) in clients { client.leave() }
+        }
+        // Everything is torn down: no socket, client or thread is left.
+        var open = openTCPConnections(port: simPort), threads = threadCount()
+        for _ in 0..<100 where open > 0 || threads > threadsBefore + 2 || weakClients.contains(where: { $0.value != nil }) {
+            sleepMs(50)
+            open = openTCPConnections(port: simPort)
+            threads = threadCount()
+        }
+        #expect(open == 0, "\(open) sockets to the simulator still open")
+        #expect(weakClients.allSatisfy { $0.value == nil }, "clients were not freed")
+        #expect(threads <= threadsBefore + 2, "threads: \(threadsBefore) before, \(threads) after")
+    }
+}
+
+final class WeakRef {
+    weak var value: RTMSClient?
+    init(_ v: RTMSClient) { value = v }
+}
