@@ -3,9 +3,10 @@
 #   1. Swift tests: codec, state machines, core against the simulator, C ABI contract.
 #   2. C: the shipping librtms.so (release, static stdlib, rtms_* exports only), header test,
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
-#   3. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
+#   3. The Python binding: pip install into a fresh venv, its tests against the simulator.
+#   4. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 # Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
-# RTMS_TEST_SKIP_OFFICIAL=1 skips step 3 (it needs PyPI).
+# RTMS_TEST_SKIP_OFFICIAL=1 skips step 4 and the pip install of step 3 (they need PyPI).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -44,6 +45,20 @@ echo "rtms join: $audio audio callbacks, left with reason 6"
 
 step "C ABI: shipping library, headers, CMake and pkg-config"
 RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh
+
+step "Python binding (bindings/python) against the simulator"
+lib="$root/.ci-work/c-tests/prefix/lib/librtms.so"
+if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
+  # Offline: the package from source, the shipping library by path.
+  RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" \
+    python3 -m unittest discover -s "$root/bindings/python/tests"
+else
+  # Packaging too: a fresh venv, pip install with the library inside, tests against the install.
+  venv="$root/.ci-work/py-venv"
+  rm -rf "$venv" && python3 -m venv "$venv"
+  OPENRTMS_LIB="$lib" "$venv/bin/pip" install -q "$root/bindings/python"
+  (cd "$tmp" && RTMS_SIM="$bin/rtms-sim" "$venv/bin/python" -m unittest discover -s "$root/bindings/python/tests")
+fi
 
 if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
   step "Zoom's official client: skipped (RTMS_TEST_SKIP_OFFICIAL=1)"

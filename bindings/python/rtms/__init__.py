@@ -1,0 +1,935 @@
+"""OpenRTMS for Python: a drop-in for Zoom's `rtms` 1.1.0 package, over the OpenRTMS core (librtms).
+
+    import rtms
+
+    client = rtms.Client()
+
+    @client.on_transcript_data
+    def on_text(data, size, timestamp, metadata):
+        print(metadata.userName, data.decode())
+
+    client.join(payload)          # the rtms_started webhook payload, or keywords
+    rtms.run()                    # or let the client's own thread deliver events
+
+Events are delivered on the loop thread that owns the client, inside the core's poll: the loop
+sleeps on the core's wake descriptors (no timer polling), so an idle client costs no CPU.
+Reconnection and server failover happen inside the core (on_reconnecting / on_reconnected).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import inspect
+import json
+import os
+import select
+import sys
+import threading
+import time
+import traceback
+from enum import Enum, IntEnum
+from typing import Any, Callable, Dict, List, Optional
+
+from . import _native
+from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, Metadata, NativeClient,
+                    Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
+from ._native import RTMSException
+
+_ClientBase = NativeClient
+
+# --------------------------------------------------------------------------------------------
+# Constants (Zoom's names and values)
+# --------------------------------------------------------------------------------------------
+
+MEDIA_TYPE_AUDIO, MEDIA_TYPE_VIDEO, MEDIA_TYPE_DESKSHARE = 1, 2, 4
+MEDIA_TYPE_TRANSCRIPT, MEDIA_TYPE_CHAT, MEDIA_TYPE_ALL = 8, 16, 32
+SESSION_EVENT_ADD, SESSION_EVENT_STOP, SESSION_EVENT_PAUSE, SESSION_EVENT_RESUME = 1, 2, 3, 4
+USER_JOIN, USER_LEAVE = 0, 1
+EVENT_UNDEFINED, EVENT_FIRST_PACKET_TIMESTAMP, EVENT_ACTIVE_SPEAKER_CHANGE = 0, 1, 2
+EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE, EVENT_SHARING_START, EVENT_SHARING_STOP = 3, 4, 5, 6
+EVENT_MEDIA_CONNECTION_INTERRUPTED, EVENT_PARTICIPANT_VIDEO_ON, EVENT_PARTICIPANT_VIDEO_OFF = 7, 8, 9
+EVENT_CONSUMER_ANSWERED, EVENT_CONSUMER_END, EVENT_USER_ANSWERED = 8, 9, 10
+EVENT_USER_END, EVENT_USER_HOLD, EVENT_USER_UNHOLD = 11, 12, 13
+RTMS_SDK_FAILURE, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_NOT_EXIST = -1, 0, 1, 2
+RTMS_SDK_WRONG_TYPE, RTMS_SDK_INVALID_STATUS, RTMS_SDK_INVALID_ARGS = 3, 4, 5
+
+AudioContentType = IntEnum("AudioContentType", {"UNDEFINED": 0, "RTP": 1, "RAW_AUDIO": 2, "FILE_STREAM": 4, "TEXT": 5})
+AudioCodec = IntEnum("AudioCodec", {"UNDEFINED": 0, "L16": 1, "G711": 2, "G722": 3, "OPUS": 4})
+AudioSampleRate = IntEnum("AudioSampleRate", {"SR_8K": 0, "SR_16K": 1, "SR_32K": 2, "SR_48K": 3})
+AudioChannel = IntEnum("AudioChannel", {"MONO": 1, "STEREO": 2})
+DataOption = IntEnum("DataOption", {"UNDEFINED": 0, "AUDIO_MIXED_STREAM": 1, "AUDIO_MULTI_STREAMS": 2,
+                                    "VIDEO_SINGLE_ACTIVE_STREAM": 3, "VIDEO_SINGLE_INDIVIDUAL_STREAM": 4,
+                                    "VIDEO_MIXED_SPEAKER_VIEW": 4, "VIDEO_MIXED_GALLERY_VIEW": 5})
+AudioDataOption = DataOption
+VideoDataOption = DataOption
+VideoContentType = IntEnum("VideoContentType", {"UNDEFINED": 0, "RTP": 1, "RAW_VIDEO": 3, "FILE_STREAM": 4, "TEXT": 5})
+VideoCodec = IntEnum("VideoCodec", {"UNDEFINED": 0, "JPG": 5, "PNG": 6, "H264": 7})
+VideoResolution = IntEnum("VideoResolution", {"SD": 1, "HD": 2, "FHD": 3, "QHD": 4})
+MediaDataType = IntEnum("MediaDataType", {"UNDEFINED": 0, "AUDIO": 1, "VIDEO": 2, "DESKSHARE": 4, "TRANSCRIPT": 8,
+                                          "CHAT": 16, "ALL": 32})
+SessionState = IntEnum("SessionState", {"INACTIVE": 0, "INITIALIZE": 1, "STARTED": 2, "PAUSED": 3, "RESUMED": 4,
+                                        "STOPPED": 5})
+StreamState = IntEnum("StreamState", {"INACTIVE": 0, "ACTIVE": 1, "INTERRUPTED": 2, "TERMINATING": 3, "TERMINATED": 4,
+                                      "PAUSED": 5, "RESUMED": 6})
+EventType = IntEnum("EventType", {"UNDEFINED": 0, "FIRST_PACKET_TIMESTAMP": 1, "ACTIVE_SPEAKER_CHANGE": 2,
+                                  "PARTICIPANT_JOIN": 3, "PARTICIPANT_LEAVE": 4, "SHARING_START": 5, "SHARING_STOP": 6,
+                                  "MEDIA_CONNECTION_INTERRUPTED": 7, "PARTICIPANT_VIDEO_ON": 8,
+                                  "PARTICIPANT_VIDEO_OFF": 9, "CONSUMER_ANSWERED": 8, "CONSUMER_END": 9,
+                                  "USER_ANSWERED": 10, "USER_END": 11, "USER_HOLD": 12, "USER_UNHOLD": 13})
+MessageType = IntEnum("MessageType", {n: i for i, n in enumerate([
+    "UNDEFINED", "SIGNALING_HAND_SHAKE_REQ", "SIGNALING_HAND_SHAKE_RESP", "DATA_HAND_SHAKE_REQ",
+    "DATA_HAND_SHAKE_RESP", "EVENT_SUBSCRIPTION", "EVENT_UPDATE", "CLIENT_READY_ACK", "STREAM_STATE_UPDATE",
+    "SESSION_STATE_UPDATE", "SESSION_STATE_REQ", "SESSION_STATE_RESP", "KEEP_ALIVE_REQ", "KEEP_ALIVE_RESP",
+    "MEDIA_DATA_AUDIO", "MEDIA_DATA_VIDEO", "MEDIA_DATA_SHARE", "MEDIA_DATA_TRANSCRIPT", "MEDIA_DATA_CHAT",
+    "STREAM_STATE_REQ", "STREAM_STATE_RESP", "STREAM_CLOSE_REQ", "STREAM_CLOSE_RESP", "META_DATA_AUDIO",
+    "META_DATA_VIDEO", "META_DATA_SHARE", "META_DATA_TRANSCRIPT", "META_DATA_CHAT", "VIDEO_SUBSCRIPTION_REQ",
+    "VIDEO_SUBSCRIPTION_RESP"])})
+StopReason = IntEnum("StopReason", {n: i for i, n in enumerate([
+    "UNDEFINED", "HOST_TRIGGERED", "USER_TRIGGERED", "USER_LEFT", "USER_EJECTED", "HOST_DISABLED_APP",
+    "MEETING_ENDED", "STREAM_CANCELED", "STREAM_REVOKED", "ALL_APPS_DISABLED", "INTERNAL_EXCEPTION",
+    "CONNECTION_TIMEOUT", "INSTANCE_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_INTERRUPTED",
+    "DATA_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_CLOSED_ABNORMALLY", "DATA_CONNECTION_CLOSED_ABNORMALLY",
+    "EXIT_SIGNAL", "AUTHENTICATION_FAILURE", "AWAIT_RECONNECTION_TIMEOUT", "RECEIVER_REQUEST_CLOSE",
+    "CUSTOMER_DISCONNECTED", "AGENT_DISCONNECTED", "ADMIN_DISABLED_APP", "KEEP_ALIVE_TIMEOUT",
+    "MANUAL_API_TRIGGERED", "STREAMING_NOT_SUPPORTED"])})
+_languages = ["ARABIC", "BENGALI", "CANTONESE", "CATALAN", "CHINESE_SIMPLIFIED", "CHINESE_TRADITIONAL", "CZECH",
+              "DANISH", "DUTCH", "ENGLISH", "ESTONIAN", "FINNISH", "FRENCH_CANADA", "FRENCH_FRANCE", "GERMAN",
+              "HEBREW", "HINDI", "HUNGARIAN", "INDONESIAN", "ITALIAN", "JAPANESE", "KOREAN", "MALAY", "PERSIAN",
+              "POLISH", "PORTUGUESE", "ROMANIAN", "RUSSIAN", "SPANISH", "SWEDISH", "TAGALOG", "TAMIL", "TELUGU",
+              "THAI", "TURKISH", "UKRAINIAN", "VIETNAMESE"]
+TranscriptLanguage = IntEnum("TranscriptLanguage", dict([("NONE", -1)] + [(n, i) for i, n in enumerate(_languages)]))
+
+# --------------------------------------------------------------------------------------------
+# Logging (ZM_RTMS_LOG_LEVEL, ZM_RTMS_LOG_FORMAT, ZM_RTMS_LOG_ENABLED)
+# --------------------------------------------------------------------------------------------
+
+
+class LogLevel(IntEnum):
+    ERROR = 0
+    WARN = 1
+    INFO = 2
+    DEBUG = 3
+    TRACE = 4
+
+
+class LogFormat(str, Enum):
+    PROGRESSIVE = "progressive"
+    JSON = "json"
+
+
+_log_level = os.getenv("ZM_RTMS_LOG_LEVEL", "info").lower()
+_log_format = os.getenv("ZM_RTMS_LOG_FORMAT", "progressive").lower()
+_log_enabled = os.getenv("ZM_RTMS_LOG_ENABLED", "true").lower() != "false"
+_LEVEL_NAMES = ["ERROR", "WARN", "INFO", "DEBUG", "TRACE"]
+
+
+def _level_value(level: Any) -> int:
+    if isinstance(level, str):
+        return LogLevel.__members__.get(level.upper(), LogLevel.INFO)
+    return int(level)
+
+
+def _log(level: int, component: str, message: str, details: Any = None) -> None:
+    if not _log_enabled or level > _level_value(_log_level):
+        return
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    if str(getattr(_log_format, "value", _log_format)) == "json":
+        rec = {"timestamp": stamp, "level": _LEVEL_NAMES[level].lower(), "component": component, "message": message}
+        if details:
+            rec["details"] = details
+        line = json.dumps(rec)
+    else:
+        line = "%s | %s | %s | %s" % (component.ljust(8), stamp, _LEVEL_NAMES[level].ljust(5), message)
+    print(line, file=sys.stderr if level == LogLevel.ERROR else sys.stdout)
+
+
+def log_debug(component: str, message: str, details: Any = None) -> None: _log(LogLevel.DEBUG, component, message, details)
+def log_info(component: str, message: str, details: Any = None) -> None: _log(LogLevel.INFO, component, message, details)
+def log_warn(component: str, message: str, details: Any = None) -> None: _log(LogLevel.WARN, component, message, details)
+def log_error(component: str, message: str, details: Any = None) -> None: _log(LogLevel.ERROR, component, message, details)
+
+
+def configure_logger(options: dict) -> None:
+    """{'level': 'debug'|LogLevel, 'format': 'json'|'progressive', 'enabled': bool}"""
+    global _log_level, _log_format, _log_enabled
+    if not isinstance(options, dict):
+        raise TypeError("configure_logger expects a dict")
+    if "level" in options:
+        lv = options["level"]
+        _log_level = _LEVEL_NAMES[int(lv)].lower() if isinstance(lv, int) else str(lv).lower()
+    if "format" in options:
+        _log_format = str(getattr(options["format"], "value", options["format"])).lower()
+    if "enabled" in options:
+        _log_enabled = bool(options["enabled"])
+
+
+# --------------------------------------------------------------------------------------------
+# Module state (Zoom's globals: tests and programs reach into these)
+# --------------------------------------------------------------------------------------------
+
+_webhook_server = None
+_clients: Dict[int, "Client"] = {}
+_clients_lock = threading.Lock()
+_sdk_init_lock = threading.Lock()
+_running = False
+_stop_event = threading.Event()
+_run_executor = None
+_default_loop: Optional["EventLoop"] = None
+
+
+def find_ca_certificate(specified_path: Optional[str] = None) -> str:
+    """An explicit path, else ZM_RTMS_CA, else a system bundle, else '' (the system trust store)."""
+    if specified_path and os.path.exists(specified_path):
+        return specified_path
+    env = os.getenv("ZM_RTMS_CA", "")
+    if env and os.path.exists(env):
+        return env
+    for p in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
+              "/etc/pki/tls/cacert.pem", "/etc/ssl/cert.pem", "/usr/local/etc/openssl/cert.pem"):
+        if os.path.exists(p):
+            return p
+    return ""
+
+
+def generate_signature(client: Optional[str], secret: Optional[str], uuid: str, rtms_stream_id: str) -> str:
+    """hex(HMAC-SHA256(secret, "client,uuid,stream")). ZM_RTMS_CLIENT / ZM_RTMS_SECRET win, like Zoom's."""
+    client_id = os.getenv("ZM_RTMS_CLIENT") or client
+    client_secret = os.getenv("ZM_RTMS_SECRET") or secret
+    if not client_id:
+        raise EnvironmentError("Client ID cannot be blank")
+    if not client_secret:
+        raise EnvironmentError("Client Secret cannot be blank")
+    return hmac.new(client_secret.encode(), ("%s,%s,%s" % (client_id, uuid, rtms_stream_id)).encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def initialize(ca_path: Optional[str] = None) -> bool:
+    try:
+        _ClientBase.initialize(find_ca_certificate(ca_path))
+        Client._sdk_initialized = True
+        return True
+    except Exception as e:
+        log_error("rtms", "Error initializing RTMS SDK: %s" % e)
+        return False
+
+
+def uninitialize() -> bool:
+    try:
+        _ClientBase.uninitialize()
+        Client._sdk_initialized = False
+        return True
+    except Exception as e:
+        log_error("rtms", "Error uninitializing RTMS SDK: %s" % e)
+        return False
+
+
+# --------------------------------------------------------------------------------------------
+# Event loops: threads sleep on the clients' wake descriptors
+# --------------------------------------------------------------------------------------------
+
+class EventLoop:
+    """Owns clients and delivers their events on one thread. add() before client.join()."""
+
+    def __init__(self, poll_interval: float = 0.01, name: Optional[str] = None):
+        self._poll_interval = poll_interval
+        self.name = name or "rtms-eventloop"
+        self._clients: List["Client"] = []
+        self._clients_lock = threading.Lock()
+        self._pending: List["Client"] = []
+        self._pending_lock = threading.Lock()
+        self._running = False
+        self._stop_event = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self._rfd, self._wfd = os.pipe()
+        os.set_blocking(self._rfd, False)
+        os.set_blocking(self._wfd, False)
+
+    def __del__(self) -> None:
+        for fd in (getattr(self, "_rfd", -1), getattr(self, "_wfd", -1)):
+            if fd >= 0:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+
+    @property
+    def client_count(self) -> int:
+        with self._clients_lock, self._pending_lock:
+            return len(self._clients) + len(self._pending)
+
+    def _kick(self) -> None:
+        try:
+            os.write(self._wfd, b"x")
+        except (BlockingIOError, OSError):
+            pass
+
+    def add(self, client: "Client") -> None:
+        client._assigned_loop = self
+        with self._pending_lock:
+            self._pending.append(client)
+        self._kick()
+
+    def _drain_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        for client in pending:
+            if client._pending_join_params is None:
+                # add() came first; join() has not been called yet: keep waiting for it.
+                with self._pending_lock:
+                    self._pending.append(client)
+                continue
+            try:
+                client._do_alloc_and_join()
+                with self._clients_lock:
+                    self._clients.append(client)
+            except Exception as e:
+                log_error("eventloop", "Failed to alloc/join client: %s" % e)
+
+    def _poll_ready(self, timeout: Optional[float]) -> None:
+        with self._clients_lock:
+            self._clients = [c for c in self._clients if c._running]
+            active = list(self._clients)
+        fds: Dict[int, "Client"] = {}
+        for c in active:
+            fd = c.wake_fd()
+            if fd >= 0:
+                fds[fd] = c
+        try:
+            ready, _, _ = select.select([self._rfd] + list(fds), [], [], timeout)
+        except (OSError, ValueError):
+            ready = list(fds)  # a descriptor closed under us: poll everyone once
+        if self._rfd in ready:
+            try:
+                while os.read(self._rfd, 512):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+        for fd in ready:
+            c = fds.get(fd)
+            if c is not None:
+                c.poll()
+
+    def _idle(self, stop_on_empty: bool) -> bool:
+        return stop_on_empty and self.client_count == 0
+
+    def run(self, stop_on_empty: bool = False) -> None:
+        """Blocks, delivering events, until stop() (or, with stop_on_empty, all clients left)."""
+        self._running = True
+        try:
+            while self._running and not self._stop_event.is_set():
+                self._drain_pending()
+                if self._idle(stop_on_empty):
+                    break
+                # Wake-ups come from the descriptors; the timeout only re-checks leave() from
+                # other threads and pending joins without a kick.
+                self._poll_ready(max(self._poll_interval, 0.25) if (stop_on_empty or self._pending) else 1.0)
+        finally:
+            self._running = False
+
+    async def run_async(self, stop_on_empty: bool = False) -> None:
+        """The same on an asyncio loop: descriptors are watched with add_reader."""
+        loop = asyncio.get_running_loop()
+        self._running = True
+        watched: Dict[int, "Client"] = {}
+        changed = asyncio.Event()
+
+        def drain_kick() -> None:
+            try:
+                while os.read(self._rfd, 512):
+                    pass
+            except (BlockingIOError, OSError):
+                pass
+            changed.set()
+
+        loop.add_reader(self._rfd, drain_kick)
+        try:
+            while self._running and not self._stop_event.is_set():
+                self._drain_pending()
+                with self._clients_lock:
+                    self._clients = [c for c in self._clients if c._running]
+                    active = list(self._clients)
+                want = {c.wake_fd(): c for c in active if c.wake_fd() >= 0}
+                for fd in list(watched):
+                    if fd not in want or watched[fd] is not want[fd]:
+                        loop.remove_reader(fd)
+                        del watched[fd]
+                for fd, c in want.items():
+                    if fd not in watched:
+                        loop.add_reader(fd, c.poll)
+                        watched[fd] = c
+                if self._idle(stop_on_empty):
+                    break
+                changed.clear()
+                try:
+                    await asyncio.wait_for(changed.wait(), timeout=0.25 if (stop_on_empty or self._pending) else 1.0)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            for fd in watched:
+                loop.remove_reader(fd)
+            loop.remove_reader(self._rfd)
+            self._running = False
+
+    def start(self, stop_on_empty: bool = False) -> "EventLoop":
+        self._stop_event.clear()
+        self._thread = threading.Thread(target=self.run, args=(stop_on_empty,), name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._running = False
+        self._stop_event.set()
+        self._kick()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+class EventLoopPool:
+    """N loops; clients go to the least loaded (or round robin)."""
+
+    def __init__(self, threads: int = 4, poll_interval: float = 0.01, strategy: str = "least_loaded"):
+        if not isinstance(threads, int) or threads < 1:
+            raise ValueError("threads must be a positive integer")
+        if strategy not in ("least_loaded", "round_robin"):
+            raise ValueError("strategy must be 'least_loaded' or 'round_robin'")
+        self._loops = [EventLoop(poll_interval, name="rtms-pool-%d" % i) for i in range(threads)]
+        self._strategy = strategy
+        self._next = 0
+
+    @property
+    def loops(self) -> List[EventLoop]:
+        return list(self._loops)
+
+    @property
+    def client_count(self) -> int:
+        return sum(l.client_count for l in self._loops)
+
+    def add(self, client: "Client") -> EventLoop:
+        if self._strategy == "round_robin":
+            loop = self._loops[self._next % len(self._loops)]
+            self._next += 1
+        else:
+            loop = min(self._loops, key=lambda l: l.client_count)
+        loop.add(client)
+        return loop
+
+    def run(self, stop_on_empty: bool = False) -> None:
+        for l in self._loops[:-1]:
+            l._thread = threading.Thread(target=l.run, args=(stop_on_empty,), name=l.name, daemon=True)
+            l._thread.start()
+        self._loops[-1].run(stop_on_empty)
+        for l in self._loops[:-1]:
+            l.join()
+
+    async def run_async(self, stop_on_empty: bool = False) -> None:
+        await asyncio.gather(*(l.run_async(stop_on_empty) for l in self._loops))
+
+    def stop(self) -> None:
+        for l in self._loops:
+            l.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# Webhooks: the core's intake (answers 200 first, verifies signatures, dedupes retries, routes
+# failover/interruption/end of live streams to their clients)
+# --------------------------------------------------------------------------------------------
+
+class WebhookResponse:
+    """Zoom's raw-callback response object. The core's intake has already answered 200 (Zoom
+    retries slow answers), so send() records what the application wanted and returns."""
+
+    def __init__(self, handler: Any = None):
+        self._handler = handler
+        self._sent = False
+        self._status = 200
+        self._headers: Dict[str, str] = {"Content-Type": "application/json"}
+        self._body: Any = None
+
+    def set_status(self, code: int) -> None:
+        self._status = int(code)
+
+    def set_header(self, name: str, value: str) -> None:
+        self._headers[name] = value
+
+    def send(self, data: Any = None) -> None:
+        if not self._sent:
+            self._sent = True
+            self._body = data
+
+
+class WebhookServer:
+    """A webhook intake in the core, delivering each accepted event to callback(payload) on a thread."""
+
+    def __init__(self, port: int = 8080, path: str = "/", host: Optional[str] = None, secret: Optional[str] = None):
+        self.port, self.path, self.host, self.secret = port, path, host, secret
+        self.callback: Optional[Callable] = None
+        self._wh = None
+        self._thread: Optional[threading.Thread] = None
+        self._cb_thunk = None
+
+    def start(self, callback: Callable) -> bool:
+        if self._wh:
+            return False
+        o = _native.rtms_webhook_options()
+        _native.rtms_webhook_options_init(o, 1)
+        o.port = int(self.port)
+        o.path = _native._b(self.path)
+        o.host = _native._b(self.host)
+        o.secret_token = _native._b(self.secret)
+        wh = _native.rtms_webhook_start(o)
+        if not wh:
+            log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
+            return False
+        self.callback = callback
+        raw = len(inspect.signature(callback).parameters) >= 3
+
+        def deliver(_wh, event, body, size, routed, _ud):
+            try:
+                payload = json.loads(_native.ctypes.string_at(body, size).decode("utf-8"))
+            except ValueError:
+                return
+            try:
+                if raw:
+                    callback(payload, None, WebhookResponse())
+                else:
+                    callback(payload)
+            except Exception as e:
+                log_error("webhook", "Error in webhook callback: %s" % e)
+                traceback.print_exc()
+
+        self._cb_thunk = _native.WebhookCB(deliver)
+        _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
+        self._wh = wh
+        self.port = _native.rtms_webhook_port(wh)
+        self._thread = threading.Thread(target=self._serve, args=(wh,), name="rtms-webhook", daemon=True)
+        self._thread.start()
+        log_info("webhook", "Listening for webhook events at http://localhost:%d%s" % (self.port, self.path))
+        return True
+
+    def _serve(self, wh: int) -> None:
+        while _native.rtms_webhook_poll(wh, 0, -1) >= 0:
+            pass
+
+    def wait_started(self, rtms_stream_id: Optional[str] = None, timeout_ms: int = -1) -> Optional[dict]:
+        """The next rtms_started body for a stream no client here has joined (None on timeout)."""
+        if not self._wh:
+            raise RuntimeError("the webhook server is not running")
+        out = _native.ctypes.c_void_p()
+        n = _native.rtms_webhook_wait_started(self._wh, _native._b(rtms_stream_id), int(timeout_ms), _native.ctypes.byref(out))
+        if n < 0:
+            return None
+        try:
+            return json.loads(_native.ctypes.string_at(out, n).decode("utf-8"))
+        finally:
+            _native.rtms_free(out)
+
+    def stats(self) -> Dict[str, int]:
+        if not self._wh:
+            return {}
+        s = _native.rtms_webhook_stats()
+        s.version = 1
+        _native.rtms_webhook_get_stats(self._wh, _native.ctypes.byref(s))
+        return {n: getattr(s, n) for n, _ in _native.rtms_webhook_stats._fields_ if n != "version"}
+
+    def stop(self) -> None:
+        wh, self._wh = self._wh, None
+        if wh:
+            _native.rtms_webhook_stop(wh)
+            if self._thread is not None and self._thread is not threading.current_thread():
+                self._thread.join(5)
+
+
+def _webhook_settings(port: Optional[int], path: Optional[str]) -> tuple:
+    return (port if port is not None else int(os.getenv("ZM_RTMS_PORT", "8080")),
+            path or os.getenv("ZM_RTMS_PATH", "/"))
+
+
+def onWebhookEvent(callback: Optional[Callable] = None, port: Optional[int] = None, path: Optional[str] = None):
+    """Starts the process's webhook intake (once) and calls callback(payload) for every event.
+    Decorator with or without arguments, or a direct call."""
+    def start(func: Callable) -> Callable:
+        global _webhook_server
+        if _webhook_server is None:
+            p, pa = _webhook_settings(port, path)
+            _webhook_server = WebhookServer(p, pa, secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
+        if not _webhook_server.start(func):
+            log_warn("webhook", "webhook server already running or could not start")
+        return func
+
+    if callback is not None and callable(callback):
+        return start(callback)
+    return start
+
+
+on_webhook_event = onWebhookEvent
+
+# --------------------------------------------------------------------------------------------
+# Client
+# --------------------------------------------------------------------------------------------
+
+
+class Client(_ClientBase):
+    """One RTMS stream. Callbacks may be registered before join(); data callbacks may be
+    coroutine functions (run on the asyncio loop current at registration) or go to an executor."""
+
+    _sdk_initialized = False
+
+    def __init__(self, executor: Any = None):
+        super().__init__()
+        self._polling_interval = 10
+        self._running = False
+        self._webhook_server: Optional[WebhookServer] = None
+        self._executor = executor
+        self._assigned_loop: Optional[EventLoop] = None
+        self._pending_join_params: Optional[dict] = None
+        self._participant_video_callback: Optional[Callable] = None
+        self._video_subscribed_callback: Optional[Callable] = None
+        self._event_handler_registered = False
+        self._participant_event_callback: Optional[Callable] = None
+        self._active_speaker_callback: Optional[Callable] = None
+        self._sharing_callback: Optional[Callable] = None
+        self._media_interrupted_callback: Optional[Callable] = None
+        self._raw_event_callback: Optional[Callable] = None
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None
+        with _clients_lock:
+            _clients[id(self)] = self
+
+    # -- join ------------------------------------------------------------------------------
+
+    def join(self, meeting_uuid: Any = None, webinar_uuid: Optional[str] = None, session_id: Optional[str] = None,
+             engagement_id: Optional[str] = None, rtms_stream_id: Optional[str] = None,
+             server_urls: Optional[str] = None, signature: Optional[str] = None, timeout: int = -1,
+             ca: Optional[str] = None, client: Optional[str] = None, secret: Optional[str] = None,
+             poll_interval: int = 10, **kwargs: Any) -> bool:
+        """Joins with keywords, positionally, or with the webhook payload dict as first argument.
+        The instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id,
+        call_id. Returns True; the outcome arrives as on_join_confirm."""
+        params = dict(meeting_uuid=meeting_uuid, webinar_uuid=webinar_uuid, session_id=session_id,
+                      engagement_id=engagement_id, rtms_stream_id=rtms_stream_id, server_urls=server_urls,
+                      signature=signature, timeout=timeout, ca=ca, client=client, secret=secret,
+                      poll_interval=poll_interval)
+        params.update(kwargs)
+        if isinstance(meeting_uuid, dict):
+            explicit = {k: v for k, v in params.items() if k != "meeting_uuid" and v is not None
+                        and not (k == "timeout" and v == -1) and not (k == "poll_interval" and v == 10)}
+            params = dict(meeting_uuid)
+            if isinstance(params.get("payload"), dict):
+                params = dict(params["payload"])
+            params.update(explicit)
+        for key in ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id", "rtms_stream_id",
+                    "server_urls", "signature"):
+            v = params.get(key)
+            if v is not None and not isinstance(v, str):
+                raise TypeError("%s must be a string, not %s" % (key, type(v).__name__))
+        if not any(params.get(k) for k in ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id")):
+            raise ValueError("meeting_uuid, webinar_uuid, session_id, engagement_id or call_id is required")
+        if not params.get("rtms_stream_id"):
+            raise ValueError("rtms_stream_id is required")
+        if not params.get("server_urls"):
+            raise ValueError("server_urls is required")
+        if not params.get("signature"):
+            # Fail here, not later on the loop thread, when no signature can be computed.
+            if not (os.getenv("ZM_RTMS_CLIENT") or params.get("client")):
+                raise EnvironmentError("Client ID cannot be blank (pass client= or set ZM_RTMS_CLIENT, or give a signature)")
+            if not (os.getenv("ZM_RTMS_SECRET") or params.get("secret")):
+                raise EnvironmentError("Client Secret cannot be blank (pass secret= or set ZM_RTMS_SECRET, or give a signature)")
+        self._pending_join_params = params
+        if self._assigned_loop is not None:
+            self._assigned_loop._kick()
+            return True
+        if _default_loop is not None:
+            _default_loop.add(self)
+            return True
+        # A thread of its own that ends when the client leaves.
+        loop = EventLoop(poll_interval=(params.get("poll_interval") or 10) / 1000.0, name="rtms-implicit")
+        loop.add(self)
+        loop.start(stop_on_empty=True)
+        return True
+
+    def _do_alloc_and_join(self) -> None:
+        """On the loop thread: initialize once, alloc, join."""
+        params = self._pending_join_params
+        if params is None:
+            raise RuntimeError("_do_alloc_and_join called with no pending join params")
+        instance_id = (params.get("meeting_uuid") or params.get("webinar_uuid") or params.get("session_id")
+                       or params.get("engagement_id") or params.get("call_id"))
+        stream = params.get("rtms_stream_id")
+        urls = params.get("server_urls")
+        if not instance_id:
+            raise ValueError("meeting_uuid, webinar_uuid, session_id, engagement_id or call_id is required")
+        if not stream:
+            raise ValueError("rtms_stream_id is required")
+        if not urls:
+            raise ValueError("server_urls is required")
+        signature = params.get("signature")
+        if not signature:
+            signature = generate_signature(params.get("client") or os.getenv("ZM_RTMS_CLIENT"),
+                                           params.get("secret") or os.getenv("ZM_RTMS_SECRET"), instance_id, stream)
+        self._polling_interval = params.get("poll_interval", 10)
+        with _sdk_init_lock:
+            if not Client._sdk_initialized:
+                try:
+                    _ClientBase.initialize(find_ca_certificate(params.get("ca")), 1, "python-rtms")
+                except Exception:
+                    _ClientBase.initialize("", 1, "python-rtms")
+                Client._sdk_initialized = True
+        super().alloc()
+        timeout = params.get("timeout", -1)
+        super().join(instance_id, stream, signature, urls, -1 if timeout is None else timeout)
+        self._running = True
+
+    def poll(self) -> None:
+        if self._running:
+            try:
+                super().poll()
+            except Exception as e:
+                log_error("client", "Error during polling: %s" % e)
+
+    # -- leave ------------------------------------------------------------------------------
+
+    def leave(self) -> bool:
+        """Leaves the stream and frees the handle (any thread; also inside a callback)."""
+        try:
+            self._running = False
+            with _clients_lock:
+                _clients.pop(id(self), None)
+            if self._webhook_server is not None:
+                self._webhook_server.stop()
+                self._webhook_server = None
+            super().release()
+            if self._assigned_loop is not None:
+                self._assigned_loop._kick()
+            return True
+        except Exception as e:
+            log_error("client", "Error leaving: %s" % e)
+            return False
+
+    def stop(self) -> bool:
+        return self.leave()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *_: Any) -> bool:
+        self.leave()
+        return False
+
+    # -- data callbacks: executor and coroutine dispatch -------------------------------------
+
+    def _wrap_callback(self, callback: Optional[Callable]) -> Optional[Callable]:
+        if callback is None:
+            return None
+        if inspect.iscoroutinefunction(callback):
+            loop = self._loop
+            if loop is None:
+                try:
+                    loop = asyncio.get_running_loop()
+                except RuntimeError:
+                    loop = None
+
+            def run_coroutine(*args: Any) -> None:
+                if loop is not None and loop.is_running():
+                    asyncio.run_coroutine_threadsafe(callback(*args), loop)
+                else:
+                    asyncio.run(callback(*args))
+            return run_coroutine
+        executor = self._executor or _run_executor
+        if executor is not None:
+            def submit(*args: Any) -> None:
+                executor.submit(callback, *args)
+            return submit
+        return callback
+
+    def on_audio_data(self, callback: Optional[Callable]) -> None:
+        super().on_audio_data(self._wrap_callback(callback))
+
+    def on_video_data(self, callback: Optional[Callable]) -> None:
+        super().on_video_data(self._wrap_callback(callback))
+
+    def on_deskshare_data(self, callback: Optional[Callable]) -> None:
+        super().on_deskshare_data(self._wrap_callback(callback))
+
+    def on_transcript_data(self, callback: Optional[Callable]) -> None:
+        super().on_transcript_data(self._wrap_callback(callback))
+
+    def on_chat_data(self, callback: Optional[Callable]) -> None:
+        super().on_chat_data(self._wrap_callback(callback))
+
+    onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
+    onTranscriptData, onChatData = on_transcript_data, on_chat_data
+
+    # -- passthroughs through super() (Zoom's tests patch the native base) -------------------
+
+    def set_audio_params(self, params: AudioParams) -> None: super().set_audio_params(params)
+    def set_video_params(self, params: VideoParams) -> None: super().set_video_params(params)
+    def set_deskshare_params(self, params: DeskshareParams) -> None: super().set_deskshare_params(params)
+    def set_transcript_params(self, params: TranscriptParams) -> None: super().set_transcript_params(params)
+    def set_proxy(self, proxy_type: str, proxy_url: str) -> None: super().set_proxy(proxy_type, proxy_url)
+    def subscribe_video(self, user_id: int, subscribe: bool) -> None: super().subscribe_video(user_id, subscribe)
+    def subscribe_event(self, events: Any) -> bool: return super().subscribe_event(events)
+    def unsubscribe_event(self, events: Any) -> bool: return super().unsubscribe_event(events)
+
+    setAudioParams, setVideoParams, setDeskshareParams = set_audio_params, set_video_params, set_deskshare_params
+    setTranscriptParams, setProxy, subscribeVideo = set_transcript_params, set_proxy, subscribe_video
+    subscribeEvent, unsubscribeEvent = subscribe_event, unsubscribe_event
+
+    def on_participant_video(self, callback: Optional[Callable]) -> None:
+        self._participant_video_callback = callback
+        super().on_participant_video(callback)
+
+    def on_video_subscribed(self, callback: Optional[Callable]) -> None:
+        self._video_subscribed_callback = callback
+        super().on_video_subscribed(callback)
+
+    onParticipantVideo, onVideoSubscribed = on_participant_video, on_video_subscribed
+
+    # -- typed events (from the raw event JSON, like Zoom's) ---------------------------------
+
+    def _setup_event_handler(self) -> None:
+        if self._event_handler_registered:
+            return
+        self._event_handler_registered = True
+
+        def dispatch(text: str) -> None:
+            if self._raw_event_callback:
+                self._raw_event_callback(text)
+            try:
+                ev = json.loads(text)
+            except ValueError as e:
+                log_error("client", "Failed to parse event: %s" % e)
+                return
+            kind, ts = ev.get("event_type"), ev.get("timestamp", 0)
+            if kind in (EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE) and self._participant_event_callback:
+                people = [{"user_id": p.get("user_id"), "user_name": p.get("user_name")} for p in ev.get("participants", [])]
+                self._participant_event_callback("join" if kind == EVENT_PARTICIPANT_JOIN else "leave", ts, people)
+            elif kind == EVENT_ACTIVE_SPEAKER_CHANGE and self._active_speaker_callback:
+                self._active_speaker_callback(ts, ev.get("user_id", 0), ev.get("user_name", ""))
+            elif kind == EVENT_SHARING_START and self._sharing_callback:
+                self._sharing_callback("start", ts, ev.get("user_id"), ev.get("user_name"))
+            elif kind == EVENT_SHARING_STOP and self._sharing_callback:
+                self._sharing_callback("stop", ts, None, None)
+            elif kind == EVENT_MEDIA_CONNECTION_INTERRUPTED and self._media_interrupted_callback:
+                self._media_interrupted_callback(ts)
+
+        super().on_event_ex(dispatch)
+
+    def _typed(self, attr: str, callback: Callable, events: List[int]) -> bool:
+        if not callable(callback):
+            raise TypeError("Function argument expected")
+        setattr(self, attr, callback)
+        self._setup_event_handler()
+        try:
+            self.subscribe_event(events)
+        except Exception as e:
+            log_warn("client", "could not subscribe to events %s: %s" % (events, e))
+        return True
+
+    def on_participant_event(self, callback: Callable) -> bool:
+        return self._typed("_participant_event_callback", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
+
+    def on_active_speaker_event(self, callback: Callable) -> bool:
+        return self._typed("_active_speaker_callback", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
+
+    def on_sharing_event(self, callback: Callable) -> bool:
+        return self._typed("_sharing_callback", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
+
+    def on_media_connection_interrupted(self, callback: Callable) -> bool:
+        return self._typed("_media_interrupted_callback", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
+
+    def on_event_ex(self, callback: Callable) -> bool:
+        if not callable(callback):
+            raise TypeError("Function argument expected")
+        self._raw_event_callback = callback
+        self._setup_event_handler()
+        return True
+
+    onParticipantEvent, onActiveSpeakerEvent, onSharingEvent = on_participant_event, on_active_speaker_event, on_sharing_event
+    onMediaConnectionInterrupted, onEventEx = on_media_connection_interrupted, on_event_ex
+
+    # -- per-client webhook intake -------------------------------------------------------------
+
+    def on_webhook_event(self, callback: Optional[Callable] = None, port: Optional[int] = None, path: Optional[str] = None):
+        def start(func: Callable) -> Callable:
+            if self._webhook_server is None:
+                p, pa = _webhook_settings(port, path)
+                self._webhook_server = WebhookServer(p, pa, secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
+            self._webhook_server.start(func)
+            return func
+
+        if callback is not None and callable(callback):
+            return start(callback)
+        return start
+
+    onWebhookEvent = on_webhook_event
+
+
+# --------------------------------------------------------------------------------------------
+# The default loop
+# --------------------------------------------------------------------------------------------
+
+class _DefaultLoop:
+    """The module's default loop for the time run()/run_async() runs."""
+
+    def __init__(self, poll_interval: float, executor: Any):
+        self.poll_interval, self.executor = poll_interval, executor
+
+    def __enter__(self) -> "EventLoop":
+        global _default_loop, _running, _run_executor
+        _run_executor = self.executor
+        _default_loop = EventLoop(poll_interval=self.poll_interval, name="rtms-default")
+        _running = True
+        _stop_event.clear()
+        return _default_loop
+
+    def __exit__(self, *_: Any) -> bool:
+        global _default_loop, _running, _run_executor
+        _running = False
+        _default_loop = None
+        _run_executor = None
+        return False
+
+
+def run(poll_interval: float = 0.01, stop_on_empty: bool = False, executor: Any = None) -> None:
+    """Runs the default loop on this thread: clients that join() meanwhile are delivered here."""
+    with _DefaultLoop(poll_interval, executor) as loop:
+        loop.run(stop_on_empty=stop_on_empty)
+
+
+async def run_async(poll_interval: float = 0.01, stop_on_empty: bool = False, executor: Any = None) -> None:
+    """run() as a coroutine: the clients' descriptors are watched by the asyncio loop."""
+    with _DefaultLoop(poll_interval, executor) as loop:
+        await loop.run_async(stop_on_empty=stop_on_empty)
+
+
+def stop() -> None:
+    global _running
+    _running = False
+    _stop_event.set()
+    if _default_loop is not None:
+        _default_loop.stop()
+
+
+__all__ = [
+    "Client", "EventLoop", "EventLoopPool", "Session", "Participant", "AiTargetLanguage", "AiInterpreter", "Metadata",
+    "AudioParams", "VideoParams", "DeskshareParams", "TranscriptParams", "LogLevel", "LogFormat",
+    "MEDIA_TYPE_AUDIO", "MEDIA_TYPE_VIDEO", "MEDIA_TYPE_DESKSHARE", "MEDIA_TYPE_TRANSCRIPT", "MEDIA_TYPE_CHAT",
+    "MEDIA_TYPE_ALL", "SESSION_EVENT_ADD", "SESSION_EVENT_STOP", "SESSION_EVENT_PAUSE", "SESSION_EVENT_RESUME",
+    "USER_JOIN", "USER_LEAVE", "EVENT_UNDEFINED", "EVENT_FIRST_PACKET_TIMESTAMP", "EVENT_ACTIVE_SPEAKER_CHANGE",
+    "EVENT_PARTICIPANT_JOIN", "EVENT_PARTICIPANT_LEAVE", "EVENT_SHARING_START", "EVENT_SHARING_STOP",
+    "EVENT_MEDIA_CONNECTION_INTERRUPTED", "EVENT_PARTICIPANT_VIDEO_ON", "EVENT_PARTICIPANT_VIDEO_OFF",
+    "EVENT_CONSUMER_ANSWERED", "EVENT_CONSUMER_END", "EVENT_USER_ANSWERED", "EVENT_USER_END", "EVENT_USER_HOLD",
+    "EVENT_USER_UNHOLD", "RTMS_SDK_FAILURE", "RTMS_SDK_OK", "RTMS_SDK_TIMEOUT", "RTMS_SDK_NOT_EXIST",
+    "RTMS_SDK_WRONG_TYPE", "RTMS_SDK_INVALID_STATUS", "RTMS_SDK_INVALID_ARGS", "SESS_STATUS_ACTIVE",
+    "SESS_STATUS_PAUSED", "TranscriptLanguage", "AudioContentType", "AudioCodec", "AudioSampleRate", "AudioChannel",
+    "DataOption", "AudioDataOption", "VideoContentType", "VideoCodec", "VideoResolution", "VideoDataOption",
+    "MediaDataType", "SessionState", "StreamState", "EventType", "MessageType", "StopReason", "initialize",
+    "uninitialize", "generate_signature", "onWebhookEvent", "on_webhook_event", "run", "run_async", "stop",
+    "log_debug", "log_info", "log_warn", "log_error", "configure_logger",
+]

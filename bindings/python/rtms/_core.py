@@ -1,0 +1,544 @@
+"""Value classes (Session, Participant, Metadata, params) and NativeClient: one core handle.
+
+NativeClient is what Zoom's package calls its native `_rtms.Client`: registrars store callbacks
+(before or after alloc), alloc() creates the handle and applies everything buffered, poll()
+delivers queued events on the calling thread. Callbacks receive Python values.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from ctypes import POINTER, byref, c_int, cast, string_at
+from typing import Any, Callable, Dict, List, Optional
+
+from . import _native as N
+
+# Zoom's Python constants (values as its package exports them).
+SESS_STATUS_ACTIVE = 0
+SESS_STATUS_PAUSED = 1
+
+
+class Session:
+    """A session of the stream (on_session_update). Read-only, camelCase like Zoom's."""
+
+    __slots__ = ("sessionId", "streamId", "meetingId", "statTime", "status")
+
+    def __init__(self, sessionId: str = "", streamId: str = "", meetingId: str = "", statTime: int = 0,
+                 status: int = SESS_STATUS_ACTIVE):
+        self.sessionId, self.streamId, self.meetingId = sessionId, streamId, meetingId
+        self.statTime, self.status = statTime, status
+
+    @property
+    def isActive(self) -> bool:
+        return self.status == SESS_STATUS_ACTIVE
+
+    @property
+    def isPaused(self) -> bool:
+        return self.status == SESS_STATUS_PAUSED
+
+    def __repr__(self) -> str:
+        return "Session(sessionId=%r, streamId=%r, meetingId=%r, statTime=%d, status=%d)" % (
+            self.sessionId, self.streamId, self.meetingId, self.statTime, self.status)
+
+
+class Participant:
+    __slots__ = ("id", "name")
+
+    def __init__(self, id: int = 0, name: str = ""):
+        self.id, self.name = id, name
+
+    def __repr__(self) -> str:
+        return "Participant(id=%d, name=%r)" % (self.id, self.name)
+
+
+class AiTargetLanguage:
+    __slots__ = ("lid", "toneId", "voiceId", "engine")
+
+    def __init__(self, lid: int = 0, toneId: int = 0, voiceId: str = "", engine: str = ""):
+        self.lid, self.toneId, self.voiceId, self.engine = lid, toneId, voiceId, engine
+
+
+class AiInterpreter:
+    __slots__ = ("lid", "timestamp", "channelNum", "sampleRate", "targets")
+
+    def __init__(self, lid: int = 0, timestamp: int = 0, channelNum: int = 0, sampleRate: int = 0,
+                 targets: Optional[List[AiTargetLanguage]] = None):
+        self.lid, self.timestamp, self.channelNum, self.sampleRate = lid, timestamp, channelNum, sampleRate
+        self.targets = targets or []
+
+
+class Metadata:
+    """Who and when for a media callback. userId is the wire's 32-bit id (unsigned)."""
+
+    __slots__ = ("userName", "userId", "startTs", "endTs", "aiInterpreter", "channelId", "language")
+
+    def __init__(self, userName: str = "", userId: int = 0, startTs: int = 0, endTs: int = 0,
+                 aiInterpreter: Optional[AiInterpreter] = None, channelId: str = "", language: int = -1):
+        self.userName, self.userId, self.startTs, self.endTs = userName, userId, startTs, endTs
+        self.aiInterpreter = aiInterpreter or AiInterpreter()
+        self.channelId, self.language = channelId, language
+
+    def __repr__(self) -> str:
+        return "Metadata(userName=%r, userId=%d, startTs=%d, endTs=%d)" % (
+            self.userName, self.userId, self.startTs, self.endTs)
+
+
+# --------------------------------------------------------------------------------------------
+# Params: both spellings (content_type / contentType ...), validated in the core at join.
+# --------------------------------------------------------------------------------------------
+
+class _Params:
+    _fields: tuple = ()
+    _camel: Dict[str, str] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        defaults = self._defaults()
+        if args and len(args) != len(self._fields):
+            raise TypeError("%s() takes no arguments or all of (%s)" % (type(self).__name__, ", ".join(self._fields)))
+        values = dict(zip(self._fields, args)) if args else dict(defaults)
+        for k, v in kwargs.items():
+            name = self._snake(k)
+            if name not in self._fields:
+                raise TypeError("%s has no field %r" % (type(self).__name__, k))
+            values[name] = v
+        for name in self._fields:
+            object.__setattr__(self, name, values.get(name, defaults[name]))
+
+    @classmethod
+    def _snake(cls, name: str) -> str:
+        for snake, camel in cls._camel.items():
+            if name == camel:
+                return snake
+        return name
+
+    def __getattr__(self, name: str) -> Any:
+        snake = self._snake(name)
+        if snake != name:
+            return getattr(self, snake)
+        raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        snake = self._snake(name)
+        if snake not in self._fields:
+            raise AttributeError("%s has no field %r" % (type(self).__name__, name))
+        if snake == "enable_lid":
+            value = bool(value)
+        elif not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("%s.%s must be an int, not %s" % (type(self).__name__, name, type(value).__name__))
+        object.__setattr__(self, snake, value)
+
+    def __repr__(self) -> str:
+        return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % (f, getattr(self, f)) for f in self._fields))
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in self._fields)
+
+    def _defaults(self) -> Dict[str, Any]:
+        raise NotImplementedError
+
+
+class AudioParams(_Params):
+    _fields = ("content_type", "codec", "sample_rate", "channel", "data_opt", "duration", "frame_size")
+    _camel = {"content_type": "contentType", "sample_rate": "sampleRate", "data_opt": "dataOpt", "frame_size": "frameSize"}
+
+    def _defaults(self):
+        # Zoom's wrapper defaults: OPUS, 48 kHz, stereo, one stream per speaker, 20 ms.
+        return dict(content_type=2, codec=4, sample_rate=3, channel=2, data_opt=2, duration=20, frame_size=960)
+
+    def _c(self):
+        return N.audio_parameters(self.content_type, self.codec, self.sample_rate, self.channel, self.data_opt,
+                                  self.duration, self.frame_size)
+
+
+class VideoParams(_Params):
+    _fields = ("content_type", "codec", "resolution", "data_opt", "fps")
+    _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+
+    def _defaults(self):
+        return dict(content_type=3, codec=7, resolution=2, data_opt=3, fps=30)
+
+    def _c(self):
+        return N.video_parameters(self.content_type, self.codec, self.resolution, self.data_opt, self.fps)
+
+
+class DeskshareParams(_Params):
+    _fields = ("content_type", "codec", "resolution", "fps", "data_opt")
+    _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        # Zoom's positional form has four fields; data_opt exists as a property only.
+        if len(args) == 4:
+            args = args + (3,)
+        super().__init__(*args, **kwargs)
+
+    def _defaults(self):
+        return dict(content_type=3, codec=7, resolution=2, fps=30, data_opt=3)
+
+    def _c(self):
+        return N.ds_parameters(self.content_type, self.codec, self.resolution, self.fps)
+
+
+class TranscriptParams(_Params):
+    _fields = ("content_type", "src_language", "enable_lid")
+    _camel = {"content_type": "contentType", "src_language": "srcLanguage", "enable_lid": "enableLid"}
+
+    def _defaults(self):
+        return dict(content_type=5, src_language=-1, enable_lid=True)
+
+    def _c(self):
+        return N.transcript_parameters(self.content_type, self.src_language, bool(self.enable_lid))
+
+
+def _validate_audio(p: AudioParams) -> None:
+    if not isinstance(p, AudioParams):
+        raise TypeError("AudioParams expected, got %s" % type(p).__name__)
+    if p.content_type == 0 or p.codec == 0 or p.channel == 0 or p.data_opt == 0:
+        raise ValueError("audio content_type, codec, channel and data_opt must be set (non-zero)")
+    if p.codec == 4 and p.sample_rate != 3:
+        raise ValueError("OPUS audio needs sample_rate SR_48K (3)")
+    rates = {0: 8000, 1: 16000, 2: 32000, 3: 48000}
+    if p.sample_rate not in rates:
+        raise ValueError("audio sample_rate %d is not SR_8K..SR_48K (0..3)" % p.sample_rate)
+    if p.duration > 0 and p.frame_size > 0 and p.frame_size != rates[p.sample_rate] * p.duration // 1000:
+        raise ValueError("audio frame_size %d does not match %d Hz x %d ms = %d samples" % (
+            p.frame_size, rates[p.sample_rate], p.duration, rates[p.sample_rate] * p.duration // 1000))
+
+
+def _validate_video(p: _Params, what: str) -> None:
+    if p.codec in (5, 6) and p.fps > 5:
+        raise ValueError("%s JPG/PNG needs fps <= 5 (got %d)" % (what, p.fps))
+    if p.codec == 7 and not (0 < p.fps <= 30):
+        raise ValueError("%s H264 needs 0 < fps <= 30 (got %d)" % (what, p.fps))
+    if p.resolution == 0:
+        raise ValueError("%s resolution must be set" % what)
+
+
+# --------------------------------------------------------------------------------------------
+# NativeClient
+# --------------------------------------------------------------------------------------------
+
+_CALLBACK_NAMES = ("join_confirm", "session_update", "user_update", "audio_data", "video_data", "deskshare_data",
+                   "transcript_data", "leave", "event_ex", "participant_video", "video_subscribed", "chat_data",
+                   "reconnecting", "reconnected", "stream_state", "error")
+
+_init_lock = threading.Lock()
+
+
+def _report(name: str, exc: BaseException) -> None:
+    import sys
+    import traceback
+    sys.stderr.write("Error in %s callback: %s\n" % (name, exc))
+    traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+
+class NativeClient:
+    """One core handle. Registrars may be called before alloc(); alloc() applies them."""
+
+    def __init__(self) -> None:
+        self._sdk = None
+        self._cbs: Dict[str, Optional[Callable]] = {n: None for n in _CALLBACK_NAMES}
+        self._types = 0
+        self._params: Dict[str, Any] = {}
+        self._proxy: Optional[tuple] = None
+        self._events: List[int] = []
+        self._native_lock = threading.RLock()
+        self._ops = None
+        self._ext = None
+        self._uuid = ""
+        self._stream = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @staticmethod
+    def initialize(ca_path: Optional[str] = None, is_verify_cert: int = 1, agent: Optional[str] = None) -> bool:
+        N.check("initialize", N.rtms_init(N._b(ca_path or ""), int(is_verify_cert), N._b(agent)))
+        return True
+
+    @staticmethod
+    def uninitialize() -> bool:
+        N.rtms_uninit()
+        return True
+
+    def alloc(self) -> None:
+        with self._native_lock:
+            if self._sdk is not None:
+                return
+            sdk = N.rtms_alloc()
+            if not sdk:
+                raise N.RTMSException("alloc", N.RTMS_SDK_FAILURE, N.last_error())
+            self._sdk = sdk
+            self._install_callbacks()
+            if self._proxy:
+                self._apply_proxy(*self._proxy)
+            if self._events:
+                self._apply_events(self._events, True)
+
+    def is_allocated(self) -> bool:
+        return self._sdk is not None
+
+    def _configure(self) -> None:
+        mp = N.media_parameters()
+        keep = []
+        for key, field, kind in (("audio", "audio_param", 1), ("video", "video_param", 2),
+                                 ("deskshare", "ds_param", 4), ("transcript", "tr_param", 8)):
+            p = self._params.get(key)
+            if p is None and self._types & kind and key != "transcript":
+                p = {"audio": AudioParams, "video": VideoParams, "deskshare": DeskshareParams}[key]()
+            if p is not None:
+                c = p._c()
+                keep.append(c)
+                setattr(mp, field, ctypes.pointer(c))
+        N.check("config", N.rtms_config(self._sdk, byref(mp), self._types, 0))
+
+    def join(self, uuid: str, stream_id: str, signature: str, server_urls: str, timeout: int = -1) -> bool:
+        with self._native_lock:
+            if self._sdk is None:
+                raise RuntimeError("join: the client is not allocated (call alloc() first)")
+            self._configure()
+            N.check("join", N.rtms_join(self._sdk, N._b(uuid), N._b(stream_id), N._b(signature), N._b(server_urls),
+                                        int(timeout)))
+            self._uuid, self._stream = uuid, stream_id
+        return True
+
+    def poll(self) -> None:
+        """Delivers pending events through the callbacks, on this thread; never waits."""
+        sdk = self._sdk
+        if sdk is not None:
+            N.rtms_poll_ex(sdk, 0, 0)
+
+    def release(self) -> None:
+        with self._native_lock:
+            sdk, self._sdk = self._sdk, None
+            if sdk is not None:
+                N.rtms_release(sdk)
+
+    def wake_fd(self) -> int:
+        """A descriptor readable while events are pending (-1 before alloc)."""
+        sdk = self._sdk
+        return N.rtms_get_wake_fd(sdk) if sdk is not None else -1
+
+    def state(self) -> int:
+        sdk = self._sdk
+        return N.rtms_get_state(sdk) if sdk is not None else 0
+
+    def stats(self) -> Dict[str, Any]:
+        sdk = self._sdk
+        if sdk is None:
+            return {}
+        s = N.rtms_stats()
+        s.version = 1
+        N.check("stats", N.rtms_get_stats(sdk, byref(s)))
+        out = {name: getattr(s, name) for name, _ in N.rtms_stats._fields_ if name not in ("version", "media_messages")}
+        out["media_messages"] = dict(zip(("audio", "video", "deskshare", "transcript", "chat"), list(s.media_messages)))
+        return out
+
+    def failure(self) -> str:
+        sdk = self._sdk
+        if sdk is None:
+            return ""
+        buf = ctypes.create_string_buffer(1024)
+        N.rtms_get_failure(sdk, buf, 1024)
+        return N._s(buf.value)
+
+    def uuid(self) -> str:
+        return self._uuid
+
+    def stream_id(self) -> str:
+        return self._stream
+
+    streamId = stream_id
+
+    # -- media selection and params -----------------------------------------------------------
+
+    def _enable(self, kind: int, on: bool) -> None:
+        self._types = (self._types | kind) if on else (self._types & ~kind)
+
+    def enable_audio(self, enable: bool = True) -> None: self._enable(1, enable)
+    def enable_video(self, enable: bool = True) -> None: self._enable(2, enable)
+    def enable_deskshare(self, enable: bool = True) -> None: self._enable(4, enable)
+    def enable_transcript(self, enable: bool = True) -> None: self._enable(8, enable)
+    def enable_chat(self, enable: bool = True) -> None: self._enable(16, enable)
+    enableAudio, enableVideo, enableDeskshare, enableTranscript = enable_audio, enable_video, enable_deskshare, enable_transcript
+
+    def set_audio_params(self, params: AudioParams) -> None:
+        _validate_audio(params)
+        self._params["audio"] = AudioParams(*[getattr(params, f) for f in AudioParams._fields])
+
+    def set_video_params(self, params: VideoParams) -> None:
+        if not isinstance(params, VideoParams):
+            raise TypeError("VideoParams expected, got %s" % type(params).__name__)
+        _validate_video(params, "video")
+        self._params["video"] = VideoParams(*[getattr(params, f) for f in VideoParams._fields])
+
+    def set_deskshare_params(self, params: DeskshareParams) -> None:
+        if not isinstance(params, DeskshareParams):
+            raise TypeError("DeskshareParams expected, got %s" % type(params).__name__)
+        _validate_video(params, "deskshare")
+        self._params["deskshare"] = DeskshareParams(*[getattr(params, f) for f in DeskshareParams._fields])
+
+    def set_transcript_params(self, params: TranscriptParams) -> None:
+        if not isinstance(params, TranscriptParams):
+            raise TypeError("TranscriptParams expected, got %s" % type(params).__name__)
+        self._params["transcript"] = TranscriptParams(*[getattr(params, f) for f in TranscriptParams._fields])
+
+    setAudioParams, setVideoParams = set_audio_params, set_video_params
+    setDeskshareParams, setTranscriptParams = set_deskshare_params, set_transcript_params
+
+    def _apply_proxy(self, proxy_type: str, proxy_url: str) -> None:
+        N.check("setProxy", N.rtms_set_proxy(self._sdk, N._b(proxy_type), N._b(proxy_url)))
+
+    def set_proxy(self, proxy_type: str, proxy_url: str) -> None:
+        if not isinstance(proxy_type, str) or not isinstance(proxy_url, str):
+            raise TypeError("Two string arguments expected: proxy_type, proxy_url")
+        with self._native_lock:
+            if self._sdk is not None:
+                self._apply_proxy(proxy_type, proxy_url)
+            self._proxy = (proxy_type, proxy_url)
+
+    setProxy = set_proxy
+
+    # -- events --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _event_list(events: Any) -> List[int]:
+        if isinstance(events, int) and not isinstance(events, bool):
+            events = [events]
+        if not isinstance(events, (list, tuple, set)) or not all(isinstance(e, int) and not isinstance(e, bool) for e in events):
+            raise TypeError("Array of event types expected")
+        return [int(e) for e in events]
+
+    def _apply_events(self, events: List[int], on: bool) -> None:
+        arr = (c_int * len(events))(*events)
+        fn = N.rtms_subscribe_event if on else N.rtms_unsubscribe_event
+        N.check("subscribeEvent" if on else "unsubscribeEvent", fn(self._sdk, arr, len(events)))
+
+    def subscribe_event(self, events: Any) -> bool:
+        ev = self._event_list(events)
+        with self._native_lock:
+            for e in ev:
+                if e not in self._events:
+                    self._events.append(e)
+            if self._sdk is not None and ev:
+                self._apply_events(ev, True)
+        return True
+
+    def unsubscribe_event(self, events: Any) -> bool:
+        ev = self._event_list(events)
+        with self._native_lock:
+            self._events = [e for e in self._events if e not in ev]
+            if self._sdk is not None and ev:
+                self._apply_events(ev, False)
+        return True
+
+    subscribeEvent, unsubscribeEvent = subscribe_event, unsubscribe_event
+
+    def subscribe_video(self, user_id: int, subscribe: bool) -> None:
+        if not isinstance(user_id, int) or not isinstance(subscribe, bool):
+            raise TypeError("Two arguments expected: userId (number), subscribe (boolean)")
+        if self._sdk is None:
+            raise RuntimeError("subscribe_video: the client is not joined")
+        N.check("subscribeVideo", N.rtms_send_subscript_video(self._sdk, ctypes.c_int32(user_id & 0xFFFFFFFF).value,
+                                                              1 if subscribe else 0))
+
+    subscribeVideo = subscribe_video
+
+    # -- callback registrars (work before alloc; data registrars enable their media) ----------
+
+    def _set(self, name: str, cb: Optional[Callable]) -> None:
+        if cb is not None and not callable(cb):
+            raise TypeError("Function argument expected")
+        self._cbs[name] = cb
+
+    def on_join_confirm(self, callback): self._set("join_confirm", callback)
+    def on_session_update(self, callback): self._set("session_update", callback)
+    def on_user_update(self, callback):
+        self._set("user_update", callback)
+        if callback is not None:
+            self.subscribe_event([2, 3, 4])
+    def on_audio_data(self, callback): self._set("audio_data", callback); self._enable(1, callback is not None)
+    def on_video_data(self, callback): self._set("video_data", callback); self._enable(2, callback is not None)
+    def on_deskshare_data(self, callback): self._set("deskshare_data", callback); self._enable(4, callback is not None)
+    def on_transcript_data(self, callback): self._set("transcript_data", callback); self._enable(8, callback is not None)
+    def on_chat_data(self, callback): self._set("chat_data", callback); self._enable(16, callback is not None)
+    def on_leave(self, callback): self._set("leave", callback)
+    def on_event_ex(self, callback): self._set("event_ex", callback)
+    def on_participant_video(self, callback):
+        self._set("participant_video", callback)
+        if callback is not None:
+            self.subscribe_event([8, 9])
+    def on_video_subscribed(self, callback): self._set("video_subscribed", callback)
+    def on_reconnecting(self, callback): self._set("reconnecting", callback)
+    def on_reconnected(self, callback): self._set("reconnected", callback)
+    def on_stream_state(self, callback): self._set("stream_state", callback)
+    def on_error(self, callback): self._set("error", callback)
+
+    onJoinConfirm, onSessionUpdate, onUserUpdate = on_join_confirm, on_session_update, on_user_update
+    onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
+    onTranscriptData, onChatData, onLeave, onEventEx = on_transcript_data, on_chat_data, on_leave, on_event_ex
+    onParticipantVideo, onVideoSubscribed = on_participant_video, on_video_subscribed
+    onReconnecting, onReconnected, onStreamState, onError = on_reconnecting, on_reconnected, on_stream_state, on_error
+
+    # -- C callbacks -------------------------------------------------------------------------
+
+    def _call(self, name: str, *args: Any) -> None:
+        cb = self._cbs.get(name)
+        if cb is None:
+            return
+        try:
+            cb(*args)
+        except Exception as e:  # a callback's exception must not unwind into the core
+            _report(name, e)
+
+    def _install_callbacks(self) -> None:
+        call = self._call
+
+        def data(name):
+            def f(sdk, buf, size, ts, md):
+                if not buf or size <= 0 or not md:
+                    return
+                m = md.contents
+                meta = Metadata(N._s(m.user_name), m.user_id & 0xFFFFFFFF, int(m.start_ts), int(m.end_ts), None,
+                                N._s(m.channel_id), int(m.language))
+                call(name, string_at(buf, size), int(size), int(ts), meta)
+            return N.DataCB(f)
+
+        def session(sdk, op, si):
+            if not si:
+                return
+            s = si.contents
+            status = SESS_STATUS_PAUSED if s.status == 2 else SESS_STATUS_ACTIVE
+            call("session_update", int(op), Session(N._s(s.session_id), N._s(s.stream_id),
+                                                    N._s(bytes(s.meeting_id).split(b"\0", 1)[0]), int(s.stat_time), status))
+
+        def user(sdk, op, pi):
+            if not pi:
+                return
+            call("user_update", int(op), Participant(pi.contents.participant_id & 0xFFFFFFFF, N._s(pi.contents.participant_name)))
+
+        def event_ex(sdk, buf, size):
+            if buf and size > 0:
+                call("event_ex", string_at(buf, size).decode("utf-8", "replace"))
+
+        def pvideo(sdk, users, n, on):
+            call("participant_video", [users[i] & 0xFFFFFFFF for i in range(n)], bool(on))
+
+        ops = N.rtms_csdk_ops(
+            N.JoinCB(lambda sdk, r: call("join_confirm", int(r))),
+            N.SessionCB(session), N.UserCB(user),
+            data("audio_data"), data("video_data"), data("deskshare_data"), data("transcript_data"),
+            N.JoinCB(lambda sdk, r: call("leave", int(r))),
+            N.EventExCB(event_ex))
+        ext = N.rtms_ext_ops()
+        ext.version = 1
+        ext.on_chat_data = data("chat_data")
+        ext.on_stream_state = N.StateCB(lambda sdk, st, r: call("stream_state", int(st), int(r)))
+        ext.on_error = N.ErrorCB(lambda sdk, code, text: call("error", int(code), N._s(text)))
+        ext.on_participant_video = N.VideoUsersCB(pvideo)
+        ext.on_video_subscript_resp = N.VideoSubCB(lambda sdk, uid, st, err: call("video_subscribed", uid & 0xFFFFFFFF, int(st), N._s(err)))
+        ext.on_reconnecting = N.ReconnectingCB(lambda sdk, c, a, d, cause: call("reconnecting", int(c), int(a), int(d), N._s(cause)))
+        ext.on_reconnected = N.ReconnectedCB(lambda sdk, c, gap: call("reconnected", int(c), int(gap)))
+        # Keep the ctypes thunks alive as long as the handle.
+        self._ops, self._ext = ops, ext
+        N.check("setCallbacks", N.rtms_set_callbacks(self._sdk, byref(ops)))
+        N.check("setCallbacks", N.rtms_set_ext_callbacks(self._sdk, byref(ext)))

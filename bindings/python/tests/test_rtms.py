@@ -1,0 +1,368 @@
+"""The Python binding: Zoom's API surface, behaviour against the simulator, bad input, lifecycle,
+reconnection and the webhook intake. Run: python -m unittest discover bindings/python/tests
+(RTMS_LIBRARY=<librtms.so> unless the package is installed with the library inside; RTMS_SIM=<rtms-sim>)."""
+
+import asyncio
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simulator import CLIENT_ID, CLIENT_SECRET, Simulator  # noqa: E402
+
+import rtms  # noqa: E402
+
+
+def wait_for(cond, timeout=15.0, step=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+class Recorder:
+    """Registers every callback of a client and records what arrives, with the thread."""
+
+    def __init__(self, client):
+        self.lock = threading.Lock()
+        self.calls = []
+        self.threads = set()
+        for name in ("join_confirm", "session_update", "user_update", "leave", "event_ex", "chat_data",
+                     "reconnecting", "reconnected", "stream_state"):
+            getattr(client, "on_" + name)(self._rec(name))
+        for name in ("audio_data", "video_data", "deskshare_data", "transcript_data"):
+            getattr(client, "on_" + name)(self._rec(name))
+        client.on_participant_event(self._rec("participant_event"))
+        client.on_active_speaker_event(self._rec("active_speaker"))
+        client.on_sharing_event(self._rec("sharing"))
+
+    def _rec(self, name):
+        def f(*args):
+            with self.lock:
+                self.calls.append((name, args))
+                self.threads.add(threading.get_ident())
+        return f
+
+    def of(self, name):
+        with self.lock:
+            return [a for n, a in self.calls if n == name]
+
+    def names(self):
+        with self.lock:
+            return [n for n, _ in self.calls]
+
+
+class TestSurface(unittest.TestCase):
+    def test_constants_have_zooms_values(self):
+        self.assertEqual([rtms.MEDIA_TYPE_AUDIO, rtms.MEDIA_TYPE_VIDEO, rtms.MEDIA_TYPE_DESKSHARE, rtms.MEDIA_TYPE_TRANSCRIPT,
+                          rtms.MEDIA_TYPE_CHAT, rtms.MEDIA_TYPE_ALL], [1, 2, 4, 8, 16, 32])
+        self.assertEqual([rtms.SESSION_EVENT_ADD, rtms.SESSION_EVENT_STOP, rtms.SESSION_EVENT_PAUSE, rtms.SESSION_EVENT_RESUME], [1, 2, 3, 4])
+        self.assertEqual((rtms.EVENT_PARTICIPANT_VIDEO_ON, rtms.EVENT_PARTICIPANT_VIDEO_OFF, rtms.EVENT_USER_UNHOLD), (8, 9, 13))
+        self.assertEqual((rtms.RTMS_SDK_FAILURE, rtms.RTMS_SDK_OK, rtms.RTMS_SDK_TIMEOUT, rtms.RTMS_SDK_NOT_EXIST), (-1, 0, 1, 2))
+        self.assertEqual((rtms.SESS_STATUS_ACTIVE, rtms.SESS_STATUS_PAUSED, rtms.USER_JOIN, rtms.USER_LEAVE), (0, 1, 0, 1))
+        self.assertEqual(rtms.AudioCodec.OPUS, 4)
+        self.assertEqual(rtms.VideoCodec.H264, 7)
+        self.assertEqual(rtms.AudioSampleRate.SR_48K, 3)
+        self.assertEqual(rtms.TranscriptLanguage["ENGLISH"], 9)
+        self.assertEqual(rtms.TranscriptLanguage["NONE"], -1)
+        self.assertEqual(rtms.StopReason.STREAMING_NOT_SUPPORTED, 26)
+        self.assertEqual(rtms.MessageType.VIDEO_SUBSCRIPTION_RESP, 29)
+        self.assertEqual(rtms.DataOption.VIDEO_MIXED_SPEAKER_VIEW, 4)
+        self.assertIs(rtms.AudioDataOption, rtms.DataOption)
+        self.assertEqual(rtms.LogFormat.JSON, "json")
+        self.assertEqual(int(rtms.LogLevel.TRACE), 4)
+
+    def test_all_names_exist(self):
+        for name in rtms.__all__:
+            self.assertTrue(hasattr(rtms, name), name)
+        for name in ("_clients", "_clients_lock", "_running", "_stop_event", "WebhookResponse", "find_ca_certificate"):
+            self.assertTrue(hasattr(rtms, name), name)
+
+    def test_aliases_are_the_same_functions(self):
+        self.assertIs(rtms.Client.onAudioData, rtms.Client.on_audio_data)
+        self.assertIs(rtms.Client.onTranscriptData, rtms.Client.on_transcript_data)
+        self.assertIs(rtms.Client.setProxy, rtms.Client.set_proxy)
+        self.assertIs(rtms.Client.subscribeVideo, rtms.Client.subscribe_video)
+        self.assertIs(rtms.Client.onWebhookEvent, rtms.Client.on_webhook_event)
+        self.assertIs(rtms.on_webhook_event, rtms.onWebhookEvent)
+
+    def test_params_both_spellings_and_defaults(self):
+        a = rtms.AudioParams()
+        self.assertEqual((a.codec, a.sample_rate, a.sampleRate, a.channel, a.frame_size), (4, 3, 3, 2, 960))
+        a.sampleRate = rtms.AudioSampleRate.SR_16K
+        self.assertEqual(a.sample_rate, 1)
+        t = rtms.TranscriptParams()
+        self.assertIs(t.enable_lid, True)
+        self.assertEqual((t.content_type, t.src_language, t.srcLanguage), (5, -1, -1))
+        t.enableLid = 0
+        self.assertIs(t.enable_lid, False)
+        v = rtms.VideoParams(3, 5, 2, 3, 5)
+        self.assertEqual((v.codec, v.fps, v.dataOpt), (5, 5, 3))
+        d = rtms.DeskshareParams(3, 5, 3, 1)
+        self.assertEqual((d.resolution, d.fps), (3, 1))
+        with self.assertRaises(TypeError):
+            rtms.AudioParams(1, 2)
+        with self.assertRaises(TypeError):
+            a.codec = "opus"
+        with self.assertRaises(AttributeError):
+            a.bitrate = 5
+
+    def test_param_validation_is_clear(self):
+        c = rtms.Client()
+        with self.assertRaisesRegex(ValueError, "OPUS"):
+            c.set_audio_params(rtms.AudioParams(2, 4, 1, 1, 1, 20, 320))
+        with self.assertRaisesRegex(ValueError, "frame_size"):
+            c.set_audio_params(rtms.AudioParams(2, 1, 1, 1, 1, 20, 999))
+        with self.assertRaisesRegex(ValueError, "fps"):
+            c.set_video_params(rtms.VideoParams(3, 5, 2, 3, 30))
+        with self.assertRaises(TypeError):
+            c.set_video_params({"codec": 7})
+        c.set_transcript_params(rtms.TranscriptParams())  # fine before join
+        c.leave()
+
+    def test_generate_signature(self):
+        sig = rtms.generate_signature("id", "secret", "uuid", "stream")
+        import hashlib, hmac
+        self.assertEqual(sig, hmac.new(b"secret", b"id,uuid,stream", hashlib.sha256).hexdigest())
+        with self.assertRaisesRegex(EnvironmentError, "Client ID"):
+            rtms.generate_signature("", "s", "u", "x")
+
+    def test_registrars_work_before_join_as_calls_and_decorators(self):
+        c = rtms.Client()
+
+        @c.on_transcript_data
+        def on_text(data, size, ts, md):
+            pass
+
+        c.onAudioData(lambda *a: None)
+        c.on_participant_video(lambda users, on: None)
+        self.assertTrue(c.on_active_speaker_event(lambda ts, uid, name: None))
+        with self.assertRaisesRegex(TypeError, "Function"):
+            c.on_leave(42)
+        c.leave()
+
+
+class TestBadInput(unittest.TestCase):
+    def test_join_without_ids_or_credentials_is_a_clear_error(self):
+        c = rtms.Client()
+        with self.assertRaisesRegex(ValueError, "meeting_uuid"):
+            c.join(rtms_stream_id="s", server_urls="ws://127.0.0.1:1")
+        with self.assertRaisesRegex(ValueError, "rtms_stream_id"):
+            c.join(meeting_uuid="m", server_urls="ws://127.0.0.1:1")
+        with self.assertRaisesRegex(ValueError, "server_urls"):
+            c.join({"meeting_uuid": "m", "rtms_stream_id": "s"})
+        with self.assertRaises(TypeError):
+            c.join(meeting_uuid=123, rtms_stream_id="s", server_urls="ws://x")
+        saved = {k: os.environ.pop(k, None) for k in ("ZM_RTMS_CLIENT", "ZM_RTMS_SECRET")}
+        try:
+            with self.assertRaisesRegex(EnvironmentError, "Client ID"):
+                c.join(meeting_uuid="m", rtms_stream_id="s", server_urls="ws://127.0.0.1:1")
+        finally:
+            for k, v in saved.items():
+                if v is not None:
+                    os.environ[k] = v
+        with self.assertRaisesRegex(TypeError, "Array of event types"):
+            c.subscribe_event("three")
+        with self.assertRaisesRegex(TypeError, "userId"):
+            c.subscribe_video("x", True)
+        with self.assertRaisesRegex(TypeError, "proxy"):
+            c.set_proxy("http", 8080)
+        c.leave()
+
+    def test_a_bad_proxy_is_refused_by_the_core(self):
+        c = rtms.Client()
+        c.alloc()
+        with self.assertRaises(rtms.RTMSException):
+            c.set_proxy("socks5", "socks5://127.0.0.1:1080")
+        c.leave()
+
+
+class TestAgainstTheSimulator(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = Simulator()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.sim.close()
+
+    def join(self, client, body, **kw):
+        client.join(body["payload"], client=CLIENT_ID, secret=CLIENT_SECRET, **kw)
+
+    def test_every_callback_kind_on_the_clients_own_thread(self):
+        body = self.sim.meeting(duration=5, participants=3)
+        c = rtms.Client()
+        rec = Recorder(c)
+        c.set_audio_params(rtms.AudioParams(2, 1, 1, 1, 1, 20, 320))
+        c.set_video_params(rtms.VideoParams(3, 5, 2, 3, 5))
+        self.join(c, body)
+        self.assertTrue(wait_for(lambda: rec.of("leave"), 20), rec.names()[-5:])
+        c.leave()
+        self.assertEqual(rec.of("join_confirm"), [(0,)])
+        self.assertEqual(rec.of("leave"), [(6,)])
+        for kind in ("audio_data", "video_data", "deskshare_data", "transcript_data", "chat_data", "user_update",
+                     "session_update", "event_ex", "participant_event", "active_speaker", "sharing", "stream_state"):
+            self.assertTrue(rec.of(kind), "no %s callback" % kind)
+        data, size, ts, md = rec.of("audio_data")[0]
+        self.assertIsInstance(data, bytes)
+        self.assertEqual(len(data), size)
+        self.assertEqual(size, 16000 * 20 // 1000 * 2)
+        self.assertGreater(ts, 0)
+        self.assertIsInstance(md, rtms.Metadata)
+        text, _, _, tmd = rec.of("transcript_data")[0]
+        self.assertTrue(text.decode())
+        self.assertTrue(tmd.userName and tmd.startTs > 0 and tmd.endTs >= tmd.startTs)
+        op, session = rec.of("session_update")[0]
+        self.assertEqual(op, rtms.SESSION_EVENT_ADD)
+        self.assertIsInstance(session, rtms.Session)
+        self.assertTrue(session.isActive and session.streamId == body["payload"]["rtms_stream_id"])
+        op, who = rec.of("user_update")[0]
+        self.assertIsInstance(who, rtms.Participant)
+        self.assertTrue(who.name)
+        kind, ts, people = rec.of("participant_event")[0]
+        self.assertIn(kind, ("join", "leave"))
+        self.assertTrue(people and "user_id" in people[0] and "user_name" in people[0])
+        self.assertEqual(rec.names()[-1], "leave", "nothing after on_leave")
+        self.assertEqual(len(rec.threads), 1, "every callback on the client's loop thread")
+        self.assertNotIn(threading.get_ident(), rec.threads)
+
+    def test_media_drop_is_reconnected_by_the_core(self):
+        body = self.sim.meeting(duration=30)
+        stream = body["payload"]["rtms_stream_id"]
+        c = rtms.Client()
+        rec = Recorder(c)
+        c.set_audio_params(rtms.AudioParams(2, 1, 1, 1, 1, 20, 320))
+        c.on_video_data(None)
+        c.on_deskshare_data(None)
+        c.on_transcript_data(None)
+        c.on_chat_data(None)
+        self.join(c, body)
+        self.assertTrue(wait_for(lambda: len(rec.of("audio_data")) >= 10))
+        self.assertEqual(self.sim.chaos(stream, "audio", "abort").get("connections"), 1)
+        before = len(rec.of("audio_data"))
+        self.assertTrue(wait_for(lambda: rec.of("reconnected") and len(rec.of("audio_data")) > before + 10, 15))
+        connection, attempt, delay, cause = rec.of("reconnecting")[0]
+        self.assertEqual((connection, attempt), (rtms.MEDIA_TYPE_AUDIO, 1))
+        self.assertTrue(cause)
+        self.assertEqual(rec.of("reconnected")[0][0], rtms.MEDIA_TYPE_AUDIO)
+        self.assertEqual(c.stats()["media_reconnects"], 1)
+        self.assertEqual(rec.of("leave"), [])
+        c.leave()
+
+    def test_leave_from_another_thread_stops_callbacks(self):
+        body = self.sim.meeting(duration=30)
+        c = rtms.Client()
+        rec = Recorder(c)
+        self.join(c, body)
+        self.assertTrue(wait_for(lambda: len(rec.of("audio_data")) >= 5))
+        t = threading.Thread(target=c.leave)
+        t.start()
+        t.join(5)
+        n = len(rec.calls)
+        time.sleep(0.5)
+        self.assertEqual(len(rec.calls), n, "no callback after leave")
+        self.assertFalse(c.is_allocated())
+
+    def test_sequential_sessions_and_context_manager(self):
+        threads_before = threading.active_count()
+        for i in range(100):
+            body = self.sim.meeting(duration=30)
+            with rtms.Client() as c:
+                joined = []
+                c.on_join_confirm(joined.append)
+                self.join(c, body)
+                self.assertTrue(wait_for(lambda: joined, 10), "session %d" % i)
+                self.assertEqual(joined, [0])
+            self.assertFalse(c.is_allocated())
+        self.assertTrue(wait_for(lambda: threading.active_count() <= threads_before + 1, 5),
+                        "loop threads end with their clients: %d before, %d after" % (threads_before, threading.active_count()))
+        self.assertEqual(len(rtms._clients), 0)
+
+    def test_explicit_loop_and_pool(self):
+        pool = rtms.EventLoopPool(threads=2, strategy="round_robin")
+        clients, recs = [], []
+        for _ in range(4):
+            c = rtms.Client()
+            recs.append(Recorder(c))
+            pool.add(c)
+            self.join(c, self.sim.meeting(duration=2))
+            clients.append(c)
+        runner = threading.Thread(target=pool.run, kwargs={"stop_on_empty": True})
+        runner.start()
+        self.assertTrue(wait_for(lambda: all(r.of("leave") for r in recs), 20))
+        for c in clients:
+            c.leave()
+        runner.join(10)
+        self.assertFalse(runner.is_alive(), "the pool stops when its clients left")
+        self.assertEqual(len({t for r in recs for t in r.threads}), 2, "two loop threads served four clients")
+
+    def test_run_async_delivers_on_the_asyncio_thread(self):
+        body = self.sim.meeting(duration=2)
+
+        async def main():
+            c = rtms.Client()
+            got = []
+
+            async def on_audio(data, size, ts, md):
+                got.append(threading.get_ident())
+
+            c.on_audio_data(on_audio)
+            left = asyncio.Event()
+            c.on_leave(lambda r: left.set())
+            task = asyncio.ensure_future(rtms.run_async())
+            await asyncio.sleep(0)
+            self.join(c, body)
+            await asyncio.wait_for(left.wait(), 20)
+            c.leave()
+            rtms.stop()
+            await asyncio.wait_for(task, 5)
+            return got
+
+        got = asyncio.run(main())
+        self.assertTrue(got)
+        self.assertEqual(set(got), {threading.get_ident()})
+
+
+class TestWebhookIntake(unittest.TestCase):
+    def test_signed_webhooks_reach_the_callback_and_join_works_from_the_payload(self):
+        secret = "py-webhook-secret"
+        os.environ["ZM_RTMS_WEBHOOK_SECRET"] = secret
+        try:
+            server = rtms.WebhookServer(port=0, path="/zoom", host="127.0.0.1", secret=secret)
+            seen = []
+            self.assertTrue(server.start(lambda payload: seen.append(payload)))
+            sim = Simulator("--webhook-url", "http://127.0.0.1:%d/zoom" % server.port, "--webhook-secret", secret)
+            try:
+                body = sim.meeting(duration=3)
+                started = server.wait_started(timeout_ms=5000)
+                self.assertEqual(started, body)
+                c = rtms.Client()
+                rec = Recorder(c)
+                c.join(started["payload"], client=CLIENT_ID, secret=CLIENT_SECRET)
+                self.assertTrue(wait_for(lambda: rec.of("leave"), 20))
+                c.leave()
+                self.assertTrue(wait_for(lambda: len(seen) >= 2))
+                self.assertEqual([p["event"] for p in seen], ["meeting.rtms_started", "meeting.rtms_stopped"])
+                # A forged request is refused by the core and never reaches the callback.
+                req = urllib.request.Request("http://127.0.0.1:%d/zoom" % server.port, data=b'{"event":"x"}', method="POST",
+                                             headers={"x-zm-signature": "v0=00", "x-zm-request-timestamp": str(int(time.time()))})
+                with self.assertRaises(urllib.error.HTTPError) as e:
+                    urllib.request.urlopen(req, timeout=5)
+                self.assertEqual(e.exception.code, 401)
+                st = server.stats()
+                self.assertEqual((st["validations"], st["unauthorized"], st["accepted"]), (1, 1, 2))
+            finally:
+                sim.close()
+                server.stop()
+        finally:
+            os.environ.pop("ZM_RTMS_WEBHOOK_SECRET", None)
+
+
+if __name__ == "__main__":
+    unittest.main()
