@@ -4,9 +4,11 @@
 #   2. C: the shipping librtms.so (release, static stdlib, rtms_* exports only), header test,
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
 #   3. The Python binding: pip install into a fresh venv, its tests against the simulator.
-#   4. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
+#   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
+#      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node.
+#   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 # Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
-# RTMS_TEST_SKIP_OFFICIAL=1 skips step 4 and the pip install of step 3 (they need PyPI).
+# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5 and the pip install of step 3 (they need PyPI).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -59,6 +61,13 @@ else
   OPENRTMS_LIB="$lib" "$venv/bin/pip" install -q "$root/bindings/python"
   (cd "$tmp" && RTMS_SIM="$bin/rtms-sim" "$venv/bin/python" -m unittest discover -s "$root/bindings/python/tests")
 fi
+
+step "Node binding (bindings/node): addon built with cc, node --test against the simulator"
+RTMS_LIB="$lib" bash "$root/bindings/node/build.sh"
+RTMS_SIM="$bin/rtms-sim" node --test "$root/bindings/node/test/"
+
+step "Cross-language parity: one seeded session and the webhook path through C, Python and Node"
+RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/parity/run.py"
 
 if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
   step "Zoom's official client: skipped (RTMS_TEST_SKIP_OFFICIAL=1)"

@@ -257,6 +257,17 @@ public final class Simulator: @unchecked Sendable {
     // MARK: Chaos
 
     public enum ChaosAction: Sendable, Equatable {
+        /// "abort", "close" (with `code`), "freeze" or "mute".
+        public static func named(_ name: String, code: Int = 1011) -> ChaosAction? {
+            switch name {
+            case "abort": .abort
+            case "close": .close(code: code)
+            case "freeze": .freeze
+            case "mute": .muteKeepAlives
+            default: nil
+            }
+        }
+
         /// End the TCP connection without a close frame.
         case abort
         /// Send a close frame with this code.
@@ -399,6 +410,13 @@ public final class Simulator: @unchecked Sendable {
                 m.overrides.silentMedia = ov["silent_media"]?.boolValue ?? false
                 m.overrides.omitMediaURLs = ov["omit_media_urls"]?.arrayValue?.compactMap(\.stringValue) ?? []
             }
+            for step in o["chaos"]?.arrayValue ?? [] {
+                guard let at = step["at_ms"]?.intValue, let action = ChaosAction.named(step["action"]?.stringValue ?? "",
+                                                                                         code: Int(step["code"]?.intValue ?? 1011)) else {
+                    return (.badRequest, .object(["error": .string("chaos steps are {\"at_ms\", \"connection\", \"action\": abort|close|freeze|mute}")]))
+                }
+                m.chaosPlan.append((Int(at), step["connection"]?.stringValue ?? "signaling", action))
+            }
             return (.created, createMeetingOnLoop(m))
         case (.GET, "streams", 1):
             return (.ok, .object(["streams": .array(streams.keys.sorted().map { .string($0) })]))
@@ -435,13 +453,8 @@ public final class Simulator: @unchecked Sendable {
                 s.keepAliveMissed(sig)
                 return (.ok, s.report)
             default:
-                let action: ChaosAction
-                switch o["action"]?.stringValue ?? "" {
-                case "abort": action = .abort
-                case "close": action = .close(code: Int(o["code"]?.intValue ?? 1011))
-                case "freeze": action = .freeze
-                case "mute": action = .muteKeepAlives
-                default: return (.badRequest, .object(["error": .string("action must be abort, close, freeze or mute")]))
+                guard let action = ChaosAction.named(o["action"]?.stringValue ?? "", code: Int(o["code"]?.intValue ?? 1011)) else {
+                    return (.badRequest, .object(["error": .string("action must be abort, close, freeze or mute")]))
                 }
                 let n = s.chaos(o["connection"]?.stringValue ?? "signaling", action)
                 return (n > 0 ? .ok : .conflict, .object(["connections": .int(Int64(n))]))

@@ -36,6 +36,8 @@ public struct MeetingOptions: Sendable {
     public var reconnectWindowMs: Int = 60_000
     /// How long a stream waits for an interrupted media connection to come back.
     public var mediaReconnectWindowMs: Int = 30_000
+    /// Faults at fixed times after the stream starts (deterministic chaos, for parity tests).
+    public var chaosPlan: [(atMs: Int, connection: String, action: Simulator.ChaosAction)] = []
     public init() {}
 }
 
@@ -332,6 +334,9 @@ final class SimStream {
             // Who is in the meeting at the start is known at once.
             if at == 0 { perform(step, at: 0); continue }
             tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(at))) { [weak self] in self?.perform(step, at: at) })
+        }
+        for (at, target, action) in options.chaosPlan {
+            tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(at))) { [weak self] in _ = self?.chaos(target, action) })
         }
         tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(script.durationMs))) { [weak self] in
             self?.end(reason: StopReason.meetingEnded, note: "the scripted meeting ended")

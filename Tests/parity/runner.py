@@ -1,0 +1,79 @@
+"""Parity runner, Python side (see runner.c): the same JSON lines through the rtms package."""
+
+import json
+import sys
+import threading
+
+import rtms
+
+rtms.configure_logger({"enabled": False})  # stdout carries only the transcript
+
+out_lock = threading.Lock()
+
+
+def emit(obj):
+    with out_lock:
+        sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def media(kind):
+    def f(data, size, ts, md):
+        rec = {"cb": "media", "kind": kind, "user_id": md.userId, "user_name": md.userName, "size": size}
+        if kind in ("transcript", "chat"):
+            rec["text"] = data.decode("utf-8", "replace")
+        emit(rec)
+    return f
+
+
+def join_mode(body):
+    done = threading.Event()
+    c = rtms.Client()
+    c.set_audio_params(rtms.AudioParams(2, 1, 1, 1, 1, 20, 320))
+    c.set_video_params(rtms.VideoParams(3, 5, 2, 3, 5))
+    c.set_deskshare_params(rtms.DeskshareParams(3, 5, 3, 1))
+    for kind in ("audio", "video", "deskshare", "transcript", "chat"):
+        getattr(c, "on_%s_data" % kind)(media(kind))
+    c.on_join_confirm(lambda r: emit({"cb": "join_confirm", "reason": r}))
+    c.on_session_update(lambda op, s: emit({"cb": "session_update", "op": op, "active": s.isActive}))
+    c.on_user_update(lambda op, p: emit({"cb": "user_update", "op": op, "id": p.id, "name": p.name}))
+    c.on_event_ex(lambda j: emit({"cb": "event", "json": j}))
+    c.on_stream_state(lambda st, r: emit({"cb": "stream_state", "state": st, "reason": r}))
+    c.on_reconnecting(lambda conn, a, d, why: emit({"cb": "reconnecting", "connection": conn, "attempt": a}))
+    c.on_reconnected(lambda conn, gap: emit({"cb": "reconnected", "connection": conn}))
+
+    def left(r):
+        emit({"cb": "leave", "reason": r})
+        done.set()
+
+    c.on_leave(left)
+    c.subscribe_event([2, 3, 4, 5, 6, 7, 8, 9])
+    c.join(json.loads(body))
+    ok = done.wait(60)
+    c.leave()
+    return 0 if ok else 1
+
+
+def webhook_mode(secret):
+    done = threading.Event()
+    server = rtms.WebhookServer(port=0, path="/parity", host="127.0.0.1", secret=secret)
+
+    def on_event(payload):
+        emit({"cb": "webhook", "event": payload.get("event"), "routed": False, "body": json.dumps(payload, separators=(",", ":"))})
+        if payload.get("event") == "parity.done":
+            done.set()
+
+    if not server.start(on_event):
+        return 1
+    emit({"port": server.port})
+    ok = done.wait(60)
+    server.stop()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "join":
+        sys.exit(join_mode(sys.argv[2]))
+    if len(sys.argv) == 3 and sys.argv[1] == "webhook":
+        sys.exit(webhook_mode(sys.argv[2]))
+    sys.exit("usage: runner.py join '<rtms_started body>' | runner.py webhook <secret>")

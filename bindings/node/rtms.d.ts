@@ -1,0 +1,113 @@
+// Types of the OpenRTMS Node binding: Zoom's @zoom/rtms API, as this package implements it.
+
+export interface AiTargetLanguage { lid: number; toneId: number; voiceId: string; engine: string }
+export interface AiInterpreter { lid: number; timestamp: number; channelNum: number; sampleRate: number; targets: AiTargetLanguage[] }
+export interface Metadata {
+  userName: string; userId: number; startTs: number; endTs: number; aiInterpreter: AiInterpreter;
+  /** OpenRTMS: Contact Center channel ("" otherwise) and transcript language (-1 if absent). */
+  channelId: string; language: number;
+}
+export interface Session {
+  sessionId: string; streamId: string; meetingId: string; statTime: number; status: number; isActive: boolean; isPaused: boolean;
+}
+export interface Participant { id: number; name: string }
+export interface AudioParams { contentType?: number; codec?: number; sampleRate?: number; channel?: number; dataOpt?: number; duration?: number; frameSize?: number }
+export interface VideoParams { contentType?: number; codec?: number; resolution?: number; dataOpt?: number; fps?: number }
+export interface DeskshareParams { contentType?: number; codec?: number; resolution?: number; fps?: number }
+export interface TranscriptParams { srcLanguage?: number; enableLid?: boolean }
+export interface JoinParams {
+  meeting_uuid?: string; webinar_uuid?: string; session_id?: string; engagement_id?: string; call_id?: string;
+  rtms_stream_id: string; server_urls: string; signature?: string; client?: string; secret?: string; ca?: string;
+  timeout?: number; pollInterval?: number; is_verify_cert?: number; agent?: string;
+  [key: string]: unknown;
+}
+export interface ClientStats {
+  audio: number; video: number; deskshare: number; transcript: number; chat: number; delivered: number;
+  droppedQueueFull: number; droppedMalformed: number; reconnectAttempts: number; rejoins: number; mediaReconnects: number; maxGapMs: number;
+}
+export type MediaDataCallback = (buffer: Buffer, size: number, timestamp: number, metadata: Metadata) => void;
+
+export class Client {
+  static initialize(caPath?: string, isVerifyCert?: number, agent?: string): boolean;
+  static uninitialize(): boolean;
+  constructor();
+  join(options: JoinParams): boolean;
+  join(uuid: string, streamId: string, signature: string, serverUrls: string, timeout?: number): boolean;
+  leave(): boolean;
+  release(): boolean;
+  poll(): boolean;
+  uuid(): string;
+  streamId(): string;
+  stats(): ClientStats;
+  state(): number;
+  enableAudio(enable?: boolean): boolean;
+  enableVideo(enable?: boolean): boolean;
+  enableTranscript(enable?: boolean): boolean;
+  enableDeskshare(enable?: boolean): boolean;
+  enableChat(enable?: boolean): boolean;
+  setAudioParams(params: AudioParams): boolean;
+  setVideoParams(params: VideoParams): boolean;
+  setDeskshareParams(params: DeskshareParams): boolean;
+  setTranscriptParams(params: TranscriptParams): boolean;
+  setProxy(proxyType: string, proxyUrl: string): boolean;
+  subscribeEvent(events: number[]): boolean;
+  unsubscribeEvent(events: number[]): boolean;
+  subscribeVideo(userId: number, subscribe: boolean): boolean;
+  onJoinConfirm(callback: (reason: number) => void): boolean;
+  onSessionUpdate(callback: (op: number, session: Session) => void): boolean;
+  onUserUpdate(callback: (op: number, participant: Participant) => void): boolean;
+  onAudioData(callback: MediaDataCallback): boolean;
+  onVideoData(callback: MediaDataCallback): boolean;
+  onDeskshareData(callback: MediaDataCallback): boolean;
+  onTranscriptData(callback: MediaDataCallback): boolean;
+  onChatData(callback: MediaDataCallback): boolean;
+  onLeave(callback: (reason: number) => void): boolean;
+  onEventEx(callback: (json: string) => void): boolean;
+  onParticipantVideo(callback: (users: number[], isOn: boolean) => void): boolean;
+  onVideoSubscribed(callback: (userId: number, status: number, error: string) => void): boolean;
+  onParticipantEvent(callback: (event: 'join' | 'leave', timestamp: number, participants: { userId: number; userName: string }[]) => void): boolean;
+  onActiveSpeakerEvent(callback: (timestamp: number, userId: number, userName: string) => void): boolean;
+  onSharingEvent(callback: (event: 'start' | 'stop', timestamp: number, userId?: number, userName?: string) => void): boolean;
+  onMediaConnectionInterrupted(callback: (timestamp: number) => void): boolean;
+  /** OpenRTMS: connection 0 = signaling (full rejoin), else the media type mask. */
+  onReconnecting(callback: (connection: number, attempt: number, delayMs: number, cause: string) => void): boolean;
+  onReconnected(callback: (connection: number, gapMs: number) => void): boolean;
+  onStreamState(callback: (state: number, reason: number) => void): boolean;
+  onError(callback: (code: number, message: string) => void): boolean;
+}
+
+export interface WebhookOptions { host?: string; port?: number; path?: string; secret?: string; cert?: string; key?: string; clientCa?: string }
+export interface WebhookServerHandle {
+  port: number;
+  stats(): { requests: number; accepted: number; duplicates: number; validations: number; notFound: number; malformed: number;
+    tooLarge: number; unauthorized: number; routed: number; droppedQueueFull: number };
+  stop(): void;
+}
+export type WebhookCallback = ((payload: any) => void) | ((payload: any, req: any, res: any) => void);
+export function onWebhookEvent(callback: WebhookCallback, options?: WebhookOptions): WebhookServerHandle;
+export function createWebhookHandler(callback: WebhookCallback, path?: string): (req: any, res: any) => void;
+export function generateSignature(params: { client?: string; secret?: string; uuid: string; streamId: string }): string;
+export function isInitialized(): boolean;
+
+export enum LogLevel { ERROR = 0, WARN = 1, INFO = 2, DEBUG = 3, TRACE = 4 }
+export enum LogFormat { PROGRESSIVE = 'progressive', JSON = 'json' }
+export interface LoggerConfig { level: LogLevel; format: LogFormat; enabled: boolean }
+export function configureLogger(config: Partial<LoggerConfig>): void;
+
+type Dict = { readonly [name: string]: number };
+export const AudioContentType: Dict; export const AudioCodec: Dict; export const AudioSampleRate: Dict;
+export const AudioChannel: Dict; export const AudioDataOption: Dict; export const VideoContentType: Dict;
+export const VideoCodec: Dict; export const VideoResolution: Dict; export const VideoDataOption: Dict;
+export const MediaDataType: Dict; export const SessionState: Dict; export const StreamState: Dict;
+export const EventType: Dict; export const MessageType: Dict; export const StopReason: Dict; export const TranscriptLanguage: Dict;
+
+declare const rtms: {
+  Client: typeof Client; onWebhookEvent: typeof onWebhookEvent; createWebhookHandler: typeof createWebhookHandler;
+  generateSignature: typeof generateSignature; isInitialized: typeof isInitialized; configureLogger: typeof configureLogger;
+  LogLevel: typeof LogLevel; LogFormat: typeof LogFormat; version(): string;
+  AudioContentType: Dict; AudioCodec: Dict; AudioSampleRate: Dict; AudioChannel: Dict; AudioDataOption: Dict;
+  VideoContentType: Dict; VideoCodec: Dict; VideoResolution: Dict; VideoDataOption: Dict; MediaDataType: Dict;
+  SessionState: Dict; StreamState: Dict; EventType: Dict; MessageType: Dict; StopReason: Dict; TranscriptLanguage: Dict;
+  readonly [constant: string]: unknown;
+};
+export default rtms;
