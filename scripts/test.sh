@@ -5,7 +5,8 @@
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
 #   3. The Python binding: pip install into a fresh venv, its tests against the simulator.
 #   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
-#      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node.
+#      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
+#      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 # Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips step 5 and the pip install of step 3 (they need PyPI).
@@ -68,6 +69,9 @@ RTMS_SIM="$bin/rtms-sim" node --test "$root/bindings/node/test/"
 
 step "Cross-language parity: one seeded session and the webhook path through C, Python and Node"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/parity/run.py"
+
+step "Every code block of examples/python.md and examples/node.md against the simulator"
+RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/docs/run_examples.py"
 
 if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
   step "Zoom's official client: skipped (RTMS_TEST_SKIP_OFFICIAL=1)"
