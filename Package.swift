@@ -58,6 +58,8 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // The main job: streams to files (WAV, WebVTT, JSON lines, H.264/JPEG, summary.json).
+        .target(name: "RTMSRecord", dependencies: ["RTMSClient", "RTMSProtocol", "RTMSSession"]),
         // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
         .target(name: "CRTMS"),
         .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
@@ -84,7 +86,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rtms", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
+            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
@@ -95,7 +97,7 @@ let package = Package(
         ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
         .testTarget(name: "RTMSIntegrationTests", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook",
+            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook", "RTMSRecord",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

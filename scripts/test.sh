@@ -31,11 +31,22 @@ step "swift test"
 swift test --skip-build
 bin=$(swift build --show-bin-path)
 
-step "README's first command: rtms demo (short meeting, plain and TLS)"
-"$bin/rtms" demo --duration 5 --quiet | tail -3
-"$bin/rtms" demo --duration 5 --quiet --tls --unified | tail -2
-step "rtms-sim --print-started piped into rtms join"
+step "README's first command: rtms demo (short meeting recorded, plain and TLS)"
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$bin/rtms" demo --duration 5 --quiet --out "$tmp/rec" | tail -3
+"$bin/rtms" demo --duration 5 --quiet --tls --unified --out "$tmp/rec-tls" | tail -2
+for d in "$tmp"/rec/* "$tmp"/rec-tls/*; do
+  for f in audio/mixed.wav transcript.vtt chat.jsonl events.jsonl summary.json; do
+    [ -s "$d/$f" ] || { echo "rtms demo: $d/$f missing or empty"; exit 1; }
+  done
+done
+python3 - "$tmp"/rec/*/audio/mixed.wav <<'PY'
+import sys, wave
+w = wave.open(sys.argv[1])
+assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getnframes() > 16000 * 3, (w.getframerate(), w.getnframes())
+print("rtms demo: mixed.wav %.1f s at %d Hz" % (w.getnframes() / w.getframerate(), w.getframerate()))
+PY
+step "rtms-sim --print-started piped into rtms join"
 "$bin/rtms-sim" --print-started --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
 simpid=$!
 for _ in $(seq 100); do [ -s "$tmp/sim.out" ] && break; sleep 0.1; done
@@ -45,6 +56,25 @@ wait "$simpid"
 audio=$(grep -c '"cb":"audio"' "$tmp/join.out" || true)
 grep -q '"cb":"leave","reason":6' "$tmp/join.out" && [ "$audio" -gt 50 ] || { echo "rtms join: $audio audio callbacks, no leave(6)"; exit 1; }
 echo "rtms join: $audio audio callbacks, left with reason 6"
+
+step "rtms record --payload, stopped with SIGINT in the middle: every file finalized"
+"$bin/rtms-sim" --print-started --duration 60 --client-id cli-id --client-secret cli-secret > "$tmp/sim2.out" 2>/dev/null &
+simpid=$!
+for _ in $(seq 100); do [ -s "$tmp/sim2.out" ] && break; sleep 0.1; done
+ZM_RTMS_CLIENT=cli-id ZM_RTMS_SECRET=cli-secret "$bin/rtms" record --payload "$(head -1 "$tmp/sim2.out")" --out "$tmp/rec-int" --quiet > "$tmp/rec.log" &
+recpid=$!
+sleep 3
+kill -INT "$recpid"
+wait "$recpid" || { cat "$tmp/rec.log"; echo "rtms record: non-zero exit after SIGINT"; exit 1; }
+kill "$simpid" 2>/dev/null || true
+python3 - "$tmp"/rec-int/*/audio/mixed.wav "$tmp"/rec-int/*/summary.json <<'PY'
+import json, sys, wave
+w = wave.open(sys.argv[1])
+assert w.getnframes() > 16000, w.getnframes()
+s = json.load(open(sys.argv[2]))
+assert s["media"]["audio"]["messages"] > 50 and "end" not in s, s
+print("rtms record: stopped after %.1f s of audio, summary.json and WAV headers final" % (w.getnframes() / 16000.0))
+PY
 
 step "C ABI: shipping library, headers, CMake and pkg-config"
 RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh

@@ -5,9 +5,11 @@ import ArgumentParser
 import Dispatch
 import RTMSClient
 import RTMSProtocol
+import RTMSRecord
 import RTMSSession
 import RTMSSimCommand
 import RTMSSimulator
+import RTMSWebhook
 
 #if canImport(Glibc)
 import Glibc
@@ -22,13 +24,16 @@ struct RTMS: ParsableCommand {
         abstract: "OpenRTMS: receive Zoom Realtime Media Streams.",
         discussion: """
         Examples:
-          rtms demo                       a 20 s scripted meeting on the embedded simulator: live transcript and counters
+          rtms demo                       a 20 s scripted meeting on the embedded simulator, recorded to ./rtms-recordings
           rtms demo --duration 60 --tls   the same over wss:// with a generated certificate
+          rtms record                     receive Zoom's webhooks on ZM_RTMS_PORT (8080) and record every stream started
+          rtms record --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}' --out meeting1
+                                          record one stream
           rtms sim --print-started        run the simulator; each rtms_started body goes to stdout
           rtms join --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}'
                                           join one stream (signature from ZM_RTMS_CLIENT/ZM_RTMS_SECRET)
         """,
-        subcommands: [Demo.self, Join.self, Sim.self],
+        subcommands: [Demo.self, Record.self, Join.self, Sim.self],
         defaultSubcommand: Demo.self)
 }
 
@@ -36,27 +41,43 @@ struct RTMS: ParsableCommand {
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a scripted meeting on the embedded simulator and join it through the core.",
-        discussion: "Prints the live transcript, chat and events, a counter line per second, and a summary when the meeting ends.")
+        abstract: "Run a scripted meeting on the embedded simulator and record it through the core.",
+        discussion: """
+        The simulator posts its rtms_started webhook to the core's webhook intake; the recorder joins
+        the stream and writes WAV, WebVTT, JSON lines, video and a summary under --out. Prints the
+        live transcript, a status line per second, and where the files are.
+        """)
 
     @Option(help: "Meeting length in seconds.") var duration: Double = 20
     @Option(help: "Seed of the scripted meeting.") var seed: UInt64 = 7
     @Option(help: "Participants (2...8).") var participants = 4
+    @Option(help: "Where the recording goes.") var out = "rtms-recordings"
     @Flag(help: "Use wss:// with a generated certificate (verified against the generated CA).") var tls = false
     @Flag(help: "Receive everything on one unified connection (media type 32) instead of one per kind.") var unified = false
-    @Flag(help: "No counter line, only transcript and events.") var quiet = false
+    @Flag(help: "No status line, only transcript and events.") var quiet = false
 
     func run() throws {
+        // The core's webhook intake, on a free port, signed with a per-run secret.
+        var ws = WebhookSettings()
+        ws.host = "127.0.0.1"
+        ws.port = 0
+        ws.path = "/webhook"
+        ws.secretToken = "demo-webhook-\(seed)"
+        let intake = try WebhookServer(settings: ws)
+        defer { intake.stop() }
+
         var cfg = SimulatorConfig()
         cfg.tls = tls
         cfg.urlHost = tls ? "localhost" : nil
         cfg.clientID = "demo-client"
         cfg.clientSecret = "demo-secret-\(seed)"
+        cfg.webhookURL = "http://127.0.0.1:\(intake.port)/webhook"
+        cfg.webhookSecret = ws.secretToken
         cfg.defaults.durationMs = Int(duration * 1000)
         cfg.defaults.seed = seed
         cfg.defaults.participants = participants
         var simLogger = cfg.logger
-        simLogger.logLevel = .warning
+        simLogger.logLevel = .error
         cfg.logger = simLogger
         var caFile: String? = nil
         if tls {
@@ -69,96 +90,198 @@ struct Demo: ParsableCommand {
             sim.stop()
             if let caFile { unlink(caFile) }
         }
-        let body = sim.createMeeting()
-        guard let payload = body["payload"]?.objectValue, let start = try? StreamStart(payload: payload) else {
-            throw ValidationError("the simulator did not create a meeting")
-        }
-        say("simulator: \(sim.signalingURL)  stream \(start.streamID)  meeting \(start.instanceID)")
-        say("joining with media \(unified ? "all (one connection)" : "audio, video, deskshare, transcript, chat (one connection each)")…")
+        say("simulator: \(sim.signalingURL); webhooks to the core's intake on port \(intake.port)")
+        sim.createMeeting()
 
-        let client = RTMSClient()
-        var cc = client.config
-        cc.clientID = cfg.clientID
-        cc.clientSecret = cfg.clientSecret
-        cc.transport.caPath = caFile
-        cc.pollWaitMilliseconds = 100
-        client.config = cc
-        try client.configure(mediaTypes: unified ? MediaMask.all.rawValue : MediaMask.everyKind.rawValue,
-                             params: MediaParams(audio: AudioParams(dataOpt: DataOption.audioMultiStreams)))
-        client.subscribe(events: [2, 3, 4, 5, 6, 8, 9], on: true)
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
-
-        var stats = DemoStats()
-        var names: [Int64: String] = [:]
-        var done = false
-        var exitCode: Int32 = 0
-        var lastLine = nowMilliseconds()
-        let started = nowMilliseconds()
-        let deadline = started + Int64(duration * 1000) + 30_000
-        while !done && nowMilliseconds() < deadline {
-            client.poll(waitMilliseconds: 100) { item in
-                switch item {
-                case .media(let m):
-                    stats.add(m)
-                    switch m.kind {
-                    case .transcript:
-                        let t = String(decoding: m.data, as: UTF8.self)
-                        say("  [\(clock(m.startTime, from: stats.firstTimestamp ?? m.startTime))] \(m.userName): \(t)")
-                    case .chat:
-                        say("  (chat) \(m.userName): \(String(decoding: m.data, as: UTF8.self))")
-                    default: break
-                    }
-                case .control(let ev):
-                    switch ev {
-                    case .joinConfirm(let reason, let text):
-                        if reason == 0 { say("joined: \(text)") } else {
-                            say("join failed (\(reason)): \(text)")
-                            exitCode = 1
-                            done = true
-                        }
-                    case .leave(let reason, let text):
-                        say("left: \(StopReason.name(reason)) (\(reason)): \(text)")
-                        done = true
-                    case .userUpdate(let op, let id, let name):
-                        if op == UserOp.join { names[id] = name }
-                        say("  * \(names[id] ?? name) \(op == UserOp.join ? "joined" : "left")")
-                    case .participantVideo(let ids, let on):
-                        say("  * video \(on ? "on" : "off"): \(ids.map { names[$0] ?? String($0) }.joined(separator: ", "))")
-                    case .sharing(let started, _, let name, _):
-                        say(started ? "  * \(name.isEmpty ? "someone" : name) started sharing" : "  * sharing stopped")
-                    case .warning(_, let text):
-                        say("  ! \(text)")
-                    default: break
-                    }
-                }
-            }
-            if !quiet && nowMilliseconds() - lastLine >= 1000 {
-                lastLine = nowMilliseconds()
-                say(stats.line(elapsed: Double(lastLine - started) / 1000))
-            }
+        var rs = RecordSettings()
+        rs.outputDirectory = out
+        rs.clientID = cfg.clientID
+        rs.clientSecret = cfg.clientSecret
+        rs.caPath = caFile
+        if unified { rs.mediaTypes = MediaMask.all.rawValue }
+        let recorder = Recorder(settings: rs)
+        guard case .started(let d) = intake.inbox.waitStarted(streamID: nil, milliseconds: 10_000),
+              let start = try? StreamStart(payload: d.object) else {
+            throw ValidationError("no rtms_started webhook reached the intake")
         }
-        client.leave()
-        let c = client.counters
-        say("summary: " + stats.line(elapsed: Double(nowMilliseconds() - started) / 1000)
-            + "; dropped malformed \(c.droppedMalformed), queue-full \(c.droppedQueueFull)")
-        if !done { say("the meeting did not end in time"); exitCode = 1 }
-        if exitCode != 0 { throw ExitCode(exitCode) }
+        say("rtms_started for stream \(start.streamID) (meeting \(start.instanceID)): joining and recording")
+        let rec = try recorder.record(start)
+        let exit = try runRecorder(recorder, intake: intake, quiet: quiet, deadline: nowMilliseconds() + Int64(duration * 1000) + 30_000,
+                                   stopWhenIdle: true, echo: true)
+        say("recorded to \(rec.directory)/: \(listing(rec.directory))")
+        if exit != 0 { throw ExitCode(exit) }
     }
 }
 
-struct DemoStats {
-    var count = [Int](repeating: 0, count: 5)
-    var bytes = [Int](repeating: 0, count: 5)
-    var firstTimestamp: Int64?
-    mutating func add(_ m: MediaData) {
-        let i = m.kind.rawValue.trailingZeroBitCount
-        count[i] += 1
-        bytes[i] += m.data.count
-        if firstTimestamp == nil, m.kind == .audio { firstTimestamp = m.timestamp }
+/// The record loop shared by `demo` and `record`: polls every stream and the intake, joins new
+/// streams, prints a status line, finalizes everything on SIGINT/SIGTERM or when done.
+func runRecorder(_ recorder: Recorder, intake: WebhookServer?, quiet: Bool, deadline: Int64, stopWhenIdle: Bool,
+                 echo: Bool) throws -> Int32 {
+    installStopSignals()
+    var lastStatus = nowMilliseconds()
+    var failed = false
+    let tty = isatty(2) != 0
+    while !stopRequested && nowMilliseconds() < deadline {
+        if let intake {
+            for d in intake.inbox.take(max: 64) where d.rtmsKind == "started" && !d.routedToLiveStream {
+                guard let start = try? StreamStart(payload: d.object),
+                      !recorder.sessions.contains(where: { $0.recorder.streamID == start.streamID }) else { continue }
+                do {
+                    let r = try recorder.record(start)
+                    say("recording stream \(start.streamID) to \(r.directory)/")
+                } catch { say("! \(error)") }
+            }
+        }
+        let before = recorder.sessions.map { $0.recorder.ended }
+        recorder.poll(waitMs: 200, extraFD: intake?.inbox.wakeFD ?? -1)
+        for (i, s) in recorder.sessions.enumerated() where s.recorder.ended && !(i < before.count && before[i]) {
+            let summary = s.recorder.summary(nil)
+            let end = summary["end"]
+            say("stream \(s.recorder.streamID) ended: \(end?["name"]?.stringValue ?? "?") (\(end?["reason"]?.intValue ?? -1))")
+            if let r = end?["reason"]?.intValue, s.client.phase == .ended, r != Int64(StopReason.meetingEnded), r != Int64(StopReason.hostTriggered),
+               r != Int64(StopReason.userTriggered), r != Int64(StopReason.receiverRequestClose) {
+                failed = true
+            }
+        }
+        if echo { echoTranscript(recorder) }
+        if !quiet && nowMilliseconds() - lastStatus >= 1000 {
+            lastStatus = nowMilliseconds()
+            let line = recorder.statusLine()
+            if tty { writeErr("\r\u{1B}[K" + line) } else { say(line) }
+        }
+        if stopWhenIdle && !recorder.sessions.isEmpty && recorder.activeCount == 0 { break }
     }
-    func line(elapsed: Double) -> String {
-        let secs = Int(elapsed)
-        return "[\(secs / 60):\(String(format2: secs % 60))] audio \(count[0]) msgs \(bytes[0] / 1024) KiB | video \(count[1]) frames | deskshare \(count[2]) frames | transcript \(count[3]) | chat \(count[4])"
+    if tty && !quiet { writeErr("\n") }
+    if stopRequested { say("stopping: finalizing every file") }
+    let summaries = recorder.finish()
+    for s in summaries {
+        let m = s["media"]
+        say("summary \(s["rtms_stream_id"]?.stringValue ?? ""): audio \(m?["audio"]?["messages"]?.intValue ?? 0) msgs, video \(m?["video"]?["messages"]?.intValue ?? 0) frames, transcript \(m?["transcript"]?["messages"]?.intValue ?? 0), chat \(m?["chat"]?["messages"]?.intValue ?? 0); participants \(s["participants"]?.arrayValue?.count ?? 0), reconnects \(s["reconnects"]?.intValue ?? 0)")
+    }
+    return failed ? 1 : 0
+}
+
+nonisolated(unsafe) var stopRequested = false
+nonisolated(unsafe) var transcriptEchoed: [String: Int] = [:]
+
+func installStopSignals() {
+    signal(SIGINT) { _ in stopRequested = true }
+    signal(SIGTERM) { _ in stopRequested = true }
+}
+
+/// Prints transcript lines written since the last call (from transcript.jsonl).
+func echoTranscript(_ recorder: Recorder) {
+    for s in recorder.sessions {
+        let path = s.recorder.directory + "/transcript.jsonl"
+        guard let f = fopen(path, "r") else { continue }
+        defer { fclose(f) }
+        var n = 0
+        var buf = [CChar](repeating: 0, count: 8192)
+        while fgets(&buf, Int32(buf.count), f) != nil {
+            n += 1
+            if n <= transcriptEchoed[path, default: 0] { continue }
+            let line = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if let o = try? JSON.parse(line), let who = o["user_name"]?.stringValue, let text = o["text"]?.stringValue {
+                say("  [\(clock(o["start_ms"]?.intValue ?? 0, from: 0))] \(who): \(text)")
+            }
+        }
+        transcriptEchoed[path] = n
+    }
+}
+
+func listing(_ dir: String) -> String {
+    var names: [String] = []
+    if let d = opendir(dir) {
+        while let e = readdir(d) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(d)
+    }
+    return names.sorted().joined(separator: ", ")
+}
+
+func writeErr(_ s: String) {
+    var b = Array(s.utf8)
+    _ = b.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+// MARK: - record
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record streams to files: WAV per participant and mixed, WebVTT and JSON lines, video, summary.json.",
+        discussion: """
+        Without --payload or ids it runs the core's webhook intake (ZM_RTMS_PORT/ZM_RTMS_PATH, HTTPS with
+        ZM_RTMS_CERT/ZM_RTMS_KEY, signatures checked with ZM_RTMS_WEBHOOK_SECRET) and records every
+        stream an rtms_started announces, until SIGINT. Every file is valid when it stops.
+
+        Examples:
+          ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms record --out recordings
+          rtms record --payload "$(cat started.json)" --duration 600
+        """)
+
+    @Option(help: "Where recordings go (one folder per stream).") var out = "rtms-recordings"
+    @Option(help: "An rtms_started body (or its payload) to record at once.") var payload: String?
+    @Option(help: "Instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id).") var meetingUUID: String?
+    @Option(help: "rtms_stream_id.") var streamID: String?
+    @Option(help: "server_urls.") var serverURLs: String?
+    @Option(help: "Client id [ZM_RTMS_CLIENT].") var clientID: String?
+    @Option(help: "Client secret [ZM_RTMS_SECRET].") var clientSecret: String?
+    @Option(help: "Webhook port [ZM_RTMS_PORT, 8080].") var port: Int?
+    @Option(help: "Webhook path [ZM_RTMS_PATH, /].") var path: String?
+    @Option(help: "Media kinds: audio,video,deskshare,transcript,chat.") var media = "audio,video,deskshare,transcript,chat"
+    @Option(help: "Audio sample rate: 8000, 16000, 32000 or 48000.") var sampleRate = 16_000
+    @Option(help: "Audio channels: 1 or 2.") var channels = 1
+    @Option(help: "CA file for wss:// [ZM_RTMS_CA].") var ca: String?
+    @Option(help: "Stop after this many seconds (0 = until SIGINT, or when the given stream ends).") var duration: Double = 0
+    @Flag(help: "No status line.") var quiet = false
+
+    func validate() throws {
+        guard [8000, 16_000, 32_000, 48_000].contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000, 16000, 32000 or 48000") }
+        guard channels == 1 || channels == 2 else { throw ValidationError("--channels must be 1 or 2") }
+    }
+
+    func run() throws {
+        var rs = RecordSettings()
+        rs.outputDirectory = out
+        rs.format = RecordFormat(sampleRate: sampleRate, channels: channels)
+        rs.clientID = clientID
+        rs.clientSecret = clientSecret
+        rs.caPath = ca ?? getenv("ZM_RTMS_CA").map { String(cString: $0) }
+        var mask = 0
+        for k in media.split(separator: ",") {
+            guard let kind = MediaKind(key: String(k)) else { throw ValidationError("unknown media kind '\(k)'") }
+            mask |= kind.rawValue
+        }
+        rs.mediaTypes = mask
+        let recorder = Recorder(settings: rs)
+        var start: StreamStart? = nil
+        if let payload {
+            guard let o = (try? JSON.parse(payload))?.objectValue, let s = try? StreamStart(payload: o) else {
+                throw ValidationError("--payload is not an rtms_started body or payload")
+            }
+            start = s
+        } else if let meetingUUID, let streamID, let serverURLs {
+            start = StreamStart(instanceID: meetingUUID, streamID: streamID, serverURLs: serverURLs)
+        } else if meetingUUID != nil || streamID != nil || serverURLs != nil {
+            throw ValidationError("give all of --meeting-uuid, --stream-id and --server-urls, or --payload")
+        }
+        var intake: WebhookServer? = nil
+        if let start {
+            let r = try recorder.record(start)
+            say("recording stream \(start.streamID) to \(r.directory)/")
+        } else {
+            var ws = WebhookSettings.fromEnvironment()
+            if let port { ws.port = port }
+            if let path { ws.path = path }
+            intake = try WebhookServer(settings: ws)
+            say("waiting for rtms_started webhooks on port \(intake!.port) path \(ws.path)\(ws.secretToken == nil ? " (signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set)" : ""); Ctrl-C stops and finalizes")
+        }
+        defer { intake?.stop() }
+        let deadline = duration > 0 ? nowMilliseconds() + Int64(duration * 1000) : Int64.max
+        let exit = try runRecorder(recorder, intake: intake, quiet: quiet, deadline: deadline, stopWhenIdle: start != nil, echo: false)
+        if exit != 0 { throw ExitCode(exit) }
     }
 }
 
