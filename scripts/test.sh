@@ -8,8 +8,10 @@
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
+#   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
 # Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
-# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5 and the pip install of step 3 (they need PyPI).
+# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip install of
+# step 3 (they need PyPI).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -109,4 +111,13 @@ else
   step "Zoom's official client against the simulator"
   RTMS_SIM="$bin/rtms-sim" python3 Tests/conformance/official_sdk.py
 fi
+step "Benchmarks, smoke: every workload for seconds through every client (bench/run.py --smoke)"
+bench_sim="$root/.build-release/release/rtms-sim"
+[ -x "$bench_sim" ] || bench_sim="$bin/rtms-sim"
+if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
+  bench_env=(BENCH_SKIP_OFFICIAL=1)
+else
+  bench_env=(RTMS_OFFICIAL_PYTHON="${CONFORMANCE_VENV:-$root/.venv-conformance}/bin/python")
+fi
+env "${bench_env[@]}" RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/bench/run.py" --smoke
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"

@@ -45,8 +45,9 @@ public final class WakePipe: @unchecked Sendable {
     public func clear() {
         guard signaled else { return }
         signaled = false
-        var buf = [UInt8](repeating: 0, count: 64)
-        if readFD >= 0 { while read(readFD, &buf, 64) > 0 {} }
+        // One byte was written per signal (signal() is idempotent until clear()): one read empties it.
+        var b: UInt8 = 0
+        if readFD >= 0 { _ = read(readFD, &b, 1) }
     }
 
     /// Sleeps until the pipe is readable, `ready()` holds, or `milliseconds` pass (<0 = forever).

@@ -127,6 +127,133 @@ public final class WAVWriter {
     public var durationMs: Int { sampleRate > 0 ? frames * 1000 / sampleRate : 0 }
 }
 
+/// Opus packets as they arrive, in an Ogg container (RFC 7845): a `.opus` file any player opens,
+/// no codec needed to write it. Pages hold up to a second of packets; the last page carries the
+/// end-of-stream flag once finalized (an interrupted recording loses at most the open page).
+public final class OggOpusWriter {
+    public let path: String
+    public let channels: Int
+    private let file: OutFile
+    private let serial: UInt32
+    private var pageSequence: UInt32 = 0
+    /// Samples at 48 kHz (Opus's granule clock) of every packet written.
+    public private(set) var granule: UInt64 = 0
+    public private(set) var packets = 0
+    private var pending: [[UInt8]] = []
+    private var pendingBytes = 0
+
+    /// Opus's 20 ms silence frame (CELT, full band), mono or stereo.
+    public static func silence(channels: Int) -> [UInt8] { [channels == 2 ? 0xFC : 0xF8, 0xFF, 0xFE] }
+
+    public init(path: String, channels: Int, inputSampleRate: Int, serial: UInt32) throws {
+        self.path = path
+        self.channels = channels == 2 ? 2 : 1
+        self.serial = serial
+        file = try OutFile(path)
+        var head: [UInt8] = Array("OpusHead".utf8) + [1, UInt8(self.channels)]
+        head += littleEndian16(0) + littleEndian32(UInt32(inputSampleRate)) + littleEndian16(0) + [0]
+        writePage([head], granule: 0, flags: 0x02)
+        let vendor = Array("OpenRTMS".utf8)
+        let tags: [UInt8] = Array("OpusTags".utf8) + littleEndian32(UInt32(vendor.count)) + vendor + littleEndian32(0)
+        writePage([tags], granule: 0, flags: 0)
+        file.flush()
+    }
+
+    /// Samples (at 48 kHz) in one Opus packet, from its TOC byte (RFC 6716 §3.1); 0 if malformed.
+    public static func samples(_ packet: [UInt8]) -> Int {
+        guard let toc = packet.first else { return 0 }
+        let config = Int(toc >> 3)
+        let frame: Int   // samples per frame at 48 kHz
+        switch config {
+        case 0...11: frame = [480, 960, 1920, 2880][config % 4]
+        case 12...15: frame = [480, 960][config % 2]
+        default: frame = [120, 240, 480, 960][config % 4]
+        }
+        let count: Int
+        switch toc & 3 {
+        case 0: count = 1
+        case 1, 2: count = 2
+        default:
+            guard packet.count > 1 else { return 0 }
+            count = Int(packet[1] & 0x3F)
+        }
+        let total = frame * count
+        return total <= 5760 ? total : 0   // at most 120 ms
+    }
+
+    /// Appends one packet. Returns false (and writes nothing) for a packet that is not Opus.
+    @discardableResult
+    public func append(packet: [UInt8]) -> Bool {
+        let n = Self.samples(packet)
+        guard n > 0, packet.count <= 255 * 255 else { return false }
+        pending.append(packet)
+        pendingBytes += packet.count
+        granule += UInt64(n)
+        packets += 1
+        if pending.count >= 50 || pendingBytes > 32 << 10 { flushPage(flags: 0) }
+        return true
+    }
+
+    /// Appends 20 ms silence frames until the track reaches `ms` milliseconds (keeps speakers
+    /// aligned with the meeting's clock, as the WAV tracks are).
+    public func padSilence(toMs ms: Int) {
+        let silence = Self.silence(channels: channels)
+        while Int(granule / 48) + 20 <= ms { append(packet: silence) }
+    }
+
+    private func flushPage(flags: UInt8) {
+        guard !pending.isEmpty || flags & 0x04 != 0 else { return }
+        writePage(pending, granule: granule, flags: flags)
+        pending = []
+        pendingBytes = 0
+    }
+
+    private func writePage(_ packets: [[UInt8]], granule: UInt64, flags: UInt8) {
+        var lacing: [UInt8] = []
+        for p in packets {
+            var left = p.count
+            while left >= 255 { lacing.append(255); left -= 255 }
+            lacing.append(UInt8(left))
+        }
+        var page: [UInt8] = Array("OggS".utf8) + [0, flags]
+        for i in 0..<8 { page.append(UInt8((granule >> (8 * UInt64(i))) & 0xFF)) }
+        page += littleEndian32(serial) + littleEndian32(pageSequence) + [0, 0, 0, 0] + [UInt8(lacing.count)] + lacing
+        for p in packets { page += p }
+        let crc = Self.crc(page)
+        page[22] = UInt8(crc & 0xFF); page[23] = UInt8((crc >> 8) & 0xFF)
+        page[24] = UInt8((crc >> 16) & 0xFF); page[25] = UInt8(crc >> 24)
+        file.write(page)
+        pageSequence += 1
+    }
+
+    /// Ogg's CRC-32: polynomial 0x04C11DB7, not reflected, initial value 0.
+    static let crcTable: [UInt32] = (0..<256).map { i -> UInt32 in
+        var r = UInt32(i) << 24
+        for _ in 0..<8 { r = r & 0x8000_0000 != 0 ? (r << 1) ^ 0x04C1_1DB7 : r << 1 }
+        return r
+    }
+
+    static func crc(_ bytes: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0
+        for b in bytes { c = (c << 8) ^ crcTable[Int(((c >> 24) ^ UInt32(b)) & 0xFF)] }
+        return c
+    }
+
+    /// Writes the open page so far (the file stays valid if the process dies later).
+    public func sync() {
+        flushPage(flags: 0)
+        file.flush()
+    }
+
+    /// Writes the last page with the end-of-stream flag and closes the file.
+    public func finalize() {
+        flushPage(flags: 0x04)
+        file.close()
+    }
+
+    public var durationMs: Int { Int(granule / 48) }
+}
+
 /// Mixes time-stamped 16-bit PCM from several speakers into one track. Packets are summed into a
 /// window that is written out once it is older than `latencyMs` behind the newest packet.
 public final class PCMMixer {

@@ -49,10 +49,12 @@ public final class Recorder {
         case 48000: rate = SampleRate.sr48k
         default: rate = SampleRate.sr16k
         }
-        // Per-speaker L16 audio (one WAV each, mixed by the recorder), JPEG video.
-        let params = MediaParams(audio: AudioParams(contentType: ContentType.rawAudio, sampleRate: rate,
+        // Per-speaker audio (L16: one WAV each, mixed by the recorder; Opus: one Ogg file each),
+        // JPEG video.
+        let opus = settings.format.codec == .opus
+        let params = MediaParams(audio: AudioParams(contentType: ContentType.rawAudio, sampleRate: opus ? SampleRate.sr48k : rate,
                                                     channel: settings.format.channels == 2 ? AudioChannel.stereo : AudioChannel.mono,
-                                                    codec: Codec.l16, dataOpt: DataOption.audioMultiStreams, sendRate: 20))
+                                                    codec: opus ? Codec.opus : Codec.l16, dataOpt: DataOption.audioMultiStreams, sendRate: 20))
         do {
             try client.configure(mediaTypes: settings.mediaTypes, params: params)
             client.subscribe(events: settings.events, on: true)

@@ -12,9 +12,17 @@ import RTMSProtocol
 import RTMSSession
 
 public struct RecordFormat: Sendable, Equatable {
+    public enum AudioCodec: String, Sendable, CaseIterable { case l16, opus }
+    /// L16: WAV per participant and mixed. Opus (48 kHz): an Ogg Opus file per participant, the
+    /// packets as received (no mixed track: mixing needs a decoder).
+    public var codec: AudioCodec
     public var sampleRate: Int
     public var channels: Int
-    public init(sampleRate: Int = 16_000, channels: Int = 1) { self.sampleRate = sampleRate; self.channels = channels }
+    public init(sampleRate: Int = 16_000, channels: Int = 1, codec: AudioCodec = .l16) {
+        self.codec = codec
+        self.sampleRate = codec == .opus ? 48_000 : sampleRate
+        self.channels = channels
+    }
 }
 
 public final class StreamRecorder {
@@ -25,6 +33,8 @@ public final class StreamRecorder {
     private var t0: Int64?
     private let startedWall = nowMilliseconds()
     private var tracks: [Int64: WAVWriter] = [:]
+    private var opusTracks: [Int64: OggOpusWriter] = [:]
+    private var opusRejected = 0
     private var mixer: PCMMixer?
     private var vtt: WebVTTWriter?
     private var transcriptLines: JSONLinesWriter?
@@ -115,7 +125,20 @@ public final class StreamRecorder {
         }
     }
 
+    private func opusAudio(_ m: MediaData, _ rel: Int64) throws {
+        if opusTracks[m.userID] == nil {
+            try makeDirectory(directory + "/audio")
+            let name = m.userID == 0 ? "all" : "\(Self.safeName(m.userName))-\(m.userID)"
+            opusTracks[m.userID] = try OggOpusWriter(path: directory + "/audio/\(name).opus", channels: format.channels,
+                                                     inputSampleRate: format.sampleRate, serial: UInt32(truncatingIfNeeded: m.userID &+ 1))
+        }
+        guard let w = opusTracks[m.userID] else { return }
+        w.padSilence(toMs: Int(rel))
+        if !w.append(packet: m.data) { opusRejected += 1 }
+    }
+
     private func audio(_ m: MediaData, _ rel: Int64) throws {
+        if format.codec == .opus { return try opusAudio(m, rel) }
         let at = Int(rel) * format.sampleRate / 1000
         if tracks[m.userID] == nil {
             try makeDirectory(directory + "/audio")
@@ -195,6 +218,7 @@ public final class StreamRecorder {
 
     public func sync() {
         for w in tracks.values { w.sync() }
+        for w in opusTracks.values { w.sync() }
         mixer?.writer.sync()
         vtt?.sync()
         transcriptLines?.sync()
@@ -211,6 +235,7 @@ public final class StreamRecorder {
         mixer?.flush()
         mixer?.writer.finalize()
         for w in tracks.values { w.finalize() }
+        for w in opusTracks.values { w.finalize() }
         vtt?.finalize()
         transcriptLines?.finalize()
         chat?.finalize()
@@ -223,6 +248,10 @@ public final class StreamRecorder {
             f.close()
         }
         return s
+    }
+
+    private var audioDurationMs: Int {
+        max(mixer?.writer.durationMs ?? 0, opusTracks.values.map(\.durationMs).max() ?? 0)
     }
 
     public func summary(_ counters: ClientCounters?) -> JSONValue {
@@ -238,6 +267,7 @@ public final class StreamRecorder {
         var files: [JSONValue] = []
         if mixer != nil { files.append(.string("audio/mixed.wav")) }
         for w in tracks.values.sorted(by: { $0.path < $1.path }) { files.append(.string(String(w.path.dropFirst(directory.count + 1)))) }
+        for w in opusTracks.values.sorted(by: { $0.path < $1.path }) { files.append(.string(String(w.path.dropFirst(directory.count + 1)))) }
         if vtt != nil { files += [.string("transcript.vtt"), .string("transcript.jsonl")] }
         if chat != nil { files.append(.string("chat.jsonl")) }
         for (k, _) in h264 { files.append(.string("\(k.key).h264")) }
@@ -245,15 +275,16 @@ public final class StreamRecorder {
         files += [.string("events.jsonl"), .string("summary.json")]
         var o: JSONObject = [
             "rtms_stream_id": .string(streamID), "instance_id": .string(instanceID),
-            "duration_ms": .int(max(mixer?.writer.durationMs ?? 0, 0) > 0 ? Int64(mixer!.writer.durationMs) : nowMilliseconds() - startedWall),
+            "duration_ms": .int(Int64(audioDurationMs > 0 ? audioDurationMs : Int(nowMilliseconds() - startedWall))),
             "participants": .array(people), "media": .object(kinds), "reconnects": .int(Int64(reconnects)),
-            "audio_format": .object(["codec": .string("L16"), "sample_rate": .int(Int64(format.sampleRate)), "channels": .int(Int64(format.channels))]),
+            "audio_format": .object(["codec": .string(format.codec == .opus ? "Opus" : "L16"), "sample_rate": .int(Int64(format.sampleRate)),
+                                     "channels": .int(Int64(format.channels)), "container": .string(format.codec == .opus ? "Ogg" : "WAV")]),
             "files": .array(files),
         ]
         if let r = leaveReason { o["end"] = .object(["reason": .int(Int64(r)), "name": .string(StopReason.name(r)), "text": .string(leaveText)]) }
         if let c = counters {
             o["drops"] = .object(["queue_full": .int(Int64(c.droppedQueueFull)), "malformed": .int(Int64(c.droppedMalformed)),
-                                  "unexpected": .int(Int64(c.droppedUnexpected))])
+                                  "unexpected": .int(Int64(c.droppedUnexpected)), "not_opus": .int(Int64(opusRejected))])
             o["reconnect_attempts"] = .int(Int64(c.reconnectAttempts))
             o["max_gap_ms"] = .int(Int64(c.maxGapMs))
         }

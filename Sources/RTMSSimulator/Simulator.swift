@@ -52,6 +52,9 @@ public final class Simulator: @unchecked Sendable {
     var chaosGeneration = 0
     var chaosEvents: [JSONValue] = []
     private var counter = 0
+    /// Paced bench streams and the one ticker that serves them (loop-confined).
+    private var pacedBench: [(stream: SimStream, size: Int)] = []
+    private var pacedTicker: RepeatedTask?
     public private(set) var port = 0
     public private(set) var generatedTLS: GeneratedTLS?
     private let onStartedLock = NIOLock()
@@ -410,6 +413,10 @@ public final class Simulator: @unchecked Sendable {
                 m.overrides.silentMedia = ov["silent_media"]?.boolValue ?? false
                 m.overrides.omitMediaURLs = ov["omit_media_urls"]?.arrayValue?.compactMap(\.stringValue) ?? []
             }
+            if let b = o["bench"]?.objectValue {
+                m.bench = BenchPlan(count: Int(b["count"]?.intValue ?? 0), size: Int(b["size"]?.intValue ?? 640),
+                                    rate: Int(b["rate"]?.intValue ?? 0))
+            }
             for step in o["chaos"]?.arrayValue ?? [] {
                 guard let at = step["at_ms"]?.intValue, let action = ChaosAction.named(step["action"]?.stringValue ?? "",
                                                                                          code: Int(step["code"]?.intValue ?? 1011)) else {
@@ -651,6 +658,24 @@ final class ControlHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 if !keepAlive { context.close(promise: nil) }
             }
             head = nil
+        }
+    }
+}
+
+extension Simulator {
+    /// Adds a paced bench stream to the simulator's bench ticker (1 ms), started on first use and
+    /// stopped when no paced stream is left. Call on the loop.
+    func addPacedBenchStream(_ stream: SimStream, size: Int) {
+        pacedBench.append((stream, size))
+        guard pacedTicker == nil else { return }
+        pacedTicker = loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(1)) { [weak self] task in
+            guard let self else { task.cancel(); return }
+            let now = SimStream.nowMicroseconds()
+            self.pacedBench.removeAll { !$0.stream.pacedTick(now: now, size: $0.size) }
+            if self.pacedBench.isEmpty {
+                task.cancel()
+                self.pacedTicker = nil
+            }
         }
     }
 }

@@ -36,9 +36,20 @@ public struct MeetingOptions: Sendable {
     public var reconnectWindowMs: Int = 60_000
     /// How long a stream waits for an interrupted media connection to come back.
     public var mediaReconnectWindowMs: Int = 30_000
+    /// Instead of the scripted meeting: audio only, `count` messages (0 = no end) of `size` bytes,
+    /// as fast as possible (`rate` 0) or `rate` a second. Each payload starts with the send time
+    /// in microseconds since the epoch (little endian), for latency measurements.
+    public var bench: BenchPlan? = nil
     /// Faults at fixed times after the stream starts (deterministic chaos, for parity tests).
     public var chaosPlan: [(atMs: Int, connection: String, action: Simulator.ChaosAction)] = []
     public init() {}
+}
+
+public struct BenchPlan: Sendable, Equatable {
+    public var count: Int
+    public var size: Int
+    public var rate: Int
+    public init(count: Int, size: Int, rate: Int) { self.count = count; self.size = max(8, size); self.rate = rate }
 }
 
 final class SimStream {
@@ -212,16 +223,22 @@ final class SimStream {
     }
 
     /// Request values merged over protocol defaults, limited to what the simulator produces:
-    /// L16 audio, JPEG (or H.264 above 5 fps) video and deskshare.
+    /// L16 audio (Opus at 48 kHz and 20 ms when asked for: Opus's silence frame, the simulator
+    /// has no encoder), JPEG (or H.264 above 5 fps) video and deskshare.
     func confirm(_ p: MediaParams, kinds: [MediaKind]) -> MediaParams {
         var out = MediaParams.explicit(for: kinds, configured: p)
         if var a = out.audio {
             a.contentType = ContentType.rawAudio
-            a.codec = Codec.l16
-            if SampleRate.hertz(a.sampleRate) == nil { a.sampleRate = SampleRate.sr16k }
             if a.channel != 2 { a.channel = 1 }
             if a.dataOpt != 2 { a.dataOpt = 1 }
-            a.sendRate = max(20, min(1000, a.sendRate / 20 * 20))
+            if a.codec == Codec.opus {
+                a.sampleRate = SampleRate.sr48k
+                a.sendRate = 20
+            } else {
+                a.codec = Codec.l16
+                if SampleRate.hertz(a.sampleRate) == nil { a.sampleRate = SampleRate.sr16k }
+                a.sendRate = max(20, min(1000, a.sendRate / 20 * 20))
+            }
             out.audio = a
         }
         if var v = out.video {
@@ -330,6 +347,10 @@ final class SimStream {
             return
         }
         startedAtMs = wallMilliseconds()
+        if let bench = options.bench {
+            startBench(bench)
+            return
+        }
         for (at, step) in script.steps {
             // Who is in the meeting at the start is known at once.
             if at == 0 { perform(step, at: 0); continue }
@@ -409,6 +430,118 @@ final class SimStream {
         if sentSequences[idx].count < 200_000 { sentSequences[idx].append(sequence[idx]) }
     }
 
+    // MARK: Bench
+
+    private var benchFrame: ByteBuffer?
+    /// Paced bench: the encoded message, patched in place for each send (send time in the payload's
+    /// first 8 bytes, timestamp, sequence), so a send costs no encoding.
+    private var benchTemplate: [UInt8] = []
+    private var benchPatch = (payload: 0, timestamp: 0, sequence: 0)
+    var benchNextUs: UInt64 = 0
+    var benchPeriodUs: UInt64 = 0
+    var benchTotal = 0
+
+    static func nowMicroseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
+    }
+
+    func benchMessage(size: Int) -> [UInt8] {
+        var payload = [UInt8](repeating: 0x55, count: size)
+        let us = Self.nowMicroseconds()
+        for i in 0..<8 { payload[i] = UInt8((us >> (8 * UInt64(i))) & 0xFF) }
+        sequence[0] += 1
+        return JSONCodec.encodeMedia(kind: .audio, userID: 16_778_240, userName: "Bench", payload: payload,
+                                     timestamp: Int64(us / 1000), sequence: Int64(sequence[0]))
+    }
+
+    /// The paced message for `us`: the template patched. The timestamp (13 digits until 2286) and
+    /// the sequence (10 digits from 1,000,000,000) keep their width; only the first 12 base64
+    /// characters (payload bytes 0–8) depend on the send time.
+    func pacedMessage(size: Int, at us: UInt64) -> [UInt8] {
+        if benchTemplate.isEmpty {
+            sequence[0] = max(sequence[0], 1_000_000_000)
+            benchTemplate = benchMessage(size: size)
+            func find(_ needle: String) -> Int {
+                let n = Array(needle.utf8)
+                guard n.count <= benchTemplate.count else { return -1 }
+                for i in 0...(benchTemplate.count - n.count) where benchTemplate[i..<(i + n.count)].elementsEqual(n) { return i + n.count }
+                return -1
+            }
+            benchPatch = (find("\"data\":\""), find("\"timestamp\":"), find("\"sequence\":"))
+        }
+        sequence[0] += 1
+        var out = benchTemplate
+        func digits(_ v: UInt64, at end: Int, width: Int) {
+            var v = v
+            for i in stride(from: end + width - 1, through: end, by: -1) { out[i] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10 }
+        }
+        if benchPatch.timestamp > 0 { digits(us / 1000, at: benchPatch.timestamp, width: 13) }
+        if benchPatch.sequence > 0 { digits(UInt64(sequence[0]), at: benchPatch.sequence, width: 10) }
+        if benchPatch.payload > 0 {
+            var head = [UInt8](repeating: 0x55, count: 9)
+            for i in 0..<8 { head[i] = UInt8((us >> (8 * UInt64(i))) & 0xFF) }
+            let b64 = Array(Base64Codec.encode(head).utf8)
+            for i in 0..<12 { out[benchPatch.payload + i] = b64[i] }
+        }
+        return out
+    }
+
+    func startBench(_ plan: BenchPlan) {
+        // rate < 0: joined and idle (keep-alives only).
+        guard plan.rate >= 0 else { return }
+        let total = plan.count > 0 ? plan.count : Int.max
+        if plan.rate == 0 {
+            // Blast: one pre-encoded message, sent in chunks so the loop stays responsive.
+            sendBenchChunk(benchMessage(size: plan.size), total: total)
+        } else {
+            // Paced: one ticker in the simulator serves every paced stream (a timer per stream
+            // costs the simulator more than the client it measures).
+            benchPeriodUs = UInt64(max(1, 1_000_000 / plan.rate))
+            benchNextUs = Self.nowMicroseconds() + benchPeriodUs
+            benchTotal = total
+            sim.addPacedBenchStream(self, size: plan.size)
+        }
+    }
+
+    /// Called by the simulator's bench ticker: sends what is due (at most a few messages behind;
+    /// a message due while the audio connection is down is skipped, as live media is). Returns
+    /// false when the stream is done.
+    func pacedTick(now: UInt64, size: Int) -> Bool {
+        guard state == .running || state == .detached, sent[0] < benchTotal else { return false }
+        var due = 0
+        while benchNextUs <= now && due < 8 { benchNextUs += benchPeriodUs; due += 1 }
+        if benchNextUs <= now { benchNextUs = now + benchPeriodUs }
+        guard due > 0, let conn = link(for: .audio)?.conn, conn.state == .open, clientReady, !frozen.contains(conn.id) else { return true }
+        for _ in 0..<due where sent[0] < benchTotal {
+            conn.send(pacedMessage(size: size, at: now), text: true, flush: false)
+            sent[0] += 1
+        }
+        conn.flush()
+        return true
+    }
+
+    /// Sends up to 256 messages on the current audio connection, the last with a notification
+    /// once written to the socket, and continues from there: the simulator keeps at most one
+    /// chunk in its own buffers however slowly the client reads. Waits while the client
+    /// reconnects.
+    func sendBenchChunk(_ bytes: [UInt8], total: Int) {
+        guard state == .running || state == .detached, sent[0] < total else { return }
+        guard let conn = link(for: .audio)?.conn, conn.state == .open, clientReady, !frozen.contains(conn.id) else {
+            _ = sim.loop.scheduleTask(in: .milliseconds(1)) { [weak self] in self?.sendBenchChunk(bytes, total: total) }
+            return
+        }
+        if benchFrame == nil { benchFrame = ByteBuffer(bytes: bytes) }
+        let n = min(total - sent[0], 256)
+        for _ in 0..<(n - 1) { conn.send(buffer: benchFrame!, text: true, flush: false) }
+        sent[0] += n
+        let me = NIOLoopBound(self, eventLoop: sim.loop)
+        conn.send(buffer: benchFrame!, text: true) {
+            me.eventLoop.execute { me.value.sendBenchChunk(bytes, total: total) }
+        }
+    }
+
     func startTickers() {
         // Audio.
         let audioParams = link(for: .audio)?.params.audio ?? .protocolDefault
@@ -452,6 +585,17 @@ final class SimStream {
         let ch = a.channel == 2 ? 2 : 1
         let bytesPerTick = hz * rate / 1000 * ch * 2
         let ts = startedAtMs + tick * Int64(rate)
+        if a.codec == Codec.opus {
+            // One 20 ms packet per tick: Opus's silence frame (CELT, full band, mono or stereo).
+            let packet: [UInt8] = [ch == 2 ? 0xFC : 0xF8, 0xFF, 0xFE]
+            if a.dataOpt == DataOption.audioMultiStreams {
+                guard let sp = speaker, present.contains(sp) else { return }
+                sendMedia(.audio, user: sp, payload: packet, timestamp: ts)
+            } else {
+                sendMedia(.audio, user: nil, payload: packet, timestamp: ts)
+            }
+            return
+        }
         func slice(_ second: [UInt8]) -> [UInt8] {
             guard !second.isEmpty else { return [] }
             var out = [UInt8]()

@@ -97,6 +97,9 @@ public enum WebSocketClient {
             .connectTimeout(timeout)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelOption(ChannelOptions.maxMessagesPerRead, value: 16)
+            // Reads grow to 16 KiB, not NIO's 64 KiB: a bot holds two or more sockets per stream
+            // and thousands of streams; a large video frame only costs a few more reads.
+            .channelOption(ChannelOptions.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: 16384))
             .channelInitializer { channel in
                 do {
                     if let proxy {

@@ -239,7 +239,20 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
 
     public func flush() { channel?.flush() }
 
+    /// Sends one message, flushes, and calls `written` on the event loop once the bytes are in the
+    /// kernel (or the write failed): backpressure for a sender that must not outrun the socket.
+    public func send(buffer: ByteBuffer, text: Bool, written: @escaping @Sendable () -> Void) {
+        guard state == .open, let channel else { return written() }
+        messagesSent += 1
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { _ in written() }
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: text ? .text : .binary, maskKey: mask(), data: buffer), promise: promise)
+    }
+
     public var isOpen: Bool { state == .open }
+
+    /// False while the socket's outbound buffer is above NIO's high-water mark (a slow reader).
+    public var isWritable: Bool { channel?.isWritable ?? false }
 
     public func close(code: Int, reason: String) { close(code: code, reason: reason, timeout: .seconds(2)) }
 

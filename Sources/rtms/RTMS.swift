@@ -219,6 +219,7 @@ struct Record: ParsableCommand {
         Examples:
           ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms record --out recordings
           rtms record --payload "$(cat started.json)" --duration 600
+          rtms record --audio-codec opus --channels 2     Ogg Opus per participant (48 kHz), as received
         """)
 
     @Option(help: "Where recordings go (one folder per stream).") var out = "rtms-recordings"
@@ -233,6 +234,8 @@ struct Record: ParsableCommand {
     @Option(help: "Media kinds: audio,video,deskshare,transcript,chat.") var media = "audio,video,deskshare,transcript,chat"
     @Option(help: "Audio sample rate: 8000, 16000, 32000 or 48000.") var sampleRate = 16_000
     @Option(help: "Audio channels: 1 or 2.") var channels = 1
+    @Option(help: "Audio codec: l16 (WAV per participant and mixed) or opus (48 kHz; an Ogg Opus file per participant, as received).")
+    var audioCodec = "l16"
     @Option(help: "CA file for wss:// [ZM_RTMS_CA].") var ca: String?
     @Option(help: "Stop after this many seconds (0 = until SIGINT, or when the given stream ends).") var duration: Double = 0
     @Flag(help: "No status line.") var quiet = false
@@ -240,12 +243,13 @@ struct Record: ParsableCommand {
     func validate() throws {
         guard [8000, 16_000, 32_000, 48_000].contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000, 16000, 32000 or 48000") }
         guard channels == 1 || channels == 2 else { throw ValidationError("--channels must be 1 or 2") }
+        guard RecordFormat.AudioCodec(rawValue: audioCodec.lowercased()) != nil else { throw ValidationError("--audio-codec must be l16 or opus") }
     }
 
     func run() throws {
         var rs = RecordSettings()
         rs.outputDirectory = out
-        rs.format = RecordFormat(sampleRate: sampleRate, channels: channels)
+        rs.format = RecordFormat(sampleRate: sampleRate, channels: channels, codec: RecordFormat.AudioCodec(rawValue: audioCodec.lowercased()) ?? .l16)
         rs.clientID = clientID
         rs.clientSecret = clientSecret
         rs.caPath = ca ?? getenv("ZM_RTMS_CA").map { String(cString: $0) }

@@ -109,7 +109,10 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         h.sim.refuseConnections(milliseconds: 60_000)
         h.sim.chaos(start.streamID, connection: "signaling", .abort)
         collect(client, into: &c, timeout: 15)
-        #expect(c.reconnecting.map(\.1) == [1, 2, 3])
+        // The simulator drops the media socket along with signaling; the client may see the media loss
+        // first and report one media attempt before the full rejoin takes over.
+        #expect(c.reconnecting.filter { $0.0 == "signaling" }.map(\.1) == [1, 2, 3], "\(c.reconnecting)")
+        #expect(c.reconnecting.filter { $0.0 != "signaling" }.count <= 1, "\(c.reconnecting)")
         #expect(c.leave?.reason == ClientReason.upgradeRefused)
         #expect(c.leave?.text.contains("gave up reconnecting after 3 attempts") == true, "\(c.leave?.text ?? "")")
     }

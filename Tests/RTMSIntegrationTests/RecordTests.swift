@@ -40,6 +40,35 @@ func wavInfo(_ path: String) -> (rate: Int, channels: Int, frames: Int)? {
     return (u32(b, 24), ch, data / (2 * ch))
 }
 
+/// Pages of an Ogg file, each checked against its CRC: (flags, granule, packets).
+func oggPages(_ b: [UInt8]) -> [(flags: UInt8, granule: UInt64, packets: [[UInt8]])]? {
+    var out: [(flags: UInt8, granule: UInt64, packets: [[UInt8]])] = []
+    var at = 0
+    while at < b.count {
+        guard at + 27 <= b.count, Array(b[at..<(at + 4)]) == Array("OggS".utf8), b[at + 4] == 0 else { return nil }
+        let n = Int(b[at + 26])
+        guard at + 27 + n <= b.count else { return nil }
+        let lacing = Array(b[(at + 27)..<(at + 27 + n)])
+        let size = 27 + n + lacing.reduce(0) { $0 + Int($1) }
+        guard at + size <= b.count else { return nil }
+        var page = Array(b[at..<(at + size)])
+        let stored = UInt32(u32(page, 22))
+        page[22] = 0; page[23] = 0; page[24] = 0; page[25] = 0
+        guard OggOpusWriter.crc(page) == stored else { return nil }
+        var granule: UInt64 = 0
+        for i in 0..<8 { granule |= UInt64(b[at + 6 + i]) << (8 * UInt64(i)) }
+        var packets: [[UInt8]] = [], cur: [UInt8] = [], off = at + 27 + n
+        for l in lacing {
+            cur += b[off..<(off + Int(l))]
+            off += Int(l)
+            if l < 255 { packets.append(cur); cur = [] }
+        }
+        out.append((b[at + 5], granule, packets))
+        at += size
+    }
+    return out
+}
+
 func testDirectory(_ name: String) -> String {
     let tmp = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
     return tmp + "/openrtms-record-\(getpid())-\(name)-\(nowMilliseconds())"
@@ -84,6 +113,31 @@ func samples(_ b: [UInt8]) -> [Int16] {
         mixer.flush()
         mixer.writer.finalize()
         #expect(samples(Array(readFile(dir + "/m.wav")[44...])) == [100, 110, 110, 0, 0, Int16.max])
+    }
+
+    @Test func oggOpusPagesAreValidAndTimed() throws {
+        let dir = testDirectory("ogg")
+        try makeDirectory(dir)
+        let path = dir + "/a.opus"
+        let w = try OggOpusWriter(path: path, channels: 1, inputSampleRate: 48_000, serial: 7)
+        #expect(OggOpusWriter.samples([0xF8, 0xFF, 0xFE]) == 960, "CELT 20 ms, one frame")
+        #expect(OggOpusWriter.samples([0x08, 0x00]) == 960 && OggOpusWriter.samples([0x18]) == 2880 && OggOpusWriter.samples([0xF9, 0, 0]) == 1920)
+        #expect(OggOpusWriter.samples([0xFB, 0x03]) == 2880 && OggOpusWriter.samples([0xFB, 0x3F]) == 0, "code 3: count from byte 1, at most 120 ms")
+        #expect(!w.append(packet: []), "an empty packet is not Opus")
+        for _ in 0..<120 { w.append(packet: OggOpusWriter.silence(channels: 1)) }
+        w.sync()
+        let mid = try #require(oggPages(readFile(path)), "valid after sync")
+        #expect(mid.count >= 3 && mid.last!.granule == 120 * 960 && mid.allSatisfy { $0.flags & 0x04 == 0 })
+        w.padSilence(toMs: 3000)
+        w.finalize()
+        let pages = try #require(oggPages(readFile(path)))
+        #expect(pages[0].flags == 0x02 && pages[0].packets.count == 1 && Array(pages[0].packets[0].prefix(8)) == Array("OpusHead".utf8))
+        #expect(pages[0].packets[0][9] == 1 && u32(pages[0].packets[0], 12) == 48_000, "channels, input rate")
+        #expect(Array(pages[1].packets[0].prefix(8)) == Array("OpusTags".utf8))
+        #expect(pages.last!.flags & 0x04 != 0 && pages.last!.granule == 150 * 960, "EOS; padded to 3 s")
+        #expect(pages.dropFirst(2).reduce(0) { $0 + $1.packets.count } == 150)
+        #expect(zip(pages.dropFirst(), pages.dropFirst(2)).allSatisfy { $0.granule <= $1.granule })
+        #expect(w.durationMs == 3000)
     }
 
     @Test func webVTTCuesAreWellFormed() throws {
@@ -141,6 +195,36 @@ func samples(_ b: [UInt8]) -> [Int16] {
         #expect(onDisk["drops"]?["queue_full"]?.intValue == 0 && onDisk["drops"]?["malformed"]?.intValue == 0)
         let events = String(decoding: readFile(base + "/events.jsonl"), as: UTF8.self).split(separator: "\n")
         #expect(events.contains { $0.contains("\"join_confirm\"") } && events.contains { $0.contains("\"leave\"") })
+    }
+
+    @Test func opusIsRecordedAsOggPerSpeaker() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 6000; $0.participants = 4 }
+        let dir = testDirectory("opus")
+        var s = RecordSettings()
+        s.outputDirectory = dir
+        s.clientID = testClientID
+        s.clientSecret = testClientSecret
+        s.format = RecordFormat(channels: 1, codec: .opus)
+        let r = Recorder(settings: s)
+        try r.record(start)
+        let deadline = nowMilliseconds() + 20_000
+        while r.activeCount > 0 && nowMilliseconds() < deadline { r.poll(waitMs: 100) }
+        let summary = r.finish()[0]
+        let base = dir + "/" + StreamRecorder.safeName(start.streamID)
+        #expect(summary["audio_format"]?["codec"]?.stringValue == "Opus" && summary["audio_format"]?["sample_rate"]?.intValue == 48_000)
+        let files = (summary["files"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let tracks = files.filter { $0.hasPrefix("audio/") }
+        #expect(tracks.count >= 2 && tracks.allSatisfy { $0.hasSuffix(".opus") }, "\(files)")
+        #expect(!files.contains("audio/mixed.wav"), "no mixed track without a decoder")
+        var packets = 0
+        for t in tracks {
+            let pages = try #require(oggPages(readFile(base + "/" + t)), "\(t) is a valid Ogg stream")
+            #expect(pages.first?.flags == 0x02 && pages.last.map { $0.flags & 0x04 != 0 } == true)
+            packets += pages.dropFirst(2).reduce(0) { $0 + $1.packets.count }
+        }
+        #expect(packets >= Int(summary["media"]?["audio"]?["messages"]?.intValue ?? .max), "every packet written (plus silence for gaps)")
+        #expect(summary["drops"]?["not_opus"]?.intValue == 0)
     }
 
     @Test func stoppingInTheMiddleLeavesValidFiles() throws {

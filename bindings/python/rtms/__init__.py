@@ -24,7 +24,7 @@ import hmac
 import inspect
 import json
 import os
-import select
+import selectors
 import sys
 import threading
 import time
@@ -245,8 +245,21 @@ class EventLoop:
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._rfd, False)
         os.set_blocking(self._wfd, False)
+        # epoll where there is one: registrations persist, a wake-up costs O(ready), and there
+        # is no FD_SETSIZE limit (select() fails above descriptor 1023).
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self._rfd, selectors.EVENT_READ, None)
+        self._watched: Dict[int, "Client"] = {}
+        self._dirty = True
+        self._next_sync = 0.0
 
     def __del__(self) -> None:
+        sel = getattr(self, "_selector", None)
+        if sel is not None:
+            try:
+                sel.close()
+            except Exception:
+                pass
         for fd in (getattr(self, "_rfd", -1), getattr(self, "_wfd", -1)):
             if fd >= 0:
                 try:
@@ -284,32 +297,67 @@ class EventLoop:
                 client._do_alloc_and_join()
                 with self._clients_lock:
                     self._clients.append(client)
+                self._dirty = True
             except Exception as e:
                 log_error("eventloop", "Failed to alloc/join client: %s" % e)
 
-    def _poll_ready(self, timeout: Optional[float]) -> None:
+    def _sync_watched(self) -> None:
+        """Registers the wake descriptors of running clients, unregisters the rest."""
         with self._clients_lock:
             self._clients = [c for c in self._clients if c._running]
             active = list(self._clients)
-        fds: Dict[int, "Client"] = {}
+        want: Dict[int, "Client"] = {}
         for c in active:
             fd = c.wake_fd()
             if fd >= 0:
-                fds[fd] = c
-        try:
-            ready, _, _ = select.select([self._rfd] + list(fds), [], [], timeout)
-        except (OSError, ValueError):
-            ready = list(fds)  # a descriptor closed under us: poll everyone once
-        if self._rfd in ready:
-            try:
-                while os.read(self._rfd, 512):
+                want[fd] = c
+        for fd, c in list(self._watched.items()):
+            if want.get(fd) is not c:
+                try:
+                    self._selector.unregister(fd)
+                except (KeyError, ValueError, OSError):
                     pass
-            except (BlockingIOError, OSError):
-                pass
-        for fd in ready:
-            c = fds.get(fd)
-            if c is not None:
+                del self._watched[fd]
+        for fd, c in want.items():
+            if fd not in self._watched:
+                try:
+                    self._selector.register(fd, selectors.EVENT_READ, c)
+                except KeyError:
+                    # A descriptor number reused after a close the selector missed.
+                    try:
+                        self._selector.unregister(fd)
+                        self._selector.register(fd, selectors.EVENT_READ, c)
+                    except (KeyError, ValueError, OSError):
+                        continue
+                except (ValueError, OSError):
+                    continue
+                self._watched[fd] = c
+        self._dirty = False
+
+    def _poll_ready(self, timeout: Optional[float]) -> None:
+        # Re-registered after a change seen here, and once a second for leave() from elsewhere.
+        now = time.monotonic()
+        if self._dirty or now >= self._next_sync:
+            self._sync_watched()
+            self._next_sync = now + 1.0
+        try:
+            events = self._selector.select(timeout)
+        except (OSError, ValueError):
+            self._dirty = True
+            events = [(k, 0) for k in list(self._selector.get_map().values())]  # poll everyone once
+        for key, _ in events:
+            c = key.data
+            if c is None:
+                try:
+                    while os.read(self._rfd, 512):
+                        pass
+                except (BlockingIOError, OSError):
+                    pass
+                continue
+            if c._running:
                 c.poll()
+            if not c._running:
+                self._dirty = True
 
     def _idle(self, stop_on_empty: bool) -> bool:
         return stop_on_empty and self.client_count == 0

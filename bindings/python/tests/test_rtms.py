@@ -302,6 +302,39 @@ class TestAgainstTheSimulator(unittest.TestCase):
         self.assertFalse(runner.is_alive(), "the pool stops when its clients left")
         self.assertEqual(len({t for r in recs for t in r.threads}), 2, "two loop threads served four clients")
 
+    def test_event_loop_serves_descriptors_above_select_limit(self):
+        # A bot with hundreds of streams has descriptors above 1023, where select() fails.
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1200:
+            self.skipTest("needs at least 1200 descriptors")
+        if soft != resource.RLIM_INFINITY and soft < 1200:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (1200 if hard == resource.RLIM_INFINITY else min(hard, 4096), hard))
+        filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1030)]
+        try:
+            loop = rtms.EventLoop(name="high-fds")
+            c = rtms.Client()
+            rec = Recorder(c)
+            loop.add(c)
+            self.join(c, self.sim.meeting(duration=4))
+            loop.start()
+            self.assertTrue(wait_for(lambda: rec.of("join_confirm"), 20), "joined through the loop: %s" % rec.names())
+            self.assertGreater(c.wake_fd(), 1023, "the client's wake descriptor is above select()'s limit")
+            # The loop sleeps until a descriptor is ready: a spinning fallback would take a whole core.
+            t0, w0 = os.times(), time.monotonic()
+            time.sleep(1.0)
+            t1, w1 = os.times(), time.monotonic()
+            cpu = (t1.user - t0.user) + (t1.system - t0.system)
+            self.assertLess(cpu, 0.5 * (w1 - w0), "the loop must wait, not spin (%.2f s CPU in %.2f s)" % (cpu, w1 - w0))
+            self.assertTrue(wait_for(lambda: rec.of("leave"), 20), "events arrived through the loop: %s" % rec.names())
+            self.assertTrue(rec.of("audio_data"), "media arrived through the loop")
+            c.leave()
+            loop.stop()
+        finally:
+            for fd in filler:
+                os.close(fd)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
     def test_run_async_delivers_on_the_asyncio_thread(self):
         body = self.sim.meeting(duration=2)
 

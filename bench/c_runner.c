@@ -1,0 +1,288 @@
+/*
+ * Bench runner for the C ABI: K handles polled on one thread (epoll on their wake fds, so a
+ * wake-up costs O(ready), not O(K)), a callback that counts. Same options and JSON output as py_runner.py. Meetings are created
+ * through the simulator's control API with curl-free plain sockets (HTTP/1.0 POST).
+ *
+ *   c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at>
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "openrtms.h"
+
+#define MAXC 4096
+
+static int nclients, rate_mode;
+static long long counts[MAXC];
+static double firsts[MAXC], lasts[MAXC], max_gap;
+static double join_ms[MAXC], t_join[MAXC];
+static int joined_ok[MAXC], in_window;
+static double *lat;
+static size_t nlat, caplat;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int index_of(struct rtms_csdk *sdk) { return (int)(intptr_t)rtms_get_user_data(sdk); }
+
+static void on_audio(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+{
+    int i = index_of(sdk);
+    double t = now_s();
+    (void)ts; (void)md;
+    if (lasts[i] > 0 && in_window && t - lasts[i] > max_gap)
+        max_gap = t - lasts[i];
+    if (firsts[i] == 0)
+        firsts[i] = t;
+    lasts[i] = t;
+    counts[i]++;
+    if (in_window && rate_mode && size >= 8 && nlat < caplat) {
+        uint64_t us = 0;
+        int b;
+        for (b = 7; b >= 0; b--)
+            us = us << 8 | buf[b];
+        lat[nlat++] = t * 1e6 - (double)us;
+    }
+}
+
+static void on_join(struct rtms_csdk *sdk, int reason)
+{
+    int i = index_of(sdk);
+    join_ms[i] = (now_s() - t_join[i]) * 1000;
+    joined_ok[i] = reason == 0 ? 1 : -1;
+}
+
+/* POST body to the simulator; the answer (JSON) into out. */
+static int http_post(const char *host, int port, const char *path, const char *body, char *out, size_t cap)
+{
+    struct sockaddr_in a;
+    char req[1024];
+    size_t got = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, host, &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return -1;
+    snprintf(req, sizeof req, "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+             path, host, strlen(body), body);
+    if (write(fd, req, strlen(req)) < 0) {
+        close(fd);
+        return -1;
+    }
+    while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0)
+        got += (size_t)n;
+    out[got] = 0;
+    close(fd);
+    return 0;
+}
+
+static int json_field(const char *s, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    const char *p, *e;
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    if (!(p = strstr(s, pat)))
+        return -1;
+    p += strlen(pat);
+    if (!(e = strchr(p, '"')) || (size_t)(e - p) >= cap)
+        return -1;
+    memcpy(out, p, (size_t)(e - p));
+    out[e - p] = 0;
+    return 0;
+}
+
+static int cmp(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return a < b ? -1 : a > b;
+}
+
+static double cpu_s(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6;
+}
+
+static long rss_kb(void)
+{
+    char line[256];
+    long kb = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kb = atol(line + 6);
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+int main(int argc, char **argv)
+{
+    char host[64], body[512], answer[8192], stream[MAXC][80], uuid[128], urls[256], path[160];
+    int port, count, size, rate, i, joined = 0;
+    double seconds, kill_at, w0, w1, c0, c1, first = 0, last = 0;
+    long long n0 = 0, n1 = 0, total = 0;
+    struct rtms_csdk **sdk;
+    struct epoll_event *evs;
+    int ep, nev;
+    struct rtms_csdk_ops ops;
+    int killed = 0;
+    double killed_at = 0;
+    if (argc != 8 || sscanf(argv[1], "%63[^:]:%d", host, &port) != 2) {
+        fprintf(stderr, "usage: c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at>\n");
+        return 2;
+    }
+    nclients = atoi(argv[2]);
+    count = atoi(argv[3]);
+    size = atoi(argv[4]);
+    rate = atoi(argv[5]);
+    seconds = atof(argv[6]);
+    kill_at = atof(argv[7]);
+    rate_mode = rate > 0;
+    if (nclients < 1 || nclients > MAXC)
+        return 2;
+    caplat = 4000000;
+    lat = malloc(caplat * sizeof *lat);
+    sdk = calloc((size_t)nclients, sizeof *sdk);
+    evs = calloc((size_t)nclients, sizeof *evs);
+    ep = epoll_create1(0);
+    memset(&ops, 0, sizeof ops);
+    ops.on_audio_data = on_audio;
+    ops.on_join_confirm = on_join;
+    for (i = 0; i < nclients; i++) {
+        snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"count\":%d,\"size\":%d,\"rate\":%d}}", count, size, rate);
+        if (http_post(host, port, "/meetings", body, answer, sizeof answer) != 0 ||
+            json_field(answer, "rtms_stream_id", stream[i], sizeof stream[i]) || json_field(answer, "meeting_uuid", uuid, sizeof uuid) ||
+            json_field(answer, "server_urls", urls, sizeof urls)) {
+            fprintf(stderr, "c_runner: cannot create meeting %d: %s\n", i, answer);
+            return 1;
+        }
+        sdk[i] = rtms_alloc();
+        rtms_set_user_data(sdk[i], (void *)(intptr_t)i);
+        rtms_set_callbacks(sdk[i], &ops);
+        rtms_config(sdk[i], NULL, SDK_AUDIO, 0);
+        t_join[i] = now_s();
+        if (rtms_join(sdk[i], uuid, stream[i], "bench", urls, 0) != RTMS_SDK_OK) {
+            fprintf(stderr, "c_runner: join %d: %s\n", i, rtms_last_error());
+            return 1;
+        }
+        {
+            struct epoll_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.events = EPOLLIN;
+            ev.data.u32 = (uint32_t)i;
+            if (epoll_ctl(ep, EPOLL_CTL_ADD, rtms_get_wake_fd(sdk[i]), &ev) != 0) {
+                fprintf(stderr, "c_runner: epoll_ctl failed for handle %d\n", i);
+                return 1;
+            }
+        }
+    }
+    w0 = now_s() + 60;
+    while (joined < nclients && now_s() < w0) {
+        nev = epoll_wait(ep, evs, nclients, 50);
+        for (i = 0; i < nev; i++)
+            rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
+        joined = 0;
+        for (i = 0; i < nclients; i++)
+            joined += joined_ok[i] != 0;
+    }
+    c0 = cpu_s();
+    w0 = now_s();
+    for (i = 0; i < nclients; i++)
+        n0 += counts[i];
+    in_window = 1;
+    while (now_s() - w0 < seconds) {
+        if (kill_at >= 0 && !killed && now_s() - w0 >= kill_at) {
+            killed = 1;
+            killed_at = now_s();
+            for (i = 0; i < nclients; i++) {
+                snprintf(path, sizeof path, "/streams/%.79s/chaos", stream[i]);
+                http_post(host, port, path, "{\"connection\":\"audio\",\"action\":\"abort\"}", answer, sizeof answer);
+            }
+        }
+        nev = epoll_wait(ep, evs, nclients, 100);
+        for (i = 0; i < nev; i++)
+            rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
+        if (count > 0) {
+            total = 0;
+            for (i = 0; i < nclients; i++)
+                total += counts[i];
+            if (total >= (long long)count * nclients)
+                break;
+        }
+    }
+    in_window = 0;
+    c1 = cpu_s();
+    w1 = now_s();
+    /* A stream that never came back counts its silence up to the end of the window. */
+    for (i = 0; i < nclients && killed; i++)
+        if (lasts[i] > 0 && w1 - lasts[i] > max_gap)
+            max_gap = w1 - lasts[i];
+    total = 0;
+    for (i = 0; i < nclients; i++) {
+        n1 += counts[i];
+        total += counts[i];
+        if (firsts[i] > 0 && (first == 0 || firsts[i] < first))
+            first = firsts[i];
+        if (lasts[i] > last)
+            last = lasts[i];
+    }
+    {
+        long rss = rss_kb();
+        unsigned long long dropped = 0, pauses = 0;
+        for (i = 0; i < nclients; i++) {
+            struct rtms_stats st;
+            memset(&st, 0, sizeof st);
+            st.version = RTMS_STATS_VERSION;
+            if (rtms_get_stats(sdk[i], &st) == RTMS_SDK_OK) {
+                dropped += st.dropped_queue_full + st.dropped_malformed + st.dropped_unexpected;
+                pauses += st.read_pauses;
+            }
+        }
+        double span = last - first, msgs = count > 0 ? (span > 0 ? total / span : 0) : (n1 - n0) / (w1 - w0);
+        int ok = 0;
+        double jm[MAXC];
+        for (i = 0; i < nclients; i++)
+            if (joined_ok[i] == 1)
+                jm[ok++] = join_ms[i];
+        qsort(jm, (size_t)ok, sizeof jm[0], cmp);
+        qsort(lat, nlat, sizeof lat[0], cmp);
+        printf("{\"clients\":%d,\"joined\":%d,\"delivered\":%lld,\"total\":%lld,\"msgs_per_s\":%.1f,\"cpu_s\":%.4f,\"wall_s\":%.3f,"
+               "\"cpu_pct\":%.2f,\"cpu_us_per_msg\":%s%.3f,\"rss_kb\":%ld,\"join_ms\":%.2f",
+               nclients, ok, n1 - n0, total, msgs, c1 - c0, w1 - w0, 100 * (c1 - c0) / (w1 - w0), "",
+               n1 - n0 > 0 ? 1e6 * (c1 - c0) / (double)(n1 - n0) : 0.0, rss, ok ? jm[ok / 2] : -1.0);
+        if (rate_mode && nlat)
+            printf(",\"lat_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", lat[nlat / 2] / 1000, lat[(size_t)(nlat * 0.99)] / 1000,
+                   lat[nlat - 1] / 1000);
+        if (rate_mode)
+            printf(",\"expected\":%.0f", (double)rate * nclients * (w1 - w0));
+        printf(",\"dropped\":%llu,\"read_pauses\":%llu", dropped, pauses);
+        if (kill_at >= 0) {
+            int back = 0;
+            for (i = 0; i < nclients; i++)
+                back += killed && lasts[i] > killed_at && w1 - lasts[i] < 0.5;
+            printf(",\"max_gap_ms\":%.1f,\"recovered\":%d", max_gap * 1000, back);
+        }
+        printf("}\n");
+    }
+    for (i = 0; i < nclients; i++)
+        rtms_release(sdk[i]);
+    return 0;
+}

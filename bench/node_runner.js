@@ -1,0 +1,82 @@
+'use strict';
+// Bench runner for Node (OpenRTMS's binding): K clients on the main thread, a callback that
+// counts. Same options and JSON output as py_runner.py.
+//   node node_runner.js <sim base URL> <clients> <count> <size> <rate> <seconds> <kill-media-at>
+const path = require('node:path');
+const fs = require('node:fs');
+const rtms = require(process.env.RTMS_NODE_PACKAGE || path.join(__dirname, '..', 'bindings', 'node'));
+
+rtms.configureLogger({ enabled: false });
+const [sim, K, count, size, rate, seconds, killAt] = process.argv.slice(2).map((v, i) => (i === 0 ? v : Number(v)));
+const nowUs = () => (performance.timeOrigin + performance.now()) * 1000;
+const counts = new Array(K).fill(0);
+const firsts = new Array(K).fill(0);
+const lasts = new Array(K).fill(0);
+const joinMs = new Array(K).fill(null);
+const lat = [];
+let inWindow = false;
+let maxGap = 0;
+
+const post = (p, body) => fetch(sim + p, { method: 'POST', body: JSON.stringify(body) }).then((r) => r.json());
+const rssKb = () => Number((fs.readFileSync('/proc/self/status', 'utf8').match(/VmRSS:\s+(\d+)/) || [0, 0])[1]);
+
+(async () => {
+  const bodies = [];
+  for (let i = 0; i < K; i++) bodies.push(await post('/meetings', { duration: 3600, bench: { count, size, rate } }));
+  const clients = bodies.map((b, i) => {
+    const c = new rtms.Client();
+    c.onAudioData((buf) => {
+      const t = nowUs();
+      if (lasts[i] && inWindow) maxGap = Math.max(maxGap, t - lasts[i]);
+      if (!firsts[i]) firsts[i] = t;
+      lasts[i] = t;
+      counts[i] += 1;
+      if (inWindow && rate > 0 && lat.length < 2e6) lat.push(t - Number(buf.readBigUInt64LE(0)));
+    });
+    const t0 = nowUs();
+    c.onJoinConfirm((r) => { joinMs[i] = r === 0 ? (nowUs() - t0) / 1000 : -1; });
+    c.join({ ...b.payload, signature: 'bench' });
+    return c;
+  });
+  const wait = (ms) => new Promise((res) => setTimeout(res, ms));
+  for (let t = 0; t < 6000 && joinMs.some((j) => j === null); t++) await wait(10);
+  const c0 = process.cpuUsage();
+  const w0 = nowUs();
+  const n0 = counts.reduce((a, b) => a + b, 0);
+  inWindow = true;
+  let killed = false;
+  let killedAt = null;
+  if (count === 0 && killAt < 0) await wait(seconds * 1000); // nothing to watch: the runner itself costs no CPU
+  while ((nowUs() - w0) / 1e6 < seconds) {
+    if (killAt >= 0 && !killed && (nowUs() - w0) / 1e6 >= killAt) {
+      killed = true;
+      killedAt = nowUs();
+      await Promise.all(bodies.map((b) => post(`/streams/${b.payload.rtms_stream_id}/chaos`, { connection: 'audio', action: 'abort' })));
+    }
+    if (count > 0 && counts.reduce((a, b) => a + b, 0) >= count * K) break;
+    await wait(20);
+  }
+  inWindow = false;
+  const wEnd = nowUs();
+  // A stream that never came back counts its silence up to the end of the window.
+  if (killedAt !== null) lasts.forEach((l) => { if (l) maxGap = Math.max(maxGap, wEnd - l); });
+  const cpu = process.cpuUsage(c0);
+  const wall = (nowUs() - w0) / 1e6;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const delivered = total - n0;
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const span = (Math.max(...lasts) - Math.min(...firsts.filter((f) => f > 0))) / 1e6;
+  lat.sort((a, b) => a - b);
+  const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] / 1000 : null);
+  const joined = joinMs.filter((j) => j !== null && j >= 0).sort((a, b) => a - b);
+  const out = {
+    clients: K, joined: joined.length, delivered, total, msgs_per_s: count > 0 ? (span > 0 ? total / span : 0) : delivered / wall,
+    cpu_s: cpuS, wall_s: wall, cpu_pct: (100 * cpuS) / wall, cpu_us_per_msg: delivered ? (1e6 * cpuS) / delivered : null,
+    rss_kb: rssKb(), join_ms: joined.length ? joined[Math.floor(joined.length / 2)] : null,
+    lat_ms: lat.length ? { p50: pct(0.5), p99: pct(0.99), max: pct(1) } : null,
+    expected: rate > 0 ? rate * K * wall : null, max_gap_ms: killAt >= 0 ? maxGap / 1000 : null,
+    recovered: killAt >= 0 ? lasts.filter((l) => killedAt !== null && l > killedAt && wEnd - l < 5e5).length : null,
+  };
+  clients.forEach((c) => c.leave());
+  console.log(JSON.stringify(out));
+})();
