@@ -232,30 +232,40 @@ def main():
             "msgs_per_s", "cpu_pct", "cpu_us_per_msg", "lat_ms", "max_gap_ms", "recovered", "join_ms", "rss_kb", "delivered", "error") if r.get(k) is not None})))
         return r
 
+    def blast(impl):
+        if impl != "official":
+            return run("blast", impl, **p["blast"])
+        best = None
+        for pi in p["official_poll_intervals"]:
+            r = run_impl(impl, tools, poll_interval=pi, **p["blast"])
+            r["poll_interval"] = pi
+            results.setdefault("blast-official-%g" % pi, {})[impl] = r
+            if best is None or (r.get("msgs_per_s") or 0) > (best.get("msgs_per_s") or 0):
+                best = r
+        results.setdefault("blast", {})[impl] = best
+        print("bench: blast          official best %s" % json.dumps({k: best.get(k) for k in ("msgs_per_s", "cpu_us_per_msg", "poll_interval")}))
+
+    def too_big(name, impl, clients):
+        if impl == "official" and clients > 100:
+            results.setdefault(name, {})[impl] = {"error": "not run: Zoom's client at this scale takes the machine"}
+            return True
+        return False
+
+    # Workload by workload, every client in turn: a machine that slows down under sustained load
+    # (this one does: burst credits, heat) then weighs on all clients alike, not on whoever runs last.
     for impl in impls:
-        if impl == "official":
-            best = None
-            for pi in p["official_poll_intervals"]:
-                r = run_impl(impl, tools, poll_interval=pi, **p["blast"])
-                r["poll_interval"] = pi
-                results.setdefault("blast-official-%g" % pi, {})[impl] = r
-                if best is None or (r.get("msgs_per_s") or 0) > (best.get("msgs_per_s") or 0):
-                    best = r
-            results.setdefault("blast", {})[impl] = best
-            print("bench: blast          official best %s" % json.dumps({k: best.get(k) for k in ("msgs_per_s", "cpu_us_per_msg", "poll_interval")}))
-        else:
-            run("blast", impl, **p["blast"])
+        blast(impl)
+    for impl in impls:
         run("latency", impl, **p["latency"])
-        for w in p["idle"]:
-            if impl == "official" and w["clients"] > 100:
-                results.setdefault("idle-%d" % w["clients"], {})[impl] = {"error": "not run: Zoom's client at this scale takes the machine"}
-                continue
-            run("idle-%d" % w["clients"], impl, **w)
-        for w in p["scale"]:
-            if impl == "official" and w["clients"] > 100:
-                results.setdefault("scale-%d" % w["clients"], {})[impl] = {"error": "not run: Zoom's client at this scale takes the machine"}
-                continue
-            run("scale-%d" % w["clients"], impl, **w)
+    for w in p["idle"]:
+        for impl in impls:
+            if not too_big("idle-%d" % w["clients"], impl, w["clients"]):
+                run("idle-%d" % w["clients"], impl, **w)
+    for w in p["scale"]:
+        for impl in impls:
+            if not too_big("scale-%d" % w["clients"], impl, w["clients"]):
+                run("scale-%d" % w["clients"], impl, **w)
+    for impl in impls:
         run("reconnect", impl, **p["reconnect"])
     elapsed = time.time() - t_start
     out = a.out or (os.path.join(WORK, "SMOKE.md") if a.smoke else os.path.join(HERE, "RESULTS.md"))
@@ -348,8 +358,14 @@ def write_results(path, results, impls, p, smoke, elapsed):
 
     py_best = results["blast"].get("python", {}).get("msgs_per_s") or 0
     off_best = off("blast").get("msgs_per_s")
-    target("Python binding ≥ 3× the official client's best msgs/s", bool(off_best) and py_best >= 3 * off_best,
-           "%s vs %s (%s)" % (fmt(py_best, 0), fmt(off_best, 0), ("%.2f×" % (py_best / off_best)) if off_best else "no official run"))
+    py_ok = bool(off_best) and py_best >= 3 * off_best
+    target("Python binding ≥ 3× the official client's best msgs/s", py_ok,
+           "%s vs %s (%s)%s" % (fmt(py_best, 0), fmt(off_best, 0), ("%.2f×" % (py_best / off_best)) if off_best else "no official run",
+                                "" if py_ok or not off_best else (
+                                    ". Why: every callback crosses ctypes into Python on the binding's thread (about %s µs of "
+                                    "CPU a message in all), which is the limit; and the blast order puts Zoom's client first, "
+                                    "on a rested machine, while the others run after minutes of full load, which slows this "
+                                    "machine by up to 2× (bench/README.md)" % fmt(results["blast"].get("python", {}).get("cpu_us_per_msg"), 1))))
     c_best = results["blast"].get("c", {}).get("msgs_per_s") or 0
     c_cpu = results["blast"].get("c", {}).get("cpu_us_per_msg")
     target("C ABI ≥ 400k msgs/s", c_best >= 400_000, "%s msgs/s%s" % (fmt(c_best, 0), "" if c_best >= 400_000 else (
