@@ -13,6 +13,8 @@
  *                                   webhook intake defaults (see "Webhook intake")
  *   RTMS_WEBHOOK_WAIT_TIMEOUT_MS    rtms_webhook_wait_started() default timeout [300000]
  *   RTMS_* reconnection knobs       see "RECONNECTION" and struct rtms_options
+ *   RTMS_MAX_PAUSE_MS               longest backpressure pause of a handle's reading [10000; 0 = no
+ *                                   limit]: see "EVENT QUEUE" in rtms_csdk.h
  *   RTMS_LOG_LEVEL (or ZM_RTMS_LOG_LEVEL)  trace|debug|info|warn|error|off [warn]: the library's
  *                                   own log lines, written to stderr. Read once, at first use.
  *
@@ -61,6 +63,9 @@ const char *rtms_strerror(int code);
 #define RTMS_REASON_TLS_FAILED        610  /* TLS handshake or certificate verification failed */
 #define RTMS_REASON_UPGRADE_REFUSED   620  /* the HTTP upgrade to WebSocket was refused */
 #define RTMS_REASON_CLOSED_BY_SERVER  960  /* the server closed a connection with a close frame */
+#define RTMS_REASON_QUEUE_FULL        700  /* on_error only: the queue stayed full past the pause limit,
+                                               media is being dropped (counted); said again, with the
+                                               number dropped, when the queue has drained */
 
 /* Static names of callback reasons. Join reasons are wire status codes or RTMS_REASON_*
  * ("INVALID_SIGNATURE", "TLS_FAILED"...); leave reasons are stop reasons or RTMS_REASON_*
@@ -131,7 +136,7 @@ struct rtms_options {
     /* Reconnection knobs; -1 = the environment variable named, else the default in brackets. */
     int reconnect_max_attempts;    /* RTMS_RECONNECT_MAX_ATTEMPTS [5]; 0 = never reconnect */
     int reconnect_base_delay_ms;   /* RTMS_RECONNECT_BASE_DELAY_MS [3000]: backoff 0, base, 2·base... <= 30000 */
-    int connection_max_attempts;   /* RTMS_CONNECTION_MAX_ATTEMPTS [5]: first connection of a join */
+    int connection_max_attempts;   /* RTMS_CONNECTION_MAX_ATTEMPTS [5]: each connection of the first join */
     int connection_retry_delay_ms; /* RTMS_CONNECTION_RETRY_DELAY_MS [5000] */
     int keepalive_interval_ms;     /* RTMS_KEEPALIVE_INTERVAL_MS [10000, >= 3000]: ping after this much silence */
     int keepalive_timeout_ms;      /* RTMS_KEEPALIVE_TIMEOUT_MS [15000]: silence that declares a connection dead; 0 = never */
@@ -194,15 +199,16 @@ int rtms_close_stream(struct rtms_csdk *sdk);
  */
 
 /* Feeds a webhook body (rtms_started, rtms_interrupted, rtms_stopped) that concerns this handle's
- * stream: a new rtms_started with other server_urls moves the session to that server; the same
- * one is a duplicate and changes nothing; rtms_interrupted rejoins; rtms_stopped ends the session
- * with on_leave(stop_reason). Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (not JSON, not an RTMS
+ * stream: an rtms_started with other server_urls than the current ones (a server the stream used
+ * before included) moves the session to that server; one naming the current server changes
+ * nothing; rtms_interrupted rejoins (at its server_urls when it carries some); rtms_stopped ends
+ * the session with on_leave(stop_reason). Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (not JSON, not an RTMS
  * event) or RTMS_SDK_NOT_EXIST (another stream, or the handle has not joined one). */
 int rtms_feed_webhook(struct rtms_csdk *sdk, const char *body, int size);
 
 /* Joins with a webhook payload: the JSON of an rtms_started body or of its "payload" object. The
- * instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id;
- * the signature is computed (see rtms_join()). */
+ * instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id.
+ * A "signature" in the payload is used as given; without one it is computed (see rtms_join()). */
 int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeout);
 
 /* Handle states (rtms_get_state()). */
@@ -212,6 +218,7 @@ int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeo
 #define RTMS_STATE_JOINED       3
 #define RTMS_STATE_ENDED        4  /* left, failed or ended; may join again */
 #define RTMS_STATE_RECONNECTING 5  /* joined, re-establishing signaling (failover scenarios 1 and 2) */
+/* One of RTMS_STATE_*, or -RTMS_SDK_NOT_EXIST for a NULL or released handle. Any thread. */
 int rtms_get_state(struct rtms_csdk *sdk);
 
 int rtms_set_user_data(struct rtms_csdk *sdk, void *user_data);
@@ -248,7 +255,8 @@ int rtms_get_stats(struct rtms_csdk *sdk, struct rtms_stats *out);
  *
  * An HTTP/1.1 server (HTTPS with ZM_RTMS_CERT/ZM_RTMS_KEY, mutual TLS with ZM_RTMS_CA_WEBHOOK)
  * that receives Zoom's webhooks inside the core:
- *   - only POST to the path is a webhook: anything else gets 404 {"error":"Not Found"};
+ *   - only POST to the path is a webhook (the query string is ignored): anything else gets 404
+ *     {"error":"Not Found"};
  *   - a body over max_body_bytes gets 413; a body that is not a JSON object gets 400
  *     {"error":"Invalid JSON received"}; one without a string "event" gets 400;
  *   - with a secret token (ZM_RTMS_WEBHOOK_SECRET), x-zm-signature must be
@@ -262,14 +270,48 @@ int rtms_get_stats(struct rtms_csdk *sdk, struct rtms_stats *out);
  *     (server failover, rejoin, end), and every accepted event is queued for the application.
  * Callbacks run only inside rtms_webhook_poll(), on the calling thread. Queued events beyond
  * queue_max_events drop the oldest (counted in rtms_webhook_stats.dropped_queue_full).
+ *
+ * Connections: a request head must arrive within header_timeout_ms (from the connection's start,
+ * or from the request's first byte on a kept-alive connection), its body within body_timeout_ms
+ * of the head; a kept-alive connection without a request is closed after idle_timeout_ms. At
+ * most max_connections are open: a new connection at the cap closes the oldest idle one (else the
+ * oldest still sending its request), so a real request always finds room; when every connection
+ * is being answered it gets 503 and is closed. When accept() fails for lack of descriptors
+ * (EMFILE, ENFILE) a few connections are closed in the same order and accepting pauses briefly
+ * (no busy loop). All of it is counted in rtms_webhook_stats (version 2).
+ *
+ * Your own web server (Node's http, a Python web framework...) can use the same intake without
+ * the core's listening socket: rtms_webhook_create() and rtms_webhook_handle(). The core's
+ * server calls the same code for every request.
+ *
+ * RETURN VALUES of the rtms_webhook_* functions (one convention for the whole family):
+ *   >= 0 on success (RTMS_SDK_OK, or a count, port, fd, length or HTTP status as stated), and a
+ *   negative value on every error: the negated RTMS_SDK_* code
+ *     -RTMS_SDK_NOT_EXIST      the intake is NULL, stopped, or not an intake
+ *     -RTMS_SDK_INVALID_ARGS   a NULL out pointer, an unknown struct version, a bad argument
+ *     -RTMS_SDK_INVALID_STATUS not allowed now (a nested poll, no listener for rtms_webhook_port())
+ *     -RTMS_SDK_TIMEOUT        rtms_webhook_wait_started() only
+ *   or RTMS_SDK_FAILURE (-1: out of memory, no wake pipe; -1 is also -RTMS_SDK_TIMEOUT, which
+ *   only rtms_webhook_wait_started() returns). rtms_last_error() says what happened. The
+ *   functions returning a pointer return NULL on error, with the reason in rtms_last_error().
+ *   (Unlike rtms_options_init() and Zoom's functions, which return positive codes, so does
+ *   rtms_webhook_options_init().)
+ *
+ * THREADING: every function may be called from any thread, also from inside the intake's own
+ * callback (except a nested rtms_webhook_poll()); calls on one intake from several threads at
+ * once are safe.
+ * OWNERSHIP: an intake belongs to the caller from rtms_webhook_start()/_create() until
+ * rtms_webhook_stop(); after that the pointer must not be used again (functions given it return
+ * -RTMS_SDK_NOT_EXIST when they can tell). Strings passed in are copied or read during the call.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct rtms_webhook rtms_webhook;
 
-#define RTMS_WEBHOOK_OPTIONS_VERSION 1
+/* Versions are only ever appended to; a caller built against version 1 keeps working. */
+#define RTMS_WEBHOOK_OPTIONS_VERSION 2
 
 struct rtms_webhook_options {
-    unsigned int version;       /* RTMS_WEBHOOK_OPTIONS_VERSION */
+    unsigned int version;       /* RTMS_WEBHOOK_OPTIONS_VERSION (1 or 2) */
     const char *host;           /* address to listen on; NULL = "0.0.0.0" */
     int port;                   /* -1 = ZM_RTMS_PORT or 8080; 0 = any free port (rtms_webhook_port()) */
     const char *path;           /* NULL = ZM_RTMS_PATH or "/" */
@@ -280,17 +322,54 @@ struct rtms_webhook_options {
     int max_body_bytes;         /* -1 = 1048576 */
     int replay_window_s;        /* -1 = 300 */
     int queue_max_events;       /* -1 = 1024 */
+    /* version 2: connections of the listening server (see "Connections" above); 0 = no limit */
+    int header_timeout_ms;      /* -1 = 10000 */
+    int body_timeout_ms;        /* -1 = 30000 */
+    int idle_timeout_ms;        /* -1 = 30000 */
+    int max_connections;        /* -1 = 512 (must be > 0 otherwise) */
 };
 
-#define RTMS_WEBHOOK_OPTIONS_INIT { RTMS_WEBHOOK_OPTIONS_VERSION, NULL, -1, NULL, NULL, NULL, NULL, NULL, -1, -1, -1 }
+#define RTMS_WEBHOOK_OPTIONS_INIT { RTMS_WEBHOOK_OPTIONS_VERSION, NULL, -1, NULL, NULL, NULL, NULL, NULL, -1, -1, -1, \
+                                    -1, -1, -1, -1 }
 
+/* Fills *opts with the defaults above for version 1 or 2 (writing only that version's fields).
+ * Returns RTMS_SDK_OK or -RTMS_SDK_INVALID_ARGS (NULL opts, unknown version).
+ * Threading: any thread. Ownership: writes the caller's struct only. */
 int rtms_webhook_options_init(struct rtms_webhook_options *opts, unsigned int version);
 
 /* Starts listening (opts NULL = all defaults). Returns NULL on failure (port taken, a bad
- * certificate, only one of cert and key...) with the reason in rtms_last_error(). */
+ * certificate, only one of cert and key, an unknown opts->version...) with the reason in
+ * rtms_last_error().
+ * Threading: any thread. Ownership: the intake is the caller's until rtms_webhook_stop(); opts
+ * and its strings are copied. */
 rtms_webhook *rtms_webhook_start(const struct rtms_webhook_options *opts);
 
-/* The port actually bound, or a negated RTMS_SDK_* code. */
+/* An intake without a listening socket, for an application's own web server: feed it every
+ * request with rtms_webhook_handle(). Uses path, secret_token, max_body_bytes, replay_window_s
+ * and queue_max_events of opts (NULL = defaults); ignores host, port, TLS and the connection
+ * settings. Poll, wake fd, wait_started, stats and stop work as for rtms_webhook_start().
+ * Returns NULL on failure with the reason in rtms_last_error().
+ * Threading: any thread. Ownership: the caller's until rtms_webhook_stop(); opts is copied. */
+rtms_webhook *rtms_webhook_create(const struct rtms_webhook_options *opts);
+
+/* Decides one HTTP request exactly as the listening server does (path, 404/413/400/401,
+ * signature and replay window, validation challenge, dedupe), then routes an accepted RTMS event
+ * to the joined handle of its stream and queues it for rtms_webhook_poll(). Works on any intake.
+ *   method, uri: the request line's ("POST", "/webhook?x=1"; the query string is ignored);
+ *   headers: "Name: value" lines separated by "\r\n" or "\n" (names case-insensitive; NULL = none);
+ *   body, body_len: the raw body (body_len >= 0; -1 = NUL-terminated; body may be NULL if 0).
+ * Returns the HTTP status to answer with (200, 400, 401, 404, 413) and sets *reply_out to the
+ * JSON reply body (NUL-terminated, Content-Type application/json), to be freed with rtms_free();
+ * or a negative code (-RTMS_SDK_NOT_EXIST, -RTMS_SDK_INVALID_ARGS for NULL method, uri or
+ * reply_out) with *reply_out = NULL when reply_out is given. The routing and queueing are done
+ * when it returns; it never blocks (a joined handle's reconnection runs on its own thread).
+ * Threading: any thread, concurrently. Ownership: arguments are read during the call only;
+ * *reply_out is the caller's. */
+int rtms_webhook_handle(rtms_webhook *wh, const char *method, const char *uri, const char *headers,
+                        const char *body, int body_len, char **reply_out);
+
+/* The port actually bound, or a negative code (-RTMS_SDK_INVALID_STATUS for an intake made by
+ * rtms_webhook_create()). Threading: any thread. */
 int rtms_webhook_port(rtms_webhook *wh);
 
 /* Called inside rtms_webhook_poll() for every accepted event: event is the "event" field, body
@@ -299,28 +378,39 @@ int rtms_webhook_port(rtms_webhook *wh);
  * the call only. */
 typedef void (*rtms_webhook_cb)(rtms_webhook *wh, const char *event, const char *body, int size, int routed, void *user_data);
 
+/* Sets (cb NULL: clears) the callback. Returns RTMS_SDK_OK or a negative code.
+ * Threading: any thread; the callback runs only inside rtms_webhook_poll(), on its caller's
+ * thread. Ownership: user_data stays the caller's; it is passed back as it is. */
 int rtms_webhook_set_callback(rtms_webhook *wh, rtms_webhook_cb cb, void *user_data);
 
 /* Delivers queued events through the callback (at most max_events, <= 0 = all), waiting up to
  * timeout_ms (0 = no wait, -1 = until an event) when none is pending. Returns the number delivered
- * or a negated RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST once stopped, -RTMS_SDK_INVALID_STATUS when
- * called from inside its own callback). */
+ * or a negative code: -RTMS_SDK_NOT_EXIST once stopped (also when rtms_webhook_stop() ran
+ * meanwhile, from another thread or from inside a callback), -RTMS_SDK_INVALID_STATUS when called
+ * from inside its own callback.
+ * Threading: any thread; polls of one intake from several threads are serialised. */
 int rtms_webhook_poll(rtms_webhook *wh, int max_events, int timeout_ms);
 
-/* Readable while events are pending (owned by the intake). Or a negated RTMS_SDK_* code. */
+/* Readable while events are pending, or a negative code (never a valid-looking number on error).
+ * Ownership: the intake's: do not read or close it; valid until rtms_webhook_stop().
+ * Threading: any thread. */
 int rtms_webhook_get_wake_fd(rtms_webhook *wh);
 
 /* Waits for an rtms_started of a stream no handle of this process has joined (for rtms_stream_id
  * when not NULL) and takes it: *body_out receives the body, NUL-terminated, to be freed with
  * rtms_free(); pass it to rtms_join_payload(). timeout_ms: -1 = RTMS_WEBHOOK_WAIT_TIMEOUT_MS
- * [300000], 0 = only what is already there. Returns the body length, -RTMS_SDK_TIMEOUT, or
- * -RTMS_SDK_NOT_EXIST when the intake stops meanwhile. The same events also reach the callback. */
+ * [300000], 0 = only what is already there. Returns the body length, -RTMS_SDK_TIMEOUT,
+ * -RTMS_SDK_NOT_EXIST when the intake stops meanwhile, -RTMS_SDK_INVALID_ARGS for a NULL body_out.
+ * The same events also reach the callback.
+ * Threading: any thread (it blocks its caller; rtms_webhook_stop() from another thread wakes it).
+ * Ownership: *body_out is the caller's. */
 int rtms_webhook_wait_started(rtms_webhook *wh, const char *rtms_stream_id, int timeout_ms, char **body_out);
 
-#define RTMS_WEBHOOK_STATS_VERSION 1
+/* Version 1 callers keep working: the library writes only the fields of the version given. */
+#define RTMS_WEBHOOK_STATS_VERSION 2
 
 struct rtms_webhook_stats {
-    unsigned int version;        /* set to RTMS_WEBHOOK_STATS_VERSION before the call */
+    unsigned int version;        /* set to RTMS_WEBHOOK_STATS_VERSION (or 1) before the call */
     uint64_t requests;           /* every request answered */
     uint64_t accepted;           /* events queued for the application */
     uint64_t duplicates;         /* repeated deliveries answered 200 and ignored */
@@ -331,15 +421,30 @@ struct rtms_webhook_stats {
     uint64_t unauthorized;       /* 401: bad or missing signature, timestamp outside the window */
     uint64_t routed;             /* RTMS events handed to a joined handle */
     uint64_t dropped_queue_full; /* accepted events dropped because the application did not poll */
+    /* version 2: connections of the listening server (all 0 for rtms_webhook_create()) */
+    uint64_t connections_accepted; /* every connection accepted */
+    uint64_t connections_open;     /* open now */
+    uint64_t header_timeouts;      /* closed: no complete request head within header_timeout_ms */
+    uint64_t body_timeouts;        /* closed: no complete body within body_timeout_ms */
+    uint64_t idle_timeouts;        /* closed: no request within idle_timeout_ms (or header_timeout_ms for a new one) */
+    uint64_t evicted;              /* closed to make room at max_connections or when out of descriptors */
+    uint64_t refused;              /* answered 503 at max_connections: every connection was being answered */
+    uint64_t accept_errors;        /* accept() failed (EMFILE, ENFILE, ENOBUFS, ENOMEM): accepting paused */
 };
 
+/* Fills *out (version 1 or 2 fields). Returns RTMS_SDK_OK or a negative code
+ * (-RTMS_SDK_INVALID_ARGS for NULL out or an unknown out->version). Threading: any thread. */
 int rtms_webhook_get_stats(rtms_webhook *wh, struct rtms_webhook_stats *out);
 
-/* Stops listening and frees the intake; waiters return -RTMS_SDK_NOT_EXIST. Safe from inside its
- * own callback (the intake is freed when that poll returns). */
+/* Stops listening, closes every connection and frees the intake; waiters return
+ * -RTMS_SDK_NOT_EXIST. Returns RTMS_SDK_OK or -RTMS_SDK_NOT_EXIST (NULL, already stopped).
+ * Threading: any thread. Safe from inside its own callback (the intake is freed when that poll
+ * returns); from another thread while a callback runs, it waits for that callback to return, so
+ * user_data may be freed once it returns. Ownership: wh must not be used afterwards. */
 int rtms_webhook_stop(rtms_webhook *wh);
 
-/* Frees memory the library allocated for the caller (rtms_webhook_wait_started()). */
+/* Frees memory the library allocated for the caller (rtms_webhook_wait_started(),
+ * rtms_webhook_handle()). NULL is fine. Threading: any thread. */
 void rtms_free(void *p);
 
 /* ---------------------------------------------------------------------------------------------

@@ -13,9 +13,27 @@
  *  - Any thread may own a handle and call any function on it; a handle may move between threads.
  *    Calls on one handle from several threads at once are safe but are serialised.
  *  - rtms_release() is safe at any time: from inside a callback of the same handle, and while
- *    another thread is inside rtms_poll() on it (that poll returns without further callbacks).
- *    After rtms_release() returns, the handle pointer must not be used again ("drop after the
- *    last call"); functions given a released handle return RTMS_SDK_NOT_EXIST when they can tell.
+ *    another thread is inside rtms_poll() on it. In that case it wakes the poll and waits until
+ *    the callback running there (if any) has returned and the poll has returned (without further
+ *    callbacks, with RTMS_SDK_NOT_EXIST); so when rtms_release() returns, no callback of the
+ *    handle is running anywhere and the application may free whatever its callbacks use (their
+ *    user_data included). Do not call it, from another thread, while holding a lock that one of
+ *    the handle's callbacks takes: that waits forever. From inside a callback of the same handle
+ *    it returns at once; no further callback follows, and the memory is freed when that poll
+ *    returns. After rtms_release() returns, the handle pointer must not be used again ("drop
+ *    after the last call"); functions given a released handle return RTMS_SDK_NOT_EXIST when
+ *    they can tell.
+ *
+ * RETURN VALUES: two families, one convention each.
+ *  - Functions that report a status (rtms_join(), rtms_poll(), rtms_config()... and the
+ *    openrtms.h functions that return a status) return RTMS_SDK_OK (0) or a positive
+ *    RTMS_SDK_* code (RTMS_SDK_FAILURE is -1), as Zoom's SDK does.
+ *  - Functions that return a value (a count, a file descriptor, a length, a state, a port:
+ *    rtms_poll_ex(), rtms_wait(), rtms_get_wake_fd(), rtms_get_failure(), rtms_get_state(),
+ *    rtms_webhook_poll()...) return it (>= 0), or a negative number on error: the negated
+ *    RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST for a NULL or released handle), never a value that
+ *    could be mistaken for a result.
+ *  Either way rtms_last_error() holds the text of the failure on the calling thread.
  *  - Many handles and many sequential sessions per process are supported; rtms_init() and
  *    rtms_uninit() may be called again at any time.
  *
@@ -23,7 +41,12 @@
  *  Events wait in a bounded per-handle queue until rtms_poll(). When the application falls behind
  *  and the queue exceeds its byte limit (rtms_options.queue_max_bytes), reading from the media
  *  connections pauses until the queue drains, so nothing is lost (or, with
- *  rtms_options.drop_when_full, new media is dropped and counted). rtms_get_stats() reports both.
+ *  rtms_options.drop_when_full, new media is dropped and counted). A pause lasts at most
+ *  RTMS_MAX_PAUSE_MS (10 s): a server drops a client that stops reading, so after that reading
+ *  resumes, keep-alives are answered, and media beyond the limit is dropped and counted until the
+ *  application drains the queue; on_error(RTMS_REASON_QUEUE_FULL) says so when it starts and,
+ *  with the number dropped, when it ends. A paused connection is never declared dead for its
+ *  silence. rtms_get_stats() reports pauses and drops (read_pauses, dropped_queue_full).
  *
  * LIFECYCLE
  *  rtms_init() (optional) → rtms_alloc() → rtms_config() → rtms_set_callbacks() → rtms_join() →
@@ -103,8 +126,9 @@ void rtms_uninit(void);
 /* A new handle, or NULL (rtms_last_error() says why). */
 struct rtms_csdk *rtms_alloc(void);
 
-/* Leaves if joined, stops all callbacks, frees the handle. NULL is a no-op returning
- * RTMS_SDK_NOT_EXIST. See the threading contract above. */
+/* Leaves if joined, stops all callbacks, frees the handle; waits for a callback of the handle
+ * running on another thread to return (see the threading contract above). NULL or a released
+ * handle: RTMS_SDK_NOT_EXIST. Any thread. */
 int rtms_release(struct rtms_csdk *sdk);
 
 /*

@@ -48,16 +48,40 @@ w = wave.open(sys.argv[1])
 assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getnframes() > 16000 * 3, (w.getframerate(), w.getnframes())
 print("rtms demo: mixed.wav %.1f s at %d Hz" % (w.getnframes() / w.getframerate(), w.getframerate()))
 PY
-step "rtms-sim --print-started piped into rtms join"
-"$bin/rtms-sim" --print-started --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
+step "rtms-sim --print-started piped into rtms join (payload with its signature; the three ids)"
+for cmd in join record; do
+  # Every long option is a plain kebab-case spelling (ArgumentParser turns "serverURLs" into --server-ur-ls).
+  opts=$("$bin/rtms" "$cmd" --help | grep -oE -- '--[a-z0-9-]+' | sort -u)
+  echo "$opts" | grep -qx -- '--server-urls' || { echo "rtms $cmd: no --server-urls option"; exit 1; }
+  bad=$(echo "$opts" | grep -E -- '-[a-z]{1,2}-[a-z]{1,2}$' | grep -vE -- '--(client|stream|node)-id$' || true)
+  [ -z "$bad" ] || { echo "rtms $cmd: misspelled options: $bad"; exit 1; }
+done
+"$bin/rtms-sim" --print-started --meetings 2 --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
 simpid=$!
-for _ in $(seq 100); do [ -s "$tmp/sim.out" ] && break; sleep 0.1; done
-ZM_RTMS_CLIENT=cli-id ZM_RTMS_SECRET=cli-secret timeout 30 "$bin/rtms" join --payload "$(head -1 "$tmp/sim.out")" \
-  --media audio,transcript > "$tmp/join.out"
+for _ in $(seq 100); do [ "$(wc -l < "$tmp/sim.out")" -ge 2 ] && break; sleep 0.1; done
+# A payload that carries its signature joins with no credentials at all.
+signed=$(head -1 "$tmp/sim.out" | python3 -c '
+import hashlib, hmac, json, sys
+p = json.load(sys.stdin)["payload"]
+msg = "cli-id," + p["meeting_uuid"] + "," + p["rtms_stream_id"]
+p["signature"] = hmac.new(b"cli-secret", msg.encode(), hashlib.sha256).hexdigest()
+print(json.dumps(p))')
+env -u ZM_RTMS_CLIENT -u ZM_RTMS_SECRET timeout 30 "$bin/rtms" join --payload "$signed" --media audio,transcript > "$tmp/join.out" &
+joinpid=$!
+ids=$(sed -n 2p "$tmp/sim.out" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["payload"]
+print(p["meeting_uuid"], p["rtms_stream_id"], p["server_urls"])')
+read -r m s u <<< "$ids"
+ZM_RTMS_CLIENT=cli-id ZM_RTMS_SECRET=cli-secret timeout 30 "$bin/rtms" join --meeting-uuid "$m" --stream-id "$s" --server-urls "$u" \
+  --media audio > "$tmp/join2.out"
+wait "$joinpid"
 wait "$simpid"
-audio=$(grep -c '"cb":"audio"' "$tmp/join.out" || true)
-grep -q '"cb":"leave","reason":6' "$tmp/join.out" && [ "$audio" -gt 50 ] || { echo "rtms join: $audio audio callbacks, no leave(6)"; exit 1; }
-echo "rtms join: $audio audio callbacks, left with reason 6"
+for out in "$tmp/join.out" "$tmp/join2.out"; do
+  audio=$(grep -c '"cb":"audio"' "$out" || true)
+  grep -q '"cb":"leave","reason":6' "$out" && [ "$audio" -gt 50 ] || { echo "rtms join ($out): $audio audio callbacks, no leave(6)"; exit 1; }
+  echo "rtms join: $audio audio callbacks, left with reason 6"
+done
 
 step "rtms record --payload, stopped with SIGINT in the middle: every file finalized"
 "$bin/rtms-sim" --print-started --duration 60 --client-id cli-id --client-secret cli-secret > "$tmp/sim2.out" 2>/dev/null &

@@ -47,6 +47,7 @@ func localReasonName(_ r: Int32) -> String? {
     case ClientReason.tlsFailed: "TLS_FAILED"
     case ClientReason.upgradeRefused: "UPGRADE_REFUSED"
     case ClientReason.closedByServer: "CLOSED_BY_SERVER"
+    case ClientReason.queueFull: "QUEUE_FULL"
     default: nil
     }
 }
@@ -109,10 +110,7 @@ func localReasonName(_ r: Int32) -> String? {
         setLastError("rtms_release: \(sdk == nil ? "the handle is NULL" : "not a live handle (already released?)")")
         return Code.notExist
     }
-    // Mark first: waiters woken by leave() must already see the handle as released.
-    let freeNow = h.markReleased()
-    h.client.leave()
-    if freeNow { Registry.shared.freeStruct(sdk) }
+    h.release()
     return Code.ok
 }
 
@@ -321,7 +319,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     }
     h.client.config = effectiveConfig(h)
     do {
-        try h.client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil,
+        try h.client.join(instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
                           serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout))
     } catch {
         return fail(Int32(error.code), "rtms_join_payload: \(error.message)")
@@ -349,7 +347,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
         guard let urls = payload["server_urls"]?.stringValue else { return fail(Code.invalidArgs, "rtms_feed_webhook: rtms_started without server_urls") }
         h.client.failover(serverURLs: urls)
     case "interrupted":
-        h.client.interrupted()
+            h.client.interrupted(serverURLs: payload["server_urls"]?.stringValue)
     default:
         h.client.stopped(reason: Int(payload["stop_reason"]?.intValue ?? 0))
     }
@@ -393,7 +391,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
 }
 
 @c @implementation public func rtms_get_state(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
-    guard let h = handle(sdk, "rtms_get_state") else { return Code.notExist }
+    guard let h = handle(sdk, "rtms_get_state") else { return -Code.notExist }
     if h.client.isReconnecting { return 5 }
     switch h.client.phase {
     case .idle: return 0

@@ -132,12 +132,26 @@ final class PollGate: @unchecked Sendable {
 
     var isReleased: Bool { lock.withLock { released } }
 
-    /// Returns true when the handle may be freed now (no poll is running).
-    func markReleased() -> Bool {
-        lock.withLock {
+    /// What `markReleased` found.
+    enum Release { case freeNow, pollOnThisThread, pollOnAnotherThread }
+
+    /// Marks the handle released. No poll running: the caller frees it now. A poll running on
+    /// this thread (release from inside a callback): that poll frees it when it returns. A poll
+    /// on another thread: the caller wakes it, waits for it (`waitForPoll`), and it frees it.
+    func markReleased() -> Release {
+        let me = pthread_self()
+        return lock.withLock {
             released = true
-            return pollingThread == nil
+            guard let t = pollingThread else { return .freeNow }
+            return pthread_equal(t, me) != 0 ? .pollOnThisThread : .pollOnAnotherThread
         }
+    }
+
+    /// Returns once no poll is running (the one running has returned from its callback and
+    /// exited). Never call it from inside a callback of this handle.
+    func waitForPoll() {
+        pollMutex.lock()
+        pollMutex.unlock()
     }
 
     /// On `.entered` the caller polls and must call `exit()`.
@@ -206,9 +220,19 @@ final class Handle: @unchecked Sendable {
     }
     var isReleased: Bool { gate.isReleased }
 
-    /// Marks the handle released. Returns true when the C struct may be freed now (no poll is
-    /// running); otherwise the running poll frees it when it returns.
-    func markReleased() -> Bool { gate.markReleased() }
+    /// Releases the handle: leaves, and when another thread is inside a poll (perhaps inside a
+    /// callback), waits until that poll has returned, as nng's aio stop and zenoh-c's drop do.
+    /// The C struct is freed here when no poll runs, else by the poll when it returns.
+    func release() {
+        // Mark first: waiters woken by leave() must already see the handle as released.
+        let state = gate.markReleased()
+        client.leave()
+        switch state {
+        case .freeNow: Registry.shared.freeStruct(sdk)
+        case .pollOnThisThread: break
+        case .pollOnAnotherThread: gate.waitForPoll()
+        }
+    }
 
     /// rtms_poll / rtms_poll_ex: the number of events delivered, or a negated RTMS_SDK_* code.
     func poll(maxEvents: Int, waitMilliseconds: Int) -> Int32 {
@@ -220,7 +244,10 @@ final class Handle: @unchecked Sendable {
         let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
             self.dispatch(item)
         }
-        if gate.exit() { Registry.shared.freeStruct(sdk) }
+        if gate.exit() {
+            Registry.shared.freeStruct(sdk)
+            return -fail(Code.notExist, "the handle was released during the poll")
+        }
         return Int32(n)
     }
 

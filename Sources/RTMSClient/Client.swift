@@ -84,6 +84,11 @@ public struct ClientConfig: Sendable, Equatable {
     public var keepAliveTimeoutMs = 15_000
     /// How long to wait for an rtms_started webhook (RTMS_WEBHOOK_WAIT_TIMEOUT_MS).
     public var webhookWaitTimeoutMs = 300_000
+    /// Backpressure: reading stays paused at most this long while the application does not drain
+    /// the queue (RTMS_MAX_PAUSE_MS); then reading resumes, so keep-alives are answered and the
+    /// server does not drop the stream, and media beyond the queue limit is dropped and counted
+    /// (with a warning) until the queue drains. 0 = pause as long as it takes.
+    public var maxPauseMs = 10_000
 
     public init() {}
 
@@ -102,6 +107,7 @@ public struct ClientConfig: Sendable, Equatable {
         if let v = int("RTMS_KEEPALIVE_INTERVAL_MS"), v > 0 { c.keepAliveIntervalMs = max(3000, v) }
         if let v = int("RTMS_KEEPALIVE_TIMEOUT_MS"), v >= 0 { c.keepAliveTimeoutMs = v }
         if let v = int("RTMS_WEBHOOK_WAIT_TIMEOUT_MS"), v > 0 { c.webhookWaitTimeoutMs = v }
+        if let v = int("RTMS_MAX_PAUSE_MS"), v >= 0 { c.maxPauseMs = v }
         return c
     }
 }
@@ -140,6 +146,8 @@ public final class RTMSClient: @unchecked Sendable {
     private var batch: [ClientEventItem] = []
     private var timers: [TimerKind: Scheduled<Void>] = [:]
     private var readingPaused = false
+    private var pauseLimit: Scheduled<Void>?
+    private var warningLimiter = LogLimiter()
     private var transportConfig = TransportConfig()
 
     public init(eventLoop: EventLoop? = nil) {
@@ -283,14 +291,20 @@ public final class RTMSClient: @unchecked Sendable {
     /// Scenario 1: a new rtms_started for this stream (server failover). The same URLs again are
     /// a duplicate delivery and change nothing.
     public func failover(serverURLs: String) {
-        let urls = JoinParameters.splitURLs(serverURLs).filter { (try? EndpointURL(parsing: $0)) != nil }
+        let urls = Self.usableURLs(serverURLs)
         guard !urls.isEmpty else { return }
         eventLoop.execute { self.apply(self.session.serverFailover(signalingURLs: urls, nowMs: nowMilliseconds())) }
     }
 
-    /// Scenario 2 by webhook: rtms_interrupted for this stream.
-    public func interrupted() {
-        eventLoop.execute { self.apply(self.session.interrupted(nowMs: nowMilliseconds())) }
+    /// Scenario 2 by webhook: rtms_interrupted for this stream. `serverURLs`, when the webhook
+    /// carries them, is where the rejoin goes.
+    public func interrupted(serverURLs: String? = nil) {
+        let urls = serverURLs.map(Self.usableURLs) ?? []
+        eventLoop.execute { self.apply(self.session.interrupted(signalingURLs: urls, nowMs: nowMilliseconds())) }
+    }
+
+    static func usableURLs(_ list: String) -> [String] {
+        JoinParameters.splitURLs(list).filter { (try? EndpointURL(parsing: $0)) != nil }
     }
 
     /// rtms_stopped for this stream.
@@ -310,8 +324,13 @@ public final class RTMSClient: @unchecked Sendable {
     @discardableResult
     public func poll(maxEvents: Int = Int.max, waitMilliseconds: Int = 0, _ deliver: (ClientEventItem) -> Void) -> Int {
         if waitMilliseconds != 0 { _ = queue.wait(milliseconds: waitMilliseconds) }
-        let (items, gen, resume) = queue.take(max: maxEvents)
+        let (items, gen, resume, overflowEnded) = queue.take(max: maxEvents)
         if resume { eventLoop.execute { self.setReading(true) } }
+        if let dropped = overflowEnded {
+            // Said after the events that were kept; the next poll delivers it.
+            queue.push(.control(.warning(code: ClientReason.queueFull,
+                                         text: "the event queue drained: \(dropped) media messages were dropped while it was full (dropped_queue_full)")))
+        }
         var n = 0
         for it in items {
             if n > 0 && queue.currentGeneration != gen { break }
@@ -382,7 +401,9 @@ public final class RTMSClient: @unchecked Sendable {
             lock.withLock { _lastError = text }
             logger.info("left (\(reason)): \(text)")
         case .warning(_, let text):
-            logger.warning("\(text)")
+            let (log, summary) = warningLimiter.allow(nowMs: nowMilliseconds())
+            if let summary { logger.warning("\(summary) more warnings of stream \(streamID) were not logged in the last \(warningLimiter.windowMs / 1000) s") }
+            if log { logger.warning("\(text)") } else { queue.countWarningSuppressed() }
         case .reconnecting(let c, let attempt, let delay, let cause):
             queue.countReconnectAttempt()
             logger.info("reconnecting \(c) (attempt \(attempt), in \(delay) ms): \(cause)")
@@ -405,6 +426,20 @@ public final class RTMSClient: @unchecked Sendable {
         guard readingPaused == on else { return }
         readingPaused = !on
         for id in mediaReady { connections[id]?.setReading(on) }
+        pauseLimit?.cancel()
+        pauseLimit = nil
+        let limit = config.maxPauseMs
+        guard !on, limit > 0 else { return }
+        pauseLimit = eventLoop.scheduleTask(in: .milliseconds(Int64(limit))) { [weak self] in
+            guard let self, self.readingPaused else { return }
+            self.pauseLimit = nil
+            // The application stopped draining the queue: keep the connections alive rather
+            // than let the server (or our liveness check) drop them with data in flight.
+            self.queue.beginOverflow()
+            self.queue.push(.control(.warning(code: ClientReason.queueFull,
+                text: "the application has not drained the event queue for \(limit) ms: reading resumed so the connections stay alive; media beyond the queue limit is dropped and counted (dropped_queue_full) until it drains")))
+            self.setReading(true)
+        }
     }
 }
 

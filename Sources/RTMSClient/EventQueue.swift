@@ -52,6 +52,9 @@ public struct ClientCounters: Sendable, Equatable {
     /// Longest and latest gap between losing a connection and having it back.
     public var maxGapMs = 0
     public var lastGapMs = 0
+    /// Warnings not written to the log because too many came at once (they still reach the
+    /// application's error callback).
+    public var warningsNotLogged = 0
 
     public init() {}
 }
@@ -76,6 +79,10 @@ public final class EventQueue: @unchecked Sendable {
     private var generation = 0
     private var counters = ClientCounters()
     private var pausedFlag = false
+    /// The producer paused longer than it may and reads again: media beyond the limit is dropped
+    /// (counted) until the queue drains below the low-water mark.
+    private var overflowing = false
+    private var overflowDrops = 0
     public var limits: Limits
     private let wake = WakePipe()
 
@@ -106,8 +113,9 @@ public final class EventQueue: @unchecked Sendable {
             for item in batch {
                 let cost = item.byteCost
                 if case .media(let m) = item {
-                    if limits.dropWhenFull && bytes + cost > limits.highWaterBytes {
+                    if (limits.dropWhenFull || overflowing) && bytes + cost > limits.highWaterBytes {
                         counters.droppedQueueFull += 1
+                        if overflowing { overflowDrops += 1 }
                         continue
                     }
                     counters.mediaQueued[m.kind.rawValue.trailingZeroBitCount] += 1
@@ -121,7 +129,7 @@ public final class EventQueue: @unchecked Sendable {
             if bytes > counters.queueHighWaterBytes { counters.queueHighWaterBytes = bytes }
             if items.count > counters.queueHighWaterEvents { counters.queueHighWaterEvents = items.count }
             if !items.isEmpty { signalLocked() }
-            if !limits.dropWhenFull && bytes > limits.highWaterBytes && !pausedFlag {
+            if !limits.dropWhenFull && !overflowing && bytes > limits.highWaterBytes && !pausedFlag {
                 pausedFlag = true
                 counters.readPauses += 1
                 return true
@@ -132,9 +140,20 @@ public final class EventQueue: @unchecked Sendable {
 
     public func push(_ item: ClientEventItem) { push([item]) }
 
+    /// The producer stayed paused too long (the application stopped polling): from now until the
+    /// queue drains, media beyond the limit is dropped and counted instead of pausing reading.
+    public func beginOverflow() {
+        lock.withLock {
+            guard open else { return }
+            overflowing = true
+            pausedFlag = false
+        }
+    }
+
     /// Takes up to `max` events. `resume` is true when the producer paused and the queue is now
-    /// below the low-water mark.
-    public func take(max: Int) -> (items: [ClientEventItem], generation: Int, resume: Bool) {
+    /// below the low-water mark. `overflowEnded` is the number of media messages dropped, when
+    /// this take ended an overflow (see `beginOverflow`).
+    public func take(max: Int) -> (items: [ClientEventItem], generation: Int, resume: Bool, overflowEnded: Int?) {
         lock.withLock {
             let n = Swift.min(max, items.count)
             var out = [ClientEventItem]()
@@ -151,7 +170,13 @@ public final class EventQueue: @unchecked Sendable {
                 pausedFlag = false
                 resume = true
             }
-            return (out, generation, resume)
+            var ended: Int? = nil
+            if overflowing && bytes <= limits.lowWaterBytes {
+                overflowing = false
+                ended = overflowDrops
+                overflowDrops = 0
+            }
+            return (out, generation, resume, ended)
         }
     }
 
@@ -168,6 +193,8 @@ public final class EventQueue: @unchecked Sendable {
             items.removeAll()
             bytes = 0
             pausedFlag = false
+            overflowing = false
+            overflowDrops = 0
             signalLocked()
         }
     }
@@ -182,6 +209,7 @@ public final class EventQueue: @unchecked Sendable {
     public func countMalformed() { lock.withLock { counters.droppedMalformed += 1 } }
     public func countUnexpected(_ n: Int = 1) { lock.withLock { counters.droppedUnexpected += n } }
     public func countKeepAlive() { lock.withLock { counters.keepAlivesAnswered += 1 } }
+    public func countWarningSuppressed() { lock.withLock { counters.warningsNotLogged += 1 } }
     public func countReconnectAttempt() { lock.withLock { counters.reconnectAttempts += 1 } }
     public func countReconnected(signaling: Bool, gapMs: Int) {
         lock.withLock {

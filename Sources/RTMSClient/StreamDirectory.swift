@@ -62,7 +62,7 @@ public final class StreamDirectory: @unchecked Sendable {
             guard let urls = payload["server_urls"]?.stringValue else { return .noLiveStream(streamID: stream) }
             c.failover(serverURLs: urls)
         case "interrupted":
-            c.interrupted()
+            c.interrupted(serverURLs: payload["server_urls"]?.stringValue)
         default:
             c.stopped(reason: Int(payload["stop_reason"]?.intValue ?? Int64(StopReason.undefined)))
         }

@@ -40,10 +40,14 @@ public struct StreamStart: Sendable, Equatable {
     public var instanceKey: String
     public var streamID: String
     public var serverURLs: String
+    /// A `signature` carried by the payload, if any. One rule for every join from a payload: a
+    /// signature given wins; otherwise it is computed from the client id and secret.
+    public var signature: String?
 
-    public init(instanceID: String, instanceKey: String = "meeting_uuid", streamID: String, serverURLs: String) {
+    public init(instanceID: String, instanceKey: String = "meeting_uuid", streamID: String, serverURLs: String,
+                signature: String? = nil) {
         self.instanceID = instanceID; self.instanceKey = instanceKey; self.streamID = streamID
-        self.serverURLs = serverURLs
+        self.serverURLs = serverURLs; self.signature = signature
     }
 
     /// Reads a webhook `payload` (or a whole webhook body: its `payload` is used). The instance id
@@ -63,6 +67,7 @@ public struct StreamStart: Sendable, Equatable {
         guard let urls = p["server_urls"]?.stringValue, !urls.isEmpty else {
             throw DecodeError(messageType: nil, reason: "payload has no server_urls")
         }
-        self.init(instanceID: id, instanceKey: key, streamID: sid, serverURLs: urls)
+        let signature = p["signature"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        self.init(instanceID: id, instanceKey: key, streamID: sid, serverURLs: urls, signature: signature)
     }
 }

@@ -58,7 +58,7 @@ public final class Recorder {
         do {
             try client.configure(mediaTypes: settings.mediaTypes, params: params)
             client.subscribe(events: settings.events, on: true)
-            try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+            try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: start.signature, serverURLs: start.serverURLs)
         } catch {
             rec.finalize()
             throw RecordError("cannot join stream \(start.streamID): \(error.message)")

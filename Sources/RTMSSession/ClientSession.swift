@@ -166,7 +166,24 @@ public struct ClientSession: Sendable {
         guard let i = media.firstIndex(where: { $0.id == id }) else { return [] }
         let text = "\(role.label) connection to \(media[i].url) failed: \(failure.message)"
         if phase == .ready { return mediaLost(i, code: failure.reasonCode, cause: text, except: id) }
+        if failure.kind != .tls, let retry = retryMediaDuringJoin(i, code: failure.reasonCode, text: text) { return retry }
         return fail(failure.reasonCode, text, except: id)
+    }
+
+    /// A media connection of the first join failed before it was up: like the first signaling
+    /// connection, it is tried again after the pause (RTMS_CONNECTION_MAX_ATTEMPTS and
+    /// RTMS_CONNECTION_RETRY_DELAY_MS), within the join timeout. nil = no retry left.
+    private mutating func retryMediaDuringJoin(_ i: Int, code: Int, text: String) -> [SessionAction]? {
+        guard phase == .mediaHandshake, rejoin == nil, let p = params, ReconnectPolicy.isRetryable(code),
+              media[i].attempt + 1 < p.policy.connectMaxAttempts else { return nil }
+        media[i].attempt += 1
+        media[i].id = nil
+        media[i].state = .waiting
+        lastFailure = text
+        lastFailureCode = code
+        let attempt = media[i].attempt + 1
+        return [.emit(.warning(code: code, text: text + "; attempt \(attempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
+                .startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: p.policy.connectRetryDelayMs)]
     }
 
     /// A connection ended.
@@ -186,6 +203,8 @@ public struct ClientSession: Sendable {
             if role == .signaling { return startRejoin(code: code, cause: what, except: id) }
             if let i = media.firstIndex(where: { $0.id == id }) { return mediaLost(i, code: code, cause: what, except: id) }
         }
+        if let i = media.firstIndex(where: { $0.id == id }), media[i].state != .up,
+           let retry = retryMediaDuringJoin(i, code: code, text: what) { return retry }
         return fail(code, what, except: id)
     }
 
@@ -284,15 +303,19 @@ public struct ClientSession: Sendable {
             guard rejoin != nil, phase != .ready else { return [] }
             return fail(ClientReason.timeout, "reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms waiting for \(waitingFor())", except: nil)
         case .mediaReconnect(let mask):
-            guard phase == .ready, let i = media.firstIndex(where: { $0.mask == mask }) else { return [] }
+            guard phase == .ready || (phase == .mediaHandshake && rejoin == nil),
+                  let i = media.firstIndex(where: { $0.mask == mask }) else { return [] }
             switch media[i].state {
             case .waiting:
                 let id = newID()
                 media[i].id = id
                 media[i].state = .connecting
+                // During the first join the join timeout bounds the attempt.
+                guard phase == .ready else { return [.connect(id: id, role: .media(mask: mask), url: media[i].url)] }
                 return [.connect(id: id, role: .media(mask: mask), url: media[i].url),
                         .startTimer(.mediaReconnect(mask: mask), milliseconds: max(1, p.policy.attemptTimeoutMs))]
             case .connecting, .handshaking:
+                guard phase == .ready else { return [] }
                 return mediaLost(i, code: ClientReason.timeout, cause: "\(media[i].label) reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms", except: nil)
             case .up:
                 return []
@@ -333,6 +356,10 @@ public struct ClientSession: Sendable {
     /// Scenario 1: a new `rtms_started` for this stream. New server URLs mean the server failed
     /// over: rejoin there. The same URLs while joined or rejoining are a duplicate delivery.
     public mutating func serverFailover(signalingURLs urls: [String], nowMs: Int64) -> [SessionAction] {
+        serverMoved(to: urls, cause: "server failover to \(urls.first ?? "") (new rtms_started)", nowMs: nowMs)
+    }
+
+    private mutating func serverMoved(to urls: [String], cause: String, nowMs: Int64) -> [SessionAction] {
         tick(nowMs)
         guard isActive, var p = params, !urls.isEmpty else { return [] }
         if urls == p.signalingURLs { return [] }
@@ -347,12 +374,17 @@ public struct ClientSession: Sendable {
             return out
         }
         rejoin = nil
-        return startRejoin(code: ClientReason.connectionLost, cause: "server failover to \(urls[0]) (new rtms_started)", except: nil)
+        return startRejoin(code: ClientReason.connectionLost, cause: cause, except: nil)
     }
 
-    /// Scenario 2, announced by webhook: `rtms_interrupted` for this stream.
-    public mutating func interrupted(nowMs: Int64) -> [SessionAction] {
+    /// Scenario 2, announced by webhook: `rtms_interrupted` for this stream. When it names
+    /// server URLs other than the current ones, the rejoin goes there (even one already under
+    /// way towards the old server).
+    public mutating func interrupted(signalingURLs urls: [String] = [], nowMs: Int64) -> [SessionAction] {
         tick(nowMs)
+        if !urls.isEmpty, isActive, let p = params, urls != p.signalingURLs {
+            return serverMoved(to: urls, cause: "the server interrupted the stream (rtms_interrupted) and named \(urls[0])", nowMs: nowMs)
+        }
         guard phase == .ready, rejoin == nil else { return [] }
         return startRejoin(code: ClientReason.connectionLost, cause: "the server interrupted the stream (rtms_interrupted)", except: nil)
     }
@@ -479,6 +511,7 @@ public struct ClientSession: Sendable {
             out.append(.emit(.reconnected(connection: m.label, gapMs: Int(max(0, now - (m.lostAtMs ?? now))))))
             return out
         }
+        media[idx].attempt = 0
         if phase == .mediaHandshake && media.allSatisfy({ $0.state == .up }) {
             out += becomeReady()
         }

@@ -22,6 +22,9 @@ public enum ClientReason {
     public static let upgradeRefused = 620
     /// The server closed a connection with a WebSocket close frame. Zoom reports 960.
     public static let closedByServer = 960
+    /// Warnings only: the application left the event queue full longer than the pause limit;
+    /// media beyond the limit is dropped (counted) until it drains, and the end says how many.
+    public static let queueFull = 700
 
     public static func describe(_ code: Int) -> String {
         switch code {
@@ -34,6 +37,7 @@ public enum ClientReason {
         case tlsFailed: "TLS failure"
         case upgradeRefused: "WebSocket upgrade refused"
         case closedByServer: "closed by server"
+        case queueFull: "event queue full"
         default: code < 100 ? StatusCode.name(code) : "reason \(code)"
         }
     }

@@ -47,6 +47,11 @@ public final class Simulator: @unchecked Sendable {
     var paths: [Int: String] = [:]
     /// Upgrades are refused (HTTP 503) until this time (chaos).
     var refuseUntilMs: Int64 = 0
+    /// The next this-many media upgrades are refused (HTTP 503); read on any loop, so locked.
+    private let refuseMediaBox = NIOLockedValueBox(0)
+    /// TCP connections open right now (any kind: WebSocket, control API, half-done upgrades).
+    private let openSocketsBox = NIOLockedValueBox(0)
+    public var openSockets: Int { openSocketsBox.withLockedValue { $0 } }
     /// Random chaos (Chaos.swift), loop-confined.
     var chaosTask: Scheduled<Void>?
     var chaosGeneration = 0
@@ -107,6 +112,8 @@ public final class Simulator: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] ch in
+                openSocketsBox.withLockedValue { $0 += 1 }
+                ch.closeFuture.whenComplete { [openSocketsBox] _ in openSocketsBox.withLockedValue { $0 -= 1 } }
                 do {
                     if let ssl { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl)) }
                     let control = ControlHTTPHandler(sim: self)
@@ -114,8 +121,16 @@ public final class Simulator: @unchecked Sendable {
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: 64 << 20, automaticErrorHandling: true,
                         shouldUpgrade: { [self] ch, head in
-                            let refusing = wallMilliseconds() < self.refuseUntilMs
-                            return ch.eventLoop.makeSucceededFuture(self.role(forPath: head.uri) == nil || refusing ? nil : HTTPHeaders())
+                            let role = self.role(forPath: head.uri)
+                            var refusing = wallMilliseconds() < self.refuseUntilMs
+                            if case .media = role, !refusing {
+                                refusing = self.refuseMediaBox.withLockedValue { n in
+                                    guard n > 0 else { return false }
+                                    n -= 1
+                                    return true
+                                }
+                            }
+                            return ch.eventLoop.makeSucceededFuture(role == nil || refusing ? nil : HTTPHeaders())
                         },
                         upgradePipelineHandler: { [self] ch, head in
                             ch.eventLoop.makeCompletedFuture {
@@ -193,10 +208,12 @@ public final class Simulator: @unchecked Sendable {
             "event_ts": .int(wallMilliseconds()),
             "payload": .object([
                 s.product.idKey: .string(s.instanceID), "operator_id": .string("sim-operator"),
-                "rtms_stream_id": .string(s.streamID), "server_urls": .string("\(scheme)://\(urlHost):\(port)\(s.signalingPath)"),
+                "rtms_stream_id": .string(s.streamID), "server_urls": .string(signalingURL(s)),
             ]),
         ])
     }
+
+    func signalingURL(_ s: SimStream) -> String { "\(scheme)://\(urlHost):\(port)\(s.signalingPath)" }
 
     func announce(_ body: JSONValue) {
         if let id = body["payload"]?["rtms_stream_id"]?.stringValue, let s = streams[id], body["event"]?.stringValue == s.product.startedEvent {
@@ -293,13 +310,19 @@ public final class Simulator: @unchecked Sendable {
         loop.execute { self.refuseUntilMs = wallMilliseconds() + Int64(milliseconds) }
     }
 
+    /// Refuses the next `count` media WebSocket upgrades (HTTP 503); signaling is unaffected.
+    public func refuseMediaConnections(count: Int) {
+        refuseMediaBox.withLockedValue { $0 = max(0, count) }
+    }
+
     /// Server failover: the stream's connections drop and it is announced again (rtms_started)
-    /// with a new signaling URL. Returns the new webhook body.
+    /// with a new signaling URL, or with `signalingPath` (a server the stream used before, e.g.
+    /// "/signaling", the first one). Returns the new webhook body.
     @discardableResult
-    public func failover(_ streamID: String) -> JSONValue? {
+    public func failover(_ streamID: String, signalingPath: String? = nil) -> JSONValue? {
         try? loop.submit { () -> JSONValue? in
             guard let s = self.streams[streamID] else { return nil }
-            s.failover()
+            s.failover(to: signalingPath)
             let body = self.startedBody(s)
             self.announce(body)
             return body
@@ -317,11 +340,12 @@ public final class Simulator: @unchecked Sendable {
         }.wait()
     }
 
-    /// Signaling interruption as Zoom's service does it: connections drop, rtms_interrupted is posted.
-    public func interrupt(_ streamID: String) {
+    /// Signaling interruption as Zoom's service does it: connections drop, rtms_interrupted is
+    /// posted. With `signalingPath` the stream moves there and the webhook names it in server_urls.
+    public func interrupt(_ streamID: String, signalingPath: String? = nil) {
         loop.execute {
             guard let s = self.streams[streamID], let sig = s.signaling else { return }
-            s.keepAliveMissed(sig)
+            s.keepAliveMissed(sig, movingTo: signalingPath)
         }
     }
 

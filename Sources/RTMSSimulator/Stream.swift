@@ -699,9 +699,9 @@ final class SimStream {
     }
 
     /// This stream's server "fails": its connections drop and it moves to a new signaling path.
-    func failover() {
+    func failover(to path: String? = nil) {
         failovers += 1
-        signalingPath = "/signaling/failover-\(failovers)"
+        signalingPath = path ?? "/signaling/failover-\(failovers)"
         let conns = media.values.map(\.conn) + (signaling.map { [$0] } ?? [])
         signaling = nil
         media = [:]
@@ -725,7 +725,9 @@ final class SimStream {
     /// Three keep-alive requests went unanswered: interrupt like Zoom's service. Signaling: both
     /// kinds of connection go, `rtms_interrupted` is posted, the client has the reconnect window.
     /// Media: that connection goes, signaling hears event 7 and stream state INTERRUPTED (14).
-    func keepAliveMissed(_ conn: WebSocketConnection) {
+    /// `movingTo`: the stream moves to this signaling path and rtms_interrupted names it in
+    /// `server_urls` (Zoom's documented payload has none; its samples read one "in case").
+    func keepAliveMissed(_ conn: WebSocketConnection, movingTo path: String? = nil) {
         interruptions += 1
         if conn === signaling {
             sim.log("stream \(streamID): signaling missed 3 keep-alives; interrupting")
@@ -733,9 +735,13 @@ final class SimStream {
             let conns = media.values.map(\.conn) + [conn]
             media = [:]
             for c in conns { c.abort() }
+            var payload: JSONObject = [product.idKey: .string(instanceID), "rtms_stream_id": .string(streamID)]
+            if let path {
+                signalingPath = path
+                payload["server_urls"] = .string(sim.signalingURL(self))
+            }
             sim.postWebhook(.object([
-                "event": .string(product.interruptedEvent), "event_ts": .int(wallMilliseconds()),
-                "payload": .object([product.idKey: .string(instanceID), "rtms_stream_id": .string(streamID)]),
+                "event": .string(product.interruptedEvent), "event_ts": .int(wallMilliseconds()), "payload": .object(payload),
             ]))
             guard state == .running || state == .handshaking else { return }
             detach(endReason: StopReason.keepAliveTimeout, note: "signaling missed keep-alives and did not come back")

@@ -121,6 +121,11 @@ public enum WebSocketClient {
         bootstrap.connect(host: dialHost, port: dialPort).whenComplete { result in
             switch result {
             case .success(let ch):
+                // Abandoned while dialing (a failover moved on, the handle left): end it now.
+                guard conn.dialed(ch) else {
+                    ch.close(promise: nil)
+                    return
+                }
                 // Cut half-open connections that never finish the upgrade.
                 let t = ch.eventLoop.scheduleTask(in: timeout) {
                     if conn.state == .connecting {

@@ -93,6 +93,9 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     /// Free for the owner (e.g. the role of this connection).
     public var tag: Int = 0
     var channel: Channel?
+    /// The TCP (or TLS, or proxy) channel while the upgrade is under way: closed with the
+    /// connection when it is abandoned before it opened.
+    private var dialingChannel: Channel?
     private var closeTimer: Scheduled<Void>?
     private var reported = false
     private var peerClose: (Int, String)? = nil
@@ -111,9 +114,19 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
 
     // MARK: Called by the pipeline
 
+    /// The socket is connected; the upgrade starts. Returns false when the connection was
+    /// abandoned while dialing (the caller closes the channel).
+    func dialed(_ channel: Channel) -> Bool {
+        eventLoop.preconditionInEventLoop()
+        guard state == .connecting else { return false }
+        dialingChannel = channel
+        return true
+    }
+
     func opened(_ channel: Channel) {
         eventLoop.preconditionInEventLoop()
         guard state == .connecting else { channel.close(promise: nil); return }
+        dialingChannel = nil
         self.channel = channel
         state = .open
         delegate?.connectionOpened(self)
@@ -125,6 +138,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         reported = true
         state = .closed
         channel?.close(promise: nil)
+        dialingChannel?.close(promise: nil)
+        dialingChannel = nil
         delegate?.connectionFailed(self, failure)
     }
 
@@ -134,10 +149,13 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     private var lastPingNs: UInt64 = 0
     private var livenessTask: RepeatedTask?
     private var abortReason: String?
+    /// Reading was stopped on purpose (backpressure): silence is ours, not the peer's.
+    private var readingPaused = false
 
     /// Declares the connection dead when nothing at all (data, keep-alive, pong) arrives for
     /// `deadAfterMs`; sends a WebSocket ping after `pingAfterMs` of silence. A dead connection is
-    /// closed at once and reported with the error "no traffic for … ms".
+    /// closed at once and reported with the error "no traffic for … ms". While reading is paused
+    /// (`setReading(false)`) nothing can arrive, so the silence does not count.
     public func startLiveness(pingAfterMs: Int, deadAfterMs: Int) {
         eventLoop.preconditionInEventLoop()
         livenessTask?.cancel()
@@ -147,6 +165,10 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         livenessTask = eventLoop.scheduleRepeatedTask(initialDelay: check, delay: check) { [weak self] task in
             guard let self, self.state == .open else { task.cancel(); return }
             let now = DispatchTime.now().uptimeNanoseconds
+            if self.readingPaused {
+                self.lastReceivedNs = now
+                return
+            }
             let idleMs = Int((now - self.lastReceivedNs) / 1_000_000)
             if idleMs >= deadAfterMs {
                 task.cancel()
@@ -285,7 +307,10 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
 
     /// Ends the TCP connection at once, without a close frame (chaos testing, shutdown).
     public func abort() {
-        if state == .connecting { localClose = true }
+        if state == .connecting {
+            localClose = true
+            failedToOpen(ConnectFailure(.connect, "aborted before the connection was open"))
+        }
         channel?.close(promise: nil)
     }
 
@@ -297,6 +322,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
 
     /// Stops or resumes reading from the socket (backpressure).
     public func setReading(_ on: Bool) {
+        readingPaused = !on
+        if on { lastReceivedNs = DispatchTime.now().uptimeNanoseconds }
         _ = channel?.setOption(ChannelOptions.autoRead, value: on)
     }
 

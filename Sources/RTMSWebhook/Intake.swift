@@ -30,6 +30,16 @@ public struct WebhookSettings: Sendable, Equatable {
     public var dedupeWindowSeconds = 3600
     /// Events waiting for the application; beyond this the oldest is dropped (and counted).
     public var queueMaxEvents = 1024
+    /// Connections of the HTTP server (Server.swift); 0 = no limit for a timeout. A request head
+    /// must arrive within `headerTimeoutMs` (counted from the connection's start, or from the
+    /// request's first byte on a kept-alive connection), its body within `bodyTimeoutMs` of the
+    /// head; a kept-alive connection without a request is closed after `idleTimeoutMs`. At most
+    /// `maxConnections` are open: a new one closes the oldest idle connection (else the oldest
+    /// one still sending its request) or, when every connection is being answered, gets 503.
+    public var headerTimeoutMs = 10_000
+    public var bodyTimeoutMs = 30_000
+    public var idleTimeoutMs = 30_000
+    public var maxConnections = 512
 
     public init() {}
 
@@ -98,6 +108,21 @@ public struct WebhookCounters: Sendable, Equatable {
     public var unauthorized = 0
     public var routed = 0
     public var droppedQueueFull = 0
+    /// Connections of the HTTP server (all 0 for an intake without a listener).
+    public var connectionsAccepted = 0
+    /// Open now (a gauge).
+    public var connectionsOpen = 0
+    /// Closed for not sending a complete request head / body in time, or for idling kept alive.
+    public var headerTimeouts = 0
+    public var bodyTimeouts = 0
+    public var idleTimeouts = 0
+    /// Closed to make room for a new connection at `maxConnections`.
+    public var evicted = 0
+    /// New connections answered 503 and closed at `maxConnections` (nothing could be evicted).
+    public var refused = 0
+    /// accept() failures (EMFILE, ENFILE, ENOBUFS, ENOMEM): accepting paused briefly, a few
+    /// connections (idle first) closed to free descriptors.
+    public var acceptErrors = 0
     public init() {}
 }
 
@@ -170,13 +195,10 @@ public struct WebhookIntake: Sendable {
             return (.json(200, ["plainToken": .string(plain),
                                 "encryptedToken": .string(Signatures.urlValidation(secretToken: secret, plainToken: plain))]), nil)
         }
-        // Zoom's retries repeat the body byte for byte; an rtms_started repeated with another
-        // event_ts but the same stream and server_urls announces nothing new either.
-        var key = req.body
-        if let (_, kind) = Product.parse(event: event), kind == "started", let p = object["payload"]?.objectValue,
-           let stream = p["rtms_stream_id"]?.stringValue, let urls = p["server_urls"]?.stringValue {
-            key = Array("\(event)\u{0}\(stream)\u{0}\(urls)".utf8)
-        }
+        // Deliveries are deduplicated, not destinations: Zoom's retries repeat the body byte for
+        // byte, while a new announcement of a live stream (another event_ts) is news whatever
+        // server it names, including one the stream used before (failover A -> B -> A).
+        let key = req.body
         if isDuplicate(key, nowMs: nowMs) {
             counters.duplicates += 1
             return (.ok, nil)

@@ -1,6 +1,13 @@
 // The webhook intake's HTTP/1.1 server on SwiftNIO (HTTPS and mutual TLS when configured). It
-// answers first and works after: the reply is flushed, then the event is routed to the live
-// client of its stream (failover, rejoin, end) and queued for the application.
+// answers first and works after: the reply is flushed, then the endpoint routes the event to the
+// live client of its stream (failover, rejoin, end) and queues it for the application.
+//
+// It survives clients that do not play along: a request head must arrive within
+// headerTimeoutMs, its body within bodyTimeoutMs, a kept-alive connection without a request is
+// closed after idleTimeoutMs; at most maxConnections are open, and a new connection at the cap
+// closes the oldest idle one (else the oldest still sending its request), so a real request
+// always finds room; accept() failing for lack of descriptors (EMFILE, ENFILE) closes idle
+// connections and pauses accepting briefly instead of spinning. Everything cut is counted.
 
 import NIOConcurrencyHelpers
 import NIOCore
@@ -10,44 +17,75 @@ import NIOSSL
 import RTMSClient
 import RTMSProtocol
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 public struct WebhookServerError: Error, Sendable, CustomStringConvertible {
     public let description: String
     public init(_ d: String) { description = d }
 }
 
 public final class WebhookServer: @unchecked Sendable {
-    public let settings: WebhookSettings
-    public let inbox: WebhookInbox
+    /// The decisions and the queue; shared with rtms_webhook_handle().
+    public let endpoint: WebhookEndpoint
+    public var settings: WebhookSettings { endpoint.settings }
+    public var inbox: WebhookInbox { endpoint.inbox }
+    let connections: ConnectionTable
     private let lock = NIOLock()
-    private var intake: WebhookIntake
     private var channel: Channel?
     private var stopped = false
-    /// Set by tests and embedders that route differently; default: the process's StreamDirectory.
-    private let router: @Sendable (JSONObject) -> Bool
 
     /// Starts listening. Throws with readable text when the address is taken or TLS files are bad.
-    public init(settings: WebhookSettings, group: EventLoopGroup = Runtime.group,
-                router: (@Sendable (JSONObject) -> Bool)? = nil) throws {
-        self.settings = settings
-        self.intake = WebhookIntake(settings: settings)
-        self.inbox = WebhookInbox(capacity: settings.queueMaxEvents)
-        self.router = router ?? { body in
-            if case .routed = StreamDirectory.shared.route(webhook: body) { return true }
-            return false
-        }
+    /// `router`: set by tests and embedders that route differently; default: the StreamDirectory.
+    public convenience init(settings: WebhookSettings, group: EventLoopGroup = Runtime.group,
+                            router: (@Sendable (JSONObject) -> Bool)? = nil) throws {
+        try self.init(endpoint: WebhookEndpoint(settings: settings, router: router), group: group)
+    }
+
+    /// Listens for `endpoint` (which it stops when it stops).
+    public init(endpoint: WebhookEndpoint, group: EventLoopGroup = Runtime.group) throws {
+        let settings = endpoint.settings
+        self.endpoint = endpoint
+        self.connections = ConnectionTable(limit: settings.maxConnections)
         guard settings.path.hasPrefix("/") else { throw WebhookServerError("webhook path '\(settings.path)' must start with /") }
         guard (0...65535).contains(settings.port) else { throw WebhookServerError("webhook port \(settings.port) is not 0...65535") }
         guard settings.maxBodyBytes > 0 else { throw WebhookServerError("webhook body limit must be positive") }
+        guard settings.maxConnections > 0 else { throw WebhookServerError("webhook connection limit must be positive") }
+        guard settings.headerTimeoutMs >= 0, settings.bodyTimeoutMs >= 0, settings.idleTimeoutMs >= 0 else {
+            throw WebhookServerError("webhook timeouts must be >= 0 (0 = no limit)")
+        }
         let ssl = try Self.tlsContext(settings)
+        let table = connections
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { ch in
+                ch.eventLoop.makeCompletedFuture {
+                    // NIO's classic bind does not add this: without it, accept() failing with
+                    // EMFILE is retried at once, forever (a busy loop that accepts nothing).
+                    try ch.pipeline.syncOperations.addHandler(
+                        AcceptBackoffHandler(shouldForwardIOErrorCaught: false) { table.acceptFailed($0) })
+                }
+            }
             .childChannelInitializer { [weak self] ch in
                 ch.eventLoop.makeCompletedFuture {
                     guard let self else { throw WebhookServerError("webhook server stopped") }
+                    guard let id = table.admit(ch) else {
+                        // At the cap with every connection being answered: 503 (plain HTTP), close.
+                        guard ssl == nil else { throw WebhookServerError("too many connections") }
+                        try ch.pipeline.syncOperations.addHandler(RefuseHandler())
+                        return
+                    }
+                    // However the connection ends (even if this initializer fails below).
+                    ch.closeFuture.whenComplete { _ in table.remove(id) }
+                    let conn = WebhookConnection(id: id, channel: ch, table: table, settings: settings)
                     if let ssl { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl)) }
+                    try ch.pipeline.syncOperations.addHandler(ConnectionGuard(conn))
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try ch.pipeline.syncOperations.addHandler(WebhookHTTPHandler(server: self))
+                    try ch.pipeline.syncOperations.addHandler(WebhookHTTPHandler(endpoint: self.endpoint, connection: conn))
                 }
             }
         do {
@@ -87,45 +125,286 @@ public final class WebhookServer: @unchecked Sendable {
     /// The bound port (useful with port 0).
     public var port: Int { lock.withLock { channel?.localAddress?.port ?? 0 } }
 
+    /// The endpoint's decision counters and this server's connection counters.
     public var counters: WebhookCounters {
-        var c = lock.withLock { intake.counters }
-        c.droppedQueueFull = inbox.dropped
+        var c = endpoint.counters
+        connections.addCounters(to: &c)
         return c
     }
 
     public var isStopped: Bool { lock.withLock { stopped } }
 
-    /// Stops listening, closes the inbox (waiters return), idempotent.
+    /// Stops listening, closes every connection and the endpoint (inbox waiters return). Idempotent.
     public func stop() {
         let ch: Channel? = lock.withLock {
             guard !stopped else { return nil }
             stopped = true
-            let c = channel
-            return c
+            return channel
         }
-        inbox.close()
+        endpoint.stop()
         try? ch?.close().wait()
+        connections.closeAll()
     }
+}
 
-    // Called by the HTTP handler on its event loop.
-    func checkHead(method: String, uri: String, contentLength: Int?) -> WebhookReply? {
-        lock.withLock { intake.checkHead(method: method, uri: uri, contentLength: contentLength) }
-    }
-    func bodyTooLarge() -> WebhookReply { lock.withLock { intake.bodyTooLarge() } }
-    func decide(_ req: WebhookRequest) -> (WebhookReply, WebhookDelivery?) {
-        lock.withLock { intake.handle(req, nowMs: nowMilliseconds()) }
-    }
+// MARK: - Connections
 
-    /// The work after the reply: route, then queue for the application.
-    func process(_ d: WebhookDelivery) {
-        guard !isStopped else { return }
-        var d = d
-        if d.rtmsKind != nil, router(d.object) {
-            d.routedToLiveStream = true
-            lock.withLock { intake.countRouted() }
+/// What a connection is doing, in the order connections are given up at the cap.
+enum ConnectionPhase: Int, Sendable {
+    /// Waiting for a request (new, or kept alive after an answer).
+    case idle = 0
+    /// A request head is arriving.
+    case head = 1
+    /// A request body is arriving.
+    case body = 2
+    /// The request is complete and being answered: never evicted.
+    case answering = 3
+}
+
+/// Every open connection of a server, across event loops: the cap, eviction, the counters.
+final class ConnectionTable: @unchecked Sendable {
+    private struct Entry {
+        let channel: Channel
+        var phase: ConnectionPhase
+        /// When it entered its phase (monotonic ns); the oldest is given up first.
+        var since: UInt64
+    }
+    private let lock = NIOLock()
+    private var entries: [UInt64: Entry] = [:]
+    private var nextID: UInt64 = 0
+    private var closing = false
+    private var accepted = 0, headerTimeouts = 0, bodyTimeouts = 0, idleTimeouts = 0, evicted = 0, refused = 0, acceptErrors = 0
+    let limit: Int
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    /// A new connection: its id, or nil when it must be refused. At the cap, the oldest idle
+    /// connection (else the oldest still sending a head, else a body) is closed to make room.
+    func admit(_ ch: Channel) -> UInt64? {
+        let (id, victims): (UInt64?, [Channel]) = lock.withLock {
+            accepted += 1
+            if closing { return (nil, []) }
+            var victims: [Channel] = []
+            if entries.count >= limit {
+                victims = evictLocked(entries.count - limit + 1)
+                if entries.count >= limit {
+                    refused += 1
+                    return (nil, victims)
+                }
+            }
+            nextID += 1
+            entries[nextID] = Entry(channel: ch, phase: .idle, since: monotonicNs())
+            return (nextID, victims)
         }
-        inbox.push(d)
+        for v in victims { v.close(promise: nil) }
+        return id
     }
+
+    /// Removes up to `n` connections in eviction order and counts them; the caller closes them.
+    private func evictLocked(_ n: Int) -> [Channel] {
+        var out: [Channel] = []
+        for _ in 0..<n {
+            var best: (id: UInt64, rank: Int, since: UInt64)? = nil
+            for (id, e) in entries where e.phase != .answering {
+                let r = e.phase.rawValue
+                if best == nil || r < best!.rank || (r == best!.rank && e.since < best!.since) { best = (id, r, e.since) }
+            }
+            guard let b = best, let e = entries.removeValue(forKey: b.id) else { break }
+            evicted += 1
+            out.append(e.channel)
+        }
+        return out
+    }
+
+    func set(_ id: UInt64, _ phase: ConnectionPhase) {
+        lock.withLock {
+            guard entries[id] != nil else { return }
+            entries[id]!.phase = phase
+            entries[id]!.since = monotonicNs()
+        }
+    }
+
+    func remove(_ id: UInt64) { lock.withLock { _ = entries.removeValue(forKey: id) } }
+
+    /// A deadline passed in `phase`; false when the connection was already given up.
+    func timedOut(_ id: UInt64, in phase: ConnectionPhase) -> Bool {
+        lock.withLock {
+            guard entries.removeValue(forKey: id) != nil else { return false }
+            switch phase {
+            case .idle: idleTimeouts += 1
+            case .head: headerTimeouts += 1
+            case .body, .answering: bodyTimeouts += 1
+            }
+            return true
+        }
+    }
+
+    /// AcceptBackoffHandler's question after accept() failed: how long to wait before accepting again.
+    func acceptFailed(_ error: IOError) -> TimeAmount? {
+        switch error.errnoCode {
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM:
+            // Out of descriptors (or memory): free some by closing the oldest idle connections,
+            // then try again soon; with nothing to close, wait longer. Never spin.
+            let victims: [Channel] = lock.withLock {
+                acceptErrors += 1
+                return evictLocked(min(8, entries.count))
+            }
+            for v in victims { v.close(promise: nil) }
+            return .milliseconds(victims.isEmpty ? 200 : 10)
+        default:
+            // ECONNABORTED and the like concern one connection only.
+            return nil
+        }
+    }
+
+    func closeAll() {
+        let all: [Channel] = lock.withLock {
+            closing = true
+            defer { entries.removeAll() }
+            return entries.values.map(\.channel)
+        }
+        for ch in all { ch.close(promise: nil) }
+    }
+
+    func addCounters(to c: inout WebhookCounters) {
+        lock.withLock {
+            c.connectionsAccepted = accepted
+            c.connectionsOpen = entries.count
+            c.headerTimeouts = headerTimeouts
+            c.bodyTimeouts = bodyTimeouts
+            c.idleTimeouts = idleTimeouts
+            c.evicted = evicted
+            c.refused = refused
+            c.acceptErrors = acceptErrors
+        }
+    }
+}
+
+private func monotonicNs() -> UInt64 { UInt64(NIODeadline.now().uptimeNanoseconds) }
+
+/// One connection's phase and deadline. Used only on the channel's event loop.
+final class WebhookConnection: @unchecked Sendable {
+    let id: UInt64
+    private let channel: Channel
+    private let table: ConnectionTable
+    private let settings: WebhookSettings
+    private var phase = ConnectionPhase.idle
+    /// No request has been answered yet: the first head's deadline runs from the connection's start.
+    private var fresh = true
+    private var bytesWhileAnswering = false
+    private var timer: Scheduled<Void>?
+    private var done = false
+
+    init(id: UInt64, channel: Channel, table: ConnectionTable, settings: WebhookSettings) {
+        self.id = id
+        self.channel = channel
+        self.table = table
+        self.settings = settings
+    }
+
+    func started() { arm(settings.headerTimeoutMs) }
+
+    /// Bytes arrived (decrypted, before HTTP parsing).
+    func bytesArrived() {
+        switch phase {
+        case .idle:
+            enter(.head)
+            // A kept-alive connection's next request: its head has the header timeout from now.
+            if !fresh { arm(settings.headerTimeoutMs) }
+        case .answering:
+            bytesWhileAnswering = true
+        case .head, .body:
+            break
+        }
+    }
+
+    func headReceived() {
+        enter(.body)
+        arm(settings.bodyTimeoutMs)
+    }
+
+    func requestEnded() {
+        enter(.answering)
+        arm(settings.bodyTimeoutMs)
+    }
+
+    /// The answer is on the wire and the connection stays open: wait for the next request.
+    func answered() {
+        fresh = false
+        if bytesWhileAnswering {
+            bytesWhileAnswering = false
+            enter(.head)
+            arm(settings.headerTimeoutMs)
+        } else {
+            enter(.idle)
+            arm(settings.idleTimeoutMs)
+        }
+    }
+
+    func closed() {
+        done = true
+        timer?.cancel()
+        timer = nil
+        table.remove(id)
+    }
+
+    private func enter(_ p: ConnectionPhase) {
+        phase = p
+        table.set(id, p)
+    }
+
+    private func arm(_ ms: Int) {
+        timer?.cancel()
+        timer = nil
+        guard ms > 0, !done else { return }
+        timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in self?.expire() }
+    }
+
+    private func expire() {
+        guard !done else { return }
+        timer = nil
+        if table.timedOut(id, in: phase) { channel.close(promise: nil) }
+    }
+}
+
+/// First handler after TLS: sees every byte, tells the connection, and closes its bookkeeping.
+final class ConnectionGuard: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    private let connection: WebhookConnection
+
+    init(_ connection: WebhookConnection) { self.connection = connection }
+
+    func handlerAdded(context: ChannelHandlerContext) { connection.started() }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        connection.bytesArrived()
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connection.closed()
+        context.fireChannelInactive()
+    }
+}
+
+/// A connection over the cap that nothing could make room for: 503 and close.
+final class RefuseHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelActive(context: ChannelHandlerContext) {
+        let body = #"{"error":"Service Unavailable: too many connections"}"#
+        let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        var buf = context.channel.allocator.buffer(capacity: text.utf8.count)
+        buf.writeString(text)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(buf)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 }
 
 /// One HTTP connection. Reads a request up to the body limit, answers, then hands the event on.
@@ -133,13 +412,17 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let server: WebhookServer
+    private let endpoint: WebhookEndpoint
+    private let connection: WebhookConnection
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     /// The request already has its answer (404/413); the rest of it is ignored.
     private var answered = false
 
-    init(server: WebhookServer) { self.server = server }
+    init(endpoint: WebhookEndpoint, connection: WebhookConnection) {
+        self.endpoint = endpoint
+        self.connection = connection
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -147,33 +430,45 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             head = h
             body = []
             answered = false
+            connection.headReceived()
             let length = h.headers.first(name: "content-length").flatMap { Int($0) }
-            if let reply = server.checkHead(method: h.method.rawValue, uri: h.uri, contentLength: length) {
+            if let reply = endpoint.checkHead(method: h.method.rawValue, uri: h.uri, contentLength: length) {
                 answered = true
                 // A body over the limit is not drained: answer and close.
                 respond(context, reply, version: h.version, close: reply.status == 413 || !h.isKeepAlive, then: nil)
             }
         case .body(var b):
             guard !answered, let h = head else { return }
-            if body.count + b.readableBytes > server.settings.maxBodyBytes {
+            if body.count + b.readableBytes > endpoint.settings.maxBodyBytes {
                 answered = true
-                respond(context, server.bodyTooLarge(), version: h.version, close: true, then: nil)
+                respond(context, endpoint.bodyTooLarge(), version: h.version, close: true, then: nil)
                 return
             }
             body += b.readBytes(length: b.readableBytes) ?? []
         case .end:
             defer { head = nil; body = [] }
-            guard !answered, let h = head else { return }
+            guard let h = head else { return }
+            if answered {
+                // The early answer (404) is written; the connection waits for the next request.
+                if h.isKeepAlive { connection.answered() }
+                return
+            }
             var headers: [String: String] = [:]
             for (name, value) in h.headers { headers[name.lowercased()] = value }
-            let (reply, delivery) = server.decide(WebhookRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body))
-            let server = self.server
-            respond(context, reply, version: h.version, close: !h.isKeepAlive, then: delivery.map { d in { server.process(d) } })
+            connection.requestEnded()
+            let decision = endpoint.decide(WebhookRequest(method: h.method.rawValue, uri: h.uri, headers: headers, body: body))
+            let endpoint = self.endpoint
+            let connection = self.connection
+            let close = !h.isKeepAlive
+            respond(context, decision.reply, version: h.version, close: close) {
+                endpoint.finish(decision)
+                if !close { connection.answered() }
+            }
         }
     }
 
     private func respond(_ context: ChannelHandlerContext, _ reply: WebhookReply, version: HTTPVersion, close: Bool,
-                         then work: (() -> Void)?) {
+                         then work: (@Sendable () -> Void)?) {
         let bytes = Array(reply.body.utf8)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

@@ -226,7 +226,7 @@ struct Record: ParsableCommand {
     @Option(help: "An rtms_started body (or its payload) to record at once.") var payload: String?
     @Option(help: "Instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id).") var meetingUUID: String?
     @Option(help: "rtms_stream_id.") var streamID: String?
-    @Option(help: "server_urls.") var serverURLs: String?
+    @Option(name: .customLong("server-urls"), help: "server_urls.") var serverURLs: String?
     @Option(help: "Client id [ZM_RTMS_CLIENT].") var clientID: String?
     @Option(help: "Client secret [ZM_RTMS_SECRET].") var clientSecret: String?
     @Option(help: "Webhook port [ZM_RTMS_PORT, 8080].") var port: Int?
@@ -322,7 +322,7 @@ struct Join: ParsableCommand {
     @Option(help: "The rtms_started webhook body (or its payload) as JSON.") var payload: String?
     @Option(help: "Instance id: meeting_uuid, webinar_uuid, session_id, engagement_id or call_id.") var meetingUUID: String?
     @Option(help: "rtms_stream_id.") var streamID: String?
-    @Option(help: "server_urls (comma-separated alternatives).") var serverURLs: String?
+    @Option(name: .customLong("server-urls"), help: "server_urls (comma-separated alternatives).") var serverURLs: String?
     @Option(help: "Precomputed signature.") var signature: String?
     @Option(help: "Client id [ZM_RTMS_CLIENT].") var clientID: String?
     @Option(help: "Client secret [ZM_RTMS_SECRET].") var clientSecret: String?
@@ -335,12 +335,13 @@ struct Join: ParsableCommand {
     @Option(help: "Join timeout in milliseconds.") var timeout = 10_000
 
     func run() throws {
-        var instance = meetingUUID, stream = streamID, urls = serverURLs
+        var instance = meetingUUID, stream = streamID, urls = serverURLs, signature = signature
         if let payload {
             guard let o = (try? JSON.parse(payload))?.objectValue else { throw ValidationError("--payload is not a JSON object") }
             do {
                 let s = try StreamStart(payload: o)
                 instance = s.instanceID; stream = s.streamID; urls = s.serverURLs
+                signature = signature ?? s.signature
             } catch { throw ValidationError("\(error)") }
         }
         guard let instance, let stream, let urls else {

@@ -143,6 +143,9 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_get_wake_fd(nil) == -Int32(RTMS_SDK_NOT_EXIST))
         #expect(rtms_release(nil) == Int32(RTMS_SDK_NOT_EXIST))
         #expect(rtms_join(nil, "m", "s", "x", "ws://127.0.0.1:1", 0) == Int32(RTMS_SDK_NOT_EXIST))
+        // Functions that return a value return a negative code on error, never a valid value.
+        #expect(rtms_get_state(nil) == -Int32(RTMS_SDK_NOT_EXIST))
+        #expect(rtms_get_failure(nil, nil, 0) == -Int32(RTMS_SDK_NOT_EXIST))
         let fake = UnsafeMutablePointer<rtms_csdk>.allocate(capacity: 1)
         defer { fake.deallocate() }
         #expect(rtms_poll(fake) == Int32(RTMS_SDK_NOT_EXIST))
@@ -194,6 +197,45 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_join_payload(sdk, "{\"payload\":{}}", 0) == Int32(RTMS_SDK_INVALID_ARGS))
         #expect(lastError().contains("no meeting_uuid"))
         #expect(rtms_join_payload(sdk, "nope", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+    }
+
+    /// One rule for every join from a payload: a signature the payload carries wins; otherwise
+    /// it is computed from the client id and secret.
+    @Test func joinPayloadUsesTheSignatureItCarries() throws {
+        let (sim, start, _) = try startSim(durationMs: 10_000)
+        defer { sim.stop() }
+        func join(signature: String, credentials: Bool) throws -> Int32? {
+            rec.reset()
+            let sdk = try #require(rtms_alloc())
+            defer { _ = rtms_release(sdk) }
+            var ops = makeOps()
+            #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+            #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+            if credentials {
+                var o = rtms_options()
+                #expect(rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION)) == Int32(RTMS_SDK_OK))
+                "cabi-client".withCString { id in "cabi-secret".withCString { secret in
+                    o.client_id = id
+                    o.client_secret = secret
+                    #expect(rtms_set_options(sdk, &o) == Int32(RTMS_SDK_OK))
+                } }
+            }
+            let payload = JSON.string(.object(["meeting_uuid": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
+                                               "server_urls": .string(start.serverURLs), "signature": .string(signature)]))
+            let r = rtms_join_payload(sdk, payload, 5000)
+            #expect(r == Int32(RTMS_SDK_OK), "\(lastError())")
+            guard r == Int32(RTMS_SDK_OK) else { return nil }
+            let deadline = nowMs() + 10_000
+            while rec.lock.withLock({ rec.joinConfirms.isEmpty }) && nowMs() < deadline { _ = rtms_poll_ex(sdk, 0, 50) }
+            _ = rtms_leave(sdk)
+            return rec.lock.withLock { rec.joinConfirms.first }
+        }
+        let good = Signatures.handshake(clientID: "cabi-client", clientSecret: "cabi-secret", instanceID: start.instanceID, streamID: start.streamID)
+        // No credentials anywhere: the payload's signature is what joins.
+        #expect(try join(signature: good, credentials: false) == 0)
+        // Credentials given too: the payload's (wrong) signature still wins, and the server refuses it.
+        let refused = try join(signature: String(repeating: "0", count: 64), credentials: true)
+        #expect(refused != nil && refused != 0)
     }
 
     @Test func errorTextIsThreadLocal() {
@@ -286,6 +328,62 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
         poller.join()
         #expect(pollerResult.withLockedValue { $0 } == -Int32(RTMS_SDK_NOT_EXIST))
+    }
+
+    /// nng's aio stop, zenoh-c's drop: when rtms_release() returns, no callback of the handle is
+    /// running anywhere, so the application may free what its callbacks use.
+    @Test func releaseWaitsForACallbackRunningOnAnotherThread() throws {
+        rec.reset()
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        let sdk = try #require(rtms_alloc())
+        var ops = rtms_csdk_ops()
+        ops.on_audio_data = { _, _, _, _, _ in
+            let first = rec.lock.withLock { () -> Bool in
+                rec.audio += 1
+                return rec.audio == 1
+            }
+            guard first else { return }
+            rec.lock.withLock { rec.sessionOps.append(1) }   // inside the slow callback
+            usleep(400_000)
+            rec.lock.withLock { rec.sessionOps.append(2) }   // about to return
+        }
+        #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+        #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+        var o = rtms_options()
+        _ = rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION))
+        "cabi-client".withCString { id in "cabi-secret".withCString { secret in
+            o.client_id = id
+            o.client_secret = secret
+            _ = rtms_set_options(sdk, &o)
+        } }
+        #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        let address = UInt(bitPattern: sdk)
+        let poller = Thread {
+            let p = UnsafeMutablePointer<rtms_csdk>(bitPattern: address)
+            while rtms_poll_ex(p, 0, 50) >= 0 {}
+        }
+        let deadline = nowMs() + 10_000
+        while rec.lock.withLock({ rec.sessionOps.isEmpty }) && nowMs() < deadline { usleep(1000) }
+        #expect(rec.lock.withLock { rec.sessionOps } == [1], "the poller is inside the slow callback")
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+        #expect(rec.lock.withLock { rec.sessionOps } == [1, 2], "release returned only after the callback did")
+        poller.join()
+    }
+
+    @Test func aPollBlockedOnAnotherThreadReturnsNotExistWhenReleased() throws {
+        let sdk = try #require(rtms_alloc())
+        let address = UInt(bitPattern: sdk)
+        let result = NIOLockedValueBox<Int32>(99)
+        let poller = Thread {
+            // Nothing will ever arrive: it blocks until the release wakes it.
+            let r = rtms_poll_ex(UnsafeMutablePointer<rtms_csdk>(bitPattern: address), 0, -1)
+            result.withLockedValue { $0 = r }
+        }
+        usleep(200_000)
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+        poller.join()
+        #expect(result.withLockedValue { $0 } == -Int32(RTMS_SDK_NOT_EXIST))
     }
 
     @Test func nestedPollFromACallbackIsRefused() throws {

@@ -385,4 +385,36 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         #expect(c.leave == nil && client.phase == .ready)
         client.leave()
     }
+
+    /// A hostile server cannot flood the host's stderr: one warning per malformed message, but
+    /// at most a burst of log lines per window; the rest are counted (and still reach the app).
+    @Test func aFloodOfMalformedMessagesIsNotAFloodOfLogLines() throws {
+        let h = try SimHarness()
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue)
+        defer { client.leave() }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.count(.audio) >= 3 }
+        for _ in 0..<2000 { _ = h.sim.inject(start.streamID, connection: "audio", raw: "garbage") }
+        collect(client, into: &c, timeout: 10) { _ in client.counters.droppedMalformed >= 2000 }
+        collect(client, into: &c, timeout: 0.3) { _ in false }
+        let counters = client.counters
+        #expect(counters.droppedMalformed == 2000)
+        let logged = 2000 - counters.warningsNotLogged
+        #expect(logged >= 1 && logged <= 20, "\(logged) log lines for 2000 malformed messages")
+        #expect(c.events.filter { if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false }.count == 2000)
+        #expect(c.leave == nil && client.phase == .ready)
+    }
+}
+
+@Suite struct LogLimiterTests {
+    @Test func aBurstPerWindowThenASummary() {
+        var l = LogLimiter(burst: 3, windowMs: 1000)
+        let first = (0..<10).map { l.allow(nowMs: 100 + Int64($0)).log }
+        #expect(first == [true, true, true] + Array(repeating: false, count: 7))
+        let next = l.allow(nowMs: 1200)
+        #expect(next.log && next.summary == 7 && l.suppressed == 7)
+        #expect(l.allow(nowMs: 1201).summary == nil)
+    }
 }

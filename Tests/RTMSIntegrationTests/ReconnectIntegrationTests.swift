@@ -1,5 +1,8 @@
 // Zoom's three failover scenarios end to end: the core against the simulator's chaos controls.
 
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 @testable import RTMSClient
 @testable import RTMSProtocol
@@ -63,6 +66,22 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         #expect(conns.filter { $0 == "media(1)" }.count == 2)
         expectNoDuplicatesAndOnlyInFlightLoss(c, report: report, kind: .audio, cuts: 1)
         #expect(client.counters.mediaReconnects == 1)
+    }
+
+    @Test func aJoinSurvivesAMediaServerThatRefusesOnce() throws {
+        let h = try SimHarness()
+        h.sim.refuseMediaConnections(count: 1)
+        let start = h.meeting { $0.durationMs = 30_000 }
+        let client = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue) { $0.policy.connectRetryDelayMs = 200 }
+        defer { client.leave() }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        let c = collect(client, timeout: 10) { $0.ended || $0.count(.audio) >= 10 }
+        #expect(c.joinConfirm?.reason == 0, "\(c.joinConfirm?.text ?? "no join confirm")")
+        #expect(c.count(.audio) >= 10)
+        let warned = c.events.contains { if case .warning(_, let t) = $0 { return t.contains("attempt 2 of") }; return false }
+        #expect(warned, "the refusal and the retry are reported")
+        let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
+        #expect(conns.filter { $0.hasPrefix("signaling") }.count == 1, "signaling was not redone: \(conns)")
     }
 
     @Test func scenario2LostSignalingRejoinsEverything() throws {
@@ -176,5 +195,111 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         var after = 0
         for _ in 0..<5 { client.poll(waitMilliseconds: 20) { _ in after += 1 } }
         #expect(after == 0)
+    }
+}
+
+/// Backpressure in pause mode: an application that stops polling makes the core pause reading;
+/// the pause is ours, so the liveness check does not call the connection dead, and it is bounded
+/// (maxPauseMs): then reading resumes and media beyond the queue limit is dropped, counted and
+/// reported. Nothing is lost silently: what was sent is what arrived plus what the counter says.
+@Suite(.serialized) struct BackpressureTests {
+    @Test func aLongPauseLosesNothingSilently() throws {
+        let h = try SimHarness()
+        let total = 20_000
+        let start = h.meeting { $0.durationMs = 60_000; $0.bench = BenchPlan(count: total, size: 640, rate: 4000) }
+        let client = try makeClient(types: MediaMask.audio.rawValue) { c in
+            fastPolicy(&c)
+            c.queue = EventQueue.Limits(highWaterBytes: 256 << 10, lowWaterBytes: 64 << 10)
+            // Silence is pinged after 500 ms and fatal after 2 s (a paused connection excepted).
+            c.keepAliveIntervalMs = 500
+            c.keepAliveTimeoutMs = 2000
+            c.maxPauseMs = 2500
+        }
+        defer { client.leave() }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        #expect(c.joinConfirm?.reason == 0)
+        // The application stops polling for longer than the liveness timeout and the pause limit.
+        sleepMs(6000)
+        let deadline = nowMilliseconds() + 20_000
+        var sent = -1
+        while nowMilliseconds() < deadline {
+            collect(client, into: &c, timeout: 0.5) { _ in false }
+            sent = Int(h.sim.report(start.streamID)?["sent"]?["audio"]?.intValue ?? -1)
+            if sent == total && c.count(.audio) + client.counters.droppedQueueFull >= total { break }
+        }
+        collect(client, into: &c, timeout: 0.3) { _ in false }
+        let counters = client.counters
+        let seqs = (c.media[.audio] ?? []).compactMap(\.sequence)
+        #expect(sent == total)
+        #expect(Set(seqs).count == seqs.count, "no duplicates")
+        #expect(c.reconnecting.isEmpty, "a connection we paused is not dead: \(c.reconnecting)")
+        #expect(counters.readPauses >= 1 && counters.droppedQueueFull > 0, "the pause was bounded: \(counters)")
+        #expect(c.count(.audio) + counters.droppedQueueFull == total,
+                "received \(c.count(.audio)) + dropped \(counters.droppedQueueFull) == sent \(total)")
+        let warnings = c.events.compactMap { e -> String? in
+            if case .warning(let code, let text) = e, code == ClientReason.queueFull { return text }
+            return nil
+        }
+        #expect(warnings.count == 2 && warnings.last?.contains("\(counters.droppedQueueFull) media messages were dropped") == true, "\(warnings)")
+    }
+}
+
+@Suite(.serialized) struct ReleaseClosesEverythingTests {
+    /// rtms_started after rtms_started, 20 ms apart, each naming another server: connections are
+    /// opened and abandoned mid-dial, mid-upgrade and mid-handshake. Once the handle leaves, every
+    /// TCP connection it opened is closed, whatever was in flight.
+    @Test func rapidFailoversLeaveNoSocketBehind() throws {
+        let h = try SimHarness { $0.defaults.durationMs = 60_000 }
+        let start = h.meeting()
+        let client = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue) { fastPolicy(&$0) }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= 5 }
+        #expect(c.joinConfirm?.reason == 0)
+        for i in 0..<300 {
+            client.failover(serverURLs: "ws://127.0.0.1:\(h.sim.port)/signaling/rapid-\(i)")
+            collect(client, into: &c, timeout: Double(i % 7) * 0.005) { _ in false }
+        }
+        #expect(c.leave == nil)
+        client.leave()
+        let deadline = nowMilliseconds() + 4000
+        while h.sim.openSockets > 0 && nowMilliseconds() < deadline { sleepMs(50) }
+        #expect(h.sim.openSockets == 0, "\(h.sim.openSockets) connections still open after leave")
+    }
+
+    /// A server that accepts TCP and never answers the upgrade (a dead or overloaded old
+    /// server). A failover away from it abandons the connection mid-upgrade: it must be closed
+    /// then, not left ESTABLISHED until the peer gives up.
+    @Test func aConnectionAbandonedMidUpgradeIsClosed() throws {
+        let open = NIOLockedValueBox(0)
+        let blackHole = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { ch in
+                open.withLockedValue { $0 += 1 }
+                ch.closeFuture.whenComplete { _ in open.withLockedValue { $0 -= 1 } }
+                return ch.eventLoop.makeSucceededVoidFuture()
+            }
+            .bind(host: "127.0.0.1", port: 0).wait()
+        defer { try? blackHole.close().wait() }
+        let port = blackHole.localAddress?.port ?? 0
+        let h = try SimHarness { $0.defaults.durationMs = 60_000 }
+        let start = h.meeting()
+        let client = try makeClient(types: MediaMask.audio.rawValue) { fastPolicy(&$0) }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= 5 }
+        for i in 0..<5 {
+            client.failover(serverURLs: "ws://127.0.0.1:\(port)/signaling/silent-\(i)")
+            collect(client, into: &c, timeout: 0.3) { _ in false }
+        }
+        #expect(open.withLockedValue { $0 } <= 1, "only the newest attempt may still be open: \(open.withLockedValue { $0 })")
+        client.failover(serverURLs: start.serverURLs)
+        collect(client, into: &c, timeout: 0.5) { _ in false }
+        client.leave()
+        let deadline = nowMilliseconds() + 3000
+        while open.withLockedValue({ $0 }) > 0 && nowMilliseconds() < deadline { sleepMs(50) }
+        #expect(open.withLockedValue { $0 } == 0, "abandoned connections still open: \(open.withLockedValue { $0 })")
     }
 }

@@ -51,13 +51,15 @@ private let startedBody = #"{"event":"meeting.rtms_started","event_ts":1,"payloa
         // Zoom's retry: the same body again. Answered 200, not delivered again.
         let (again, dup) = intake.handle(signedRequest(startedBody, path: "/zoom/webhook"), nowMs: nowMilliseconds())
         #expect(again.status == 200 && dup == nil)
-        // The same announcement with another event_ts is no news either.
-        let later = startedBody.replacingFirst("\"event_ts\":1", with: "\"event_ts\":2")
-        #expect(intake.handle(signedRequest(later, path: "/zoom/webhook"), nowMs: nowMilliseconds()).delivery == nil)
         // New server_urls for the same stream is a failover: delivered.
-        let moved = startedBody.replacingFirst("127.0.0.1:1", with: "127.0.0.1:2")
+        let moved = startedBody.replacingFirst("127.0.0.1:1", with: "127.0.0.1:2").replacingFirst("\"event_ts\":1", with: "\"event_ts\":2")
         #expect(intake.handle(signedRequest(moved, path: "/zoom/webhook"), nowMs: nowMilliseconds()).delivery != nil)
-        #expect(intake.counters.accepted == 2 && intake.counters.duplicates == 2 && intake.counters.requests == 4)
+        // Failover back to the first server: a new announcement, not a duplicate of the first one.
+        let back = startedBody.replacingFirst("\"event_ts\":1", with: "\"event_ts\":3")
+        #expect(intake.handle(signedRequest(back, path: "/zoom/webhook"), nowMs: nowMilliseconds()).delivery != nil)
+        // Zoom's retry of that one is a duplicate again.
+        #expect(intake.handle(signedRequest(back, path: "/zoom/webhook"), nowMs: nowMilliseconds()).delivery == nil)
+        #expect(intake.counters.accepted == 3 && intake.counters.duplicates == 2 && intake.counters.requests == 5)
     }
 
     @Test func forgedMissingAndReplayedSignaturesAre401() {
@@ -330,5 +332,59 @@ func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String
 
         // The stream is no longer live: another handle may join a stream of that id again.
         #expect(StreamDirectory.shared.client(for: start.streamID) == nil)
+    }
+
+    /// The path of the stream's newest signaling connection, as the simulator saw it.
+    private func lastSignalingPath(_ sim: Simulator, _ stream: String) -> String? {
+        sim.report(stream)?["connections"]?.arrayValue?.last { $0["connection"]?.stringValue == "signaling" }?["path"]?.stringValue
+    }
+
+    /// Waits (polling the client) until the stream's newest signaling connection is on `path`
+    /// and audio flows again there.
+    private func rejoined(_ h: SimHarness, _ client: RTMSClient, _ stream: String, at path: String, _ c: inout Collected) -> Bool {
+        let deadline = nowMilliseconds() + 10_000
+        while nowMilliseconds() < deadline && !c.ended {
+            if lastSignalingPath(h.sim, stream) == path {
+                let before = c.count(.audio)
+                collect(client, into: &c, timeout: 5) { $0.ended || $0.count(.audio) >= before + 10 }
+                return c.count(.audio) >= before + 10 && lastSignalingPath(h.sim, stream) == path
+            }
+            collect(client, into: &c, timeout: 0.1) { _ in false }
+        }
+        return false
+    }
+
+    @Test func failoverBackToAFormerServerAndInterruptionNamingANewOne() throws {
+        let server = try WebhookServer(settings: settings())
+        defer { server.stop() }
+        let h = try SimHarness { c in
+            c.webhookURL = "http://127.0.0.1:\(server.port)/zoom/webhook"
+            c.webhookSecret = secret
+            c.defaults.durationMs = 60_000
+        }
+        _ = h.meeting()
+        guard case .started(let d) = server.inbox.waitStarted(streamID: nil, milliseconds: 5000) else {
+            Issue.record("no rtms_started reached the intake")
+            return
+        }
+        let start = try StreamStart(payload: d.object)
+        let client = try makeClient(types: MediaMask.audio.rawValue) { fastPolicy(&$0) }
+        defer { client.leave() }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= 10 }
+        #expect(lastSignalingPath(h.sim, start.streamID) == "/signaling")
+
+        // A -> B: the stream moves to a new server.
+        h.sim.failover(start.streamID)
+        #expect(rejoined(h, client, start.streamID, at: "/signaling/failover-1", &c), "rejoined at B")
+        // B -> A: announced again at the server it used first. Not a duplicate delivery: a new event.
+        h.sim.failover(start.streamID, signalingPath: "/signaling")
+        #expect(rejoined(h, client, start.streamID, at: "/signaling", &c), "rejoined back at A")
+        // rtms_interrupted naming another server: the rejoin goes there, not back to A.
+        h.sim.interrupt(start.streamID, signalingPath: "/signaling/moved")
+        #expect(rejoined(h, client, start.streamID, at: "/signaling/moved", &c), "rejoined where rtms_interrupted said")
+        #expect(c.leave == nil, "\(c.leave?.text ?? "")")
+        #expect(server.counters.duplicates == 0 && server.counters.routed >= 3)
     }
 }

@@ -159,6 +159,27 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(s.serverFailover(signalingURLs: ["ws://other"], nowMs: 600).isEmpty, "duplicate while rejoining")
     }
 
+    @Test func interruptedWithServerURLsRejoinsThere() {
+        var (s, sig, media, _) = joined(types: 1)
+        // The same URLs as now: an ordinary interruption, rejoin at the current server.
+        var (t, _, _, _) = joined(types: 1)
+        _ = t.interrupted(signalingURLs: ["ws://sig"], nowMs: 0)
+        #expect(t.timerFired(.rejoin, nowMs: 0).connects.first?.url == "ws://sig")
+        // New URLs: the rejoin goes to them.
+        let a = s.interrupted(signalingURLs: ["ws://moved"], nowMs: 0)
+        #expect(Set(a.closes) == Set([sig] + Array(media.keys)))
+        #expect(a.reconnecting.map(\.0) == ["signaling"])
+        #expect(s.timerFired(.rejoin, nowMs: 0).connects.first?.url == "ws://moved")
+        // A rejoin already under way (the socket loss came first) turns to the URLs the webhook names.
+        var (u, usig, _, _) = joined(types: 1)
+        _ = u.closed(usig, CloseInfo(error: "reset"), nowMs: 0)
+        let attempt = u.timerFired(.rejoin, nowMs: 0)
+        #expect(attempt.connects.first?.url == "ws://sig")
+        let b = u.interrupted(signalingURLs: ["ws://moved"], nowMs: 10)
+        #expect(b.closes == attempt.connects.map(\.id), "the attempt towards the old server is dropped")
+        #expect(u.timerFired(.rejoin, nowMs: 10).connects.first?.url == "ws://moved")
+    }
+
     @Test func interruptedAndStoppedWebhooks() {
         var (s, _, _, _) = joined(types: 1)
         let a = s.interrupted(nowMs: 0)
@@ -177,6 +198,40 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         _ = s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0)
         let a = s.closed(sig, CloseInfo(error: "reset"), nowMs: 0)
         #expect(a.leaves == [ClientReason.connectionLost])
+    }
+
+    @Test func aMediaConnectionRefusedDuringTheJoinIsRetried() throws {
+        var s = ClientSession()
+        var p = params(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
+        p.policy.connectMaxAttempts = 2
+        p.policy.connectRetryDelayMs = 100
+        let sig = s.join(p, nowMs: 0).connects[0].id
+        _ = s.connected(sig)
+        let m = s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0).connects
+        let audio = try #require(m.first { $0.role == .media(mask: 1) }).id
+        let transcript = try #require(m.first { $0.role == .media(mask: 8) }).id
+        // The audio server refuses the upgrade once: no join failure, a retry after the pause.
+        let a = s.connectFailed(audio, TransportFailure(.upgrade, "HTTP 503"), nowMs: 10)
+        #expect(a.joinConfirm == nil && a.closes.isEmpty, "the other connections stay")
+        #expect(a.timer(.mediaReconnect(mask: 1)) == 100)
+        _ = s.connected(transcript)
+        _ = s.received(transcript, okMediaResponse([.transcript]), nowMs: 20)
+        let b = s.timerFired(.mediaReconnect(mask: 1), nowMs: 110)
+        #expect(b.connects.map(\.url) == ["ws://media/audio"])
+        _ = s.connected(b.connects[0].id)
+        let c = s.received(b.connects[0].id, okMediaResponse([.audio]), nowMs: 120)
+        #expect(c.joinConfirm?.0 == 0 && s.isJoined)
+        #expect(c.reconnecting.isEmpty && c.reconnected.isEmpty, "a join, not a reconnection")
+
+        // Out of attempts: the join fails with the transport's reason.
+        var t = ClientSession()
+        let tsig = t.join(p, nowMs: 0).connects[0].id
+        _ = t.connected(tsig)
+        let tm = t.received(tsig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0).connects
+        _ = t.connectFailed(tm[0].id, TransportFailure(.upgrade, "HTTP 503"), nowMs: 0)
+        let again = try #require(t.timerFired(.mediaReconnect(mask: tm[0].role == .media(mask: 1) ? 1 : 8), nowMs: 100).connects.first)
+        let d = t.connectFailed(again.id, TransportFailure(.upgrade, "HTTP 503"), nowMs: 100)
+        #expect(d.joinConfirm?.0 == ClientReason.upgradeRefused)
     }
 
     @Test func initialConnectIsRetriedWithinTheJoinTimeout() {
