@@ -277,9 +277,33 @@ def main():
         ])
     print("bench: wrote %s in %.0f s" % (out, elapsed))
     errors = [(w, i, r["error"]) for w, by in results.items() for i, r in by.items() if "error" in r and not r["error"].startswith("not run")]
+    if a.smoke:
+        errors += smoke_problems(results, p)
     for e in errors:
         print("bench: ERROR %s %s: %s" % e)
     return 1 if errors else 0
+
+
+def smoke_problems(results, p):
+    """What makes a smoke run fail besides a runner without results: an OpenRTMS runner that exited
+    non-zero (or hung) after measuring, a client that did not join every stream, a workload with
+    media that delivered nothing. Zoom's client is held to the last two only: its crashes while
+    leaving are its own (listed as incidents)."""
+    out = []
+    workloads = {"blast": p["blast"], "latency": p["latency"], "reconnect": p["reconnect"]}
+    workloads.update({"idle-%d" % w["clients"]: w for w in p["idle"]})
+    workloads.update({"scale-%d" % w["clients"]: w for w in p["scale"]})
+    for name, w in workloads.items():
+        for impl, r in results.get(name, {}).items():
+            if "error" in r:
+                continue   # reported already
+            if impl != "official" and "teardown" in r:
+                out.append((name, impl, "the runner failed after measuring: %s" % r["teardown"]))
+            if r.get("joined") != w["clients"]:
+                out.append((name, impl, "joined %s of %d streams" % (r.get("joined"), w["clients"])))
+            if w.get("rate", 0) >= 0 and not (r.get("delivered") or 0) > 0:
+                out.append((name, impl, "delivered nothing (%s)" % json.dumps({k: r.get(k) for k in ("delivered", "total", "msgs_per_s")})))
+    return out
 
 
 def write_results(path, results, impls, p, smoke, elapsed):

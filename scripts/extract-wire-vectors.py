@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Extracts every text/binary frame Zoom's official client exchanged with the scripted server
-(../shared/wire-captures/*/server.jsonl, bench runs excluded) into one fixture file for the codec
-tests: Tests/RTMSProtocolTests/Fixtures/wire-frames.jsonl, one {"run","dir","path","data"} per line."""
+(a folder of captures given as the argument: <run>/server.jsonl each, bench runs excluded) into
+one fixture file for the codec tests: Tests/RTMSProtocolTests/Fixtures/wire-frames.jsonl, one {"run","dir","path","data"} per line."""
 import glob, json, os, sys
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-src = sys.argv[1] if len(sys.argv) > 1 else os.path.join(root, "..", "shared", "wire-captures")
+if len(sys.argv) < 2:
+    sys.exit("usage: extract-wire-vectors.py CAPTURES_DIR (a folder of <run>/server.jsonl captures)")
+src = sys.argv[1]
 out = os.path.join(root, "Tests", "RTMSProtocolTests", "Fixtures", "wire-frames.jsonl")
 n = 0
 with open(out, "w") as f:

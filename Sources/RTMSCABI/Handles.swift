@@ -110,16 +110,6 @@ struct ExtOps {
     var onReconnected: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
 }
 
-/// The `connection` argument of the reconnection callbacks: 0 for signaling, else the media mask.
-func connectionCode(_ label: String) -> Int32 {
-    if label == ConnectionRole.signaling.label { return 0 }
-    if label == "media(all)" { return 32 }
-    var mask: Int32 = 0
-    let inner = label.dropFirst("media(".count).dropLast()
-    for k in inner.split(separator: "+") { if let kind = MediaKind(key: String(k)) { mask |= Int32(kind.rawValue) } }
-    return mask
-}
-
 /// The polling discipline of a handle (client or webhook intake): one poll at a time, none nested
 /// inside its own callback, and a handle released during a poll is freed when that poll returns
 /// (zenoh-c's "drop after the last call").
@@ -356,9 +346,9 @@ final class Handle: @unchecked Sendable {
             ext.onMediaInterrupted?(sdk, UInt64(bitPattern: ts))
         case .reconnecting(let c, let attempt, let delay, let cause):
             guard let cb = ext.onReconnecting else { return }
-            cause.withCString { cb(sdk, connectionCode(c), Int32(clamping: attempt), Int32(clamping: delay), $0) }
+            cause.withCString { cb(sdk, Int32(clamping: c.code), Int32(clamping: attempt), Int32(clamping: delay), $0) }
         case .reconnected(let c, let gap):
-            ext.onReconnected?(sdk, connectionCode(c), Int32(clamping: gap))
+            ext.onReconnected?(sdk, Int32(clamping: c.code), Int32(clamping: gap))
         }
     }
 

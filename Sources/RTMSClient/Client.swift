@@ -143,8 +143,11 @@ public final class RTMSClient: @unchecked Sendable {
     private var connections: [Int: any MessageConnection] = [:]
     private let transport: any MessageTransport = WebSocketTransport()
     private var mediaReady: Set<Int> = []
+    /// The media kinds each ready connection was opened for (bits of MediaKind).
+    private var mediaKinds: [Int: Int] = [:]
     private var batch: [ClientEventItem] = []
-    private var timers: [TimerKind: Scheduled<Void>] = [:]
+    private var timers: [TimerKind: (task: Scheduled<Void>, token: Int)] = [:]
+    private var timerToken = 0
     private var readingPaused = false
     private var pauseLimit: Scheduled<Void>?
     private var warningLimiter = LogLimiter()
@@ -367,27 +370,34 @@ public final class RTMSClient: @unchecked Sendable {
                 connections[id]?.send(codec.encode(message), text: codec.usesTextFrames)
             case .close(let id, let code, let reason):
                 mediaReady.remove(id)
+                mediaKinds[id] = nil
                 connections[id]?.close(code: code, reason: reason)
             case .emit(let ev):
                 flushBatch()
                 note(ev)
                 queue.push(.control(ev))
             case .startTimer(let kind, let ms):
-                timers[kind]?.cancel()
-                timers[kind] = eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
-                    guard let self else { return }
+                timers[kind]?.task.cancel()
+                timerToken += 1
+                let token = timerToken
+                let task = eventLoop.scheduleTask(in: .milliseconds(Int64(ms))) { [weak self] in
+                    // A timer cancelled or replaced after NIO took it for this tick must not fire.
+                    guard let self, self.timers[kind]?.token == token else { return }
                     self.timers[kind] = nil
                     self.apply(self.session.timerFired(kind, nowMs: nowMilliseconds()))
                 }
+                timers[kind] = (task, token)
             case .cancelTimer(let kind):
-                timers[kind]?.cancel()
+                timers[kind]?.task.cancel()
                 timers[kind] = nil
-            case .mediaReady(let id, _):
+            case .mediaReady(let id, let kinds):
                 mediaReady.insert(id)
+                mediaKinds[id] = kinds.reduce(0) { $0 | $1.rawValue }
                 if readingPaused { connections[id]?.setReading(false) }
             case .ended:
                 flushBatch()
                 mediaReady.removeAll()
+                mediaKinds.removeAll()
             }
         }
     }
@@ -406,10 +416,10 @@ public final class RTMSClient: @unchecked Sendable {
             if log { logger.warning("\(text)") } else { queue.countWarningSuppressed() }
         case .reconnecting(let c, let attempt, let delay, let cause):
             queue.countReconnectAttempt()
-            logger.info("reconnecting \(c) (attempt \(attempt), in \(delay) ms): \(cause)")
+            logger.info("reconnecting \(c.label) (attempt \(attempt), in \(delay) ms): \(cause)")
         case .reconnected(let c, let gap):
-            queue.countReconnected(signaling: c == ConnectionRole.signaling.label, gapMs: gap)
-            logger.info("\(c) reconnected after \(gap) ms")
+            queue.countReconnected(signaling: c == .signaling, gapMs: gap)
+            logger.info("\(c.label) reconnected after \(gap) ms")
         default:
             break
         }
@@ -461,7 +471,7 @@ extension RTMSClient: MessageConnectionDelegate {
         case .proxy: kind = .proxy
         case .protocolError: kind = .protocolError
         }
-        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message), nowMs: nowMilliseconds()))
+        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message, httpStatus: failure.httpStatus), nowMs: nowMilliseconds()))
     }
 
     public func connectionMessage(_ ws: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
@@ -472,12 +482,20 @@ extension RTMSClient: MessageConnectionDelegate {
         }
         switch result {
         case .success(.media(let m)):
-            if mediaReady.contains(ws.id) {
-                batch.append(.media(m))
-                if batch.count >= 512 { flushBatch() }
-            } else {
+            guard mediaReady.contains(ws.id) else {
                 queue.countUnexpected()
+                return
             }
+            guard (mediaKinds[ws.id] ?? 0) & m.kind.rawValue != 0 else {
+                // Another kind than this connection asked for: never delivered as that kind.
+                if queue.countWrongKind() == 1 {
+                    apply([.emit(.warning(code: ClientReason.badResponse,
+                        text: "dropped \(m.kind.key) media on a connection opened for other kinds (counted in dropped_unexpected; further ones are counted only)"))])
+                }
+                return
+            }
+            batch.append(.media(m))
+            if batch.count >= 512 { flushBatch() }
         case .success(let msg):
             if case .keepAliveRequest = msg { queue.countKeepAlive() }
             apply(session.received(ws.id, msg, nowMs: nowMilliseconds()))
@@ -494,6 +512,7 @@ extension RTMSClient: MessageConnectionDelegate {
     public func connectionClosed(_ ws: any MessageConnection, _ info: CloseReport) {
         connections[ws.id] = nil
         mediaReady.remove(ws.id)
+        mediaKinds[ws.id] = nil
         flushBatch()
         if info.initiatedLocally && info.peerCode == nil { return }
         apply(session.closed(ws.id, CloseInfo(peerCloseCode: info.initiatedLocally ? nil : info.peerCode,

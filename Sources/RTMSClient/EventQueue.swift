@@ -37,8 +37,10 @@ public struct ClientCounters: Sendable, Equatable {
     public var droppedQueueFull = 0
     /// Messages dropped because they could not be decoded.
     public var droppedMalformed = 0
-    /// Media that arrived on a connection whose handshake was not accepted, or after leave.
+    /// Media that arrived on a connection whose handshake was not accepted, or after leave, or
+    /// of a kind the connection was not opened for (`droppedWrongKind` counts those too).
     public var droppedUnexpected = 0
+    public var droppedWrongKind = 0
     /// Times reading was paused because the application fell behind.
     public var readPauses = 0
     public var queueHighWaterBytes = 0
@@ -209,6 +211,14 @@ public final class EventQueue: @unchecked Sendable {
     public func countMalformed() { lock.withLock { counters.droppedMalformed += 1 } }
     public func countUnexpected(_ n: Int = 1) { lock.withLock { counters.droppedUnexpected += n } }
     public func countKeepAlive() { lock.withLock { counters.keepAlivesAnswered += 1 } }
+    /// Counts a media message of a kind its connection did not ask for; returns the count so far.
+    public func countWrongKind() -> Int {
+        lock.withLock {
+            counters.droppedUnexpected += 1
+            counters.droppedWrongKind += 1
+            return counters.droppedWrongKind
+        }
+    }
     public func countWarningSuppressed() { lock.withLock { counters.warningsNotLogged += 1 } }
     public func countReconnectAttempt() { lock.withLock { counters.reconnectAttempts += 1 } }
     public func countReconnected(signaling: Bool, gapMs: Int) {

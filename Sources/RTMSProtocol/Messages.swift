@@ -1,4 +1,5 @@
-// Typed V1 messages, msg_type 1–29. Field names are the ones on Zoom's wire (official-sdk-wire.md).
+// Typed V1 messages, msg_type 1–29. Field names are the ones on Zoom's wire, as its official client
+// sends and expects them (Tests/RTMSProtocolTests/Fixtures/wire-frames.jsonl holds such frames).
 // Decoding is tolerant (any key order, unknown keys ignored, numbers written as strings accepted
 // where harmless); a required field that is missing or has the wrong type is a DecodeError.
 

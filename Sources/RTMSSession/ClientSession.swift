@@ -126,6 +126,10 @@ public struct ClientSession: Sendable {
                 sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
                 bufferData: p.bufferData, clientAgent: p.clientAgent)))]
         }
+        guard id == signalingID || media.contains(where: { $0.id == id }) else {
+            // A connection this session gave up on (a failover moved on) opened after all.
+            return [.close(id: id, code: 1000, reason: "Normal close")]
+        }
         if let i = media.firstIndex(where: { $0.id == id }), media[i].state == .connecting {
             media[i].state = .handshaking
             let m = media[i]
@@ -151,7 +155,7 @@ public struct ClientSession: Sendable {
                 return [.emit(.warning(code: failure.reasonCode, text: text + "; trying \(p.signalingURLs[signalingURLIndex])"))]
                     + connectSignaling()
             }
-            if rejoin == nil, failure.kind != .tls, connectAttempt < p.policy.connectMaxAttempts {
+            if rejoin == nil, !failure.isPermanent, connectAttempt < p.policy.connectMaxAttempts {
                 // First connection of a join: retry after the pause, within the join timeout.
                 connectAttempt += 1
                 signalingID = nil
@@ -161,12 +165,12 @@ public struct ClientSession: Sendable {
                 return [.emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
                         .startTimer(.connectRetry, milliseconds: p.policy.connectRetryDelayMs)]
             }
-            return fail(failure.reasonCode, text, except: id)
+            return fail(failure.reasonCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: id)
         }
         guard let i = media.firstIndex(where: { $0.id == id }) else { return [] }
         let text = "\(role.label) connection to \(media[i].url) failed: \(failure.message)"
         if phase == .ready { return mediaLost(i, code: failure.reasonCode, cause: text, except: id) }
-        if failure.kind != .tls, let retry = retryMediaDuringJoin(i, code: failure.reasonCode, text: text) { return retry }
+        if !failure.isPermanent, let retry = retryMediaDuringJoin(i, code: failure.reasonCode, text: text) { return retry }
         return fail(failure.reasonCode, text, except: id)
     }
 
@@ -287,10 +291,11 @@ public struct ClientSession: Sendable {
         switch t {
         case .joinTimeout:
             guard phase != .ready, rejoin == nil else { return [] }
-            // When attempts kept failing, the last failure is the reason; else it is the timeout.
-            return fail(lastFailure.isEmpty ? ClientReason.timeout : lastFailureCode,
-                        "join timed out after \(p.timeoutMilliseconds) ms waiting for \(waitingFor())"
-                        + (lastFailure.isEmpty ? "" : " (last failure: \(lastFailure))"), except: nil)
+            // When attempts kept failing, the last failure is the reason and the text; else the timeout.
+            if !lastFailure.isEmpty {
+                return fail(lastFailureCode, "\(lastFailure); gave up when the join timeout of \(p.timeoutMilliseconds) ms passed", except: nil)
+            }
+            return fail(ClientReason.timeout, "join timed out after \(p.timeoutMilliseconds) ms waiting for \(waitingFor())", except: nil)
         case .connectRetry:
             guard signalingID == nil, phase == .connectingSignaling else { return [] }
             return connectSignaling()
@@ -407,9 +412,12 @@ public struct ClientSession: Sendable {
 
     private mutating func connectSignaling() -> [SessionAction] {
         guard let p = params, signalingURLIndex < p.signalingURLs.count else { return [] }
+        // Never lose track of a connection: one still open is closed before it is replaced.
+        var out: [SessionAction] = signalingID.map { [.close(id: $0, code: 1000, reason: "Normal close")] } ?? []
         let id = newID()
         signalingID = id
-        return [.connect(id: id, role: .signaling, url: p.signalingURLs[signalingURLIndex])]
+        out.append(.connect(id: id, role: .signaling, url: p.signalingURLs[signalingURLIndex]))
+        return out
     }
 
     private func waitingFor() -> String {
@@ -508,7 +516,7 @@ public struct ClientSession: Sendable {
             media[idx].lostAtMs = nil
             out.append(.cancelTimer(.mediaReconnect(mask: m.mask)))
             if let sid = signalingID, let p = params { out.append(.send(id: sid, message: .clientReady(streamID: p.streamID))) }
-            out.append(.emit(.reconnected(connection: m.label, gapMs: Int(max(0, now - (m.lostAtMs ?? now))))))
+            out.append(.emit(.reconnected(connection: .media(mask: m.mask), gapMs: Int(max(0, now - (m.lostAtMs ?? now))))))
             return out
         }
         media[idx].attempt = 0
@@ -524,7 +532,7 @@ public struct ClientSession: Sendable {
         var out: [SessionAction] = [.cancelTimer(.joinTimeout), .cancelTimer(.attemptTimeout),
                                     .send(id: sid, message: .clientReady(streamID: p.streamID))]
         if let r = rejoin {
-            out.append(.emit(.reconnected(connection: ConnectionRole.signaling.label, gapMs: Int(max(0, now - r.lostAtMs)))))
+            out.append(.emit(.reconnected(connection: .signaling, gapMs: Int(max(0, now - r.lostAtMs)))))
             rejoin = nil
         } else {
             out.append(.emit(.joinConfirm(reason: 0, text: "joined stream \(p.streamID)")))
@@ -635,7 +643,7 @@ public struct ClientSession: Sendable {
         }
         let delay = nextDelay(r.attempt)
         return [.cancelTimer(.attemptTimeout),
-                .emit(.reconnecting(connection: ConnectionRole.signaling.label, attempt: r.attempt, delayMs: delay, cause: r.cause)),
+                .emit(.reconnecting(connection: .signaling, attempt: r.attempt, delayMs: delay, cause: r.cause)),
                 .startTimer(.rejoin, milliseconds: delay)]
     }
 
@@ -673,7 +681,7 @@ public struct ClientSession: Sendable {
             return out + finish(leaveReason: code, text: "gave up reconnecting \(media[i].label) after \(p.policy.maxAttempts) attempts: \(cause)")
         }
         let delay = nextDelay(media[i].attempt)
-        out.append(.emit(.reconnecting(connection: media[i].label, attempt: media[i].attempt, delayMs: delay, cause: cause)))
+        out.append(.emit(.reconnecting(connection: .media(mask: media[i].mask), attempt: media[i].attempt, delayMs: delay, cause: cause)))
         out.append(.startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: delay))
         return out
     }

@@ -74,9 +74,9 @@ public enum ClientEvent: Sendable, Equatable {
     case warning(code: Int, text: String)
     /// A connection of a joined session is being re-established: which ("signaling" means a full
     /// rejoin, else "media(audio)"…), the attempt (1-based), the delay before it, and why.
-    case reconnecting(connection: String, attempt: Int, delayMs: Int, cause: String)
+    case reconnecting(connection: ConnectionRole, attempt: Int, delayMs: Int, cause: String)
     /// The connection is back; `gapMs` since it was lost.
-    case reconnected(connection: String, gapMs: Int)
+    case reconnected(connection: ConnectionRole, gapMs: Int)
 }
 
 /// Where a connection attempt went wrong, as the transport saw it.
@@ -84,7 +84,20 @@ public struct TransportFailure: Sendable, Equatable, Error {
     public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
     public var kind: Kind
     public var message: String
-    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    /// The HTTP status of a refused upgrade.
+    public var httpStatus: Int?
+    public init(_ kind: Kind, _ message: String, httpStatus: Int? = nil) {
+        self.kind = kind; self.message = message; self.httpStatus = httpStatus
+    }
+
+    /// Trying the same URL again cannot help: a certificate problem, or an upgrade the server
+    /// refused for good (a redirect, or a 4xx other than 408 Request Timeout and 429 Too Many
+    /// Requests). 5xx answers and transport trouble are transient.
+    public var isPermanent: Bool {
+        if kind == .tls { return true }
+        guard kind == .upgrade, let s = httpStatus else { return false }
+        return (300..<500).contains(s) && s != 408 && s != 429
+    }
 
     public var reasonCode: Int {
         switch kind {
@@ -121,6 +134,14 @@ public enum ConnectionRole: Sendable, Equatable, Hashable {
         case .media(let m):
             if m == MediaMask.all.rawValue { return "media(all)" }
             return "media(" + MediaMask(rawValue: m).kinds.map(\.key).joined(separator: "+") + ")"
+        }
+    }
+
+    /// The C ABI's `connection` number: 0 for signaling, else the media_type mask.
+    public var code: Int {
+        switch self {
+        case .signaling: return 0
+        case .media(let m): return m
         }
     }
 }
@@ -219,8 +240,8 @@ extension ClientEvent {
         case .streamClosed(let st, let r): ["cb": .string("stream_closed"), "status": .int(Int64(st)), "reason": .string(r)]
         case .warning(let c, let t): ["cb": .string("warning"), "code": .int(Int64(c)), "text": .string(t)]
         case .reconnecting(let c, let a, let d, let cause):
-            ["cb": .string("reconnecting"), "connection": .string(c), "attempt": .int(Int64(a)), "delay_ms": .int(Int64(d)), "cause": .string(cause)]
-        case .reconnected(let c, let gap): ["cb": .string("reconnected"), "connection": .string(c), "gap_ms": .int(Int64(gap))]
+            ["cb": .string("reconnecting"), "connection": .string(c.label), "attempt": .int(Int64(a)), "delay_ms": .int(Int64(d)), "cause": .string(cause)]
+        case .reconnected(let c, let gap): ["cb": .string("reconnected"), "connection": .string(c.label), "gap_ms": .int(Int64(gap))]
         }
     }
 }

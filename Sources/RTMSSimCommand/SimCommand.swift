@@ -19,6 +19,9 @@ public struct SimOptions: ParsableArguments {
     @Option(help: "PEM certificate chain for --tls.") public var cert: String?
     @Option(help: "PEM private key for --tls.") public var key: String?
     @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init).") public var caOut: String?
+    @Option(help: "TLS material in this folder: ca.pem, cert.pem, key.pem, generated there first when missing (implies --tls). Configure clients with DIR/ca.pem before the simulator starts: see --prepare-only.")
+    public var tlsDir: String?
+    @Flag(help: "With --tls-dir: write the TLS material and exit (so a client can be configured first).") public var prepareOnly = false
     @Option(help: "Host name in the URLs handed out (default: --host; use localhost for Zoom's client with TLS).") public var urlHost: String?
     @Option(help: "POST rtms_started / rtms_stopped webhooks to this URL.") public var webhookURL: String?
     @Flag(help: "Write each meeting's rtms_started body to stdout as one JSON line.") public var printStarted = false
@@ -38,13 +41,19 @@ public struct SimOptions: ParsableArguments {
 
     public init() {}
 
-    public func makeConfig() -> SimulatorConfig {
+    public func makeConfig() throws -> SimulatorConfig {
         var c = SimulatorConfig()
         c.host = host
         c.port = port
-        c.tls = tls
+        c.tls = tls || tlsDir != nil
         c.certificatePath = cert
         c.keyPath = key
+        if let dir = tlsDir {
+            guard cert == nil && key == nil else { throw ValidationError("give --tls-dir or --cert/--key, not both") }
+            let p = try GeneratedTLS.prepare(in: dir)
+            c.certificatePath = p.certificate
+            c.keyPath = p.key
+        }
         c.caOutputPath = caOut
         c.urlHost = urlHost
         c.webhookURL = webhookURL
@@ -64,7 +73,13 @@ public struct SimOptions: ParsableArguments {
 
     /// Runs the simulator until every meeting ended (--exit-when-done) or SIGINT/SIGTERM.
     public func run() throws {
-        let sim = Simulator(config: makeConfig())
+        let config = try makeConfig()
+        if prepareOnly {
+            guard let dir = tlsDir else { throw ValidationError("--prepare-only needs --tls-dir") }
+            writeStderr("rtms-sim: TLS material in \(dir) (trust \(dir)/ca.pem)\n")
+            return
+        }
+        let sim = Simulator(config: config)
         let port = try sim.start()
         let remaining = Counter(meetings)
         let exitWhenDone = self.exitWhenDone
@@ -78,7 +93,16 @@ public struct SimOptions: ParsableArguments {
             }
         }
         var msg = "rtms-sim: listening on port \(port); signaling \(sim.signalingURL); control \(sim.baseHTTPURL)/meetings"
-        if let ca = caOut, tls, cert == nil { msg += "; CA certificate in \(ca)" }
+        if let ca = caOut, tls, cert == nil, tlsDir == nil { msg += "; CA certificate in \(ca)" }
+        if let dir = tlsDir { msg += "; CA certificate in \(dir)/ca.pem" }
+        if config.clientID != nil && config.clientSecret != nil {
+            msg += "; handshake signatures checked for client id \(config.clientID!)"
+        } else {
+            msg += "; handshake signatures NOT checked (give --client-id and --client-secret, or ZM_RTMS_CLIENT and ZM_RTMS_SECRET)"
+        }
+        if config.webhookURL != nil {
+            msg += config.webhookSecret != nil ? "; webhooks signed" : "; webhooks NOT signed (no --webhook-secret / ZM_RTMS_WEBHOOK_SECRET)"
+        }
         writeStderr(msg + "\n")
         for _ in 0..<meetings { sim.createMeeting() }
         if chaosRate > 0 { sim.startRandomChaos(seed: chaosSeed, perMinute: chaosRate) }

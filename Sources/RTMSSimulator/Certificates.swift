@@ -6,7 +6,24 @@ import FoundationEssentials
 import SwiftASN1
 import X509
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 public struct GeneratedTLS: Sendable {
+    /// Writes ca.pem, cert.pem (the chain) and key.pem into `dir` (each atomically), unless all
+    /// three are there already. Returns the three paths.
+    public static func prepare(in dir: String) throws -> (ca: String, certificate: String, key: String) {
+        let paths = (ca: dir + "/ca.pem", certificate: dir + "/cert.pem", key: dir + "/key.pem")
+        let present = [paths.ca, paths.certificate, paths.key].allSatisfy { (p: String) -> Bool in access(p, R_OK) == 0 }
+        if present { return paths }
+        let g = try make()
+        try writeFile(paths.key, g.privateKeyPEM)
+        try writeFile(paths.certificate, g.certificateChainPEM)
+        try writeFile(paths.ca, g.caPEM)
+        return paths
+    }
+
     /// PEM of the CA certificate: what a client trusts (ZM_RTMS_CA, rtms_init's ca_path).
     public let caPEM: String
     /// PEM chain of the server: leaf then CA.

@@ -25,6 +25,9 @@ public struct SimulatorConfig: Sendable {
     public var urlHost: String?
     public var webhookURL: String?
     public var webhookSecret: String?
+    /// A webhook not answered 2xx within 3 s is delivered again, byte for byte, after each of
+    /// these delays (Zoom: 5, 20 and 60 minutes; the simulator's default is seconds). [] = never.
+    public var webhookRetryDelaysMs: [Int] = [5_000, 20_000, 60_000]
     public var clientID: String?
     public var clientSecret: String?
     public var defaults = MeetingOptions()
@@ -40,15 +43,17 @@ public final class Simulator: @unchecked Sendable {
     let group: MultiThreadedEventLoopGroup
     let loop: EventLoop
     private var channel: Channel?
-    private var streams: [String: SimStream] = [:]
-    private var finished: [String: JSONValue] = [:]
+    var streams: [String: SimStream] = [:]
+    var finished: [String: JSONValue] = [:]
     private var nextConnID = 1
     /// Request path of every connection (for reports).
     var paths: [Int: String] = [:]
-    /// Upgrades are refused (HTTP 503) until this time (chaos).
+    /// Upgrades are refused (HTTP `refuseStatus`, 503 by default) until this time (chaos).
     var refuseUntilMs: Int64 = 0
+    var refuseStatus = 503
     /// The next this-many media upgrades are refused (HTTP 503); read on any loop, so locked.
     private let refuseMediaBox = NIOLockedValueBox(0)
+    let webhookStats = NIOLockedValueBox(WebhookStats())
     /// TCP connections open right now (any kind: WebSocket, control API, half-done upgrades).
     private let openSocketsBox = NIOLockedValueBox(0)
     public var openSockets: Int { openSocketsBox.withLockedValue { $0 } }
@@ -58,8 +63,8 @@ public final class Simulator: @unchecked Sendable {
     var chaosEvents: [JSONValue] = []
     private var counter = 0
     /// Paced bench streams and the one ticker that serves them (loop-confined).
-    private var pacedBench: [(stream: SimStream, size: Int)] = []
-    private var pacedTicker: RepeatedTask?
+    var pacedBench: [(stream: SimStream, size: Int)] = []
+    var pacedTicker: RepeatedTask?
     public private(set) var port = 0
     public private(set) var generatedTLS: GeneratedTLS?
     private let onStartedLock = NIOLock()
@@ -118,6 +123,7 @@ public final class Simulator: @unchecked Sendable {
                     if let ssl { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl)) }
                     let control = ControlHTTPHandler(sim: self)
                     let boundControl = NIOLoopBound(control, eventLoop: ch.eventLoop)
+                    let refuseStatus = self.refuseStatus
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: 64 << 20, automaticErrorHandling: true,
                         shouldUpgrade: { [self] ch, head in
@@ -130,6 +136,8 @@ public final class Simulator: @unchecked Sendable {
                                     return true
                                 }
                             }
+                            // The request goes on to the control handler, which answers the refusal.
+                            if refusing { boundControl.value.refuseWith = refuseStatus }
                             return ch.eventLoop.makeSucceededFuture(role == nil || refusing ? nil : HTTPHeaders())
                         },
                         upgradePipelineHandler: { [self] ch, head in
@@ -260,16 +268,19 @@ public final class Simulator: @unchecked Sendable {
     /// Sends raw text on a connection of a stream: "signaling", a media key ("audio"…) or "all".
     @discardableResult
     public func inject(_ streamID: String, connection: String, raw: String, binary: Bool = false) -> Bool {
+        onConnection(streamID, connection) { $0.send(Array(raw.utf8), text: !binary) }
+    }
+
+    /// Sends one frame exactly as given (RSV1, any opcode 0...15, any bytes): hostile servers.
+    @discardableResult
+    public func injectFrame(_ streamID: String, connection: String, opcode: UInt8, rsv1: Bool = false, payload: [UInt8]) -> Bool {
+        onConnection(streamID, connection) { $0.sendRawFrame(rsv1: rsv1, opcode: opcode, payload: payload) }
+    }
+
+    private func onConnection(_ streamID: String, _ connection: String, _ body: @escaping (WebSocketConnection) -> Void) -> Bool {
         (try? loop.submit { () -> Bool in
-            guard let s = self.streams[streamID] else { return false }
-            let conn: WebSocketConnection?
-            if connection == "signaling" { conn = s.signaling } else if connection == "all" {
-                conn = s.media.values.first { $0.mask & MediaMask.all.rawValue != 0 }?.conn
-            } else if let k = MediaKind(key: connection) {
-                conn = s.link(for: k)?.conn
-            } else { conn = nil }
-            guard let conn, conn.state == .open else { return false }
-            conn.send(Array(raw.utf8), text: !binary)
+            guard let conn = self.streams[streamID]?.connection(named: connection) else { return false }
+            body(conn)
             return true
         }.wait()) ?? false
     }
@@ -305,9 +316,13 @@ public final class Simulator: @unchecked Sendable {
         (try? loop.submit { self.streams[streamID]?.chaos(connection, action) ?? 0 }.wait()) ?? 0
     }
 
-    /// Refuses every WebSocket upgrade (HTTP 503) for the next `milliseconds`.
-    public func refuseConnections(milliseconds: Int) {
-        loop.execute { self.refuseUntilMs = wallMilliseconds() + Int64(milliseconds) }
+    /// Refuses every WebSocket upgrade for the next `milliseconds`, with HTTP `status` (503 by
+    /// default; a 3xx carries a Location header).
+    public func refuseConnections(milliseconds: Int, status: Int = 503) {
+        loop.execute {
+            self.refuseUntilMs = wallMilliseconds() + Int64(milliseconds)
+            self.refuseStatus = status
+        }
     }
 
     /// Refuses the next `count` media WebSocket upgrades (HTTP 503); signaling is unaffected.
@@ -405,156 +420,60 @@ public final class Simulator: @unchecked Sendable {
         }
     }
 
-    // MARK: Control API
-
-    func control(method: HTTPMethod, uri: String, body: [UInt8]) -> (HTTPResponseStatus, JSONValue) {
-        let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
-        let parts = path.split(separator: "/").map(String.init)
-        let json = body.isEmpty ? JSONValue.object([:]) : ((try? JSON.parse(body)) ?? .null)
-        guard json.objectValue != nil || body.isEmpty else { return (.badRequest, .object(["error": .string("body is not a JSON object")])) }
-        let o = json.objectValue ?? [:]
-        switch (method, parts.first ?? "", parts.count) {
-        case (.GET, "health", 1):
-            return (.ok, .object(["status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL),
-                                  "webhook_validated": validated.map { .bool($0) } ?? .null]))
-        case (.POST, "meetings", 1):
-            var m = config.defaults
-            if let d = o["duration_ms"]?.intValue { m.durationMs = Int(d) }
-            if let d = o["duration"]?.intValue { m.durationMs = Int(d) * 1000 }
-            if let s = o["seed"]?.intValue { m.seed = UInt64(truncatingIfNeeded: s) }
-            if let p = o["participants"]?.intValue { m.participants = Int(p) }
-            if let p = o["product"]?.stringValue {
-                guard let prod = Product(rawValue: p) else { return (.badRequest, .object(["error": .string("unknown product \(p)")])) }
-                m.product = prod
-            }
-            if let k = o["keepalive_ms"]?.intValue { m.keepAliveMs = Int(k) }
-            if let s = o["rtms_stream_id"]?.stringValue { m.streamID = s }
-            if let s = o["instance_id"]?.stringValue { m.instanceID = s }
-            if let ov = o["overrides"]?.objectValue {
-                m.overrides.signalingResponse = ov["signaling_response"].map { $0.stringValue ?? JSON.string($0) }
-                m.overrides.mediaResponse = ov["media_response"].map { $0.stringValue ?? JSON.string($0) }
-                m.overrides.silentSignaling = ov["silent_signaling"]?.boolValue ?? false
-                m.overrides.silentMedia = ov["silent_media"]?.boolValue ?? false
-                m.overrides.omitMediaURLs = ov["omit_media_urls"]?.arrayValue?.compactMap(\.stringValue) ?? []
-            }
-            if let b = o["bench"]?.objectValue {
-                m.bench = BenchPlan(count: Int(b["count"]?.intValue ?? 0), size: Int(b["size"]?.intValue ?? 640),
-                                    rate: Int(b["rate"]?.intValue ?? 0))
-            }
-            for step in o["chaos"]?.arrayValue ?? [] {
-                guard let at = step["at_ms"]?.intValue, let action = ChaosAction.named(step["action"]?.stringValue ?? "",
-                                                                                         code: Int(step["code"]?.intValue ?? 1011)) else {
-                    return (.badRequest, .object(["error": .string("chaos steps are {\"at_ms\", \"connection\", \"action\": abort|close|freeze|mute}")]))
-                }
-                m.chaosPlan.append((Int(at), step["connection"]?.stringValue ?? "signaling", action))
-            }
-            return (.created, createMeetingOnLoop(m))
-        case (.GET, "streams", 1):
-            return (.ok, .object(["streams": .array(streams.keys.sorted().map { .string($0) })]))
-        case (.GET, "streams", 2):
-            guard let r = streams[parts[1]]?.report ?? finished[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            return (.ok, r)
-        case (.POST, "streams", 3) where parts[2] == "stop":
-            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            s.end(reason: Int(o["reason"]?.intValue ?? Int64(StopReason.meetingEnded)), note: "stopped through the control API")
-            return (.ok, s.report)
-        case (.POST, "streams", 3) where parts[2] == "send":
-            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            let target = o["connection"]?.stringValue ?? "signaling"
-            guard let msg = o["message"] else { return (.badRequest, .object(["error": .string("no message")])) }
-            let raw = msg.stringValue ?? JSON.string(msg)
-            let ok = inject(s.streamID, connectionOnLoop: target, raw: raw)
-            return ok ? (.ok, .object(["sent": .bool(true)])) : (.conflict, .object(["error": .string("no open \(target) connection")]))
-        case (.POST, "streams", 3) where parts[2] == "redeliver":
-            // Zoom retries a webhook it thinks failed: the same rtms_started again.
-            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            let body = s.announced ?? startedBody(s)
-            announce(body)
-            return (.ok, body)
-        case (.POST, "streams", 3) where ["chaos", "failover", "interrupt"].contains(parts[2]):
-            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            switch parts[2] {
-            case "failover":
-                s.failover()
-                let body = startedBody(s)
-                announce(body)
-                return (.ok, body)
-            case "interrupt":
-                guard let sig = s.signaling else { return (.conflict, .object(["error": .string("no signaling connection")])) }
-                s.keepAliveMissed(sig)
-                return (.ok, s.report)
-            default:
-                guard let action = ChaosAction.named(o["action"]?.stringValue ?? "", code: Int(o["code"]?.intValue ?? 1011)) else {
-                    return (.badRequest, .object(["error": .string("action must be abort, close, freeze or mute")]))
-                }
-                let n = s.chaos(o["connection"]?.stringValue ?? "signaling", action)
-                return (n > 0 ? .ok : .conflict, .object(["connections": .int(Int64(n))]))
-            }
-        case (.GET, "chaos", 1):
-            return (.ok, .object(["faults": .array(chaosEvents)]))
-        case (.POST, "chaos", 1):
-            let rate = o["per_minute"]?.doubleValue ?? 0
-            var faults = RandomFault.allCases
-            if let names = o["faults"]?.arrayValue {
-                faults = names.compactMap { $0.stringValue.flatMap(RandomFault.init(rawValue:)) }
-                guard faults.count == names.count, !faults.isEmpty else {
-                    return (.badRequest, .object(["error": .string("faults must name some of: \(RandomFault.allCases.map(\.rawValue).joined(separator: ", "))")]))
-                }
-            }
-            startRandomChaosOnLoop(seed: UInt64(truncatingIfNeeded: o["seed"]?.intValue ?? 1), perMinute: rate, faults: faults)
-            return (.ok, .object(["per_minute": .double(rate), "running": .bool(rate > 0)]))
-        case (.POST, "refuse", 1):
-            refuseUntilMs = wallMilliseconds() + (o["milliseconds"]?.intValue ?? (o["seconds"]?.intValue ?? 5) * 1000)
-            return (.ok, .object(["refusing_until_ms": .int(refuseUntilMs)]))
-        case (.POST, "streams", 3) where parts[2] == "events":
-            guard let s = streams[parts[1]] else { return (.notFound, .object(["error": .string("no such stream")])) }
-            guard let ev = o["event"]?.objectValue else { return (.badRequest, .object(["error": .string("no event object")])) }
-            s.sendEvent(ev)
-            return (.ok, .object(["sent": .bool(true)]))
-        default:
-            return (.notFound, .object(["error": .string("no route for \(method) \(path)")]))
-        }
-    }
-
-    func inject(_ streamID: String, connectionOnLoop target: String, raw: String) -> Bool {
-        guard let s = streams[streamID] else { return false }
-        let conn: WebSocketConnection?
-        if target == "signaling" { conn = s.signaling } else if let k = MediaKind(key: target) { conn = s.link(for: k)?.conn } else {
-            conn = s.media.values.first { $0.mask & MediaMask.all.rawValue != 0 }?.conn
-        }
-        guard let conn, conn.state == .open else { return false }
-        conn.send(Array(raw.utf8), text: true)
-        return true
-    }
-
     // MARK: Webhooks
 
-    func postWebhook(_ body: JSONValue, onResponse: (@Sendable (Int, [UInt8]) -> Void)? = nil) {
+    /// Posts a webhook; one not answered 2xx within 3 s is retried as Zoom does (the same body,
+    /// a fresh timestamp and signature) after each of `webhookRetryDelaysMs`, unless `retry` is off
+    /// (the URL validation challenge). `onResponse` hears the first attempt only.
+    func postWebhook(_ body: JSONValue, retry: Bool = true, onResponse: (@Sendable (Int, [UInt8]) -> Void)? = nil) {
+        guard config.webhookURL != nil else { return }
+        deliver(JSON.serialize(body), event: body["event"]?.stringValue ?? "?", trackingID: "sim-\(wallMilliseconds())-\(nextConnID)",
+                attempt: 0, retry: retry, onResponse: onResponse)
+    }
+
+    private func deliver(_ bytes: [UInt8], event: String, trackingID: String, attempt: Int, retry: Bool,
+                         onResponse: (@Sendable (Int, [UInt8]) -> Void)?) {
         guard let url = config.webhookURL else { return }
-        let bytes = JSON.serialize(body)
         var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "Zoom Marketplace/1.0a"),
-                                           ("x-zm-trackingid", "sim-\(wallMilliseconds())")]
+                                           ("x-zm-trackingid", trackingID)]
         if let secret = config.webhookSecret {
             let ts = String(wallMilliseconds() / 1000)
             headers.append(("x-zm-request-timestamp", ts))
             headers.append(("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: bytes)))
         }
         let logger = config.logger
-        WebhookPoster.post(url: url, body: bytes, headers: headers, on: loop).whenComplete { r in
+        let delays = retry ? config.webhookRetryDelaysMs : []
+        webhookStats.withLockedValue { $0.attempts += 1; if attempt > 0 { $0.retries += 1 } }
+        WebhookPoster.post(url: url, body: bytes, headers: headers, on: loop).whenComplete { [self] r in
+            var status = 0
             switch r {
             case .success(let resp):
-                logger.info("webhook \(body["event"]?.stringValue ?? "?") → HTTP \(resp.status)")
-                onResponse?(resp.status, resp.body)
+                status = resp.status
+                logger.info("webhook \(event) → HTTP \(resp.status)\(attempt > 0 ? " (retry \(attempt))" : "")")
+                if attempt == 0 { onResponse?(resp.status, resp.body) }
             case .failure(let e):
-                logger.warning("webhook to \(url) failed: \(e)")
-                onResponse?(0, [])
+                logger.warning("webhook \(event) to \(url) failed: \(e)\(attempt > 0 ? " (retry \(attempt))" : "")")
+                if attempt == 0 { onResponse?(0, []) }
+            }
+            guard !(200..<300).contains(status) else { return }
+            guard attempt < delays.count else {
+                webhookStats.withLockedValue { $0.abandoned += 1 }
+                return
+            }
+            loop.scheduleTask(in: .milliseconds(Int64(delays[attempt]))) { [weak self] in
+                self?.deliver(bytes, event: event, trackingID: trackingID, attempt: attempt + 1, retry: retry, onResponse: nil)
             }
         }
     }
 
+    /// Webhook deliveries so far: attempts (retries included), retries, and deliveries given up
+    /// after the last retry.
+    public struct WebhookStats: Sendable, Equatable { public var attempts = 0, retries = 0, abandoned = 0 }
+    public var webhookDeliveries: WebhookStats { webhookStats.withLockedValue { $0 } }
+
     /// Result of the endpoint.url_validation challenge sent at start (nil: not sent or pending).
     public var webhookValidated: Bool? { (try? loop.submit { self.validated }.wait()) ?? nil }
-    private var validated: Bool?
+    var validated: Bool?
 
     /// Sends Zoom's endpoint.url_validation challenge and checks the answer's encryptedToken.
     func validateWebhookEndpoint() {
@@ -563,7 +482,7 @@ public final class Simulator: @unchecked Sendable {
         let plain = Base64Codec.encode((0..<16).map { _ in UInt8(truncatingIfNeeded: r.next()) })
         let body: JSONValue = .object(["event": .string("endpoint.url_validation"), "event_ts": .int(wallMilliseconds()),
                                         "payload": .object(["plainToken": .string(plain)])])
-        postWebhook(body) { [self] status, bytes in
+        postWebhook(body, retry: false) { [self] status, bytes in
             let answer = (try? JSON.parse(bytes))
             let ok = status == 200 && answer?["plainToken"]?.stringValue == plain
                 && answer?["encryptedToken"]?.stringValue == Signatures.urlValidation(secretToken: secret, plainToken: plain)
@@ -592,10 +511,16 @@ func format32hex(_ a: UInt64, _ b: UInt64) -> String {
     return s
 }
 
+/// Writes `text` to `path` atomically (a temporary file renamed over it), so a reader that
+/// polls for the file never sees half of it.
 func writeFile(_ path: String, _ text: String) throws {
-    guard let f = fopen(path, "w") else { throw SimulatorError("cannot write \(path)") }
-    defer { fclose(f) }
-    _ = text.withCString { fputs($0, f) }
+    let tmp = "\(path).tmp-\(getpid())"
+    guard let f = fopen(tmp, "w") else { throw SimulatorError("cannot write \(tmp)") }
+    let ok = text.withCString { fputs($0, f) } >= 0
+    guard fclose(f) == 0, ok, rename(tmp, path) == 0 else {
+        unlink(tmp)
+        throw SimulatorError("cannot write \(path)")
+    }
 }
 
 public struct SimulatorError: Error, CustomStringConvertible {
@@ -639,67 +564,5 @@ final class ConnectionRouter: MessageConnectionDelegate {
     func connectionClosed(_ c: any MessageConnection, _ info: CloseReport) {
         if let ws = c as? WebSocketConnection { stream?.connectionClosed(ws, byServer: info.initiatedLocally) }
         retain = nil
-    }
-}
-
-/// Serves the control API and answers 404/503 to anything else that is not a WebSocket upgrade.
-final class ControlHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-    unowned let sim: Simulator
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-
-    init(sim: Simulator) { self.sim = sim }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body = []
-        case .body(var b):
-            if body.count < 1 << 20 { body += b.readBytes(length: b.readableBytes) ?? [] }
-        case .end:
-            guard let h = head else { return }
-            let (status, json): (HTTPResponseStatus, JSONValue)
-            if sim.role(forPath: h.uri) != nil {
-                (status, json) = wallMilliseconds() < sim.refuseUntilMs
-                    ? (.serviceUnavailable, .object(["error": .string("refusing connections (chaos)")]))
-                    : (.badRequest, .object(["error": .string("this path needs a WebSocket upgrade")]))
-            } else {
-                (status, json) = sim.control(method: h.method, uri: h.uri, body: body)
-            }
-            let bytes = JSON.serialize(json)
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(bytes.count))
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: status, headers: headers))), promise: nil)
-            var buf = context.channel.allocator.buffer(capacity: bytes.count)
-            buf.writeBytes(bytes)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)
-            let keepAlive = h.isKeepAlive
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-                if !keepAlive { context.close(promise: nil) }
-            }
-            head = nil
-        }
-    }
-}
-
-extension Simulator {
-    /// Adds a paced bench stream to the simulator's bench ticker (1 ms), started on first use and
-    /// stopped when no paced stream is left. Call on the loop.
-    func addPacedBenchStream(_ stream: SimStream, size: Int) {
-        pacedBench.append((stream, size))
-        guard pacedTicker == nil else { return }
-        pacedTicker = loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(1)) { [weak self] task in
-            guard let self else { task.cancel(); return }
-            let now = SimStream.nowMicroseconds()
-            self.pacedBench.removeAll { !$0.stream.pacedTick(now: now, size: $0.size) }
-            if self.pacedBench.isEmpty {
-                task.cancel()
-                self.pacedTicker = nil
-            }
-        }
     }
 }

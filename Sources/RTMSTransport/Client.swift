@@ -216,11 +216,12 @@ public enum WebSocketClient {
         let upgrader = NIOWebSocketClientUpgrader(
             requestKey: Base64.encodeToString(bytes: (0..<16).map { _ in UInt8.random(in: 0...255) }),
             maxFrameSize: min(maxBytes, Int(UInt32.max)),
-            automaticErrorHandling: true
+            automaticErrorHandling: false
         ) { ch, _ in
             do {
                 let s = ch.pipeline.syncOperations
                 s.removeHandler(boundRequester.value, promise: nil)
+                try s.addHandler(WebSocketFrameValidator())
                 try s.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
                                                              maxAccumulatedFrameSize: maxBytes))
                 try s.addHandler(WebSocketFrameHandler(connection: connection))
@@ -290,7 +291,10 @@ final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         // Only reached when the server did not switch protocols.
         if case .head(let head) = unwrapInboundIn(data) {
-            connection.failedToOpen(ConnectFailure(.upgrade, "WebSocket upgrade to \(url) refused: HTTP \(head.status.code) \(head.status.reasonPhrase)"))
+            let code = Int(head.status.code)
+            var text = "WebSocket upgrade to \(url) refused: HTTP \(code) \(head.status.reasonPhrase)"
+            if (300..<400).contains(code), let to = head.headers.first(name: "location") { text += " (redirect to \(to), not followed)" }
+            connection.failedToOpen(ConnectFailure(.upgrade, text, httpStatus: code))
             context.close(promise: nil)
         }
     }

@@ -62,7 +62,11 @@ public struct ConnectFailure: Error, Sendable, Equatable, CustomStringConvertibl
     public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
     public var kind: Kind
     public var message: String
-    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    /// The HTTP status of a refused upgrade.
+    public var httpStatus: Int?
+    public init(_ kind: Kind, _ message: String, httpStatus: Int? = nil) {
+        self.kind = kind; self.message = message; self.httpStatus = httpStatus
+    }
     public var description: String { message }
 }
 
@@ -186,12 +190,19 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         case .text, .binary:
             guard state == .open else { return }
             var data = frame.unmaskedData
+            if frame.opcode == .text && !isValidUTF8(data) {
+                fail(code: 1007, reason: "WebSocket protocol violation: a text message is not valid UTF-8 (RFC 6455 §8.1)")
+                return
+            }
             delegate?.connectionMessage(self, &data, text: frame.opcode == .text)
         case .ping:
             guard state == .open else { return }
             let payload = frame.unmaskedData
             write(WebSocketFrame(fin: true, opcode: .pong, maskKey: mask(), data: payload), flush: true)
         case .pong:
+            // Like messages: nothing reaches the delegate once the connection is failing or closed
+            // (a pong decoded from the same read as a violation came after connectionClosed).
+            guard state == .open else { return }
             delegate?.connectionPong(self)
         case .connectionClose:
             var data = frame.unmaskedData
@@ -261,6 +272,15 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
 
     public func flush() { channel?.flush() }
 
+    /// Writes a frame as given, RSV bits and opcode included (a simulator's hostile behaviours).
+    public func sendRawFrame(fin: Bool = true, rsv1: Bool = false, opcode: UInt8, payload: [UInt8]) {
+        eventLoop.preconditionInEventLoop()
+        guard state == .open, let channel, let op = WebSocketOpcode(encodedWebSocketOpcode: opcode) else { return }
+        var buf = channel.allocator.buffer(capacity: payload.count)
+        buf.writeBytes(payload)
+        write(WebSocketFrame(fin: fin, rsv1: rsv1, opcode: op, maskKey: mask(), data: buf), flush: true)
+    }
+
     /// Sends one message, flushes, and calls `written` on the event loop once the bytes are in the
     /// kernel (or the write failed): backpressure for a sender that must not outrun the socket.
     public func send(buffer: ByteBuffer, text: Bool, written: @escaping @Sendable () -> Void) {
@@ -312,6 +332,24 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
             failedToOpen(ConnectFailure(.connect, "aborted before the connection was open"))
         }
         channel?.close(promise: nil)
+    }
+
+    /// Fails the connection (RFC 6455 §7.1.7): a close frame with `code` (1002 protocol error,
+    /// 1007 invalid data, 1009 too big), then the TCP connection ends. Reported as lost, with
+    /// `reason` as the error.
+    public func fail(code: Int, reason: String) {
+        eventLoop.preconditionInEventLoop()
+        if abortReason == nil { abortReason = reason }
+        guard state == .open, let channel else {
+            self.channel?.close(promise: nil)
+            return
+        }
+        state = .closing
+        var data = channel.allocator.buffer(capacity: 2)
+        data.writeInteger(UInt16(code))
+        let ch = channel
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: data))
+            .whenComplete { _ in ch.close(promise: nil) }
     }
 
     /// Ends the TCP connection at once and reports it as lost for `reason` (not as a local close).
@@ -368,8 +406,77 @@ public final class WebSocketFrameHandler: ChannelInboundHandler, RemovableChanne
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: Error) {
+        if let v = error as? WebSocketViolation {
+            connection.fail(code: v.closeCode, reason: v.text)
+            return
+        }
+        if let e = error as? NIOWebSocketError, case .invalidFrameLength = e {
+            connection.fail(code: 1009, reason: "the server sent a message over the size limit (max_message_bytes); connection failed with close code 1009")
+            return
+        }
+        if let e = error as? NIOWebSocketFrameAggregator.Error, case .accumulatedFrameSizeIsTooLarge = e {
+            connection.fail(code: 1009, reason: "the server sent a message over the size limit (max_message_bytes); connection failed with close code 1009")
+            return
+        }
+        if error is NIOWebSocketError || error is NIOWebSocketFrameAggregator.Error {
+            connection.fail(code: 1002, reason: "WebSocket protocol violation: \(describe(error)); connection failed with close code 1002")
+            return
+        }
         lastError = describe(error)
         context.close(promise: nil)
+    }
+}
+
+/// A breach of RFC 6455 found in a frame, with the close code that fails the connection.
+public struct WebSocketViolation: Error, Sendable, Equatable {
+    public var closeCode: Int
+    public var text: String
+}
+
+/// Checks every frame as it comes off the wire, before fragments are joined: no RSV bit without
+/// a negotiated extension (we negotiate none), no reserved opcode (RFC 6455 §5.2). A violation
+/// fails the connection with 1002.
+public final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHandler {
+    public typealias InboundIn = WebSocketFrame
+    public typealias InboundOut = WebSocketFrame
+    private var failed = false
+
+    public init() {}
+
+    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !failed else { return }
+        let frame = unwrapInboundIn(data)
+        var why: String? = nil
+        if frame.rsv1 || frame.rsv2 || frame.rsv3 {
+            why = "a frame has RSV bits set (rsv1 \(frame.rsv1), rsv2 \(frame.rsv2), rsv3 \(frame.rsv3)) and no extension was negotiated"
+        } else {
+            switch frame.opcode {
+            case .continuation, .text, .binary, .connectionClose, .ping, .pong: break
+            default: why = "a frame has the reserved opcode \(frame.opcode)"
+            }
+        }
+        if let why {
+            failed = true
+            context.fireErrorCaught(WebSocketViolation(closeCode: 1002, text: "WebSocket protocol violation: \(why) (RFC 6455 §5.2); connection failed with close code 1002"))
+            return
+        }
+        context.fireChannelRead(data)
+    }
+}
+
+/// RFC 3629 validation with an ASCII fast path (eight bytes at a time): JSON with base64
+/// payloads is almost always pure ASCII.
+func isValidUTF8(_ buffer: ByteBuffer) -> Bool {
+    buffer.withUnsafeReadableBytes { raw -> Bool in
+        let n = raw.count
+        var i = 0
+        while i + 8 <= n {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
+            i += 8
+        }
+        while i < n && raw[i] < 0x80 { i += 1 }
+        if i == n { return true }
+        return String(validating: UnsafeRawBufferPointer(rebasing: raw[i...]).bindMemory(to: UInt8.self), as: UTF8.self) != nil
     }
 }
 

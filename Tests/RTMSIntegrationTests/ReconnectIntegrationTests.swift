@@ -18,10 +18,10 @@ func fastPolicy(_ cfg: inout ClientConfig) {
 
 extension Collected {
     var reconnecting: [(String, Int)] {
-        events.compactMap { if case .reconnecting(let c, let a, _, _) = $0 { return (c, a) }; return nil }
+        events.compactMap { if case .reconnecting(let c, let a, _, _) = $0 { return (c.label, a) }; return nil }
     }
     var reconnected: [(String, Int)] {
-        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c, g) }; return nil }
+        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil }
     }
 }
 
@@ -246,6 +246,38 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
     }
 }
 
+extension BackpressureTests {
+    /// Drop mode: the application stops polling, new media is dropped and counted, keep-alives
+    /// are answered all along, and once it polls again the stream flows at once.
+    @Test func dropModeKeepsTheStreamAliveAndRecoversAtOnce() throws {
+        let h = try SimHarness()
+        let total = 24_000
+        let start = h.meeting { $0.durationMs = 60_000; $0.keepAliveMs = 1000; $0.bench = BenchPlan(count: total, size: 640, rate: 3000) }
+        let client = try makeClient(types: MediaMask.audio.rawValue) { c in
+            c.queue = EventQueue.Limits(highWaterBytes: 256 << 10, lowWaterBytes: 64 << 10, dropWhenFull: true)
+        }
+        defer { client.leave() }
+        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        sleepMs(4000)
+        #expect(client.counters.droppedQueueFull > 0, "the queue filled")
+        let resumed = nowMilliseconds()
+        let before = c.count(.audio)
+        collect(client, into: &c, timeout: 5) { $0.count(.audio) >= before + 2000 }
+        #expect(c.count(.audio) >= before + 2000, "flowing again within 5 s of polling (\(nowMilliseconds() - resumed) ms)")
+        let deadline = nowMilliseconds() + 15_000
+        while nowMilliseconds() < deadline && c.count(.audio) + client.counters.droppedQueueFull < total {
+            collect(client, into: &c, timeout: 0.5) { _ in false }
+        }
+        let r = h.sim.report(start.streamID)
+        let kaSent = Int(r?["keepalives_sent"]?.intValue ?? 0), kaAnswered = Int(r?["keepalives_answered"]?.intValue ?? 0)
+        #expect(kaSent >= 4 && kaAnswered >= kaSent - 2, "keep-alives answered while dropping: \(kaAnswered) of \(kaSent)")
+        #expect(c.reconnecting.isEmpty && c.leave == nil)
+        #expect(c.count(.audio) + client.counters.droppedQueueFull == total)
+    }
+}
+
 @Suite(.serialized) struct ReleaseClosesEverythingTests {
     /// rtms_started after rtms_started, 20 ms apart, each naming another server: connections are
     /// opened and abandoned mid-dial, mid-upgrade and mid-handshake. Once the handle leaves, every
@@ -266,7 +298,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         client.leave()
         let deadline = nowMilliseconds() + 4000
         while h.sim.openSockets > 0 && nowMilliseconds() < deadline { sleepMs(50) }
-        #expect(h.sim.openSockets == 0, "\(h.sim.openSockets) connections still open after leave")
+        let stillOpen = h.sim.report(start.streamID)?["connections"]?.arrayValue?.filter { $0["closed_ms"] == .null }
+            .map { "\($0["connection"]?.stringValue ?? "?") \($0["path"]?.stringValue ?? "?")" } ?? []
+        #expect(h.sim.openSockets == 0, "\(h.sim.openSockets) connections still open after leave; WebSockets of the stream open: \(stillOpen); tcp: \(tcpStates(port: h.sim.port))")
     }
 
     /// A server that accepts TCP and never answers the upgrade (a dead or overloaded old
@@ -301,5 +335,31 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         let deadline = nowMilliseconds() + 3000
         while open.withLockedValue({ $0 }) > 0 && nowMilliseconds() < deadline { sleepMs(50) }
         #expect(open.withLockedValue { $0 } == 0, "abandoned connections still open: \(open.withLockedValue { $0 })")
+    }
+}
+
+
+/// Lines of /proc/net/tcp that involve `port` (either end): local, remote, state (hex).
+func tcpStates(port: Int) -> [String] {
+    guard let f = fopen("/proc/net/tcp", "r") else { return [] }
+    defer { fclose(f) }
+    var out: [String] = []
+    var line = [CChar](repeating: 0, count: 512)
+    let hex = String(format4: port)
+    while fgets(&line, 512, f) != nil {
+        let l = String(cString: line)
+        let cols = l.split(separator: " ")
+        guard cols.count > 3 else { continue }
+        if (cols[1].hasSuffix(":" + hex) || cols[2].hasSuffix(":" + hex)) && cols[3] != "06" { out.append("\(cols[1]) \(cols[2]) st=\(cols[3])") }
+    }
+    return out
+}
+
+extension String {
+    init(format4 v: Int) {
+        let digits = Array("0123456789ABCDEF")
+        var s = ""
+        for shift in stride(from: 12, through: 0, by: -4) { s.append(digits[(v >> shift) & 0xF]) }
+        self = s
     }
 }

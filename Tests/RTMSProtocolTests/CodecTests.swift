@@ -208,7 +208,7 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
 
 @Suite struct SignatureTests {
     @Test func handshakeSignatureMatchesZoomsClient() {
-        // Observed on the wire from Zoom's client (rtms-protocol.md §3).
+        // Observed on the wire from Zoom's client.
         #expect(Signatures.handshake(clientID: "cid123", clientSecret: "csec456", instanceID: "4444AAAiAAAAAiAiAiiAii==",
                                      streamID: "609340fb2a7946909659956c8aa9250c")
             == "79f72363c77402ba68663a47ac4d4a02dc6daad1dd843796f950cc0a24595107")

@@ -1,5 +1,6 @@
-// Every frame Zoom's official client exchanged with a scripted server (shared/wire-captures,
-// extracted by scripts/extract-wire-vectors.py) as test vectors for both directions.
+// Every frame Zoom's official client exchanged with a scripted server (captured once and kept
+// in Fixtures/wire-frames.jsonl by scripts/extract-wire-vectors.py) as test vectors for both
+// directions.
 
 import Testing
 @testable import RTMSProtocol

@@ -6,10 +6,10 @@ import Testing
 
 extension Array where Element == SessionAction {
     var reconnecting: [(String, Int, Int)] {
-        events.compactMap { if case .reconnecting(let c, let a, let d, _) = $0 { return (c, a, d) }; return nil }
+        events.compactMap { if case .reconnecting(let c, let a, let d, _) = $0 { return (c.label, a, d) }; return nil }
     }
     var reconnected: [(String, Int)] {
-        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c, g) }; return nil }
+        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil }
     }
     var leaves: [Int] { events.compactMap { if case .leave(let r, _) = $0 { return r }; return nil } }
     func timer(_ k: TimerKind) -> Int? {
@@ -178,6 +178,17 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         let b = u.interrupted(signalingURLs: ["ws://moved"], nowMs: 10)
         #expect(b.closes == attempt.connects.map(\.id), "the attempt towards the old server is dropped")
         #expect(u.timerFired(.rejoin, nowMs: 10).connects.first?.url == "ws://moved")
+    }
+
+    /// A connection the session gave up on (a failover moved on while it was dialing) that
+    /// opens after all is closed, never left open and unknown.
+    @Test func aConnectionGivenUpOnIsClosedWhenItOpens() {
+        var (s, sig, _, _) = joined(types: 1)
+        _ = s.serverFailover(signalingURLs: ["ws://b"], nowMs: 0)
+        let attempt = s.timerFired(.rejoin, nowMs: 0).connects[0].id
+        _ = s.serverFailover(signalingURLs: ["ws://c"], nowMs: 1)
+        #expect(s.connected(attempt, nowMs: 2).closes == [attempt])
+        #expect(s.connected(sig, nowMs: 2).closes == [sig])
     }
 
     @Test func interruptedAndStoppedWebhooks() {

@@ -357,7 +357,7 @@ def evaluate(case, recs, report):
 
 
 # SDK log lines that are Zoom's client's own behaviour, not a reaction to something wrong on the
-# wire (shared/docs/official-sdk-wire.md).
+# wire (seen in its logs while it joined this simulator and Zoom's own test servers).
 KNOWN_SDK_LINES = [
     (r"handle_event_update, unsupport event type: [56]\b",
      "sharing start/stop: logged as unsupported, still surfaced through on_event_ex"),

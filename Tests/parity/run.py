@@ -4,7 +4,11 @@ connection killed and reconnected, the end) through the C ABI, the Python bindin
 binding. Each runner prints its callbacks as JSON lines; this driver reduces them to a canonical
 transcript (the order of control callbacks, event bodies without timestamps, what arrived per
 media kind) and requires the three to be identical. Then the same for the webhook intake: signed,
-forged, replayed, malformed, duplicate deliveries and the validation challenge.
+forged, replayed, malformed, duplicate deliveries, the validation challenge and an rtms_stopped
+routed to a client of the runner that has joined a live simulator stream; through the core's
+listener (C, Python and Node) and through the web-server integrations of the bindings, whose
+requests the core's intake decides too (Python's raw form, Node's createWebhookHandler and raw
+form): the answers, the events, the client's end and the intake's counters must be identical.
 
 Environment: RTMS_LIBRARY (librtms.so), RTMS_SIM (rtms-sim); the Node addon must be built
 (bindings/node/build.sh) and the rtms package importable (installed, or bindings/python on
@@ -46,6 +50,20 @@ def runners(c_runner: str) -> dict:
         "c": [c_runner],
         "python": [sys.executable, os.path.join(HERE, "runner.py")],
         "node": ["node", os.path.join(HERE, "runner.js")],
+    }
+
+
+def webhook_runners(c_runner: str) -> dict:
+    """name -> (command, mode): the core's listener in each language, then the web-server
+    integrations of the bindings."""
+    py, js = runners(c_runner)["python"], runners(c_runner)["node"]
+    return {
+        "c": ([c_runner], "webhook"),
+        "python": (py, "webhook"),
+        "node": (js, "webhook"),
+        "python-webserver": (py, "webserver"),
+        "node-handler": (js, "handler"),
+        "node-raw": (js, "raw"),
     }
 
 
@@ -116,14 +134,23 @@ def post(url: str, body: bytes, headers: dict):
             return e.code, raw.decode("utf-8", "replace")
 
 
-def run_webhook(name: str, cmd: list) -> dict:
+def run_webhook(name: str, cmd: list, mode: str, sim: Simulator) -> dict:
     secret = "parity-secret"
-    p = subprocess.Popen(cmd + ["webhook", secret], env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = json.loads(p.stdout.readline())
+    live = sim.meeting(duration=60, seed=SEED)
+    stream = live["payload"]["rtms_stream_id"]
+    p = subprocess.Popen(cmd + [mode, secret, json.dumps(live)], env=child_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    line = p.stdout.readline()
+    if not line:
+        p.kill()
+        raise SystemExit("parity: %s webhook runner did not start: %s" % (name, p.stderr.read()[-2000:]))
+    first = json.loads(line)
     base = "http://127.0.0.1:%d" % first["port"]
     url = base + "/parity"
     started = json.dumps({"event": "meeting.rtms_started", "event_ts": 1, "payload": {
         "meeting_uuid": "parity==", "rtms_stream_id": "parity-stream", "server_urls": "ws://127.0.0.1:9/signaling"}}).encode()
+    stopped = json.dumps({"event": "meeting.rtms_stopped", "event_ts": 2, "payload": {
+        "meeting_uuid": live["payload"]["meeting_uuid"], "rtms_stream_id": stream, "stop_reason": 2}}).encode()
     validation = b'{"event":"endpoint.url_validation","payload":{"plainToken":"parity-token"}}'
     answers = [
         ("validation", post(url, validation, sign(secret, validation))),
@@ -135,18 +162,29 @@ def run_webhook(name: str, cmd: list) -> dict:
         ("malformed", post(url, b"{nope", sign(secret, b"{nope"))),
         ("no_event", post(url, b'{"payload":{}}', sign(secret, b'{"payload":{}}'))),
         ("wrong_path", post(base + "/elsewhere", started, sign(secret, started))),
+        ("query_string", post(url + "?from=parity", b'{"event":"parity.query"}', sign(secret, b'{"event":"parity.query"}'))),
+        ("stopped_live", post(url, stopped, sign(secret, stopped))),
+        ("stopped_again", post(url, stopped, sign(secret, stopped))),
     ]
     done = b'{"event":"parity.done"}'
     answers.append(("done", post(url, done, sign(secret, done))))
     try:
-        out, err = p.communicate(timeout=30)
+        out, err = p.communicate(timeout=60)
     except subprocess.TimeoutExpired:
         p.kill()
         raise SystemExit("parity: %s webhook runner did not finish" % name)
-    events = [json.loads(l) for l in out.splitlines() if l.strip()]
+    if p.returncode != 0:
+        raise SystemExit("parity: %s webhook runner failed (%d): %s %s" % (name, p.returncode, out[-1000:], err[-2000:]))
+    lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+    live_ids = {stream: "<live stream>", live["payload"]["meeting_uuid"]: "<live meeting>"}
+    events = [(e["event"], json.loads(e["body"], object_hook=lambda o: {k: live_ids.get(v, v) if isinstance(v, str) else v
+                                                                        for k, v in o.items()}))
+              for e in lines if e.get("cb") == "webhook"]
+    leaves = [e["reason"] for e in lines if e.get("cb") == "leave"]
+    stats = [e["stats"] for e in lines if "stats" in e]
     # 401 texts say why; the status is what must agree.
     normalized = [(label, status, body if status == 200 else None) for label, (status, body) in answers]
-    return {"answers": normalized, "events": [(e["event"], json.loads(e["body"])) for e in events]}
+    return {"answers": normalized, "events": events, "leave": leaves, "stats": stats[0] if stats else None}
 
 
 def diff(a, b) -> str:
@@ -192,16 +230,35 @@ def main() -> int:
             print("%s %s" % ("ok  " if ok else "FAIL", what))
             failures += 0 if ok else 1
         failures += compare("session", sessions)
-        hooks = {name: run_webhook(name, cmd) for name, cmd in runners(c_runner).items()}
+        hooks = {name: run_webhook(name, cmd, mode, sim) for name, (cmd, mode) in webhook_runners(c_runner).items()}
         ref = hooks["c"]
         statuses = [s for _, s, _ in ref["answers"]]
-        want = [200, 401, 401, 401, 200, 200, 400, 400, 404, 200]
-        print("%s webhook answers (c): %s" % ("ok  " if statuses == want else "FAIL", statuses))
-        failures += 0 if statuses == want else 1
+        want = [200, 401, 401, 401, 200, 200, 400, 400, 404, 200, 200, 200, 200]
+        wanted_events = ["meeting.rtms_started", "parity.query", "meeting.rtms_stopped", "parity.done"]
         names = [e for e, _ in ref["events"]]
-        print("%s webhook events (c): %s" % ("ok  " if names == ["meeting.rtms_started", "parity.done"] else "FAIL", names))
-        failures += 0 if names == ["meeting.rtms_started", "parity.done"] else 1
-        failures += compare("webhook", hooks)
+        st = ref["stats"] or {}
+        checks = [
+            ("webhook answers (c): %s" % statuses, statuses == want),
+            ("webhook events (c): %s" % names, names == wanted_events),
+            ("the live client ended by the routed rtms_stopped (c): leave %s" % ref["leave"], ref["leave"] == [2]),
+            ("intake counters (c): routed %s, duplicates %s" % (st.get("routed"), st.get("duplicates")),
+             (st.get("routed"), st.get("duplicates")) == (1, 2)),
+        ]
+        for what, ok in checks:
+            print("%s %s" % ("ok  " if ok else "FAIL", what))
+            failures += 0 if ok else 1
+        for name, t in hooks.items():
+            if name == "c":
+                continue
+            a, b = dict(ref), dict(t)
+            if t["stats"] is None:   # createWebhookHandler returns a function: no counters to read
+                a.pop("stats"), b.pop("stats")
+            same = a == b
+            print("%s webhook transcript: %s == c%s" % ("ok  " if same else "FAIL", name,
+                                                         "" if t["stats"] is not None else " (no counters in this form)"))
+            if not same:
+                failures += 1
+                print(diff(a, b))
     finally:
         sim.close()
     print("parity: %s" % ("all checks passed" if failures == 0 else "%d checks FAILED" % failures))

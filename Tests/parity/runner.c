@@ -4,8 +4,12 @@
  * compares). Tests/parity/runner.py and runner.js print the same lines from Python and Node.
  *
  *   runner join '<rtms_started body>'    credentials from ZM_RTMS_CLIENT / ZM_RTMS_SECRET
- *   runner webhook <secret>              prints {"port": N}, then one line per accepted event,
- *                                        until an event named "parity.done"
+ *   runner webhook <secret> [<body>]     the core's listener: prints {"port": N}, then one line
+ *                                        per accepted event until an event named "parity.done",
+ *                                        then {"stats": ...}. With an rtms_started body, a client
+ *                                        joins that stream first ({"port"} once it has joined) and
+ *                                        the runner also waits for its on_leave (a routed
+ *                                        rtms_stopped ends it)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +17,8 @@
 
 #include "openrtms.h"
 
-static int done;
+static int done;      /* join mode: on_leave; webhook mode: "parity.done" */
+static int left;
 
 static void put_string(const char *s, int n)
 {
@@ -49,7 +54,7 @@ static void on_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, stru
 static void on_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("transcript", b, n, m); }
 static void on_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("chat", b, n, m); }
 static void on_join(struct rtms_csdk *s, int r) { (void)s; printf("{\"cb\":\"join_confirm\",\"reason\":%d}\n", r); }
-static void on_leave(struct rtms_csdk *s, int r) { (void)s; printf("{\"cb\":\"leave\",\"reason\":%d}\n", r); done = 1; }
+static void on_leave(struct rtms_csdk *s, int r) { (void)s; printf("{\"cb\":\"leave\",\"reason\":%d}\n", r); left = 1; }
 static void on_session(struct rtms_csdk *s, int op, struct session_info *si)
 {
     (void)s;
@@ -109,11 +114,11 @@ static int join_mode(const char *body)
         fprintf(stderr, "runner: %s\n", rtms_last_error());
         return 1;
     }
-    while (!done && rtms_poll_ex(sdk, 0, 30000) >= 0)
+    while (!left && rtms_poll_ex(sdk, 0, 30000) >= 0)
         fflush(stdout);
     fflush(stdout);
     rtms_release(sdk);
-    return done ? 0 : 1;
+    return left ? 0 : 1;
 }
 
 static void on_webhook(rtms_webhook *wh, const char *event, const char *body, int size, int routed, void *ud)
@@ -129,10 +134,17 @@ static void on_webhook(rtms_webhook *wh, const char *event, const char *body, in
         done = 1;
 }
 
-static int webhook_mode(const char *secret)
+static int joined = -1;
+static void on_hook_join(struct rtms_csdk *s, int r) { (void)s; joined = r; }
+
+static int webhook_mode(const char *secret, const char *body)
 {
     struct rtms_webhook_options o = RTMS_WEBHOOK_OPTIONS_INIT;
+    struct rtms_webhook_stats st;
+    struct rtms_csdk *sdk = NULL;
+    struct rtms_csdk_ops ops;
     rtms_webhook *wh;
+    int i;
     o.host = "127.0.0.1";
     o.port = 0;
     o.path = "/parity";
@@ -143,20 +155,52 @@ static int webhook_mode(const char *secret)
         return 1;
     }
     rtms_webhook_set_callback(wh, on_webhook, NULL);
+    if (body) {
+        memset(&ops, 0, sizeof ops);
+        ops.on_join_confirm = on_hook_join;
+        ops.on_leave = on_leave;
+        sdk = rtms_alloc();
+        if (!sdk || rtms_set_callbacks(sdk, &ops) || rtms_join_payload(sdk, body, 0)) {
+            fprintf(stderr, "runner: %s\n", rtms_last_error());
+            return 1;
+        }
+        for (i = 0; i < 300 && joined < 0; i++)
+            rtms_poll_ex(sdk, 0, 100);
+        if (joined != 0) {
+            fprintf(stderr, "runner: join_confirm %d\n", joined);
+            return 1;
+        }
+    }
     printf("{\"port\":%d}\n", rtms_webhook_port(wh));
     fflush(stdout);
-    while (!done && rtms_webhook_poll(wh, 0, 30000) > 0) {
+    for (i = 0; i < 3000 && !(done && (!sdk || left)); i++) {
+        if (sdk)
+            rtms_poll_ex(sdk, 0, 0);
+        if (rtms_webhook_poll(wh, 0, 10) < 0)
+            break;
+        fflush(stdout);
     }
+    memset(&st, 0, sizeof st);
+    st.version = RTMS_WEBHOOK_STATS_VERSION;
+    rtms_webhook_get_stats(wh, &st);
+    printf("{\"stats\":{\"requests\":%llu,\"accepted\":%llu,\"duplicates\":%llu,\"validations\":%llu,"
+           "\"not_found\":%llu,\"malformed\":%llu,\"too_large\":%llu,\"unauthorized\":%llu,\"routed\":%llu}}\n",
+           (unsigned long long)st.requests, (unsigned long long)st.accepted, (unsigned long long)st.duplicates,
+           (unsigned long long)st.validations, (unsigned long long)st.not_found, (unsigned long long)st.malformed,
+           (unsigned long long)st.too_large, (unsigned long long)st.unauthorized, (unsigned long long)st.routed);
+    fflush(stdout);
+    if (sdk)
+        rtms_release(sdk);
     rtms_webhook_stop(wh);
-    return done ? 0 : 1;
+    return done && (!sdk || left) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "join") == 0)
         return join_mode(argv[2]);
-    if (argc == 3 && strcmp(argv[1], "webhook") == 0)
-        return webhook_mode(argv[2]);
-    fprintf(stderr, "usage: runner join '<rtms_started body>' | runner webhook <secret>\n");
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "webhook") == 0)
+        return webhook_mode(argv[2], argc == 4 ? argv[3] : NULL);
+    fprintf(stderr, "usage: runner join '<rtms_started body>' | runner webhook <secret> ['<rtms_started body>']\n");
     return 2;
 }

@@ -32,13 +32,55 @@ if (mode === 'join') {
   c.onLeave((reason) => { emit({ cb: 'leave', reason }); c.leave(); });
   c.subscribeEvent([2, 3, 4, 5, 6, 7, 8, 9]);
   c.join(JSON.parse(arg).payload);
-} else if (mode === 'webhook') {
-  const wh = rtms.onWebhookEvent((payload) => {
-    emit({ cb: 'webhook', event: payload.event, routed: false, body: JSON.stringify(payload) });
-    if (payload.event === 'parity.done') wh.stop();
-  }, { host: '127.0.0.1', port: 0, path: '/parity', secret: arg });
-  emit({ port: wh.port });
+} else if (['webhook', 'handler', 'raw'].includes(mode)) {
+  // webhook: the core's listener (onWebhookEvent(payload)); handler: createWebhookHandler in this
+  // runner's http server; raw: onWebhookEvent's raw form (the binding's server). With an
+  // rtms_started body (argv[4]) a client joins it first (see runner.c).
+  const http = require('node:http');
+  const [, , , secret, body] = process.argv;
+  const STATS = ['requests', 'accepted', 'duplicates', 'validations', 'not_found', 'malformed', 'too_large',
+    'unauthorized', 'routed'];
+  let done = false;
+  let left = !body;
+  let stop = () => {};
+  let stats = () => null;
+  const finish = () => {
+    if (!done || !left) return;
+    const s = stats();
+    if (s) emit({ stats: Object.fromEntries(STATS.map((k) => [k, s[k]])) });
+    stop();
+  };
+  const seen = (payload, raw) => {
+    emit({ cb: 'webhook', event: payload.event, routed: false, body: raw ? raw.toString('utf8') : JSON.stringify(payload) });
+    if (payload.event === 'parity.done') { done = true; setImmediate(finish); }
+  };
+  const listen = (announce) => {
+    if (mode === 'handler') {
+      process.env.ZM_RTMS_WEBHOOK_SECRET = secret;
+      const server = http.createServer(rtms.createWebhookHandler((payload) => seen(payload), '/parity'));
+      server.listen(0, '127.0.0.1', () => announce(server.address().port));
+      stop = () => { server.close(); server.closeAllConnections(); };
+      return;
+    }
+    const options = { host: '127.0.0.1', port: 0, path: '/parity', secret };
+    const wh = mode === 'raw'
+      ? rtms.onWebhookEvent((payload, req, res) => seen(payload, req.rawBody), options) // answers nothing: the core's answer
+      : rtms.onWebhookEvent((payload) => seen(payload), options);
+    stats = () => wh.stats();
+    stop = () => wh.stop();
+    if (wh.server) wh.server.on('listening', () => announce(wh.port));
+    else announce(wh.port);
+  };
+  const announce = (port) => emit({ port });
+  if (body) {
+    const c = new rtms.Client();
+    c.onJoinConfirm((reason) => { if (reason === 0) listen(announce); else process.exit(1); });
+    c.onLeave((reason) => { emit({ cb: 'leave', reason }); c.leave(); left = true; finish(); });
+    c.join(JSON.parse(body).payload);
+  } else {
+    listen(announce);
+  }
 } else {
-  console.error("usage: runner.js join '<rtms_started body>' | runner.js webhook <secret>");
+  console.error("usage: runner.js join '<rtms_started body>' | runner.js webhook|handler|raw <secret> ['<rtms_started body>']");
   process.exit(2);
 }

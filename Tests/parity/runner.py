@@ -1,8 +1,10 @@
-"""Parity runner, Python side (see runner.c): the same JSON lines through the rtms package."""
+"""Parity runner, Python side (see runner.c): the same JSON lines through the rtms package.
+Also `runner.py webserver <secret> [<body>]`: the raw webhook form (the binding's own server)."""
 
 import json
 import sys
 import threading
+import time
 
 import rtms
 
@@ -54,19 +56,51 @@ def join_mode(body):
     return 0 if ok else 1
 
 
-def webhook_mode(secret):
+STATS = ("requests", "accepted", "duplicates", "validations", "not_found", "malformed", "too_large", "unauthorized",
+         "routed")
+
+
+def webhook_mode(secret, body=None, form="listener"):
+    """form "listener": the core's own listener, callback(payload); "webserver": the raw form,
+    callback(payload, request, response), served by the binding's http.server and decided by
+    the core's intake. With an rtms_started body, a client joins it first (see runner.c)."""
     done = threading.Event()
+    left = threading.Event()
     server = rtms.WebhookServer(port=0, path="/parity", host="127.0.0.1", secret=secret)
 
-    def on_event(payload):
-        emit({"cb": "webhook", "event": payload.get("event"), "routed": False, "body": json.dumps(payload, separators=(",", ":"))})
+    def seen(payload, raw=None):
+        emit({"cb": "webhook", "event": payload.get("event"), "routed": False,
+              "body": raw.decode("utf-8") if raw is not None else json.dumps(payload, separators=(",", ":"))})
         if payload.get("event") == "parity.done":
             done.set()
 
-    if not server.start(on_event):
+    def on_raw(payload, request, response):   # answers nothing: the core's answer goes out
+        seen(payload, request.body)
+
+    if not server.start(on_raw if form == "webserver" else seen):
         return 1
+    client = None
+    if body:
+        joined = []
+        client = rtms.Client()
+        client.on_join_confirm(lambda r: joined.append(r))
+
+        def on_leave(r):
+            emit({"cb": "leave", "reason": r})
+            left.set()
+
+        client.on_leave(on_leave)
+        client.join(json.loads(body))
+        deadline = time.time() + 30
+        while not joined and time.time() < deadline:
+            time.sleep(0.01)
+        if joined != [0]:
+            return 1
     emit({"port": server.port})
-    ok = done.wait(60)
+    ok = done.wait(60) and (client is None or left.wait(20))
+    emit({"stats": {k: v for k, v in server.stats().items() if k in STATS}})
+    if client is not None:
+        client.leave()
     server.stop()
     return 0 if ok else 1
 
@@ -74,6 +108,7 @@ def webhook_mode(secret):
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "join":
         sys.exit(join_mode(sys.argv[2]))
-    if len(sys.argv) == 3 and sys.argv[1] == "webhook":
-        sys.exit(webhook_mode(sys.argv[2]))
-    sys.exit("usage: runner.py join '<rtms_started body>' | runner.py webhook <secret>")
+    if len(sys.argv) in (3, 4) and sys.argv[1] in ("webhook", "webserver"):
+        sys.exit(webhook_mode(sys.argv[2], sys.argv[3] if len(sys.argv) == 4 else None,
+                              "webserver" if sys.argv[1] == "webserver" else "listener"))
+    sys.exit("usage: runner.py join '<rtms_started body>' | runner.py webhook|webserver <secret> ['<rtms_started body>']")

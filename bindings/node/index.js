@@ -5,7 +5,6 @@
 // libuv and delivers inside the core's poll, on the main thread. A joined client keeps the
 // process alive; after leave() it does not. Reconnection and failover happen in the core.
 
-const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -47,6 +46,12 @@ const StopReason = names(['UNDEFINED', 'HOST_TRIGGERED', 'USER_TRIGGERED', 'USER
   'EXIT_SIGNAL', 'AUTHENTICATION_FAILURE', 'AWAIT_RECONNECTION_TIMEOUT', 'RECEIVER_REQUEST_CLOSE',
   'CUSTOMER_DISCONNECTED', 'AGENT_DISCONNECTED', 'ADMIN_DISABLED_APP', 'KEEP_ALIVE_TIMEOUT',
   'MANUAL_API_TRIGGERED', 'STREAMING_NOT_SUPPORTED']);
+// The core's own reasons (RTMS_REASON_* in include/openrtms.h), reported by onLeave when it gives
+// up on a connection, by onJoinConfirm and onError (QUEUE_FULL): members too, so that every
+// reason the core reports has a name. TIMEOUT, BAD_RESPONSE and LIVENESS_TIMEOUT share Zoom's
+// values 1, 6 and 16 (whose names come first in a lookup by value).
+Object.assign(StopReason, { TIMEOUT: 1, BAD_RESPONSE: 6, LIVENESS_TIMEOUT: 16, CONNECT_FAILED: 500,
+  CONNECTION_LOST: 502, TLS_FAILED: 610, UPGRADE_REFUSED: 620, CLOSED_BY_SERVER: 960, QUEUE_FULL: 700 });
 const TranscriptLanguage = Object.assign({ NONE: -1 }, names(['ARABIC', 'BENGALI', 'CANTONESE', 'CATALAN',
   'CHINESE_SIMPLIFIED', 'CHINESE_TRADITIONAL', 'CZECH', 'DANISH', 'DUTCH', 'ENGLISH', 'ESTONIAN', 'FINNISH',
   'FRENCH_CANADA', 'FRENCH_FRANCE', 'GERMAN', 'HEBREW', 'HINDI', 'HUNGARIAN', 'INDONESIAN', 'ITALIAN', 'JAPANESE',
@@ -154,6 +159,10 @@ const rateHz = [8000, 16000, 32000, 48000];
 // Client
 // ---------------------------------------------------------------------------------------------
 
+// Clients whose session is live (joining or joined): pinned here so that a joined client nobody
+// else references keeps receiving its callbacks. A session that ended (onLeave, a failed join) is
+// unpinned; a client nobody references is then garbage-collected and the addon's finalizer
+// releases its handle, whether or not leave() was called.
 const live = new Set();
 
 class Client {
@@ -168,7 +177,9 @@ class Client {
   }
 
   constructor() {
-    this._h = native.alloc((kind, ...args) => this._dispatch(kind, args));
+    // The addon holds this function weakly; the client keeps it.
+    this._dispatchFn = (kind, ...args) => this._dispatch(kind, args);
+    this._h = native.alloc(this._dispatchFn);
     this._types = 0;
     this._params = {};
     this._cbs = {};
@@ -225,6 +236,8 @@ class Client {
   poll() { native.poll(this._h); return true; }
   uuid() { return this._uuid; }
   streamId() { return this._streamId; }
+  // Every counter of struct rtms_stats, by the names the Python binding uses.
+  getStats() { return native.stats(this._h); }
   stats() { return native.stats(this._h); }
   state() { return native.state(this._h); }
 
@@ -341,6 +354,7 @@ class Client {
   onMediaConnectionInterrupted(cb) { return this._typedOn('interrupted', cb, [7]); }
 
   _dispatch(kind, args) {
+    if (kind === 'leave' || (kind === 'join_confirm' && args[0] !== 0)) live.delete(this);
     if (kind === 'event_ex') {
       if (this._cbs.event_ex) this._cbs.event_ex(args[0]);
       this._typedEvent(args[0]);
@@ -373,40 +387,35 @@ class Client {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Webhooks
+// Webhooks: every decision is the core's intake (include/openrtms.h, "Webhook intake"): the path
+// (query string ignored), 404/413/400/401, the signature and replay window, the validation
+// challenge, dedupe of Zoom's retries, routing of rtms_started/interrupted/stopped to the live
+// clients of this process, the queue of accepted events. Here: Node's sockets and Zoom's shapes.
 // ---------------------------------------------------------------------------------------------
 
 let webhook = null;
 
-function webhookSettings() {
-  const cert = process.env.ZM_RTMS_CERT;
-  const key = process.env.ZM_RTMS_KEY;
-  if (!!cert !== !!key) throw new Error('HTTPS needs both ZM_RTMS_CERT and ZM_RTMS_KEY');
-  return {
-    port: parseInt(process.env.ZM_RTMS_PORT || '8080', 10),
-    path: process.env.ZM_RTMS_PATH || '/',
-    secret: process.env.ZM_RTMS_WEBHOOK_SECRET,
-    cert, key, clientCa: process.env.ZM_RTMS_CA_WEBHOOK,
-  };
-}
-
-// Starts the process's webhook intake in the core (once) and calls callback(payload) for every
-// accepted event, after the intake answered 200. Returns { port, stats(), stop() }.
+// Starts the process's webhook intake (once). callback(payload): the core's own listener, which
+// answers before the callback. callback(payload, req, res) (Zoom's raw form): the application
+// writes the answer, so that form is served by Node's http(s) server here, each request decided
+// by the core (see webhookHandler). options: host, port, path, secret ('' = no signature check),
+// cert, key, clientCa, maxBodyBytes, replayWindowS, queueMaxEvents; absent: the core's defaults
+// and ZM_RTMS_* variables.
+// Returns { port, stats(), stop() } (and server, the raw form's http(s).Server).
 function onWebhookEvent(callback, options = {}) {
   if (typeof callback !== 'function') throw new TypeError('Function argument expected');
   if (webhook) {
     log(LogLevel.WARN, 'webhook', 'webhook server already running');
     return webhook;
   }
-  const settings = { ...webhookSettings(), ...options };
-  const h = native.webhookStart(settings, (event, body) => {
+  if (callback.length >= 3) return rawWebhookServer(callback, options);
+  const h = native.webhookStart(options, (event, body) => {
     let payload;
     try { payload = JSON.parse(body); } catch { return; }
-    if (callback.length >= 3) callback(payload, null, { statusCode: 200, headersSent: true, end() {}, writeHead() {} });
-    else callback(payload);
+    callback(payload);
   });
   const port = native.webhookPort(h);
-  log(LogLevel.INFO, 'webhook', `Listening for webhook events at http${settings.cert ? 's' : ''}://localhost:${port}${settings.path}`);
+  log(LogLevel.INFO, 'webhook', `Listening for webhook events on port ${port}`);
   webhook = {
     port,
     stats: () => native.webhookStats(h),
@@ -415,53 +424,120 @@ function onWebhookEvent(callback, options = {}) {
   return webhook;
 }
 
-// For an existing http server / Express app: (req, res) => void. Same answers as the core's
-// intake: 404 for another method or path, 400 for bad JSON or no event, 401 for a bad signature
-// when ZM_RTMS_WEBHOOK_SECRET is set, the validation challenge, 200 before the callback. RTMS
-// events of live clients are handed to them (failover, interruption, end).
+function rawWebhookServer(callback, options) {
+  // The listener's settings are Node's to apply; the decisions' settings go to the core.
+  const cert = options.cert ?? process.env.ZM_RTMS_CERT;
+  const key = options.key ?? process.env.ZM_RTMS_KEY;
+  const clientCa = options.clientCa ?? process.env.ZM_RTMS_CA_WEBHOOK;
+  if (!!cert !== !!key) throw new Error('HTTPS needs both ZM_RTMS_CERT and ZM_RTMS_KEY');
+  const { path: p, secret, maxBodyBytes, replayWindowS, queueMaxEvents } = options;
+  const intake = webhookIntake({ path: p, secret, maxBodyBytes, replayWindowS, queueMaxEvents });
+  const handler = webhookHandler(callback, intake);
+  let server;
+  if (cert) {
+    const tls = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+    if (clientCa) Object.assign(tls, { ca: fs.readFileSync(clientCa), requestCert: true, rejectUnauthorized: true });
+    server = require('node:https').createServer(tls, handler);
+  } else {
+    server = require('node:http').createServer(handler);
+  }
+  const port = options.port ?? parseInt(process.env.ZM_RTMS_PORT || '8080', 10);
+  server.on('error', (e) => log(LogLevel.ERROR, 'webhook', `webhook server: ${e.message}`));
+  server.listen(port, options.host);
+  const self = {
+    server,
+    get port() { const a = server.address(); return a ? a.port : port; },
+    stats: () => native.webhookStats(intake.h),
+    stop: () => {
+      server.close();
+      if (server.closeAllConnections) server.closeAllConnections();
+      native.webhookStop(intake.h);
+      if (webhook === self) webhook = null;
+    },
+  };
+  webhook = self;
+  log(LogLevel.INFO, 'webhook', `Listening for webhook events on port ${self.port}`);
+  return self;
+}
+
+// For an existing http server / Express app: (req, res) => void, each request decided by the
+// core's intake (a listener-less one: rtms_webhook_create; ZM_RTMS_WEBHOOK_SECRET is read now).
 function createWebhookHandler(callback, expectedPath = '/') {
+  return webhookHandler(callback, webhookIntake({ path: expectedPath }));
+}
+
+// A listener-less intake of the core; the body limit is also how much of a body is read.
+function webhookIntake({ maxBodyBytes = 1 << 20, ...settings }) {
+  return { h: native.webhookCreate({ ...settings, maxBodyBytes }), limit: maxBodyBytes };
+}
+
+// One request: its raw body and headers to the core (rtms_webhook_handle), then what the core
+// accepted (rtms_webhook_poll). Nothing accepted (a duplicate, 401, 404, 400, 413, the validation
+// challenge): the core's answer. Accepted: callback(payload) after the core's answer, or
+// callback(payload, req, res) (req.rawBody: the body as received), which answers; if it has not
+// answered when it returns (or its promise settles), the core's answer is sent; if it throws, 500.
+function webhookHandler(callback, intake) {
   if (typeof callback !== 'function') throw new TypeError('Function argument expected');
-  const send = (res, status, obj) => {
-    if (res.headersSent) return;
-    res.writeHead(status, { 'Content-Type': 'application/json' });
-    res.end(JSON.stringify(obj));
-  };
-  return (req, res) => {
-    if (req.method !== 'POST' || req.url !== expectedPath) return send(res, 404, { error: 'Not Found' });
-    const handle = (raw) => {
-      const secret = process.env.ZM_RTMS_WEBHOOK_SECRET;
-      if (secret) {
-        const ts = req.headers['x-zm-request-timestamp'] || '';
-        const sig = String(req.headers['x-zm-signature'] || '');
-        const want = 'v0=' + crypto.createHmac('sha256', secret).update(`v0:${ts}:${raw}`).digest('hex');
-        const fresh = Math.abs(Date.now() / 1000 - Number(ts)) <= 300;
-        if (!fresh || sig.length !== want.length || !crypto.timingSafeEqual(Buffer.from(sig), Buffer.from(want))) {
-          return send(res, 401, { error: 'invalid signature or timestamp' });
-        }
+  const raw = callback.length >= 3;
+  return (req, res) => readBody(req, intake.limit, (body) => {
+    let answer;
+    let accepted;
+    try {
+      answer = native.webhookHandle(intake.h, req.method, req.url, headerLines(req), body);
+      accepted = native.webhookPoll(intake.h);
+    } catch (e) {
+      log(LogLevel.ERROR, 'webhook', e.message);
+      return send(res, 500, '{"error":"Internal Server Error"}');
+    }
+    if (body.length > intake.limit) res.setHeader('Connection', 'close'); // the rest was not read
+    const coreAnswer = () => send(res, answer.status, answer.body);
+    if (!raw) {
+      coreAnswer();
+      for (const { body: b } of accepted) {
+        try { callback(JSON.parse(b)); } catch (e) { log(LogLevel.ERROR, 'webhook', `webhook callback failed: ${e.message}`); }
       }
-      let payload;
-      try { payload = typeof raw === 'string' ? JSON.parse(raw) : raw; } catch { return send(res, 400, { error: 'Invalid JSON received' }); }
-      if (!payload || typeof payload.event !== 'string') {
-        return send(res, 400, { error: 'Invalid webhook payload: missing required "event" field' });
-      }
-      if (payload.event === 'endpoint.url_validation' && secret && payload.payload?.plainToken) {
-        const plain = payload.payload.plainToken;
-        return send(res, 200, { plainToken: plain, encryptedToken: crypto.createHmac('sha256', secret).update(plain).digest('hex') });
-      }
-      if (callback.length >= 3) { process.nextTick(() => callback(payload, req, res)); return undefined; }
-      send(res, 200, { status: 'ok' });
-      const stream = payload.payload?.rtms_stream_id;
-      for (const c of live) if (c._streamId === stream) native.feedWebhook(c._h, JSON.stringify(payload));
-      process.nextTick(() => { try { callback(payload); } catch (e) { log(LogLevel.ERROR, 'webhook', e.message); } });
       return undefined;
+    }
+    if (accepted.length === 0) return coreAnswer();
+    if (req.rawBody === undefined) req.rawBody = body;
+    const fail = (e) => {
+      log(LogLevel.ERROR, 'webhook', `webhook callback failed: ${e && e.message}`);
+      send(res, 500, '{"error":"Internal Server Error"}');
     };
-    if (req.body !== undefined) return handle(typeof req.body === 'string' ? req.body : JSON.stringify(req.body));
-    let data = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk) => { data += chunk; });
-    req.on('end', () => handle(data));
+    let r;
+    try { r = callback(JSON.parse(accepted[0].body), req, res); } catch (e) { return fail(e); }
+    if (r && typeof r.then === 'function') r.then(coreAnswer, fail);
+    else coreAnswer();
     return undefined;
-  };
+  });
+}
+
+function send(res, status, text) {
+  if (res.headersSent || res.writableEnded) return;
+  res.writeHead(status, { 'Content-Type': 'application/json' });
+  res.end(text);
+}
+
+const headerLines = (req) => (req.rawHeaders || []).map((v, i) => (i % 2 ? `${v}\r\n` : `${v}: `)).join('');
+
+// The body as received: req.rawBody or req.body when a framework read it already, else the
+// stream, of which at most limit + 1 bytes are kept (enough for the core's 413).
+function readBody(req, limit, done) {
+  const given = req.rawBody ?? req.body;
+  if (given !== undefined) {
+    return done(Buffer.isBuffer(given) ? given : Buffer.from(typeof given === 'string' ? given : JSON.stringify(given)));
+  }
+  const chunks = [];
+  let size = 0;
+  const finish = () => { if (size >= 0) done(Buffer.concat(chunks)); size = -1; };
+  req.on('data', (chunk) => {
+    if (size < 0) return;
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > limit) finish();
+  });
+  req.on('end', finish);
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------

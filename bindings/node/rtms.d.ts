@@ -21,9 +21,19 @@ export interface JoinParams {
   timeout?: number; pollInterval?: number; is_verify_cert?: number; agent?: string;
   [key: string]: unknown;
 }
+/** Every counter of struct rtms_stats (include/openrtms.h), by its C name (as in Python). */
 export interface ClientStats {
-  audio: number; video: number; deskshare: number; transcript: number; chat: number; delivered: number;
-  droppedQueueFull: number; droppedMalformed: number; reconnectAttempts: number; rejoins: number; mediaReconnects: number; maxGapMs: number;
+  media_messages: { audio: number; video: number; deskshare: number; transcript: number; chat: number };
+  media_bytes: number; control_events: number; delivered: number; dropped_queue_full: number; dropped_malformed: number;
+  dropped_unexpected: number; read_pauses: number; queue_high_water_bytes: number; keepalives_answered: number;
+  reconnect_attempts: number; rejoins: number; media_reconnects: number; max_gap_ms: number;
+}
+/** Every field of struct rtms_webhook_stats version 2, by its C name (as in Python). */
+export interface WebhookStats {
+  requests: number; accepted: number; duplicates: number; validations: number; not_found: number; malformed: number;
+  too_large: number; unauthorized: number; routed: number; dropped_queue_full: number; connections_accepted: number;
+  connections_open: number; header_timeouts: number; body_timeouts: number; idle_timeouts: number; evicted: number;
+  refused: number; accept_errors: number;
 }
 export type MediaDataCallback = (buffer: Buffer, size: number, timestamp: number, metadata: Metadata) => void;
 
@@ -39,6 +49,7 @@ export class Client {
   uuid(): string;
   streamId(): string;
   stats(): ClientStats;
+  getStats(): ClientStats;
   state(): number;
   enableAudio(enable?: boolean): boolean;
   enableVideo(enable?: boolean): boolean;
@@ -76,13 +87,23 @@ export class Client {
   onError(callback: (code: number, message: string) => void): boolean;
 }
 
-export interface WebhookOptions { host?: string; port?: number; path?: string; secret?: string; cert?: string; key?: string; clientCa?: string }
-export interface WebhookServerHandle {
-  port: number;
-  stats(): { requests: number; accepted: number; duplicates: number; validations: number; notFound: number; malformed: number;
-    tooLarge: number; unauthorized: number; routed: number; droppedQueueFull: number };
-  stop(): void;
+/** Absent: the core's defaults (ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET...); secret '' = no signature check. */
+export interface WebhookOptions {
+  host?: string; port?: number; path?: string; secret?: string; cert?: string; key?: string; clientCa?: string;
+  maxBodyBytes?: number; replayWindowS?: number; queueMaxEvents?: number;
 }
+export interface WebhookServerHandle {
+  /** The bound port; with port 0 and a host, known once `server` emits 'listening' (raw form). */
+  readonly port: number;
+  /** The core's intake counters (the connection counters are 0 for the raw form: Node's server). */
+  stats(): WebhookStats;
+  stop(): void;
+  /** The raw form's http(s).Server. */
+  server?: any;
+}
+/** The raw form gets Node's http.IncomingMessage (plus `rawBody`, the body as received) and
+ * http.ServerResponse, and writes the answer itself (before it returns or its promise settles;
+ * else the core's answer is sent). It is called only for what the core's intake accepted. */
 export type WebhookCallback = ((payload: any) => void) | ((payload: any, req: any, res: any) => void);
 export function onWebhookEvent(callback: WebhookCallback, options?: WebhookOptions): WebhookServerHandle;
 export function createWebhookHandler(callback: WebhookCallback, path?: string): (req: any, res: any) => void;

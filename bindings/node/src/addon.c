@@ -5,7 +5,12 @@
  * readable the addon calls rtms_poll_ex() there, and the core's callbacks call one JavaScript
  * dispatch function per handle: dispatch(kind, ...args). No timer, no thread-safe function, no
  * copy beyond the Buffer a data callback gets. While a handle is joined its poll handle keeps the
- * process alive; release() stops and closes it, so a left client does not.
+ * process alive; release() stops and closes it, so a left client does not, and neither does one
+ * whose session ended (on_leave, or a failed join_confirm): its poll handle is unreferenced.
+ *
+ * The JS object owns the handle through an external with a finalizer: a Client collected without
+ * leave() releases its handle. The addon holds the dispatch function weakly (the Client keeps it),
+ * so nothing here keeps a Client alive; index.js pins joined clients until their session ends.
  *
  * Thin on purpose: behaviour lives in the core, the JavaScript layer (index.js) shapes the API.
  */
@@ -30,26 +35,37 @@
         }                                                                                              \
     } while (0)
 
-/* One joined (or joinable) handle. Owned by the JS object through an external; freed when
- * released and its poll handle closed. */
+/* One joined (or joinable) handle. Owned by the JS object through an external; the handle is
+ * released by release() or the external's finalizer, the struct freed once the external is
+ * finalized and the poll handle (if any) closed. */
 typedef struct client_ctx {
     napi_env env;
     struct rtms_csdk *sdk;
-    napi_ref dispatch;    /* JS function(kind, ...args) */
+    napi_ref dispatch;    /* JS function(kind, ...args), held weakly */
     uv_poll_t poll;
     int polling;          /* poll handle started */
     int closing;          /* uv_close requested */
+    int closed;           /* uv_close completed */
     int released;
+    int finalized;        /* the JS external was garbage-collected */
     int in_dispatch;      /* inside rtms_poll_ex on the JS thread */
 } client_ctx;
 
+/* Core handles allocated and not yet released (for tests: liveHandles()). */
+static int64_t live_handles;
+
+/* One intake. Owned by the JS object through an external with a finalizer; freed once it is
+ * finalized and its poll handle (rtms_webhook_start() only) is closed. */
 typedef struct webhook_ctx {
     napi_env env;
     rtms_webhook *wh;
-    napi_ref dispatch;
+    napi_ref dispatch;    /* rtms_webhook_start(): JS function(event, body, routed) */
+    napi_value collect;   /* inside webhookPoll(): the array the callback appends to */
     uv_poll_t poll;
     int polling;
     int stopped;
+    int closed;
+    int finalized;
 } webhook_ctx;
 
 /* ---------------------------------------------------------------------------------------------
@@ -212,8 +228,23 @@ static void dispatch_ints(struct rtms_csdk *sdk, const char *kind, int n, const 
     call_dispatch(c->env, c->dispatch, (size_t)(1 + i), argv);
 }
 
-static void cb_join(struct rtms_csdk *s, int reason) { int64_t v = reason; dispatch_ints(s, "join_confirm", 1, &v, NULL); }
-static void cb_leave(struct rtms_csdk *s, int reason) { int64_t v = reason; dispatch_ints(s, "leave", 1, &v, NULL); }
+static void session_ended(client_ctx *c);
+
+static void cb_join(struct rtms_csdk *s, int reason)
+{
+    int64_t v = reason;
+    if (reason != 0 && ctx_of(s))
+        session_ended(ctx_of(s));
+    dispatch_ints(s, "join_confirm", 1, &v, NULL);
+}
+
+static void cb_leave(struct rtms_csdk *s, int reason)
+{
+    int64_t v = reason;
+    if (ctx_of(s))
+        session_ended(ctx_of(s));
+    dispatch_ints(s, "leave", 1, &v, NULL);
+}
 
 static void cb_session(struct rtms_csdk *sdk, int op, struct session_info *si)
 {
@@ -310,10 +341,36 @@ static void free_client(client_ctx *c)
     free(c);
 }
 
+/* Frees the struct once nothing refers to it any more: the JS external is gone and libuv is done
+ * with the poll handle. */
+static void maybe_free_client(client_ctx *c)
+{
+    if (c->finalized && (!c->polling || c->closed))
+        free_client(c);
+}
+
+static void release_handle(client_ctx *c)
+{
+    if (c->released)
+        return;
+    c->released = 1;
+    rtms_release(c->sdk);
+    c->sdk = NULL;
+    live_handles--;
+}
+
 static void on_client_closed(uv_handle_t *h)
 {
     client_ctx *c = (client_ctx *)h->data;
-    free_client(c);
+    c->closed = 1;
+    maybe_free_client(c);
+}
+
+/* The session ended: the poll handle no longer keeps the process alive (join() refs it again). */
+static void session_ended(client_ctx *c)
+{
+    if (c->polling && !c->closing)
+        uv_unref((uv_handle_t *)&c->poll);
 }
 
 static void stop_polling(client_ctx *c)
@@ -338,8 +395,27 @@ static void on_client_readable(uv_poll_t *h, int status, int events)
     rtms_poll_ex(c->sdk, 0, 0);
     c->in_dispatch = 0;
     napi_close_handle_scope(c->env, scope);
+    if (c->finalized)
+        release_handle(c);  /* collected during this poll: its finalizer left the release to us */
     if (c->released)
         stop_polling(c);
+}
+
+/* The external's finalizer: the Client was garbage-collected. Releases the handle unless leave()
+ * did; inside a poll of this handle the release waits until the poll returns. */
+static void finalize_client(napi_env env, void *data, void *hint)
+{
+    client_ctx *c = (client_ctx *)data;
+    (void)env;
+    (void)hint;
+    c->finalized = 1;
+    if (c->in_dispatch)
+        return;
+    release_handle(c);
+    if (c->polling && !c->closing)
+        stop_polling(c);  /* on_client_closed frees it */
+    else
+        maybe_free_client(c);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -388,7 +464,10 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
         free(c);
         return throw_rtms(env, "alloc", RTMS_SDK_FAILURE);
     }
-    napi_create_reference(env, argv[0], 1, &c->dispatch);
+    live_handles++;
+    /* Weak: the Client holds its dispatch function; a strong reference here would keep every
+     * Client alive forever (the function closes over it). */
+    napi_create_reference(env, argv[0], 0, &c->dispatch);
     rtms_set_user_data(c->sdk, c);
     memset(&ops, 0, sizeof ops);
     ops.on_join_confirm = cb_join;
@@ -411,7 +490,13 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
     xops.on_reconnecting = cb_reconnecting;
     xops.on_reconnected = cb_reconnected;
     rtms_set_ext_callbacks(c->sdk, &xops);
-    CHECK(napi_create_external(env, c, NULL, NULL, &ext));
+    if (napi_create_external(env, c, finalize_client, NULL, &ext) != napi_ok) {
+        c->finalized = 1;
+        release_handle(c);
+        free_client(c);
+        napi_throw_error(env, NULL, "alloc: cannot create the handle object");
+        return NULL;
+    }
     return ext;
 }
 
@@ -526,6 +611,8 @@ static napi_value js_join(napi_env env, napi_callback_info info)
         c->poll.data = c;
         uv_poll_start(&c->poll, UV_READABLE, on_client_readable);
         c->polling = 1;
+    } else if (!c->closing) {
+        uv_ref((uv_handle_t *)&c->poll);  /* a new session on the same handle */
     }
     return bool_value(env, 1);
 }
@@ -559,15 +646,10 @@ static napi_value js_release(napi_env env, napi_callback_info info)
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     if (!c || c->released)
         return bool_value(env, 0);
-    c->released = 1;
-    rtms_release(c->sdk);
-    c->sdk = NULL;
-    if (c->polling) {
-        if (!c->in_dispatch)
-            stop_polling(c);  /* inside a callback: on_client_readable closes it afterwards */
-    } else {
-        free_client(c);
-    }
+    release_handle(c);
+    /* The struct stays until the external is finalized (the JS object may still call in). */
+    if (c->polling && !c->in_dispatch)
+        stop_polling(c);  /* inside a callback: on_client_readable closes it afterwards */
     return bool_value(env, 1);
 }
 
@@ -650,13 +732,16 @@ static napi_value js_set_proxy(napi_env env, napi_callback_info info)
     return bool_value(env, 1);
 }
 
-/* stats(h) -> object */
+/* stats(h) -> every counter of struct rtms_stats by its C name (as the Python binding has them);
+ * media_messages is {audio, video, deskshare, transcript, chat}. */
 static napi_value js_stats(napi_env env, napi_callback_info info)
 {
+    static const char *kinds[5] = {"audio", "video", "deskshare", "transcript", "chat"};
     size_t argc = 1;
-    napi_value argv[1], o;
+    napi_value argv[1], o, per_kind;
     client_ctx *c;
     struct rtms_stats s;
+    int i;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     napi_create_object(env, &o);
@@ -666,18 +751,15 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
     s.version = RTMS_STATS_VERSION;
     if (rtms_get_stats(c->sdk, &s) != RTMS_SDK_OK)
         return o;
-    set_prop(env, o, "audio", num_value(env, (double)s.media_messages[0]));
-    set_prop(env, o, "video", num_value(env, (double)s.media_messages[1]));
-    set_prop(env, o, "deskshare", num_value(env, (double)s.media_messages[2]));
-    set_prop(env, o, "transcript", num_value(env, (double)s.media_messages[3]));
-    set_prop(env, o, "chat", num_value(env, (double)s.media_messages[4]));
-    set_prop(env, o, "delivered", num_value(env, (double)s.delivered));
-    set_prop(env, o, "droppedQueueFull", num_value(env, (double)s.dropped_queue_full));
-    set_prop(env, o, "droppedMalformed", num_value(env, (double)s.dropped_malformed));
-    set_prop(env, o, "reconnectAttempts", num_value(env, (double)s.reconnect_attempts));
-    set_prop(env, o, "rejoins", num_value(env, (double)s.rejoins));
-    set_prop(env, o, "mediaReconnects", num_value(env, (double)s.media_reconnects));
-    set_prop(env, o, "maxGapMs", num_value(env, (double)s.max_gap_ms));
+    napi_create_object(env, &per_kind);
+    for (i = 0; i < 5; i++)
+        set_prop(env, per_kind, kinds[i], num_value(env, (double)s.media_messages[i]));
+    set_prop(env, o, "media_messages", per_kind);
+#define STAT(f) set_prop(env, o, #f, num_value(env, (double)s.f))
+    STAT(media_bytes); STAT(control_events); STAT(delivered); STAT(dropped_queue_full); STAT(dropped_malformed);
+    STAT(dropped_unexpected); STAT(read_pauses); STAT(queue_high_water_bytes); STAT(keepalives_answered);
+    STAT(reconnect_attempts); STAT(rejoins); STAT(media_reconnects); STAT(max_gap_ms);
+#undef STAT
     return o;
 }
 
@@ -722,27 +804,73 @@ static napi_value js_version(napi_env env, napi_callback_info info)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Webhook intake
+ * Webhook intake: rtms_webhook_start() (the core's listener; events reach dispatch through the
+ * wake fd) and rtms_webhook_create() (no listener: Node's own server feeds every request to
+ * webhookHandle() and takes what was accepted with webhookPoll()). Every decision is the core's.
  * ------------------------------------------------------------------------------------------- */
 
 static void webhook_cb(rtms_webhook *wh, const char *event, const char *body, int size, int routed, void *user_data)
 {
     webhook_ctx *w = (webhook_ctx *)user_data;
-    napi_value argv[3];
+    napi_value argv[3], o;
+    uint32_t n = 0;
     (void)wh;
     if (!w || w->stopped)
         return;
     argv[0] = str_value(w->env, event);
     napi_create_string_utf8(w->env, body, (size_t)size, &argv[1]);
     argv[2] = bool_value(w->env, routed);
+    if (w->collect) {
+        /* inside webhookPoll(): {event, body, routed} appended to its result */
+        napi_create_object(w->env, &o);
+        set_prop(w->env, o, "event", argv[0]);
+        set_prop(w->env, o, "body", argv[1]);
+        set_prop(w->env, o, "routed", argv[2]);
+        napi_get_array_length(w->env, w->collect, &n);
+        napi_set_element(w->env, w->collect, n, o);
+        return;
+    }
     call_dispatch(w->env, w->dispatch, 3, argv);
+}
+
+static void free_webhook(webhook_ctx *w)
+{
+    if (w->dispatch)
+        napi_delete_reference(w->env, w->dispatch);
+    free(w);
 }
 
 static void on_webhook_closed(uv_handle_t *h)
 {
     webhook_ctx *w = (webhook_ctx *)h->data;
-    napi_delete_reference(w->env, w->dispatch);
-    free(w);
+    w->closed = 1;
+    if (w->finalized)
+        free_webhook(w);
+}
+
+static void stop_webhook(webhook_ctx *w)
+{
+    if (w->stopped)
+        return;
+    w->stopped = 1;
+    rtms_webhook_stop(w->wh);
+    w->wh = NULL;
+    if (w->polling) {
+        uv_poll_stop(&w->poll);
+        uv_close((uv_handle_t *)&w->poll, on_webhook_closed);
+    }
+}
+
+/* The external's finalizer: an intake nobody references any more is stopped and freed. */
+static void finalize_webhook(napi_env env, void *data, void *hint)
+{
+    webhook_ctx *w = (webhook_ctx *)data;
+    (void)env;
+    (void)hint;
+    w->finalized = 1;
+    stop_webhook(w);
+    if (!w->polling || w->closed)
+        free_webhook(w);  /* else on_webhook_closed frees it */
 }
 
 static void on_webhook_readable(uv_poll_t *h, int status, int events)
@@ -758,65 +886,91 @@ static void on_webhook_readable(uv_poll_t *h, int status, int events)
     napi_close_handle_scope(w->env, scope);
 }
 
-/* webhookStart({host, port, path, secret, cert, key, clientCa}, dispatch(event, body, routed)) -> external */
-static napi_value js_webhook_start(napi_env env, napi_callback_info info)
+/* Reads {host, port, path, secret, cert, key, clientCa, maxBodyBytes, replayWindowS,
+ * queueMaxEvents} into o; strings[] receives the copies (caller frees). Absent = the core's
+ * default (its environment variables included). */
+static void webhook_options(napi_env env, napi_value obj, struct rtms_webhook_options *o, char *strings[6])
+{
+    static const char *names[6] = {"host", "path", "secret", "cert", "key", "clientCa"};
+    napi_value v;
+    bool has = false;
+    int i;
+    rtms_webhook_options_init(o, RTMS_WEBHOOK_OPTIONS_VERSION);
+    for (i = 0; i < 6; i++) {
+        strings[i] = NULL;
+        if (napi_has_named_property(env, obj, names[i], &has) == napi_ok && has &&
+            napi_get_named_property(env, obj, names[i], &v) == napi_ok)
+            strings[i] = arg_string(env, v);
+    }
+    o->host = strings[0];
+    o->path = strings[1];
+    o->secret_token = strings[2];
+    o->cert_path = strings[3];
+    o->key_path = strings[4];
+    o->client_ca_path = strings[5];
+    fill_int(env, obj, "port", &o->port);
+    fill_int(env, obj, "maxBodyBytes", &o->max_body_bytes);
+    fill_int(env, obj, "replayWindowS", &o->replay_window_s);
+    fill_int(env, obj, "queueMaxEvents", &o->queue_max_events);
+}
+
+/* webhookStart(options, dispatch(event, body, routed)) -> external: the core's listener.
+ * webhookCreate(options) -> external: an intake without a listener (webhookHandle/webhookPoll). */
+static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
 {
     size_t argc = 2;
-    napi_value argv[2], v, ext;
+    napi_value argv[2], ext;
     struct rtms_webhook_options o;
-    char *host = NULL, *path = NULL, *secret = NULL, *cert = NULL, *key = NULL, *ca = NULL;
+    char *strings[6];
     webhook_ctx *w;
     uv_loop_t *loop = NULL;
-    bool has = false;
+    int i;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 2 || !is_type(env, argv[0], napi_object) || !is_type(env, argv[1], napi_function)) {
+    if (argc < 1 || !is_type(env, argv[0], napi_object) || (listen && (argc < 2 || !is_type(env, argv[1], napi_function)))) {
         napi_throw_type_error(env, NULL, "Wrong arguments");
         return NULL;
     }
-    rtms_webhook_options_init(&o, RTMS_WEBHOOK_OPTIONS_VERSION);
-#define OPT_STR(name, var) \
-    if (napi_has_named_property(env, argv[0], name, &has) == napi_ok && has && napi_get_named_property(env, argv[0], name, &v) == napi_ok) var = arg_string(env, v)
-    OPT_STR("host", host);
-    OPT_STR("path", path);
-    OPT_STR("secret", secret);
-    OPT_STR("cert", cert);
-    OPT_STR("key", key);
-    OPT_STR("clientCa", ca);
-#undef OPT_STR
-    fill_int(env, argv[0], "port", &o.port);
-    o.host = host;
-    o.path = path;
-    o.secret_token = secret;
-    o.cert_path = cert;
-    o.key_path = key;
-    o.client_ca_path = ca;
     w = calloc(1, sizeof *w);
     if (!w) {
         napi_throw_error(env, NULL, "out of memory");
         return NULL;
     }
     w->env = env;
-    w->wh = rtms_webhook_start(&o);
-    free(host); free(path); free(secret); free(cert); free(key); free(ca);
+    webhook_options(env, argv[0], &o, strings);
+    w->wh = listen ? rtms_webhook_start(&o) : rtms_webhook_create(&o);
+    for (i = 0; i < 6; i++)
+        free(strings[i]);
     if (!w->wh) {
         free(w);
         return throw_rtms(env, "webhook", RTMS_SDK_FAILURE);
     }
-    napi_create_reference(env, argv[1], 1, &w->dispatch);
     rtms_webhook_set_callback(w->wh, webhook_cb, w);
-    if (napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &w->poll, rtms_webhook_get_wake_fd(w->wh)) != 0) {
-        rtms_webhook_stop(w->wh);
-        napi_delete_reference(env, w->dispatch);
-        free(w);
-        napi_throw_error(env, NULL, "webhook: cannot watch the wake descriptor");
+    if (listen) {
+        napi_create_reference(env, argv[1], 1, &w->dispatch);
+        if (napi_get_uv_event_loop(env, &loop) != napi_ok ||
+            uv_poll_init(loop, &w->poll, rtms_webhook_get_wake_fd(w->wh)) != 0) {
+            rtms_webhook_stop(w->wh);
+            free_webhook(w);
+            napi_throw_error(env, NULL, "webhook: cannot watch the wake descriptor");
+            return NULL;
+        }
+        w->poll.data = w;
+        uv_poll_start(&w->poll, UV_READABLE, on_webhook_readable);
+        w->polling = 1;
+    }
+    if (napi_create_external(env, w, finalize_webhook, NULL, &ext) != napi_ok) {
+        w->finalized = 1;
+        stop_webhook(w);
+        if (!w->polling)
+            free_webhook(w);
+        napi_throw_error(env, NULL, "webhook: cannot create the handle object");
         return NULL;
     }
-    w->poll.data = w;
-    uv_poll_start(&w->poll, UV_READABLE, on_webhook_readable);
-    w->polling = 1;
-    CHECK(napi_create_external(env, w, NULL, NULL, &ext));
     return ext;
 }
+
+static napi_value js_webhook_start(napi_env env, napi_callback_info info) { return webhook_new(env, info, 1); }
+static napi_value js_webhook_create(napi_env env, napi_callback_info info) { return webhook_new(env, info, 0); }
 
 static webhook_ctx *webhook_arg(napi_env env, napi_value v)
 {
@@ -824,6 +978,68 @@ static webhook_ctx *webhook_arg(napi_env env, napi_value v)
     if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
         return NULL;
     return (webhook_ctx *)p;
+}
+
+/* webhookHandle(h, method, url, headerLines, body: Buffer|string) -> {status, body}: the core's
+ * answer to one request (rtms_webhook_handle); what it accepted waits for webhookPoll(). */
+static napi_value js_webhook_handle(napi_env env, napi_callback_info info)
+{
+    size_t argc = 5, len = 0;
+    napi_value argv[5], o;
+    webhook_ctx *w;
+    char *method = NULL, *uri = NULL, *headers = NULL, *text = NULL, *reply = NULL;
+    void *data = NULL;
+    bool is_buffer = false;
+    int status;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    w = argc >= 5 ? webhook_arg(env, argv[0]) : NULL;
+    if (!w || w->stopped) {
+        napi_throw_error(env, NULL, "webhook: the intake is stopped");
+        return NULL;
+    }
+    if (napi_is_buffer(env, argv[4], &is_buffer) == napi_ok && is_buffer) {
+        napi_get_buffer_info(env, argv[4], &data, &len);
+    } else if ((text = arg_string(env, argv[4])) != NULL) {
+        data = text;
+        len = strlen(text);
+    }
+    method = arg_string(env, argv[1]);
+    uri = arg_string(env, argv[2]);
+    headers = arg_string(env, argv[3]);
+    status = len > INT32_MAX ? -RTMS_SDK_INVALID_ARGS
+                             : rtms_webhook_handle(w->wh, method, uri, headers, (const char *)data, (int)len, &reply);
+    free(method);
+    free(uri);
+    free(headers);
+    free(text);
+    if (status < 0)
+        return throw_rtms(env, "webhookHandle", -status);
+    napi_create_object(env, &o);
+    set_prop(env, o, "status", int_value(env, status));
+    set_prop(env, o, "body", str_value(env, reply));
+    rtms_free(reply);
+    return o;
+}
+
+/* webhookPoll(h) -> [{event, body, routed}]: what the intake accepted and has not delivered yet,
+ * taken now (rtms_webhook_poll(h, 0, 0)). */
+static napi_value js_webhook_poll(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], out;
+    webhook_ctx *w;
+    int rc;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
+    napi_create_array(env, &out);
+    if (!w || w->stopped || w->collect)
+        return out;
+    w->collect = out;
+    rc = rtms_webhook_poll(w->wh, 0, 0);
+    w->collect = NULL;
+    if (rc < 0)
+        return throw_rtms(env, "webhookPoll", -rc);
+    return out;
 }
 
 static napi_value js_webhook_port(napi_env env, napi_callback_info info)
@@ -836,6 +1052,7 @@ static napi_value js_webhook_port(napi_env env, napi_callback_info info)
     return int_value(env, w && !w->stopped ? rtms_webhook_port(w->wh) : -1);
 }
 
+/* webhookStats(h) -> every field of struct rtms_webhook_stats (version 2), by its C name */
 static napi_value js_webhook_stats(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -849,16 +1066,12 @@ static napi_value js_webhook_stats(napi_env env, napi_callback_info info)
     s.version = RTMS_WEBHOOK_STATS_VERSION;
     if (!w || w->stopped || rtms_webhook_get_stats(w->wh, &s) != RTMS_SDK_OK)
         return o;
-    set_prop(env, o, "requests", num_value(env, (double)s.requests));
-    set_prop(env, o, "accepted", num_value(env, (double)s.accepted));
-    set_prop(env, o, "duplicates", num_value(env, (double)s.duplicates));
-    set_prop(env, o, "validations", num_value(env, (double)s.validations));
-    set_prop(env, o, "notFound", num_value(env, (double)s.not_found));
-    set_prop(env, o, "malformed", num_value(env, (double)s.malformed));
-    set_prop(env, o, "tooLarge", num_value(env, (double)s.too_large));
-    set_prop(env, o, "unauthorized", num_value(env, (double)s.unauthorized));
-    set_prop(env, o, "routed", num_value(env, (double)s.routed));
-    set_prop(env, o, "droppedQueueFull", num_value(env, (double)s.dropped_queue_full));
+#define STAT(f) set_prop(env, o, #f, num_value(env, (double)s.f))
+    STAT(requests); STAT(accepted); STAT(duplicates); STAT(validations); STAT(not_found); STAT(malformed);
+    STAT(too_large); STAT(unauthorized); STAT(routed); STAT(dropped_queue_full); STAT(connections_accepted);
+    STAT(connections_open); STAT(header_timeouts); STAT(body_timeouts); STAT(idle_timeouts); STAT(evicted);
+    STAT(refused); STAT(accept_errors);
+#undef STAT
     return o;
 }
 
@@ -871,30 +1084,8 @@ static napi_value js_webhook_stop(napi_env env, napi_callback_info info)
     w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
     if (!w || w->stopped)
         return bool_value(env, 0);
-    w->stopped = 1;
-    rtms_webhook_stop(w->wh);
-    w->wh = NULL;
-    uv_poll_stop(&w->poll);
-    uv_close((uv_handle_t *)&w->poll, on_webhook_closed);
+    stop_webhook(w);
     return bool_value(env, 1);
-}
-
-/* feedWebhook(h, body): an rtms_started/interrupted/stopped body for this handle's stream */
-static napi_value js_feed_webhook(napi_env env, napi_callback_info info)
-{
-    size_t argc = 2;
-    napi_value argv[2];
-    client_ctx *c;
-    char *body;
-    int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 2 ? client_arg(env, argv[0]) : NULL;
-    body = c && !c->released ? arg_string(env, argv[1]) : NULL;
-    if (!body)
-        return int_value(env, RTMS_SDK_INVALID_ARGS);
-    rc = rtms_feed_webhook(c->sdk, body, -1);
-    free(body);
-    return int_value(env, rc);
 }
 
 /* generateSignature(client, secret, uuid, stream) */
@@ -922,6 +1113,22 @@ static napi_value js_last_error(napi_env env, napi_callback_info info)
     return str_value(env, rtms_last_error());
 }
 
+/* leaveReasonString(reason): the core's name of an on_leave reason. */
+static napi_value js_leave_reason_string(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    return str_value(env, rtms_leave_reason_string(argc >= 1 ? arg_int(env, argv[0], 0) : 0));
+}
+
+/* liveHandles(): core handles allocated by this addon and not released yet (for tests). */
+static napi_value js_live_handles(napi_env env, napi_callback_info info)
+{
+    (void)info;
+    return int_value(env, live_handles);
+}
+
 NAPI_MODULE_INIT()
 {
     napi_property_descriptor props[] = {
@@ -940,11 +1147,15 @@ NAPI_MODULE_INIT()
         {"version", NULL, js_version, NULL, NULL, NULL, napi_default, NULL},
         {"webhookStart", NULL, js_webhook_start, NULL, NULL, NULL, napi_default, NULL},
         {"webhookPort", NULL, js_webhook_port, NULL, NULL, NULL, napi_default, NULL},
+        {"webhookCreate", NULL, js_webhook_create, NULL, NULL, NULL, napi_default, NULL},
+        {"webhookHandle", NULL, js_webhook_handle, NULL, NULL, NULL, napi_default, NULL},
+        {"webhookPoll", NULL, js_webhook_poll, NULL, NULL, NULL, napi_default, NULL},
         {"webhookStats", NULL, js_webhook_stats, NULL, NULL, NULL, napi_default, NULL},
         {"webhookStop", NULL, js_webhook_stop, NULL, NULL, NULL, napi_default, NULL},
-        {"feedWebhook", NULL, js_feed_webhook, NULL, NULL, NULL, napi_default, NULL},
         {"generateSignature", NULL, js_signature, NULL, NULL, NULL, napi_default, NULL},
         {"lastError", NULL, js_last_error, NULL, NULL, NULL, napi_default, NULL},
+        {"liveHandles", NULL, js_live_handles, NULL, NULL, NULL, napi_default, NULL},
+        {"leaveReasonString", NULL, js_leave_reason_string, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

@@ -9,6 +9,7 @@ const { spawn } = require('node:child_process');
 const path = require('node:path');
 const crypto = require('node:crypto');
 const http = require('node:http');
+const { once } = require('node:events');
 
 const rtms = require('..');
 
@@ -167,7 +168,7 @@ test('against the simulator', async (t) => {
     await until(() => r.of('reconnected').length > 0 && r.of('audio').length > before + 10);
     assert.strictEqual(r.of('reconnecting')[0][0], rtms.MEDIA_TYPE_AUDIO);
     assert.strictEqual(r.of('reconnected')[0][0], rtms.MEDIA_TYPE_AUDIO);
-    assert.strictEqual(c.stats().mediaReconnects, 1);
+    assert.strictEqual(c.getStats().media_reconnects, 1);
     c.leave();
   });
 
@@ -249,4 +250,348 @@ test('createWebhookHandler answers like Zoom\'s, verifies signatures', async (t)
   assert.strictEqual(ok.status, 200);
   await until(() => got.length === 1);
   assert.strictEqual(got[0].event, 'meeting.started');
+});
+
+// Every reason #defined in the public headers (RTMS_REASON_*, any *STOP_REASON_*), read from the
+// files so that this cannot drift.
+function headerReasons() {
+  const fs = require('node:fs');
+  const dir = path.join(__dirname, '..', '..', '..', 'include');
+  const out = {};
+  for (const f of fs.readdirSync(dir).filter((n) => n.endsWith('.h')).sort()) {
+    const re = /^#define\s+(\w*(?:RTMS_REASON_|STOP_REASON_)(\w+))\s+\(?(-?\d+)\)?/gm;
+    for (const m of fs.readFileSync(path.join(dir, f), 'utf8').matchAll(re)) out[m[1]] = [m[2], Number(m[3])];
+  }
+  return out;
+}
+
+test('every reason the core reports is a StopReason member', () => {
+  const defined = headerReasons();
+  assert.ok('RTMS_REASON_UPGRADE_REFUSED' in defined, 'the header parse found nothing');
+  const values = new Set(Object.values(rtms.StopReason));
+  for (const [macro, [name, value]] of Object.entries(defined)) {
+    assert.ok(values.has(value), `${macro} = ${value}`);
+    assert.strictEqual(rtms.StopReason[name], value, macro);
+  }
+  // The library's own names for every leave reason it reports.
+  const native = require('../build/rtms.node');
+  let named = 0;
+  for (let v = 0; v < 1200; v++) {
+    const name = native.leaveReasonString(v);
+    if (name.startsWith('STOP_REASON_')) continue;
+    named += 1;
+    const first = Object.keys(rtms.StopReason).find((k) => rtms.StopReason[k] === v);
+    assert.strictEqual(first, name, `reason ${v}`);
+  }
+  assert.ok(named >= 27 + 5, `${named} named reasons`);
+});
+
+test('raw webhook callback: real request, its answer reaches the client', async (t) => {
+  const seen = [];
+  const wh = rtms.onWebhookEvent((payload, req, res) => {
+    seen.push({ payload, method: req.method, url: req.url, headers: req.headers, rawBody: req.rawBody });
+    res.writeHead(202, { 'Content-Type': 'text/plain', 'X-Handled-By': 'raw' });
+    res.end(`accepted ${payload.event}`);
+  }, { host: '127.0.0.1', port: 0, path: '/raw', secret: '' });
+  t.after(() => wh.stop());
+  await once(wh.server, 'listening');
+  assert.ok(wh.port > 0);
+  const body = '{"event":"meeting.started","payload":{"n":1}}';
+  const r = await fetch(`http://127.0.0.1:${wh.port}/raw?source=test`, { method: 'POST', body, headers: { 'X-Custom': 'yes' } });
+  assert.strictEqual(r.status, 202);
+  assert.strictEqual(await r.text(), 'accepted meeting.started');
+  assert.strictEqual(r.headers.get('x-handled-by'), 'raw');
+  assert.strictEqual(seen.length, 1);
+  const [s] = seen;
+  assert.deepStrictEqual(s.payload, JSON.parse(body));
+  assert.strictEqual(s.method, 'POST');
+  assert.strictEqual(s.url, '/raw?source=test');
+  assert.strictEqual(s.headers['x-custom'], 'yes');
+  assert.ok(Buffer.isBuffer(s.rawBody) && s.rawBody.toString() === body);
+  // A callback that throws before answering: 500.
+  const wh2 = rtms.createWebhookHandler((payload, req, res) => { if (payload.event === 'boom') throw new Error('boom'); res.end(); });
+  const server = http.createServer(wh2);
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  t.after(() => server.close());
+  const boom = await fetch(`http://127.0.0.1:${server.address().port}/`, { method: 'POST', body: '{"event":"boom"}' });
+  assert.strictEqual(boom.status, 500);
+});
+
+test('raw webhook callback: signature, JSON and the challenge are answered before it', async (t) => {
+  const secret = 'raw-secret';
+  const seen = [];
+  const wh = rtms.onWebhookEvent((payload, req, res) => { seen.push(payload); res.end('ok'); },
+    { host: '127.0.0.1', port: 0, path: '/raw', secret });
+  t.after(() => wh.stop());
+  await once(wh.server, 'listening');
+  const url = `http://127.0.0.1:${wh.port}/raw`;
+  const sign = (b) => {
+    const ts = String(Math.floor(Date.now() / 1000));
+    return { 'x-zm-request-timestamp': ts, 'x-zm-signature': 'v0=' + crypto.createHmac('sha256', secret).update(`v0:${ts}:${b}`).digest('hex') };
+  };
+  const forged = await fetch(url, { method: 'POST', body: '{"event":"e"}', headers: { 'x-zm-signature': 'v0=00', 'x-zm-request-timestamp': '1' } });
+  assert.strictEqual(forged.status, 401);
+  const v = '{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}';
+  const answer = await (await fetch(url, { method: 'POST', body: v, headers: sign(v) })).json();
+  assert.strictEqual(answer.encryptedToken, crypto.createHmac('sha256', secret).update('abc').digest('hex'));
+  assert.deepStrictEqual(seen, []);
+  const ok = await fetch(url, { method: 'POST', body: '{"event":"e"}', headers: sign('{"event":"e"}') });
+  assert.strictEqual(ok.status, 200);
+  assert.deepStrictEqual(seen, [{ event: 'e' }]);
+});
+
+test('createWebhookHandler: the query string is ignored; a challenge without a secret is a 400', async (t) => {
+  delete process.env.ZM_RTMS_WEBHOOK_SECRET;
+  const got = [];
+  const server = http.createServer(rtms.createWebhookHandler((p) => got.push(p), '/hook'));
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  t.after(() => server.close());
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const withQuery = await fetch(`${url}/hook?x=1`, { method: 'POST', body: '{"event":"meeting.started"}' });
+  assert.strictEqual(withQuery.status, 200);
+  assert.strictEqual((await fetch(`${url}/hook/x?y=1`, { method: 'POST', body: '{"event":"e"}' })).status, 404);
+  const challenge = await fetch(`${url}/hook`, { method: 'POST', body: '{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}' });
+  assert.strictEqual(challenge.status, 400);
+  assert.match((await challenge.json()).error, /secret/);
+  await until(() => got.length === 1);
+  await new Promise((res) => setTimeout(res, 50));
+  assert.deepStrictEqual(got.map((p) => p.event), ['meeting.started'], 'the challenge never reaches the callback');
+});
+
+test('a Client garbage-collected without leave() releases its handle', async () => {
+  // A child with --expose-gc: clients never joined, a join refused (bad signature) and a session
+  // that ended are dropped without leave(); gc() must bring the addon's handle count back, the
+  // stream of the refused join is joined again, and the process exits by itself.
+  const sim = await startSim();
+  try {
+    const body = await sim.meeting({ duration: 30 });
+    const ended = await sim.meeting({ duration: 1 });
+    const child = spawn(process.execPath, ['--expose-gc', '-e', `
+      const rtms = require(${JSON.stringify(path.join(__dirname, '..'))});
+      const native = require(${JSON.stringify(path.join(__dirname, '..', 'build', 'rtms.node'))});
+      const fs = require('node:fs');
+      const body = ${JSON.stringify(body)}, ended = ${JSON.stringify(ended)};
+      const creds = { client: ${JSON.stringify(CLIENT_ID)}, secret: ${JSON.stringify(CLIENT_SECRET)} };
+      const fds = () => fs.readdirSync('/proc/self/fd').length;
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      async function collect(base) {
+        for (let i = 0; i < 50 && native.liveHandles() > base; i++) { global.gc(); await sleep(20); }
+        return native.liveHandles();
+      }
+      function joinOnce(payload, extra, event) {
+        return new Promise((resolve) => {
+          const c = new rtms.Client();
+          c.onAudioData(() => {});
+          c['on' + event]((reason) => resolve(reason));
+          c.join({ ...payload, ...extra });
+        });
+      }
+      (async () => {
+        const out = { base: native.liveHandles() };
+        for (let i = 0; i < 20; i++) new rtms.Client();
+        out.afterAlloc = native.liveHandles();
+        out.unjoined = await collect(out.base);
+        out.refused = await joinOnce(body.payload, { signature: 'bad' }, 'JoinConfirm');
+        out.afterRefused = await collect(out.base);
+        out.fdsBefore = fds();   // the core's runtime (event loop threads) runs from the first join on
+        out.endedReason = await joinOnce(ended.payload, creds, 'Leave');
+        out.afterEnded = await collect(out.base);
+        out.fdsAfter = fds();
+        const again = new rtms.Client();
+        out.rejoined = await new Promise((resolve) => { again.onJoinConfirm(resolve); again.join({ ...body.payload, ...creds }); });
+        again.leave();
+        out.final = native.liveHandles();
+        console.log(JSON.stringify(out));
+      })();
+    `], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RTMS_LOG_LEVEL: 'error', ZM_RTMS_LOG_LEVEL: 'error' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    const code = await new Promise((resolve) => {
+      const timer = setTimeout(() => { child.kill('SIGKILL'); resolve('timeout'); }, 60000);
+      child.on('exit', (c) => { clearTimeout(timer); resolve(c); });
+    });
+    assert.strictEqual(code, 0, `child exited ${code} (it must exit by itself): ${stdout} ${stderr}`);
+    const out = JSON.parse(stdout.trim().split('\n').pop());
+    assert.strictEqual(out.afterAlloc, out.base + 20);
+    assert.strictEqual(out.unjoined, out.base, 'never-joined clients released');
+    assert.notStrictEqual(out.refused, 0, 'the bad signature was refused');
+    assert.strictEqual(out.afterRefused, out.base, 'a client whose join was refused released');
+    assert.strictEqual(out.endedReason, 6);
+    assert.strictEqual(out.afterEnded, out.base, 'a client whose session ended released');
+    assert.ok(out.fdsAfter <= out.fdsBefore, `descriptors: ${out.fdsBefore} before, ${out.fdsAfter} after`);
+    assert.strictEqual(out.rejoined, 0, 'the stream is joined again');
+    assert.strictEqual(out.final, out.base);
+  } finally {
+    sim.close();
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// The web-server integrations are the core's intake (rtms_webhook_create/handle): retries are
+// deduplicated, RTMS events of live clients are routed, refused requests never reach callbacks.
+// ---------------------------------------------------------------------------------------------
+
+const signWith = (secret, body, ts = Math.floor(Date.now() / 1000)) => ({
+  'Content-Type': 'application/json',
+  'x-zm-request-timestamp': String(ts),
+  'x-zm-signature': 'v0=' + crypto.createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex'),
+});
+
+async function listen(handler) {
+  const server = http.createServer(handler);
+  await new Promise((res) => server.listen(0, '127.0.0.1', res));
+  return { server, url: `http://127.0.0.1:${server.address().port}`, close: () => { server.close(); server.closeAllConnections(); } };
+}
+
+// Both integrations, started the same way: createWebhookHandler in the test's own server (simple
+// form) and onWebhookEvent's raw form (the binding's server).
+async function integrations(t, secret, onSimple, onRaw) {
+  process.env.ZM_RTMS_WEBHOOK_SECRET = secret;
+  let handler;
+  try { handler = rtms.createWebhookHandler(onSimple, '/hook'); } finally { delete process.env.ZM_RTMS_WEBHOOK_SECRET; }
+  const simple = await listen(handler);
+  t.after(() => simple.close());
+  const wh = rtms.onWebhookEvent(onRaw, { host: '127.0.0.1', port: 0, path: '/hook', secret });
+  t.after(() => wh.stop());
+  await once(wh.server, 'listening');
+  return [['createWebhookHandler', `${simple.url}/hook`, null], ['raw onWebhookEvent', `http://127.0.0.1:${wh.port}/hook`, wh]];
+}
+
+test('web-server integrations: a retry reaches the callback once, a query string is fine, forgeries never', async (t) => {
+  const secret = 'dedupe-secret';
+  const simple = [];
+  const raw = [];
+  const targets = await integrations(t, secret, (p) => simple.push(p), (p, req, res) => { raw.push(p); res.end('{"raw":true}'); });
+  for (const [name, url, wh] of targets) {
+    const seen = name === 'createWebhookHandler' ? simple : raw;
+    const body = JSON.stringify({ event: 'meeting.rtms_started', event_ts: Date.now(), payload: { rtms_stream_id: `s-${name}` } });
+    const first = await fetch(`${url}?retry=0`, { method: 'POST', body, headers: signWith(secret, body) });
+    assert.strictEqual(first.status, 200, name);
+    // Zoom's retry: the same body, signed again (a later timestamp).
+    const again = await fetch(`${url}?retry=1`, { method: 'POST', body, headers: signWith(secret, body, Math.floor(Date.now() / 1000) + 1) });
+    assert.strictEqual(again.status, 200, name);
+    assert.deepStrictEqual(await again.json(), { status: 'ok' }, `${name}: a duplicate gets the core's answer`);
+    const forged = await fetch(url, { method: 'POST', body: '{"event":"forged"}', headers: signWith('not-the-secret', '{"event":"forged"}') });
+    assert.strictEqual(forged.status, 401, name);
+    const unsigned = await fetch(url, { method: 'POST', body: '{"event":"unsigned"}' });
+    assert.strictEqual(unsigned.status, 401, name);
+    const v = '{"event":"endpoint.url_validation","payload":{"plainToken":"tok"}}';
+    const challenge = await fetch(`${url}?x=1`, { method: 'POST', body: v, headers: signWith(secret, v) });
+    assert.deepStrictEqual(await challenge.json(),
+      { plainToken: 'tok', encryptedToken: crypto.createHmac('sha256', secret).update('tok').digest('hex') }, name);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepStrictEqual(seen.map((p) => p.event), ['meeting.rtms_started'], `${name}: once, and nothing refused`);
+    if (wh) {
+      const st = wh.stats();
+      assert.deepStrictEqual([st.accepted, st.duplicates, st.unauthorized, st.validations], [1, 1, 2, 1], name);
+    }
+  }
+});
+
+test('raw form: an answer written by the callback (sync or async) reaches the client, else the core\'s', async (t) => {
+  const wh = rtms.onWebhookEvent(async (payload, req, res) => {
+    if (payload.event === 'quiet') return;
+    if (payload.event === 'later') {
+      await new Promise((r) => setTimeout(r, 20));
+      res.writeHead(201, { 'Content-Type': 'text/plain' });
+      res.end('later');
+      return;
+    }
+    if (payload.event === 'reject') throw new Error('rejected');
+    res.writeHead(418, { 'Content-Type': 'text/plain' });
+    res.end(`teapot ${req.method} ${req.url} ${req.rawBody.length}`);
+  }, { host: '127.0.0.1', port: 0, path: '/raw', secret: '' });
+  t.after(() => wh.stop());
+  await once(wh.server, 'listening');
+  const url = `http://127.0.0.1:${wh.port}/raw`;
+  const post = (event) => fetch(`${url}?q=${event}`, { method: 'POST', body: JSON.stringify({ event }) });
+  const tea = await post('tea');
+  assert.deepStrictEqual([tea.status, await tea.text()], [418, 'teapot POST /raw?q=tea 15']);
+  const later = await post('later');
+  assert.deepStrictEqual([later.status, await later.text()], [201, 'later']);
+  const quiet = await post('quiet');
+  assert.deepStrictEqual([quiet.status, await quiet.json()], [200, { status: 'ok' }]);
+  assert.strictEqual((await post('reject')).status, 500);
+  const wrongPath = await fetch(`http://127.0.0.1:${wh.port}/elsewhere`, { method: 'POST', body: '{"event":"e"}' });
+  assert.deepStrictEqual([wrongPath.status, await wrongPath.json()], [404, { error: 'Not Found' }]);
+  const big = await fetch(url, { method: 'POST', body: Buffer.alloc((1 << 20) + 10, 0x20) });
+  assert.strictEqual(big.status, 413);
+  const st = wh.stats();
+  assert.strictEqual(st.not_found, 1);
+  assert.strictEqual(st.too_large, 1);
+});
+
+test('web-server integrations route RTMS events of a live client (rtms_stopped ends it)', async (t) => {
+  const sim = await startSim();
+  t.after(() => sim.close());
+  const secret = 'route-secret';
+  const simple = [];
+  const raw = [];
+  const targets = await integrations(t, secret, (p) => simple.push(p), (p, req, res) => { raw.push(p); res.end(); });
+  for (const [name, url, wh] of targets) {
+    const body = await sim.meeting({ duration: 60 });
+    const c = new rtms.Client();
+    const r = record(c);
+    c.enableVideo(false); c.enableDeskshare(false); c.enableTranscript(false); c.enableChat(false);
+    c.join({ ...body.payload, client: CLIENT_ID, secret: CLIENT_SECRET });
+    await until(() => r.of('join_confirm').length > 0);
+    assert.deepStrictEqual(r.of('join_confirm'), [[0]], name);
+    const stopped = JSON.stringify({ event: 'meeting.rtms_stopped', event_ts: Date.now(),
+      payload: { meeting_uuid: body.payload.meeting_uuid, rtms_stream_id: body.payload.rtms_stream_id, stop_reason: 2 } });
+    const answer = await fetch(url, { method: 'POST', body: stopped, headers: signWith(secret, stopped) });
+    assert.strictEqual(answer.status, 200, name);
+    await until(() => r.of('leave').length > 0, 10000);
+    assert.deepStrictEqual(r.of('leave'), [[rtms.StopReason.USER_TRIGGERED]], `${name}: the core ended the live session`);
+    const again = await fetch(url, { method: 'POST', body: stopped, headers: signWith(secret, stopped) });
+    assert.strictEqual(again.status, 200);
+    c.leave();
+    const seen = name === 'createWebhookHandler' ? simple : raw;
+    assert.deepStrictEqual(seen.map((p) => p.event), ['meeting.rtms_stopped'], name);
+    if (wh) assert.deepStrictEqual([wh.stats().routed, wh.stats().duplicates], [1, 1]);
+  }
+});
+
+// Field names of a struct in include/openrtms.h, read from the header so the test cannot drift.
+function headerStruct(name) {
+  const fs = require('node:fs');
+  const text = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'include', 'openrtms.h'), 'utf8');
+  const m = text.match(new RegExp(`struct ${name} \\{([\\s\\S]*?)\\n\\};`));
+  assert.ok(m, `struct ${name} not found`);
+  const body = m[1].replace(/\/\*[\s\S]*?\*\//g, '');
+  return [...body.matchAll(/^\s*[\w ]+?\s+\**(\w+)(\[\d+\])?;/gm)].map((x) => x[1]).filter((f) => f !== 'version');
+}
+
+test('getStats() and the intake\'s stats() have every field of the C structs, by their C names', async (t) => {
+  const sim = await startSim();
+  t.after(() => sim.close());
+  const body = await sim.meeting({ duration: 2 });
+  const c = new rtms.Client();
+  let left = false;
+  c.onAudioData(() => {});
+  c.onLeave(() => { left = true; });
+  c.join({ ...body.payload, client: CLIENT_ID, secret: CLIENT_SECRET });
+  await until(() => left, 20000);
+  const st = c.getStats();
+  assert.deepStrictEqual(c.stats(), st, 'stats() is the same');
+  c.leave();
+  const fields = headerStruct('rtms_stats');
+  assert.ok(fields.includes('media_messages') && fields.includes('max_gap_ms'), fields.join());
+  assert.deepStrictEqual(Object.keys(st).sort(), fields.sort());
+  assert.deepStrictEqual(Object.keys(st.media_messages), ['audio', 'video', 'deskshare', 'transcript', 'chat']);
+  assert.ok(st.media_messages.audio > 0 && st.delivered > 0 && st.media_bytes > 0, JSON.stringify(st));
+  const wfields = headerStruct('rtms_webhook_stats');
+  assert.ok(wfields.includes('accept_errors'), wfields.join());
+  for (const form of [(p) => p, (p, req, res) => res.end()]) {
+    const wh = rtms.onWebhookEvent(form, { host: '127.0.0.1', port: 0, path: '/s', secret: '' });
+    try {
+      if (wh.server) await once(wh.server, 'listening');
+      const s = wh.stats();
+      assert.deepStrictEqual(Object.keys(s).sort(), [...wfields].sort());
+      assert.ok(Object.values(s).every((v) => typeof v === 'number'));
+    } finally {
+      wh.stop();
+    }
+  }
 });

@@ -19,8 +19,7 @@ Reconnection and server failover happen inside the core (on_reconnecting / on_re
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
+import http.server
 import inspect
 import json
 import os
@@ -86,14 +85,21 @@ MessageType = IntEnum("MessageType", {n: i for i, n in enumerate([
     "STREAM_STATE_REQ", "STREAM_STATE_RESP", "STREAM_CLOSE_REQ", "STREAM_CLOSE_RESP", "META_DATA_AUDIO",
     "META_DATA_VIDEO", "META_DATA_SHARE", "META_DATA_TRANSCRIPT", "META_DATA_CHAT", "VIDEO_SUBSCRIPTION_REQ",
     "VIDEO_SUBSCRIPTION_RESP"])})
-StopReason = IntEnum("StopReason", {n: i for i, n in enumerate([
+StopReason = IntEnum("StopReason", [(n, i) for i, n in enumerate([
     "UNDEFINED", "HOST_TRIGGERED", "USER_TRIGGERED", "USER_LEFT", "USER_EJECTED", "HOST_DISABLED_APP",
     "MEETING_ENDED", "STREAM_CANCELED", "STREAM_REVOKED", "ALL_APPS_DISABLED", "INTERNAL_EXCEPTION",
     "CONNECTION_TIMEOUT", "INSTANCE_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_INTERRUPTED",
     "DATA_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_CLOSED_ABNORMALLY", "DATA_CONNECTION_CLOSED_ABNORMALLY",
     "EXIT_SIGNAL", "AUTHENTICATION_FAILURE", "AWAIT_RECONNECTION_TIMEOUT", "RECEIVER_REQUEST_CLOSE",
     "CUSTOMER_DISCONNECTED", "AGENT_DISCONNECTED", "ADMIN_DISABLED_APP", "KEEP_ALIVE_TIMEOUT",
-    "MANUAL_API_TRIGGERED", "STREAMING_NOT_SUPPORTED"])})
+    "MANUAL_API_TRIGGERED", "STREAMING_NOT_SUPPORTED"])] + list({
+    # The core's own reasons (RTMS_REASON_* in include/openrtms.h), reported by on_leave when it
+    # gives up on a connection, by on_join_confirm and on_error: members too, so that
+    # StopReason(reason) names every reason the core reports. TIMEOUT, BAD_RESPONSE and LIVENESS_TIMEOUT share
+    # Zoom's values 1, 6 and 16 (aliases: StopReason(6).name is MEETING_ENDED).
+    "TIMEOUT": 1, "BAD_RESPONSE": 6, "LIVENESS_TIMEOUT": 16, "CONNECT_FAILED": 500, "CONNECTION_LOST": 502,
+    "TLS_FAILED": 610, "UPGRADE_REFUSED": 620, "CLOSED_BY_SERVER": 960,
+    "QUEUE_FULL": 700}.items()))   # on_error only
 _languages = ["ARABIC", "BENGALI", "CANTONESE", "CATALAN", "CHINESE_SIMPLIFIED", "CHINESE_TRADITIONAL", "CZECH",
               "DANISH", "DUTCH", "ENGLISH", "ESTONIAN", "FINNISH", "FRENCH_CANADA", "FRENCH_FRANCE", "GERMAN",
               "HEBREW", "HINDI", "HUNGARIAN", "INDONESIAN", "ITALIAN", "JAPANESE", "KOREAN", "MALAY", "PERSIAN",
@@ -194,15 +200,17 @@ def find_ca_certificate(specified_path: Optional[str] = None) -> str:
 
 
 def generate_signature(client: Optional[str], secret: Optional[str], uuid: str, rtms_stream_id: str) -> str:
-    """hex(HMAC-SHA256(secret, "client,uuid,stream")). ZM_RTMS_CLIENT / ZM_RTMS_SECRET win, like Zoom's."""
+    """The core's handshake signature (rtms_generate_signature). ZM_RTMS_CLIENT / ZM_RTMS_SECRET win, like Zoom's."""
     client_id = os.getenv("ZM_RTMS_CLIENT") or client
     client_secret = os.getenv("ZM_RTMS_SECRET") or secret
     if not client_id:
         raise EnvironmentError("Client ID cannot be blank")
     if not client_secret:
         raise EnvironmentError("Client Secret cannot be blank")
-    return hmac.new(client_secret.encode(), ("%s,%s,%s" % (client_id, uuid, rtms_stream_id)).encode(),
-                    hashlib.sha256).hexdigest()
+    out = _native.ctypes.create_string_buffer(65)
+    _native.check("generate_signature", _native.rtms_generate_signature(
+        _native._b(client_id), _native._b(client_secret), _native._b(uuid), _native._b(rtms_stream_id), out, 65))
+    return out.value.decode("ascii")
 
 
 def initialize(ca_path: Optional[str] = None) -> bool:
@@ -482,13 +490,16 @@ class EventLoopPool:
 
 
 # --------------------------------------------------------------------------------------------
-# Webhooks: the core's intake (answers 200 first, verifies signatures, dedupes retries, routes
-# failover/interruption/end of live streams to their clients)
+# Webhooks: every decision is the core's intake (include/openrtms.h, "Webhook intake"): the path
+# (query string ignored), 404/413/400/401, the signature and replay window, the validation
+# challenge, dedupe of Zoom's retries, routing of rtms_started/interrupted/stopped to the live
+# clients of this process, the queue of accepted events. Here: sockets, threads and Zoom's shapes.
 # --------------------------------------------------------------------------------------------
 
 class WebhookResponse:
-    """Zoom's raw-callback response object. The core's intake has already answered 200 (Zoom
-    retries slow answers), so send() records what the application wanted and returns."""
+    """Zoom's raw-callback response: set_status(), set_header(), send(data) (dict or list as JSON,
+    str, bytes), once. What is sent is the HTTP answer to the request; a callback that sends
+    nothing gets the core's answer (200 {"status":"ok"}) when it returns."""
 
     def __init__(self, handler: Any = None):
         self._handler = handler
@@ -504,36 +515,180 @@ class WebhookResponse:
         self._headers[name] = value
 
     def send(self, data: Any = None) -> None:
-        if not self._sent:
-            self._sent = True
-            self._body = data
+        if self._sent:
+            return
+        self._sent = True
+        self._body = data
+        if isinstance(data, bytes):
+            raw = data
+        elif isinstance(data, str):
+            raw = data.encode("utf-8")
+        elif data is None:
+            raw = b""
+        else:
+            raw = json.dumps(data).encode("utf-8")
+        h = self._handler
+        if h is None:
+            return
+        h.send_response(self._status)
+        for name, value in self._headers.items():
+            if name.lower() != "content-length":
+                h.send_header(name, value)
+        h.send_header("Content-Length", str(len(raw)))
+        h.end_headers()
+        h.wfile.write(raw)
+        h.wfile.flush()
+
+
+class WebhookHandler(http.server.BaseHTTPRequestHandler):
+    """One request of the raw form's server, decided by the core's intake (WebhookServer._handle).
+    The callback gets it as `request`, like Zoom's handler: `command`/`method`, `path` (with the
+    query), `headers` (case-insensitive) and `body`, the raw bytes as received."""
+
+    server_version = "OpenRTMS"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def _answer(self, status: int, body: Any) -> None:
+        r = WebhookResponse(self)
+        r.set_status(status)
+        r.send(body)
+
+    def _serve(self) -> None:
+        owner: "WebhookServer" = self.server.owner  # type: ignore[attr-defined]
+        self.method = self.command
+        try:
+            length = max(0, int(self.headers.get("Content-Length") or 0))
+        except ValueError:
+            length = 0
+        # At most one byte over the core's limit is read: enough for its 413.
+        self.body = self.rfile.read(min(length, owner.max_body_bytes + 1)) if length else b""
+        if len(self.body) < length:
+            self.close_connection = True
+        headers = "".join("%s: %s\r\n" % (k, v) for k, v in self.headers.items())
+        try:
+            status, reply, accepted = owner._handle(self.command, self.path, headers, self.body)
+        except Exception as e:   # stopped meanwhile
+            return self._answer(503, {"error": str(e)})
+        if not accepted:
+            return self._answer(status, reply)
+        response = WebhookResponse(self)
+        try:
+            owner.callback(json.loads(accepted[0][1]), self, response)
+        except Exception as e:
+            log_error("webhook", "Error in webhook callback: %s" % e)
+            traceback.print_exc()
+            if not response._sent:
+                response.set_status(500)
+                response.send({"error": "Internal error: %s" % e})
+        if not response._sent:
+            self._answer(status, reply)
+
+    do_POST = do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 
 
 class WebhookServer:
-    """A webhook intake in the core, delivering each accepted event to callback(payload) on a thread."""
+    """A webhook intake in the core, delivering each accepted event to callback(payload) on a thread.
 
-    def __init__(self, port: int = 8080, path: str = "/", host: Optional[str] = None, secret: Optional[str] = None):
+    The raw form, callback(payload, request, response), writes the HTTP answer itself, which the
+    core's listener cannot wait for (it answers before the application sees an event): that form
+    is served by a threaded http.server here, and every request goes to the core's intake
+    (rtms_webhook_create / rtms_webhook_handle), which decides and answers it, deduplicates
+    retries and routes RTMS events to live clients; the callback gets what it accepted."""
+
+    def __init__(self, port: int = 8080, path: str = "/", host: Optional[str] = None, secret: Optional[str] = None,
+                 max_body_bytes: int = 1 << 20):
         self.port, self.path, self.host, self.secret = port, path, host, secret
+        self.max_body_bytes = max_body_bytes
         self.callback: Optional[Callable] = None
         self._wh = None
+        self._http: Optional[http.server.ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
         self._cb_thunk = None
+        self._lock = threading.Lock()   # one request's handle and poll at a time (raw form)
+        self._accepted: List[tuple] = []
 
-    def start(self, callback: Callable) -> bool:
-        if self._wh:
-            return False
+    def _options(self, port: int) -> "_native.rtms_webhook_options":
         o = _native.rtms_webhook_options()
         _native.rtms_webhook_options_init(o, 1)
-        o.port = int(self.port)
+        o.port = int(port)
         o.path = _native._b(self.path)
         o.host = _native._b(self.host)
-        o.secret_token = _native._b(self.secret)
-        wh = _native.rtms_webhook_start(o)
+        o.secret_token = _native._b(self.secret)   # None: ZM_RTMS_WEBHOOK_SECRET; "": no check
+        o.max_body_bytes = int(self.max_body_bytes)
+        return o
+
+    def _start_raw(self, callback: Callable) -> bool:
+        wh = _native.rtms_webhook_create(self._options(-1))
+        if not wh:
+            log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
+            return False
+
+        def collect(_wh, event, body, size, routed, _ud):
+            self._accepted.append((event.decode("utf-8", "replace"), _native.ctypes.string_at(body, size), bool(routed)))
+
+        self._cb_thunk = _native.WebhookCB(collect)
+        _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
+        try:
+            srv = http.server.ThreadingHTTPServer((self.host or "0.0.0.0", int(self.port)), WebhookHandler)
+        except OSError as e:
+            _native.rtms_webhook_stop(wh)
+            log_error("webhook", "Error starting webhook server: %s" % e)
+            return False
+        srv.daemon_threads = True
+        cert, key = os.getenv("ZM_RTMS_CERT"), os.getenv("ZM_RTMS_KEY")
+        if cert and key:
+            import ssl
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            if os.getenv("ZM_RTMS_CA_WEBHOOK"):
+                ctx.load_verify_locations(os.getenv("ZM_RTMS_CA_WEBHOOK"))
+                ctx.verify_mode = ssl.CERT_REQUIRED
+            srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        srv.owner = self  # type: ignore[attr-defined]
+        self.callback = callback
+        self._wh = wh
+        self._http = srv
+        self.port = srv.server_address[1]
+        self._thread = threading.Thread(target=srv.serve_forever, name="rtms-webhook", daemon=True)
+        self._thread.start()
+        log_info("webhook", "Listening for webhook events at http%s://localhost:%d%s" % (
+            "s" if cert and key else "", self.port, self.path))
+        return True
+
+    def _handle(self, method: str, uri: str, headers: str, body: bytes) -> tuple:
+        """One request of the raw form's server through the core's intake (rtms_webhook_handle):
+        (status, reply body, accepted), accepted being the [(event, body bytes, routed)] it took
+        (one, or none: a duplicate, a refusal, the validation challenge)."""
+        reply = _native.ctypes.c_void_p()
+        with self._lock:
+            if not self._wh:
+                raise RuntimeError("the webhook server is stopped")
+            status = _native.rtms_webhook_handle(self._wh, _native._b(method), _native._b(uri), _native._b(headers),
+                                                 body, len(body), _native.ctypes.byref(reply))
+            if status < 0:
+                raise RTMSException("webhook", -status, _native.last_error())
+            try:
+                text = _native.ctypes.string_at(reply).decode("utf-8")
+            finally:
+                _native.rtms_free(reply)
+            self._accepted = []
+            _native.rtms_webhook_poll(self._wh, 0, 0)
+            accepted, self._accepted = self._accepted, []
+        return status, text, accepted
+
+    def start(self, callback: Callable) -> bool:
+        if self._wh or self._http:
+            return False
+        if len(inspect.signature(callback).parameters) >= 3:
+            return self._start_raw(callback)
+        wh = _native.rtms_webhook_start(self._options(self.port))
         if not wh:
             log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
             return False
         self.callback = callback
-        raw = len(inspect.signature(callback).parameters) >= 3
 
         def deliver(_wh, event, body, size, routed, _ud):
             try:
@@ -541,10 +696,7 @@ class WebhookServer:
             except ValueError:
                 return
             try:
-                if raw:
-                    callback(payload, None, WebhookResponse())
-                else:
-                    callback(payload)
+                callback(payload)
             except Exception as e:
                 log_error("webhook", "Error in webhook callback: %s" % e)
                 traceback.print_exc()
@@ -576,15 +728,22 @@ class WebhookServer:
             _native.rtms_free(out)
 
     def stats(self) -> Dict[str, int]:
+        """Every counter of struct rtms_webhook_stats (version 2), by its C name."""
         if not self._wh:
             return {}
         s = _native.rtms_webhook_stats()
-        s.version = 1
+        s.version = 2
         _native.rtms_webhook_get_stats(self._wh, _native.ctypes.byref(s))
         return {n: getattr(s, n) for n, _ in _native.rtms_webhook_stats._fields_ if n != "version"}
 
     def stop(self) -> None:
-        wh, self._wh = self._wh, None
+        srv, self._http = self._http, None
+        if srv is not None:
+            if self._thread is not threading.current_thread():
+                srv.shutdown()
+            srv.server_close()
+        with self._lock:   # not while a request of the raw form is in the core
+            wh, self._wh = self._wh, None
         if wh:
             _native.rtms_webhook_stop(wh)
             if self._thread is not None and self._thread is not threading.current_thread():
@@ -795,20 +954,28 @@ class Client(_ClientBase):
             return submit
         return callback
 
-    def on_audio_data(self, callback: Optional[Callable]) -> None:
+    # The registrars return the callback given, so `@client.on_transcript_data` keeps the
+    # function bound to its name (Zoom's return None).
+
+    def on_audio_data(self, callback: Optional[Callable]) -> Optional[Callable]:
         super().on_audio_data(self._wrap_callback(callback))
+        return callback
 
-    def on_video_data(self, callback: Optional[Callable]) -> None:
+    def on_video_data(self, callback: Optional[Callable]) -> Optional[Callable]:
         super().on_video_data(self._wrap_callback(callback))
+        return callback
 
-    def on_deskshare_data(self, callback: Optional[Callable]) -> None:
+    def on_deskshare_data(self, callback: Optional[Callable]) -> Optional[Callable]:
         super().on_deskshare_data(self._wrap_callback(callback))
+        return callback
 
-    def on_transcript_data(self, callback: Optional[Callable]) -> None:
+    def on_transcript_data(self, callback: Optional[Callable]) -> Optional[Callable]:
         super().on_transcript_data(self._wrap_callback(callback))
+        return callback
 
-    def on_chat_data(self, callback: Optional[Callable]) -> None:
+    def on_chat_data(self, callback: Optional[Callable]) -> Optional[Callable]:
         super().on_chat_data(self._wrap_callback(callback))
+        return callback
 
     onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
     onTranscriptData, onChatData = on_transcript_data, on_chat_data
@@ -828,13 +995,13 @@ class Client(_ClientBase):
     setTranscriptParams, setProxy, subscribeVideo = set_transcript_params, set_proxy, subscribe_video
     subscribeEvent, unsubscribeEvent = subscribe_event, unsubscribe_event
 
-    def on_participant_video(self, callback: Optional[Callable]) -> None:
+    def on_participant_video(self, callback: Optional[Callable]) -> Optional[Callable]:
         self._participant_video_callback = callback
-        super().on_participant_video(callback)
+        return super().on_participant_video(callback)
 
-    def on_video_subscribed(self, callback: Optional[Callable]) -> None:
+    def on_video_subscribed(self, callback: Optional[Callable]) -> Optional[Callable]:
         self._video_subscribed_callback = callback
-        super().on_video_subscribed(callback)
+        return super().on_video_subscribed(callback)
 
     onParticipantVideo, onVideoSubscribed = on_participant_video, on_video_subscribed
 
@@ -868,7 +1035,9 @@ class Client(_ClientBase):
 
         super().on_event_ex(dispatch)
 
-    def _typed(self, attr: str, callback: Callable, events: List[int]) -> bool:
+    # These return the callback too (truthy, where Zoom's return True), for decorator use.
+
+    def _typed(self, attr: str, callback: Callable, events: List[int]) -> Callable:
         if not callable(callback):
             raise TypeError("Function argument expected")
         setattr(self, attr, callback)
@@ -877,26 +1046,26 @@ class Client(_ClientBase):
             self.subscribe_event(events)
         except Exception as e:
             log_warn("client", "could not subscribe to events %s: %s" % (events, e))
-        return True
+        return callback
 
-    def on_participant_event(self, callback: Callable) -> bool:
+    def on_participant_event(self, callback: Callable) -> Callable:
         return self._typed("_participant_event_callback", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
 
-    def on_active_speaker_event(self, callback: Callable) -> bool:
+    def on_active_speaker_event(self, callback: Callable) -> Callable:
         return self._typed("_active_speaker_callback", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
 
-    def on_sharing_event(self, callback: Callable) -> bool:
+    def on_sharing_event(self, callback: Callable) -> Callable:
         return self._typed("_sharing_callback", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
 
-    def on_media_connection_interrupted(self, callback: Callable) -> bool:
+    def on_media_connection_interrupted(self, callback: Callable) -> Callable:
         return self._typed("_media_interrupted_callback", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
 
-    def on_event_ex(self, callback: Callable) -> bool:
+    def on_event_ex(self, callback: Callable) -> Callable:
         if not callable(callback):
             raise TypeError("Function argument expected")
         self._raw_event_callback = callback
         self._setup_event_handler()
-        return True
+        return callback
 
     onParticipantEvent, onActiveSpeakerEvent, onSharingEvent = on_participant_event, on_active_speaker_event, on_sharing_event
     onMediaConnectionInterrupted, onEventEx = on_media_connection_interrupted, on_event_ex

@@ -444,34 +444,44 @@ class NativeClient:
     subscribeVideo = subscribe_video
 
     # -- callback registrars (work before alloc; data registrars enable their media) ----------
+    # Each returns the callback, so that `@client.on_audio_data` leaves the function bound to
+    # its name (Zoom's return None there).
 
-    def _set(self, name: str, cb: Optional[Callable]) -> None:
+    def _set(self, name: str, cb: Optional[Callable]) -> Optional[Callable]:
         if cb is not None and not callable(cb):
             raise TypeError("Function argument expected")
         self._cbs[name] = cb
+        return cb
 
-    def on_join_confirm(self, callback): self._set("join_confirm", callback)
-    def on_session_update(self, callback): self._set("session_update", callback)
+    def _set_data(self, name: str, kind: int, cb: Optional[Callable]) -> Optional[Callable]:
+        self._set(name, cb)
+        self._enable(kind, cb is not None)
+        return cb
+
+    def on_join_confirm(self, callback): return self._set("join_confirm", callback)
+    def on_session_update(self, callback): return self._set("session_update", callback)
     def on_user_update(self, callback):
         self._set("user_update", callback)
         if callback is not None:
             self.subscribe_event([2, 3, 4])
-    def on_audio_data(self, callback): self._set("audio_data", callback); self._enable(1, callback is not None)
-    def on_video_data(self, callback): self._set("video_data", callback); self._enable(2, callback is not None)
-    def on_deskshare_data(self, callback): self._set("deskshare_data", callback); self._enable(4, callback is not None)
-    def on_transcript_data(self, callback): self._set("transcript_data", callback); self._enable(8, callback is not None)
-    def on_chat_data(self, callback): self._set("chat_data", callback); self._enable(16, callback is not None)
-    def on_leave(self, callback): self._set("leave", callback)
-    def on_event_ex(self, callback): self._set("event_ex", callback)
+        return callback
+    def on_audio_data(self, callback): return self._set_data("audio_data", 1, callback)
+    def on_video_data(self, callback): return self._set_data("video_data", 2, callback)
+    def on_deskshare_data(self, callback): return self._set_data("deskshare_data", 4, callback)
+    def on_transcript_data(self, callback): return self._set_data("transcript_data", 8, callback)
+    def on_chat_data(self, callback): return self._set_data("chat_data", 16, callback)
+    def on_leave(self, callback): return self._set("leave", callback)
+    def on_event_ex(self, callback): return self._set("event_ex", callback)
     def on_participant_video(self, callback):
         self._set("participant_video", callback)
         if callback is not None:
             self.subscribe_event([8, 9])
-    def on_video_subscribed(self, callback): self._set("video_subscribed", callback)
-    def on_reconnecting(self, callback): self._set("reconnecting", callback)
-    def on_reconnected(self, callback): self._set("reconnected", callback)
-    def on_stream_state(self, callback): self._set("stream_state", callback)
-    def on_error(self, callback): self._set("error", callback)
+        return callback
+    def on_video_subscribed(self, callback): return self._set("video_subscribed", callback)
+    def on_reconnecting(self, callback): return self._set("reconnecting", callback)
+    def on_reconnected(self, callback): return self._set("reconnected", callback)
+    def on_stream_state(self, callback): return self._set("stream_state", callback)
+    def on_error(self, callback): return self._set("error", callback)
 
     onJoinConfirm, onSessionUpdate, onUserUpdate = on_join_confirm, on_session_update, on_user_update
     onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data

@@ -166,9 +166,11 @@ class rtms_webhook_options(Structure):
 
 
 class rtms_webhook_stats(Structure):
+    """Version 2 (set version = 2 before rtms_webhook_get_stats)."""
     _fields_ = [("version", c_uint)] + [(n, c_uint64) for n in (
         "requests", "accepted", "duplicates", "validations", "not_found", "malformed", "too_large",
-        "unauthorized", "routed", "dropped_queue_full")]
+        "unauthorized", "routed", "dropped_queue_full", "connections_accepted", "connections_open",
+        "header_timeouts", "body_timeouts", "idle_timeouts", "evicted", "refused", "accept_errors")]
 
 
 WebhookCB = CFUNCTYPE(None, c_void_p, c_char_p, c_void_p, c_int, c_int, c_void_p)
@@ -213,6 +215,9 @@ rtms_generate_signature = _fn("rtms_generate_signature", c_int, c_char_p, c_char
 rtms_version = _fn("rtms_version", c_char_p)
 rtms_webhook_options_init = _fn("rtms_webhook_options_init", c_int, POINTER(rtms_webhook_options), c_uint)
 rtms_webhook_start = _fn("rtms_webhook_start", c_void_p, POINTER(rtms_webhook_options))
+rtms_webhook_create = _fn("rtms_webhook_create", c_void_p, POINTER(rtms_webhook_options))
+rtms_webhook_handle = _fn("rtms_webhook_handle", c_int, c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, c_int,
+                          POINTER(c_void_p))
 rtms_webhook_port = _fn("rtms_webhook_port", c_int, c_void_p)
 rtms_webhook_set_callback = _fn("rtms_webhook_set_callback", c_int, c_void_p, WebhookCB, c_void_p)
 rtms_webhook_poll = _fn("rtms_webhook_poll", c_int, c_void_p, c_int, c_int)

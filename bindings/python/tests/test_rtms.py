@@ -3,8 +3,11 @@ reconnection and the webhook intake. Run: python -m unittest discover bindings/p
 (RTMS_LIBRARY=<librtms.so> unless the package is installed with the library inside; RTMS_SIM=<rtms-sim>)."""
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -15,6 +18,38 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from simulator import CLIENT_ID, CLIENT_SECRET, Simulator  # noqa: E402
 
 import rtms  # noqa: E402
+
+
+INCLUDE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "include")
+
+
+def header_reasons():
+    """{name: value} of every reason #defined in the public headers: RTMS_REASON_* and any stop
+    reason (a name with STOP_REASON in it), read from the files so the test cannot drift."""
+    found = {}
+    for name in sorted(os.listdir(INCLUDE)):
+        if name.endswith(".h"):
+            with open(os.path.join(INCLUDE, name), encoding="utf-8") as f:
+                text = f.read()
+            for m in re.finditer(r"^#define\s+(\w*(?:RTMS_REASON_|STOP_REASON_)(\w+))\s+\(?(-?\d+)\)?", text, re.M):
+                found[m.group(1)] = (m.group(2), int(m.group(3)))
+    return found
+
+
+def post(url, body, headers=None, method="POST"):
+    """(status, headers, body bytes) of one request; HTTP errors are answers too."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def signed(secret, body):
+    ts = str(int(time.time()))
+    return {"x-zm-request-timestamp": ts, "Content-Type": "application/json",
+            "x-zm-signature": "v0=" + hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()}
 
 
 def wait_for(cond, timeout=15.0, step=0.02):
@@ -78,6 +113,22 @@ class TestSurface(unittest.TestCase):
         self.assertEqual(rtms.LogFormat.JSON, "json")
         self.assertEqual(int(rtms.LogLevel.TRACE), 4)
 
+    def test_every_reason_the_core_reports_is_a_stop_reason(self):
+        # The headers name the core's reasons; the library names every leave reason it reports
+        # (rtms_leave_reason_string: Zoom's stop reasons and RTMS_REASON_*, "STOP_REASON_<n>" for
+        # a value it does not know). Each must be a member of rtms.StopReason, by value and name.
+        defined = header_reasons()
+        self.assertIn("RTMS_REASON_UPGRADE_REFUSED", defined, "the header parse found nothing")
+        for macro, (name, value) in defined.items():
+            self.assertIn(value, rtms.StopReason._value2member_map_, "%s = %d" % (macro, value))
+            self.assertEqual(rtms.StopReason[name], value, macro)
+        named = {v: rtms._native.rtms_leave_reason_string(v).decode() for v in range(0, 1200)}
+        named = {v: n for v, n in named.items() if not n.startswith("STOP_REASON_")}
+        self.assertGreaterEqual(len(named), 27 + 5, named)
+        for value, name in sorted(named.items()):
+            self.assertEqual(rtms.StopReason(value).name, name, "reason %d" % value)
+        self.assertEqual(rtms.StopReason(620).name, "UPGRADE_REFUSED")
+
     def test_all_names_exist(self):
         for name in rtms.__all__:
             self.assertTrue(hasattr(rtms, name), name)
@@ -140,6 +191,14 @@ class TestSurface(unittest.TestCase):
         def on_text(data, size, ts, md):
             pass
 
+        # A decorator leaves the function bound to its name (Zoom's registrars return None).
+        self.assertTrue(callable(on_text) and on_text.__name__ == "on_text")
+
+        @c.on_participant_event
+        def on_people(kind, ts, people):
+            pass
+
+        self.assertEqual(on_people.__name__, "on_people")
         c.onAudioData(lambda *a: None)
         c.on_participant_video(lambda users, on: None)
         self.assertTrue(c.on_active_speaker_event(lambda ts, uid, name: None))
@@ -231,6 +290,32 @@ class TestAgainstTheSimulator(unittest.TestCase):
         self.assertEqual(rec.names()[-1], "leave", "nothing after on_leave")
         self.assertEqual(len(rec.threads), 1, "every callback on the client's loop thread")
         self.assertNotIn(threading.get_ident(), rec.threads)
+
+    def test_decorated_callback_is_called_with_real_data(self):
+        body = self.sim.meeting(duration=3)
+        c = rtms.Client()
+        got, left = [], threading.Event()
+
+        @c.on_transcript_data
+        def on_text(data, size, timestamp, metadata):
+            got.append((data, size, timestamp, metadata))
+
+        @c.on_leave
+        def on_leave(reason):
+            left.set()
+
+        self.assertEqual((on_text.__name__, on_leave.__name__), ("on_text", "on_leave"))
+        self.join(c, body)
+        self.assertTrue(left.wait(20), "the meeting ended")
+        c.leave()
+        self.assertTrue(got, "the decorated function received transcripts")
+        data, size, ts, md = got[0]
+        self.assertIsInstance(data, bytes)
+        self.assertEqual(len(data), size)
+        self.assertTrue(data.decode() and ts > 0 and md.userName)
+        # The function stays callable by the application too.
+        on_text(b"x", 1, 1, rtms.Metadata())
+        self.assertEqual(got[-1][0], b"x")
 
     def test_media_drop_is_reconnected_by_the_core(self):
         body = self.sim.meeting(duration=30)
@@ -395,6 +480,174 @@ class TestWebhookIntake(unittest.TestCase):
                 server.stop()
         finally:
             os.environ.pop("ZM_RTMS_WEBHOOK_SECRET", None)
+
+
+class TestRawWebhookCallback(unittest.TestCase):
+    """Zoom's raw form callback(payload, request, response): the callback answers the request."""
+
+    def start(self, callback, secret=""):
+        server = rtms.WebhookServer(port=0, path="/raw", host="127.0.0.1", secret=secret)
+        self.assertTrue(server.start(callback))
+        self.addCleanup(server.stop)
+        return server, "http://127.0.0.1:%d" % server.port
+
+    def test_the_callbacks_answer_reaches_the_client_with_the_request(self):
+        seen = []
+
+        def on_webhook(payload, request, response):
+            seen.append((payload, request.method, request.command, request.path, dict(request.headers.items()),
+                         request.headers.get("x-custom"), request.body))
+            response.set_status(202)
+            response.set_header("X-Handled-By", "raw")
+            response.send({"accepted": payload["event"]})
+
+        server, base = self.start(on_webhook)
+        body = b'{"event":"meeting.started","payload":{"n":1}}'
+        status, headers, answer = post(base + "/raw?source=test", body, {"X-Custom": "yes", "Content-Type": "application/json"})
+        self.assertEqual(status, 202)
+        self.assertEqual(json.loads(answer), {"accepted": "meeting.started"})
+        self.assertEqual(headers.get("X-Handled-By"), "raw")
+        payload, method, command, path, all_headers, custom, raw = seen[0]
+        self.assertEqual(payload, json.loads(body))
+        self.assertEqual((method, command, path, custom, raw), ("POST", "POST", "/raw?source=test", "yes", body))
+        self.assertEqual(int(all_headers["Content-Length"]), len(body))
+
+    def test_no_answer_is_200_ok_and_an_exception_is_500(self):
+        def quiet(payload, request, response):
+            if payload["event"] == "boom":
+                raise RuntimeError("boom")
+
+        _, base = self.start(quiet)
+        status, _, answer = post(base + "/raw", b'{"event":"e"}')
+        self.assertEqual((status, json.loads(answer)), (200, {"status": "ok"}))
+        status, _, answer = post(base + "/raw", b'{"event":"boom"}')
+        self.assertEqual(status, 500)
+        self.assertIn("boom", json.loads(answer)["error"])
+
+    def test_the_intakes_answers_come_first(self):
+        seen = []
+        secret = "raw-secret"
+        _, base = self.start(lambda p, req, res: seen.append(p), secret=secret)
+        self.assertEqual(post(base + "/other", b'{"event":"e"}', signed(secret, b'{"event":"e"}'))[0], 404)
+        self.assertEqual(post(base + "/raw", b"", method="GET")[0], 404)
+        self.assertEqual(post(base + "/raw", b'{"event":"e"}', {"x-zm-signature": "v0=00",
+                                                                "x-zm-request-timestamp": str(int(time.time()))})[0], 401)
+        self.assertEqual(post(base + "/raw", b"nope", signed(secret, b"nope"))[0], 400)
+        self.assertEqual(post(base + "/raw", b'{"a":1}', signed(secret, b'{"a":1}'))[0], 400)
+        v = b'{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}'
+        status, _, answer = post(base + "/raw", v, signed(secret, v))
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(answer)["encryptedToken"], hmac.new(secret.encode(), b"abc", hashlib.sha256).hexdigest())
+        self.assertEqual(seen, [], "nothing refused or answered by the intake reaches the callback")
+        ok = b'{"event":"meeting.started"}'
+        self.assertEqual(post(base + "/raw", ok, signed(secret, ok))[0], 200)
+        self.assertEqual(seen, [{"event": "meeting.started"}])
+
+    def test_a_validation_challenge_without_a_secret_is_a_clear_400(self):
+        seen = []
+        _, base = self.start(lambda p, req, res: seen.append(p))
+        status, _, answer = post(base + "/raw", b'{"event":"endpoint.url_validation","payload":{"plainToken":"abc"}}')
+        self.assertEqual(status, 400)
+        self.assertIn("secret", json.loads(answer)["error"])
+        self.assertEqual(seen, [])
+
+
+def header_struct(name):
+    """Field names of a struct in include/openrtms.h (without version), read from the header."""
+    with open(os.path.join(INCLUDE, "openrtms.h"), encoding="utf-8") as f:
+        text = f.read()
+    m = re.search(r"struct %s \{(.*?)\n\};" % name, text, re.S)
+    body = re.sub(r"/\*.*?\*/", "", m.group(1), flags=re.S)
+    return [x for x in re.findall(r"^\s*[\w ]+?\s+\**(\w+)(?:\[\d+\])?;", body, re.M) if x != "version"]
+
+
+class TestRawFormIsTheCoresIntake(unittest.TestCase):
+    """The raw form's server hands every request to the core (rtms_webhook_create/handle): retries
+    are deduplicated, RTMS events of live clients routed, refusals never reach the callback."""
+
+    def start(self, callback, secret):
+        server = rtms.WebhookServer(port=0, path="/hook", host="127.0.0.1", secret=secret)
+        self.assertTrue(server.start(callback))
+        self.addCleanup(server.stop)
+        return server, "http://127.0.0.1:%d/hook" % server.port
+
+    def test_a_retry_reaches_the_callback_once_refusals_never(self):
+        secret = "py-dedupe-secret"
+        seen = []
+
+        def on_webhook(payload, request, response):
+            seen.append(payload)
+            response.send({"raw": True})
+
+        server, url = self.start(on_webhook, secret)
+        body = json.dumps({"event": "meeting.rtms_started", "event_ts": time.time(),
+                           "payload": {"rtms_stream_id": "py-retry"}}).encode()
+        status, _, answer = post(url + "?retry=0", body, signed(secret, body))
+        self.assertEqual((status, json.loads(answer)), (200, {"raw": True}))
+        time.sleep(1.0)   # Zoom's retry: the same body, signed again with a later timestamp
+        status, _, answer = post(url + "?retry=1", body, signed(secret, body))
+        self.assertEqual((status, json.loads(answer)), (200, {"status": "ok"}), "a duplicate gets the core's answer")
+        self.assertEqual(post(url, b'{"event":"forged"}', signed("not-the-secret", b'{"event":"forged"}'))[0], 401)
+        self.assertEqual(post(url, b'{"event":"unsigned"}')[0], 401)
+        v = b'{"event":"endpoint.url_validation","payload":{"plainToken":"tok"}}'
+        status, _, answer = post(url + "?x=1", v, signed(secret, v))
+        self.assertEqual((status, json.loads(answer)), (200, {
+            "plainToken": "tok", "encryptedToken": hmac.new(secret.encode(), b"tok", hashlib.sha256).hexdigest()}))
+        self.assertEqual(post(url, b" " * ((1 << 20) + 1), signed(secret, b""))[0], 413)
+        self.assertEqual([p["event"] for p in seen], ["meeting.rtms_started"])
+        self.assertEqual(server.wait_started("py-retry", timeout_ms=0), json.loads(body), "wait_started in the raw form")
+        st = server.stats()
+        self.assertEqual((st["accepted"], st["duplicates"], st["unauthorized"], st["validations"], st["too_large"]),
+                         (1, 1, 2, 1, 1))
+
+    def test_rtms_stopped_for_a_live_client_is_routed_to_it(self):
+        secret = "py-route-secret"
+        seen = []
+        server, url = self.start(lambda payload, request, response: seen.append(payload), secret)
+        sim = Simulator()
+        self.addCleanup(sim.close)
+        body = sim.meeting(duration=60)
+        c = rtms.Client()
+        rec = Recorder(c)
+        c.enable_video(False)
+        c.enable_deskshare(False)
+        c.join(body["payload"], client=CLIENT_ID, secret=CLIENT_SECRET)
+        self.addCleanup(c.leave)
+        self.assertTrue(wait_for(lambda: rec.of("join_confirm"), 15))
+        self.assertEqual(rec.of("join_confirm"), [(0,)])
+        stopped = json.dumps({"event": "meeting.rtms_stopped", "event_ts": time.time(), "payload": {
+            "meeting_uuid": body["payload"]["meeting_uuid"], "rtms_stream_id": body["payload"]["rtms_stream_id"],
+            "stop_reason": 2}}).encode()
+        self.assertEqual(post(url, stopped, signed(secret, stopped))[0], 200)
+        self.assertTrue(wait_for(lambda: rec.of("leave"), 10), "the core ended the live session")
+        self.assertEqual(rec.of("leave"), [(rtms.StopReason.USER_TRIGGERED,)])
+        self.assertEqual(post(url, stopped, signed(secret, stopped))[0], 200)
+        self.assertEqual([p["event"] for p in seen], ["meeting.rtms_stopped"])
+        st = server.stats()
+        self.assertEqual((st["routed"], st["duplicates"]), (1, 1))
+
+    def test_stats_have_every_field_of_the_c_structs(self):
+        fields = header_struct("rtms_webhook_stats")
+        self.assertIn("accept_errors", fields)
+        for form in (lambda p: None, lambda p, req, res: None):
+            server = rtms.WebhookServer(port=0, path="/s", host="127.0.0.1", secret="")
+            self.assertTrue(server.start(form))
+            try:
+                self.assertEqual(sorted(server.stats()), sorted(fields))
+            finally:
+                server.stop()
+        fields = header_struct("rtms_stats")
+        self.assertIn("max_gap_ms", fields)
+        sim = Simulator()
+        self.addCleanup(sim.close)
+        c = rtms.Client()
+        rec = Recorder(c)
+        c.join(sim.meeting(duration=2)["payload"], client=CLIENT_ID, secret=CLIENT_SECRET)
+        self.assertTrue(wait_for(lambda: rec.of("leave"), 20))
+        st = c.stats()
+        c.leave()
+        self.assertEqual(sorted(st), sorted(fields))
+        self.assertEqual(list(st["media_messages"]), ["audio", "video", "deskshare", "transcript", "chat"])
 
 
 if __name__ == "__main__":
