@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
+        // Only RTMSFleet (and through it the rtms command) uses PostgreSQL.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Layer 1: the wire codec. Pure: bytes in, values out.
@@ -60,6 +62,16 @@ let package = Package(
         ]),
         // The main job: streams to files (WAV, WebVTT, JSON lines, H.264/JPEG, summary.json).
         .target(name: "RTMSRecord", dependencies: ["RTMSClient", "RTMSProtocol", "RTMSSession"]),
+        // A fleet of `rtms serve` nodes on PostgreSQL: durable intake, one owner per stream (leases), takeover.
+        .target(name: "RTMSFleet", dependencies: [
+            "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
         .target(name: "CRTMS"),
         .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
@@ -86,7 +98,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "rtms", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord",
+            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
@@ -96,6 +108,12 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
+        .testTarget(name: "RTMSFleetTests", dependencies: [
+            "RTMSFleet", "RTMSSimulator", "RTMSProtocol", "RTMSClient", "RTMSWebhook",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "RTMSIntegrationTests", dependencies: [
             "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook", "RTMSRecord",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),

@@ -455,6 +455,212 @@ void rtms_free(void *p);
 int rtms_generate_signature(const char *client_id, const char *client_secret, const char *instance_id,
                             const char *rtms_stream_id, char *out, int out_len);
 
+/* ---------------------------------------------------------------------------------------------
+ * Protocol constants
+ *
+ * The RTMS protocol's enumerations, one prefix per table, member names as Zoom's SDKs spell them.
+ * Values are those of the wire and of Zoom's SDK; the core (RTMSProtocol) uses the same ones.
+ * The Python and Node tables of the same names are checked against this section by their tests,
+ * and the core's Swift values by Tests/RTMSCABITests/ConstantsTests.swift.
+ *
+ * Media types (the media_type mask) are SDK_AUDIO..SDK_ALL in rtms_common.h. These are plain
+ * values with no function twins: a binding carries the same table, checked by its tests.
+ * ------------------------------------------------------------------------------------------- */
+
+/* Content type (media_params *.content_type; Zoom: MEDIA_CONTENT_TYPE). */
+#define RTMS_CONTENT_TYPE_UNDEFINED   0
+#define RTMS_CONTENT_TYPE_RTP         1
+#define RTMS_CONTENT_TYPE_RAW_AUDIO   2
+#define RTMS_CONTENT_TYPE_RAW_VIDEO   3
+#define RTMS_CONTENT_TYPE_FILE_STREAM 4
+#define RTMS_CONTENT_TYPE_TEXT        5
+
+/* Audio codec (audio_parameters.codec; Zoom: MEDIA_PAYLOAD_TYPE 0..4). OPUS needs SR_48K. */
+#define RTMS_AUDIO_CODEC_UNDEFINED 0
+#define RTMS_AUDIO_CODEC_L16       1
+#define RTMS_AUDIO_CODEC_G711      2
+#define RTMS_AUDIO_CODEC_G722      3
+#define RTMS_AUDIO_CODEC_OPUS      4
+
+/* Video and deskshare codec (video_parameters.codec, ds_parameters.codec; MEDIA_PAYLOAD_TYPE 5..7). */
+#define RTMS_VIDEO_CODEC_UNDEFINED 0
+#define RTMS_VIDEO_CODEC_JPG       5
+#define RTMS_VIDEO_CODEC_PNG       6
+#define RTMS_VIDEO_CODEC_H264      7
+
+/* Audio sample rate (audio_parameters.sample_rate; Zoom: AUDIO_SAMPLE_RATE SR_8K..SR_48K). An
+ * enumeration, not hertz. */
+#define RTMS_SAMPLE_RATE_8K  0
+#define RTMS_SAMPLE_RATE_16K 1
+#define RTMS_SAMPLE_RATE_32K 2
+#define RTMS_SAMPLE_RATE_48K 3
+
+/* Audio channels (audio_parameters.channel; Zoom: AUDIO_CHANNEL). */
+#define RTMS_AUDIO_CHANNEL_MONO   1
+#define RTMS_AUDIO_CHANNEL_STEREO 2
+
+/* Data option (audio_parameters.data_opt, video_parameters.data_opt; Zoom: MEDIA_DATA_OPTION). */
+#define RTMS_DATA_OPTION_UNDEFINED                      0
+#define RTMS_DATA_OPTION_AUDIO_MIXED_STREAM             1
+#define RTMS_DATA_OPTION_AUDIO_MULTI_STREAMS            2
+#define RTMS_DATA_OPTION_VIDEO_SINGLE_ACTIVE_STREAM     3
+#define RTMS_DATA_OPTION_VIDEO_SINGLE_INDIVIDUAL_STREAM 4
+#define RTMS_DATA_OPTION_VIDEO_MIXED_SPEAKER_VIEW       4  /* older name of VIDEO_SINGLE_INDIVIDUAL_STREAM */
+#define RTMS_DATA_OPTION_VIDEO_MIXED_GALLERY_VIEW       5
+
+/* Video and deskshare resolution (*.resolution; Zoom: MEDIA_RESOLUTION). */
+#define RTMS_RESOLUTION_SD  1  /* 640x360 */
+#define RTMS_RESOLUTION_HD  2  /* 1280x720 */
+#define RTMS_RESOLUTION_FHD 3  /* 1920x1080 */
+#define RTMS_RESOLUTION_QHD 4  /* 2560x1440 */
+
+/* Event types (rtms_subscribe_event(), on_event_ex; Zoom: RTMS_EVENT_TYPE). */
+#define RTMS_EVENT_UNDEFINED                       0
+#define RTMS_EVENT_FIRST_PACKET_TIMESTAMP          1
+#define RTMS_EVENT_ACTIVE_SPEAKER_CHANGE           2
+#define RTMS_EVENT_PARTICIPANT_JOIN                3
+#define RTMS_EVENT_PARTICIPANT_LEAVE               4
+#define RTMS_EVENT_SHARING_START                   5
+#define RTMS_EVENT_SHARING_STOP                    6
+#define RTMS_EVENT_MEDIA_CONNECTION_INTERRUPTED    7
+#define RTMS_EVENT_PARTICIPANT_VIDEO_ON            8
+#define RTMS_EVENT_PARTICIPANT_VIDEO_OFF           9
+#define RTMS_EVENT_CHAT_GROUP_CREATE               10
+#define RTMS_EVENT_CHAT_GROUP_DELETE               11
+#define RTMS_EVENT_CHAT_GROUP_MEMBERS_ADD          12
+#define RTMS_EVENT_CHAT_GROUP_MEMBERS_DELETE       13
+#define RTMS_EVENT_CHAT_GROUP_MEMBER_STATUS_UPDATE 14
+
+/* Contact Center voice events: the same event_type field on Zoom Contact Center streams, values
+ * overlapping the meeting events above (Zoom: RTMS_ZCC_VOICE_EVENT_TYPE; the names Zoom's SDKs
+ * export). Other values pass through on_event_ex as numbers. */
+#define RTMS_ZCC_EVENT_CONSUMER_ANSWERED 8
+#define RTMS_ZCC_EVENT_CONSUMER_END      9
+#define RTMS_ZCC_EVENT_USER_ANSWERED     10
+#define RTMS_ZCC_EVENT_USER_END          11
+#define RTMS_ZCC_EVENT_USER_HOLD         12
+#define RTMS_ZCC_EVENT_USER_UNHOLD       13
+
+/* Stop reasons (the server's reason in on_leave() and on_stream_state(); Zoom: RTMS_STOP_REASON).
+ * on_leave() may also report the local RTMS_REASON_* above. */
+#define RTMS_STOP_REASON_UNDEFINED                           0
+#define RTMS_STOP_REASON_HOST_TRIGGERED                      1
+#define RTMS_STOP_REASON_USER_TRIGGERED                      2
+#define RTMS_STOP_REASON_USER_LEFT                           3
+#define RTMS_STOP_REASON_USER_EJECTED                        4
+#define RTMS_STOP_REASON_HOST_DISABLED_APP                   5
+#define RTMS_STOP_REASON_MEETING_ENDED                       6
+#define RTMS_STOP_REASON_STREAM_CANCELED                     7
+#define RTMS_STOP_REASON_STREAM_REVOKED                      8
+#define RTMS_STOP_REASON_ALL_APPS_DISABLED                   9
+#define RTMS_STOP_REASON_INTERNAL_EXCEPTION                  10
+#define RTMS_STOP_REASON_CONNECTION_TIMEOUT                  11
+#define RTMS_STOP_REASON_INSTANCE_CONNECTION_INTERRUPTED     12
+#define RTMS_STOP_REASON_SIGNAL_CONNECTION_INTERRUPTED       13
+#define RTMS_STOP_REASON_DATA_CONNECTION_INTERRUPTED         14
+#define RTMS_STOP_REASON_SIGNAL_CONNECTION_CLOSED_ABNORMALLY 15
+#define RTMS_STOP_REASON_DATA_CONNECTION_CLOSED_ABNORMALLY   16
+#define RTMS_STOP_REASON_EXIT_SIGNAL                         17
+#define RTMS_STOP_REASON_AUTHENTICATION_FAILURE              18
+#define RTMS_STOP_REASON_AWAIT_RECONNECTION_TIMEOUT          19
+#define RTMS_STOP_REASON_RECEIVER_REQUEST_CLOSE              20
+#define RTMS_STOP_REASON_CUSTOMER_DISCONNECTED               21
+#define RTMS_STOP_REASON_AGENT_DISCONNECTED                  22
+#define RTMS_STOP_REASON_ADMIN_DISABLED_APP                  23
+#define RTMS_STOP_REASON_KEEP_ALIVE_TIMEOUT                  24
+#define RTMS_STOP_REASON_MANUAL_API_TRIGGERED                25
+#define RTMS_STOP_REASON_STREAMING_NOT_SUPPORTED             26
+
+/* Stream states (on_stream_state(); Zoom: RTMS_STREAM_STATE). Not the handle's RTMS_STATE_*. */
+#define RTMS_STREAM_STATE_INACTIVE    0
+#define RTMS_STREAM_STATE_ACTIVE      1
+#define RTMS_STREAM_STATE_INTERRUPTED 2
+#define RTMS_STREAM_STATE_TERMINATING 3
+#define RTMS_STREAM_STATE_TERMINATED  4
+#define RTMS_STREAM_STATE_PAUSED      5
+#define RTMS_STREAM_STATE_RESUMED     6
+
+/* Session states (SESSION_STATE_UPDATE on the wire; Zoom: RTMS_SESSION_STATE). */
+#define RTMS_SESSION_STATE_INACTIVE   0
+#define RTMS_SESSION_STATE_INITIALIZE 1
+#define RTMS_SESSION_STATE_STARTED    2
+#define RTMS_SESSION_STATE_PAUSED     3
+#define RTMS_SESSION_STATE_RESUMED    4
+#define RTMS_SESSION_STATE_STOPPED    5
+
+/* Transcript languages (transcript_parameters.src_language, rtms_metadata.language; Zoom:
+ * RTMS_TRANSCRIPT_LANGUAGE). NONE lets the server detect the language. */
+#define RTMS_LANGUAGE_NONE                (-1)
+#define RTMS_LANGUAGE_ARABIC              0
+#define RTMS_LANGUAGE_BENGALI             1
+#define RTMS_LANGUAGE_CANTONESE           2
+#define RTMS_LANGUAGE_CATALAN             3
+#define RTMS_LANGUAGE_CHINESE_SIMPLIFIED  4
+#define RTMS_LANGUAGE_CHINESE_TRADITIONAL 5
+#define RTMS_LANGUAGE_CZECH               6
+#define RTMS_LANGUAGE_DANISH              7
+#define RTMS_LANGUAGE_DUTCH               8
+#define RTMS_LANGUAGE_ENGLISH             9
+#define RTMS_LANGUAGE_ESTONIAN            10
+#define RTMS_LANGUAGE_FINNISH             11
+#define RTMS_LANGUAGE_FRENCH_CANADA       12
+#define RTMS_LANGUAGE_FRENCH_FRANCE       13
+#define RTMS_LANGUAGE_GERMAN              14
+#define RTMS_LANGUAGE_HEBREW              15
+#define RTMS_LANGUAGE_HINDI               16
+#define RTMS_LANGUAGE_HUNGARIAN           17
+#define RTMS_LANGUAGE_INDONESIAN          18
+#define RTMS_LANGUAGE_ITALIAN             19
+#define RTMS_LANGUAGE_JAPANESE            20
+#define RTMS_LANGUAGE_KOREAN              21
+#define RTMS_LANGUAGE_MALAY               22
+#define RTMS_LANGUAGE_PERSIAN             23
+#define RTMS_LANGUAGE_POLISH              24
+#define RTMS_LANGUAGE_PORTUGUESE          25
+#define RTMS_LANGUAGE_ROMANIAN            26
+#define RTMS_LANGUAGE_RUSSIAN             27
+#define RTMS_LANGUAGE_SPANISH             28
+#define RTMS_LANGUAGE_SWEDISH             29
+#define RTMS_LANGUAGE_TAGALOG             30
+#define RTMS_LANGUAGE_TAMIL               31
+#define RTMS_LANGUAGE_TELUGU              32
+#define RTMS_LANGUAGE_THAI                33
+#define RTMS_LANGUAGE_TURKISH             34
+#define RTMS_LANGUAGE_UKRAINIAN           35
+#define RTMS_LANGUAGE_VIETNAMESE          36
+
+/* Message types: msg_type of every protocol message (Zoom: RTMS_MESSAGE_TYPE). */
+#define RTMS_MSG_UNDEFINED                  0
+#define RTMS_MSG_SIGNALING_HAND_SHAKE_REQ   1
+#define RTMS_MSG_SIGNALING_HAND_SHAKE_RESP  2
+#define RTMS_MSG_DATA_HAND_SHAKE_REQ        3
+#define RTMS_MSG_DATA_HAND_SHAKE_RESP       4
+#define RTMS_MSG_EVENT_SUBSCRIPTION         5
+#define RTMS_MSG_EVENT_UPDATE               6
+#define RTMS_MSG_CLIENT_READY_ACK           7
+#define RTMS_MSG_STREAM_STATE_UPDATE        8
+#define RTMS_MSG_SESSION_STATE_UPDATE       9
+#define RTMS_MSG_SESSION_STATE_REQ          10
+#define RTMS_MSG_SESSION_STATE_RESP         11
+#define RTMS_MSG_KEEP_ALIVE_REQ             12
+#define RTMS_MSG_KEEP_ALIVE_RESP            13
+#define RTMS_MSG_MEDIA_DATA_AUDIO           14
+#define RTMS_MSG_MEDIA_DATA_VIDEO           15
+#define RTMS_MSG_MEDIA_DATA_SHARE           16
+#define RTMS_MSG_MEDIA_DATA_TRANSCRIPT      17
+#define RTMS_MSG_MEDIA_DATA_CHAT            18
+#define RTMS_MSG_STREAM_STATE_REQ           19
+#define RTMS_MSG_STREAM_STATE_RESP          20
+#define RTMS_MSG_STREAM_CLOSE_REQ           21
+#define RTMS_MSG_STREAM_CLOSE_RESP          22
+#define RTMS_MSG_META_DATA_AUDIO            23
+#define RTMS_MSG_META_DATA_VIDEO            24
+#define RTMS_MSG_META_DATA_SHARE            25
+#define RTMS_MSG_META_DATA_TRANSCRIPT       26
+#define RTMS_MSG_META_DATA_CHAT             27
+#define RTMS_MSG_VIDEO_SUBSCRIPTION_REQ     28
+#define RTMS_MSG_VIDEO_SUBSCRIPTION_RESP    29
+
 #ifdef __cplusplus
 }
 #endif

@@ -33,7 +33,10 @@
  *    rtms_webhook_poll()...) return it (>= 0), or a negative number on error: the negated
  *    RTMS_SDK_* code (-RTMS_SDK_NOT_EXIST for a NULL or released handle), never a value that
  *    could be mistaken for a result.
- *  Either way rtms_last_error() holds the text of the failure on the calling thread.
+ *  - The webhook intake family (rtms_webhook_*, openrtms.h) returns >= 0 on success and a
+ *    negative number on every error, status or value alike.
+ *  Tests/c/errors.c checks every function's error path against these rules. Either way
+ *  rtms_last_error() holds the text of the failure on the calling thread.
  *  - Many handles and many sequential sessions per process are supported; rtms_init() and
  *    rtms_uninit() may be called again at any time.
  *

@@ -9,7 +9,7 @@
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
-# Installs what it needs: cmake and pkg-config (apt-get), rtms==1.1.0 (a private venv).
+# Installs what it needs: cmake, pkg-config and postgresql (apt-get), rtms==1.1.0 (a private venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip install of
 # step 3 (they need PyPI).
 set -euo pipefail
@@ -20,6 +20,8 @@ export RTMS_LOG_LEVEL=${RTMS_LOG_LEVEL:-error}
 step() { printf '\n==> %s\n' "$*"; }
 need=()
 for tool in cmake pkg-config; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+# The fleet tests (Tests/RTMSFleetTests) start their own PostgreSQL through scripts/pg-test.sh.
+bash "$root/scripts/pg-test.sh" bindir >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]} (apt-get)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -18,7 +18,7 @@ func str(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } 
 
 // MARK: - Versions and errors
 
-@c @implementation public func rtms_version() -> UnsafePointer<CChar>? { cString("0.1.0") }
+@c @implementation public func rtms_version() -> UnsafePointer<CChar>? { InternedStrings.shared.get(OpenRTMSVersion.string) }
 
 @c @implementation public func rtms_version_number() -> Int32 { Int32(OpenRTMSVersion.number) }
 

@@ -297,8 +297,8 @@ public enum MediaScanner {
         let v = try s.parseValue(depth: 2)
         switch v {
         case .string(let str): return str
-        case .int(let i): return String(i)
-        default: return nil
+        // Integers, 5.0 included (as the value tree, which writes 5.0 as 5, reads it).
+        default: return v.intValue.map { String($0) }
         }
     }
 

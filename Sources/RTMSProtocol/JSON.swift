@@ -257,13 +257,35 @@ struct JSONScanner {
             }
             if !overflow { return .int(neg ? -v : v) }
         }
-        // Floating point or out of Int64 range: strtod on a NUL-terminated copy.
+        // Floating point or out of Int64 range: strtod on a NUL-terminated copy, once the token
+        // is a number strtod reads in full (not "EE10" or "1-2", which it would read as 0 and 1).
+        guard Self.isNumberToken(bytes, start, pos) else { pos = start; throw error("invalid number") }
         var tmp = [CChar](repeating: 0, count: pos - start + 1)
         for k in 0..<(pos - start) { tmp[k] = CChar(bitPattern: bytes[start + k]) }
         var endp: UnsafeMutablePointer<CChar>? = nil
         let d = tmp.withUnsafeMutableBufferPointer { b in strtod(b.baseAddress!, &endp) }
         guard d.isFinite else { throw JSONError(offset: start, reason: "number out of range") }
         return .double(d)
+    }
+
+    /// `-? digits (. digits*)? ([eE] [+-]? digits)?`: JSON's number grammar, tolerating leading
+    /// zeros and a bare trailing ".".
+    static func isNumberToken(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Bool {
+        var i = start
+        func digits() -> Int {
+            let from = i
+            while i < end && b[i] >= 0x30 && b[i] <= 0x39 { i += 1 }
+            return i - from
+        }
+        if i < end && b[i] == 0x2D { i += 1 }
+        guard digits() > 0 else { return false }
+        if i < end && b[i] == 0x2E { i += 1; _ = digits() }
+        if i < end && (b[i] == 0x65 || b[i] == 0x45) {
+            i += 1
+            if i < end && (b[i] == 0x2B || b[i] == 0x2D) { i += 1 }
+            guard digits() > 0 else { return false }
+        }
+        return i == end
     }
 
     mutating func parseValue(depth: Int = 0) throws(JSONError) -> JSONValue {

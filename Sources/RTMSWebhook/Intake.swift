@@ -218,6 +218,8 @@ public struct WebhookIntake: Sendable {
             return "missing x-zm-signature or x-zm-request-timestamp"
         }
         guard let seconds = Int64(ts) else { return "x-zm-request-timestamp is not a number" }
+        // A negative one would overflow the arithmetic below and trap the process.
+        guard seconds >= 0 else { return "x-zm-request-timestamp is negative" }
         // Zoom sends seconds; accept milliseconds too rather than rejecting a sender that uses them.
         let tsMs = seconds > 100_000_000_000 ? seconds : seconds * 1000
         let skew = nowMs > tsMs ? nowMs - tsMs : tsMs - nowMs

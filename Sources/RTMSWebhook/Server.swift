@@ -28,6 +28,21 @@ public struct WebhookServerError: Error, Sendable, CustomStringConvertible {
     public init(_ d: String) { description = d }
 }
 
+/// What an embedder adds to the server (the fleet's `rtms serve`): answers to requests that are
+/// not webhooks, and its own handling of each accepted delivery before the answer.
+public struct WebhookServerHooks: Sendable {
+    /// Asked for every request that is not a POST to the webhook path, e.g. `GET /healthz`: the
+    /// answer and its content type, or nil for the usual 404.
+    public var otherRequest: (@Sendable (_ method: String, _ uri: String) -> (reply: WebhookReply, contentType: String)?)?
+    /// Takes each verified, first-time delivery *before* it is answered (to store it durably, say):
+    /// its reply is sent instead of the endpoint's 200, and the endpoint's routing and queueing
+    /// are skipped (the hook owns the delivery). The future may complete on any event loop; a
+    /// failed future is answered 503. A hook that can fail wants the endpoint's in-memory dedupe
+    /// off (`dedupeCapacity = 0`): a delivery answered 503 must not be remembered as seen.
+    public var deliver: (@Sendable (WebhookDelivery, EventLoop) -> EventLoopFuture<WebhookReply>)?
+    public init() {}
+}
+
 public final class WebhookServer: @unchecked Sendable {
     /// The decisions and the queue; shared with rtms_webhook_handle().
     public let endpoint: WebhookEndpoint
@@ -46,7 +61,7 @@ public final class WebhookServer: @unchecked Sendable {
     }
 
     /// Listens for `endpoint` (which it stops when it stops).
-    public init(endpoint: WebhookEndpoint, group: EventLoopGroup = Runtime.group) throws {
+    public init(endpoint: WebhookEndpoint, group: EventLoopGroup = Runtime.group, hooks: WebhookServerHooks = WebhookServerHooks()) throws {
         let settings = endpoint.settings
         self.endpoint = endpoint
         self.connections = ConnectionTable(limit: settings.maxConnections)
@@ -85,7 +100,7 @@ public final class WebhookServer: @unchecked Sendable {
                     if let ssl { try ch.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: ssl)) }
                     try ch.pipeline.syncOperations.addHandler(ConnectionGuard(conn))
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try ch.pipeline.syncOperations.addHandler(WebhookHTTPHandler(endpoint: self.endpoint, connection: conn))
+                    try ch.pipeline.syncOperations.addHandler(WebhookHTTPHandler(endpoint: self.endpoint, connection: conn, hooks: hooks))
                 }
             }
         do {
@@ -414,14 +429,16 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
 
     private let endpoint: WebhookEndpoint
     private let connection: WebhookConnection
+    private let hooks: WebhookServerHooks
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     /// The request already has its answer (404/413); the rest of it is ignored.
     private var answered = false
 
-    init(endpoint: WebhookEndpoint, connection: WebhookConnection) {
+    init(endpoint: WebhookEndpoint, connection: WebhookConnection, hooks: WebhookServerHooks = WebhookServerHooks()) {
         self.endpoint = endpoint
         self.connection = connection
+        self.hooks = hooks
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -432,7 +449,11 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             answered = false
             connection.headReceived()
             let length = h.headers.first(name: "content-length").flatMap { Int($0) }
-            if let reply = endpoint.checkHead(method: h.method.rawValue, uri: h.uri, contentLength: length) {
+            if let other = hooks.otherRequest, h.method != .POST || !WebhookIntake(settings: endpoint.settings).pathMatches(h.uri),
+               let (reply, type) = other(h.method.rawValue, h.uri) {
+                answered = true
+                respond(context, reply, version: h.version, close: !h.isKeepAlive, contentType: type, then: nil)
+            } else if let reply = endpoint.checkHead(method: h.method.rawValue, uri: h.uri, contentLength: length) {
                 answered = true
                 // A body over the limit is not drained: answer and close.
                 respond(context, reply, version: h.version, close: reply.status == 413 || !h.isKeepAlive, then: nil)
@@ -460,6 +481,19 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             let endpoint = self.endpoint
             let connection = self.connection
             let close = !h.isKeepAlive
+            if let deliver = hooks.deliver, let delivery = decision.delivery {
+                // The embedder's work first (e.g. stored durably), then its answer.
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                let version = h.version
+                deliver(delivery, context.eventLoop).hop(to: context.eventLoop).whenComplete { result in
+                    let (handler, context) = bound.value
+                    let reply = (try? result.get()) ?? WebhookReply.error(503, "Service Unavailable")
+                    handler.respond(context, reply, version: version, close: close) {
+                        if !close { connection.answered() }
+                    }
+                }
+                return
+            }
             respond(context, decision.reply, version: h.version, close: close) {
                 endpoint.finish(decision)
                 if !close { connection.answered() }
@@ -468,10 +502,10 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
     }
 
     private func respond(_ context: ChannelHandlerContext, _ reply: WebhookReply, version: HTTPVersion, close: Bool,
-                         then work: (@Sendable () -> Void)?) {
+                         contentType: String = "application/json", then work: (@Sendable () -> Void)?) {
         let bytes = Array(reply.body.utf8)
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(bytes.count))
         if close { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: reply.status),

@@ -33,7 +33,7 @@ struct RTMS: ParsableCommand {
           rtms join --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}'
                                           join one stream (signature from ZM_RTMS_CLIENT/ZM_RTMS_SECRET)
         """,
-        subcommands: [Demo.self, Record.self, Join.self, Sim.self],
+        subcommands: [Demo.self, Record.self, Serve.self, Join.self, Sim.self],
         defaultSubcommand: Demo.self)
 }
 

@@ -9,7 +9,8 @@
 #      if present, -Wall -Wextra -pedantic -Werror;
 #   5. pkg-config: compiles and links headertest/version_check.c with
 #      `pkg-config --cflags --libs openrtms` (C and C++) and runs it: compile-time constants
-#      against the loaded library;
+#      against the loaded library; the same for errors.c: every function's error path against
+#      the header's return-value rules;
 #   6. the CMake package: version policy and a relocated copy of the prefix;
 #   7. builds join_sim with CMake (find_package(OpenRTMS)) and runs it against a fresh rtms-sim
 #      per case on 127.0.0.1: one session, two sequential sessions, a rejected signature.
@@ -184,6 +185,12 @@ step "version_check.c via pkg-config ($cc -std=c11): build" \
 step "version_check.c via pkg-config ($cxx -std=c++17): build" \
     "$cxx" -x c++ -std=c++17 "${warn[@]}" "$here/headertest/version_check.c" -x none "${pc_flags[@]}" -Wl,-rpath,"$libdir" -o "$work/version_check_cxx" &&
     step "version_check (C++): constants match the library" "$work/version_check_cxx"
+step "errors.c via pkg-config ($cc -std=c11): build" \
+    "$cc" -std=c11 "${warn[@]}" "$here/errors.c" "${pc_flags[@]}" -Wl,-rpath,"$libdir" -o "$work/errors_c" &&
+    step "errors (C): every function's error path follows the header's return-value rules" "$work/errors_c"
+step "errors.c via pkg-config ($cxx -std=c++17): build" \
+    "$cxx" -x c++ -std=c++17 "${warn[@]}" "$here/errors.c" -x none "${pc_flags[@]}" -Wl,-rpath,"$libdir" -o "$work/errors_cxx" &&
+    step "errors (C++): every function's error path follows the header's return-value rules" "$work/errors_cxx"
 
 # ---- 6. the CMake package ----------------------------------------------------------------------
 cmcheck() { # BUILD-DIR ARGS...

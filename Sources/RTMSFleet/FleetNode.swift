@@ -1,0 +1,733 @@
+// One node of a fleet: the webhook intake's durable store, and a worker that claims streams,
+// holds each under a lease, renews it, hands events of its streams to their clients, and leaves
+// a stream the moment it can no longer prove the lease is its own. All coordination goes through
+// PostgreSQL (see Database.swift and docs/fleet.md).
+//
+// The application (the `rtms serve` recorder, later the C ABI and the bindings) joins what it is
+// assigned and attaches the client; the node then routes failover, interruption and stop to that
+// client, and leaves it itself on lease loss (fencing does not wait for the application).
+
+import Dispatch
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import PostgresNIO
+import RTMSClient
+import RTMSProtocol
+import RTMSSession
+import RTMSWebhook
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+public struct FleetConfig: Sendable {
+    public var databaseURL: DatabaseURL
+    /// Unique per running process; a second process with the same id waits for the first to time out.
+    public var nodeID: String
+    /// Streams held at most (0 = intake only: this node stores webhooks and never claims).
+    public var maxStreams = 100
+    /// A claim or renewal holds a stream this long (database clock).
+    public var leaseMs = 10_000
+    /// Renewal period; at most a third of the lease.
+    public var renewMs = 2_000
+    /// A stream not renewed for `leaseMs - marginMs` (local monotonic clock, from the moment the
+    /// last successful renewal was sent) is left: its connections close before anyone else may
+    /// claim it.
+    public var marginMs = 2_000
+    /// Claims also run this often without any notification (the notifications are the fast path).
+    public var safetyPollMs = 30_000
+    /// The intake answers 503 when storing takes longer (Zoom retries; its own timeout is ~3 s).
+    public var intakeTimeoutMs = 2_500
+    /// Other queries.
+    public var queryTimeoutMs = 5_000
+    /// A stream whose join fails on this many claims in a row is ended.
+    public var maxJoinFailures = 5
+    /// A node holding k of n streams (k > 0) waits 5 ms + spreadMs·k/n before claiming after a
+    /// wake-up, so idle and less loaded nodes tend to win new work.
+    public var claimSpreadMs = 100
+    /// The webhook port, recorded in rtms.nodes.
+    public var webhookPort: Int?
+    /// Notable moments (claims, takeovers, lease loss, routed events), one line each.
+    public var log: @Sendable (String) -> Void = { _ in }
+
+    public init(databaseURL: DatabaseURL, nodeID: String) {
+        self.databaseURL = databaseURL
+        self.nodeID = nodeID
+    }
+
+    public func validate() throws(FleetError) {
+        guard !nodeID.isEmpty, nodeID.utf8.count <= 200 else { throw FleetError("the node id must be 1...200 bytes") }
+        guard maxStreams >= 0 else { throw FleetError("max streams must be >= 0") }
+        guard leaseMs >= 300 else { throw FleetError("the lease must be at least 300 ms") }
+        guard renewMs > 0, renewMs * 3 <= leaseMs else {
+            throw FleetError("the renewal period (\(renewMs) ms) must be at most a third of the lease (\(leaseMs) ms)")
+        }
+        guard marginMs > 0, renewMs + marginMs < leaseMs else {
+            throw FleetError("the lease margin (\(marginMs) ms) must be positive and renewal + margin below the lease (\(leaseMs) ms)")
+        }
+        guard intakeTimeoutMs > 0, queryTimeoutMs > 0, safetyPollMs > 0 else { throw FleetError("timeouts must be positive") }
+    }
+}
+
+/// A stream assigned to this node: join it, then `attach` the client.
+public struct FleetStream: Sendable {
+    public var streamID: String
+    /// The fencing token of this claim.
+    public var generation: Int64
+    /// How to join: the latest rtms_started payload (with every server change received since).
+    public var start: StreamStart
+    public var payload: JSONObject
+    /// Set when the stream was taken over from a node whose lease expired.
+    public var previousOwner: String?
+}
+
+public enum FleetAssignment: Sendable {
+    /// Join this stream and `attach` the client.
+    case start(FleetStream)
+    /// The node no longer holds the stream (lease lost, owned elsewhere, node stopping): its
+    /// client has been left already; finalize what belongs to it.
+    case revoke(streamID: String, generation: Int64, reason: String)
+}
+
+public struct FleetCounters: Sendable, Equatable {
+    public var stored = 0, duplicates = 0, storeFailures = 0
+    public var claims = 0, takeovers = 0, renewals = 0, renewalFailures = 0
+    public var leaseLosses = 0, revokedByOwner = 0, eventsRouted = 0, ended = 0, releasedForRetry = 0
+    public var lastRenewalMs = 0, maxRenewalMs = 0
+}
+
+public final class FleetNode: @unchecked Sendable {
+    public let config: FleetConfig
+    let db: FleetDatabase
+    let logger: Logger
+
+    final class Held {
+        let streamID: String
+        let generation: Int64
+        var cursor: Int64
+        var client: RTMSClient?
+        var pending: [StreamEvent] = []
+        /// Local monotonic time after which the stream must be left.
+        var deadline: Int64
+        var joined = false
+        var endedSeenAt: Int64?
+        var endReason: Int?
+        init(streamID: String, generation: Int64, cursor: Int64, deadline: Int64) {
+            self.streamID = streamID; self.generation = generation; self.cursor = cursor; self.deadline = deadline
+        }
+    }
+
+    private let lock = NIOLock()
+    private var held: [String: Held] = [:]
+    private var assignments: [FleetAssignment] = []
+    private let wake = WakePipe()
+    private var running = false
+    private var stopped = false
+    private var counters = FleetCounters()
+    private var lastDatabaseOk: Int64?
+    private var renewFailingSince: Int64?
+    private var tasks: [Task<Void, Never>] = []
+    private var listener: PostgresConnection?
+    private var fenceTimer: DispatchSourceTimer?
+    private let claimSignal = AsyncSignal()
+    private let renewSignal = AsyncSignal()
+    private let listenRetry = AsyncSignal()
+    private var listening = false
+
+    public init(config: FleetConfig, logger: Logger? = nil) throws(FleetError) {
+        try config.validate()
+        self.config = config
+        var l = logger ?? Runtime.logger
+        l[metadataKey: "node"] = .string(config.nodeID)
+        self.logger = l
+        var pgLogger = Logger(label: "openrtms.fleet.postgres")
+        pgLogger.logLevel = .critical
+        self.db = FleetDatabase(url: config.databaseURL, logger: pgLogger, connectTimeoutMs: min(3000, config.leaseMs / 2))
+    }
+
+    // MARK: Application side
+
+    /// Readable while assignments are waiting (for poll(2) next to the clients' wake fds).
+    public var wakeFD: Int32 { wake.fd }
+
+    public func takeAssignments() -> [FleetAssignment] {
+        lock.withLock {
+            let a = assignments
+            assignments.removeAll()
+            wake.clear()
+            return a
+        }
+    }
+
+    /// The client joining an assigned stream. False when the stream was revoked meanwhile (the
+    /// client has been left then). Events that arrived before are applied now.
+    @discardableResult
+    public func attach(streamID: String, generation: Int64, client: RTMSClient) -> Bool {
+        let events: [StreamEvent]? = lock.withLock {
+            guard let h = held[streamID], h.generation == generation, h.client == nil else { return nil }
+            h.client = client
+            defer { h.pending.removeAll() }
+            return h.pending
+        }
+        guard let events else {
+            client.leave()
+            return false
+        }
+        for e in events { apply(e, to: client) }
+        return true
+    }
+
+    /// The application is done with a stream (it ended, or joining failed): a stream that was
+    /// joined is ended in the database; one that never joined goes back for another attempt
+    /// (elsewhere, after a pause; ended after `maxJoinFailures`).
+    public func detach(streamID: String, generation: Int64, reason: Int?, note: String) {
+        let h: Held? = lock.withLock {
+            guard let h = held[streamID], h.generation == generation else { return nil }
+            held[streamID] = nil
+            return h
+        }
+        guard let h else { return }
+        h.endReason = reason ?? h.endReason
+        finish(h, note: note)
+    }
+
+    /// Streams held now.
+    public var heldStreamIDs: [String] { lock.withLock { held.keys.sorted() } }
+
+    public var counterValues: FleetCounters { lock.withLock { counters } }
+
+    /// The last renewal round trip succeeded (renewals run every `renewMs`, with or without streams).
+    public var databaseReachable: Bool {
+        lock.withLock { lastDatabaseOk != nil && renewFailingSince == nil }
+    }
+
+    /// The node's state as JSON (GET /healthz).
+    public func statusJSON() -> JSONObject {
+        let (c, n, last, isRunning, isListening) = lock.withLock { (counters, held.count, lastDatabaseOk, running, listening) }
+        var o: JSONObject = [
+            "status": .string(databaseReachable && isRunning ? "ok" : (isRunning ? "database unreachable" : "stopped")),
+            "node_id": .string(config.nodeID), "streams": .int(Int64(n)), "max_streams": .int(Int64(config.maxStreams)),
+            "lease_ms": .int(Int64(config.leaseMs)), "renew_ms": .int(Int64(config.renewMs)),
+            "stored": .int(Int64(c.stored)), "duplicates": .int(Int64(c.duplicates)), "store_failures": .int(Int64(c.storeFailures)),
+            "claims": .int(Int64(c.claims)), "takeovers": .int(Int64(c.takeovers)), "renewals": .int(Int64(c.renewals)),
+            "renewal_failures": .int(Int64(c.renewalFailures)), "lease_losses": .int(Int64(c.leaseLosses)),
+            "events_routed": .int(Int64(c.eventsRouted)), "last_renewal_ms": .int(Int64(c.lastRenewalMs)),
+            "listening": .bool(isListening),
+        ]
+        if let last { o["database_ok_ms_ago"] = .int(monotonicMs() - last) }
+        return o
+    }
+
+    /// The webhook server's hooks: store every delivery durably before answering (503 when the
+    /// database cannot), and GET /healthz.
+    public var webhookHooks: WebhookServerHooks {
+        var h = WebhookServerHooks()
+        h.deliver = { [self] d, loop in loop.makeFutureWithTask { await self.deliver(d) } }
+        h.otherRequest = { [self] method, uri in
+            let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+            guard method == "GET", path == "/healthz" else { return nil }
+            let s = self.statusJSON()
+            let ok = s["status"]?.stringValue == "ok"
+            return (WebhookReply(status: ok ? 200 : 503, body: JSON.string(.object(s))), "application/json")
+        }
+        return h
+    }
+
+    /// Stores a verified delivery: 200 once it is committed (or was stored before), 503 when the
+    /// database cannot store it in time.
+    public func deliver(_ d: WebhookDelivery) async -> WebhookReply {
+        do {
+            let r = try await db.store(d, node: config.nodeID, timeoutMs: config.intakeTimeoutMs)
+            databaseOk()
+            lock.withLock {
+                if case .duplicate = r { counters.duplicates += 1 } else { counters.stored += 1 }
+            }
+            // New work wakes every node through NOTIFY, this one included: the node that happened to
+            // receive the webhook gets no head start. Events of a stream held here go straight on.
+            if case .stored(_, _?) = r, let s = d.streamID, lock.withLock({ held[s] != nil }) {
+                Task { try? await self.deliverEvents(only: [s]) }
+            }
+            return WebhookReply(status: 200, body: #"{"status":"ok"}"#)
+        } catch {
+            lock.withLock { counters.storeFailures += 1 }
+            logger.warning("webhook \(d.event) not stored: \(error); answered 503 (Zoom retries)")
+            return WebhookReply(status: 503, body: JSON.string(.object([
+                "error": .string("Service Unavailable: the event could not be stored (\(error)); retry")])))
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Connects, migrates the schema, registers the node and starts the worker. Blocks until done
+    /// or `timeoutMs` (the database may still be starting).
+    public func start(timeoutMs: Int = 60_000) throws {
+        db.start()
+        let box = NIOLockedValueBox<Result<Void, any Error>?>(nil)
+        let sem = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                try await self.prepare(until: monotonicMs() + Int64(timeoutMs))
+                box.withLockedValue { $0 = .success(()) }
+            } catch {
+                box.withLockedValue { $0 = .failure(error) }
+            }
+            sem.signal()
+        }
+        sem.wait()
+        if case .failure(let e)? = box.withLockedValue({ $0 }) {
+            db.stop()
+            throw e
+        }
+        lock.withLock { running = true }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "openrtms.fleet.fence"))
+        timer.schedule(deadline: .now() + .milliseconds(100), repeating: .milliseconds(100), leeway: .milliseconds(10))
+        timer.setEventHandler { [weak self] in self?.fenceTick() }
+        timer.resume()
+        let loops = [
+            Task { await self.listenLoop() },
+            Task { await self.renewLoop() },
+            Task { await self.claimLoop() },
+        ]
+        lock.withLock {
+            fenceTimer = timer
+            tasks = loops
+        }
+    }
+
+    private func prepare(until deadline: Int64) async throws {
+        var lastError: (any Error)? = nil
+        var migrated = false
+        while monotonicMs() < deadline {
+            do {
+                if !migrated {
+                    let applied = try await db.migrate(node: config.nodeID, timeoutMs: config.queryTimeoutMs)
+                    migrated = true
+                    if !applied.isEmpty { config.log("schema migrated to version \(applied.max()!) (applied \(applied))") }
+                }
+                let info = NodeInfo(nodeID: config.nodeID, maxStreams: config.maxStreams, leaseMs: config.leaseMs,
+                                    webhookPort: config.webhookPort, hostname: hostName(), pid: Int(getpid()),
+                                    software: "openrtms \(OpenRTMSVersion.string), schema \(FleetSchema.latestVersion)")
+                if let wait = try await db.registerNode(info, timeoutMs: config.queryTimeoutMs) {
+                    config.log("node id \(config.nodeID) was in use \(config.leaseMs - wait + 100) ms ago: waiting \(wait) ms for that process's lease to run out")
+                    await sleepMs(wait)
+                    continue
+                }
+                databaseOk()
+                return
+            } catch {
+                lastError = error
+                await sleepMs(500)
+            }
+        }
+        throw FleetError("cannot prepare the database \(config.databaseURL): \(lastError.map { "\($0)" } ?? "timed out")")
+    }
+
+    /// Stops claiming, leaves every stream (assignments say so), hands them back when `release`
+    /// (pending again, so another node claims them at once instead of after the lease), and
+    /// closes the database connections. Blocks a few seconds at most. Idempotent.
+    public func stop(release: Bool = true) {
+        let (was, mine, loops, timer, conn): (Bool, [Held], [Task<Void, Never>], DispatchSourceTimer?, PostgresConnection?) = lock.withLock {
+            let was = running
+            running = false
+            stopped = true
+            let mine = Array(held.values)
+            held.removeAll()
+            for h in mine { assignments.append(.revoke(streamID: h.streamID, generation: h.generation, reason: "node stopping")) }
+            if !mine.isEmpty { wake.signal() }
+            defer { tasks = []; fenceTimer = nil; listener = nil }
+            return (was, mine, tasks, fenceTimer, listener)
+        }
+        timer?.cancel()
+        for h in mine { h.client?.leave() }
+        claimSignal.signal()
+        renewSignal.signal()
+        listenRetry.signal()
+        guard was else {
+            db.stop()
+            return
+        }
+        // Let the connections close before another node joins.
+        let until = monotonicMs() + 1000
+        while mine.contains(where: { $0.client?.phase != nil && $0.client?.phase != .ended }) && monotonicMs() < until { usleep(10_000) }
+        let sem = DispatchSemaphore(value: 0)
+        let node = config.nodeID, timeout = min(3000, config.queryTimeoutMs)
+        let db = self.db
+        let list = mine.map { ($0.streamID, $0.generation) }
+        Task {
+            if release && !list.isEmpty {
+                do {
+                    try await db.release(node: node, held: list, timeoutMs: timeout)
+                    self.config.log("released \(list.count) stream(s) for the other nodes")
+                } catch {
+                    self.config.log("could not release the streams (\(error)): they are claimable when their leases expire")
+                }
+            }
+            try? await db.nodeStopped(node, timeoutMs: timeout)
+            try? await conn?.close()
+            sem.signal()
+        }
+        _ = sem.wait(timeout: .now() + .milliseconds(timeout * 2 + 500))
+        for t in loops { t.cancel() }
+        db.stop()
+    }
+
+    private var isRunning: Bool { lock.withLock { running } }
+
+    private func databaseOk() {
+        lock.withLock { lastDatabaseOk = monotonicMs() }
+    }
+
+    // MARK: Listening
+
+    private func listenLoop() async {
+        var backoff = 250
+        var id = 0
+        while isRunning {
+            id += 1
+            do {
+                let cfg = try config.databaseURL.connectionConfiguration()
+                let pgLogger = db.logger
+                let connectionID = id
+                let conn = try await withDeadline(min(3000, config.leaseMs)) {
+                    try await PostgresConnection.connect(configuration: cfg, id: connectionID, logger: pgLogger)
+                }
+                let keep = lock.withLock { () -> Bool in
+                    guard running else { return false }
+                    listener = conn
+                    return true
+                }
+                guard keep else {
+                    try? await conn.close()
+                    return
+                }
+                try await conn.listen(on: notifyChannel) { notifications in
+                    backoff = 250
+                    lock.withLock { listening = true }
+                    // Whatever was notified while not listening: the tables are the truth.
+                    claimSignal.signal()
+                    Task { try? await self.deliverEvents(only: nil) }
+                    for try await n in notifications {
+                        handleNotification(n.payload)
+                    }
+                }
+            } catch {
+                if isRunning { logger.info("listener: \(error); reconnecting in \(backoff) ms") }
+            }
+            let old: PostgresConnection? = lock.withLock {
+                defer { listener = nil; listening = false }
+                return listener
+            }
+            try? await old?.close()
+            guard isRunning else { return }
+            // Woken early when a renewal finds the database back.
+            await listenRetry.wait(milliseconds: backoff)
+            backoff = min(2000, backoff * 2)
+        }
+    }
+
+    private func handleNotification(_ payload: String) {
+        if payload == "work" {
+            claimSignal.signal()
+        } else if payload.hasPrefix("event\t") {
+            let stream = String(payload.dropFirst(6))
+            if lock.withLock({ held[stream] != nil }) {
+                Task { try? await self.deliverEvents(only: [stream]) }
+            }
+        }
+    }
+
+    /// Fetches the events after each held stream's cursor (all held streams, or `only` these) and
+    /// hands them to the clients in order. Safe to run concurrently: an event is applied once.
+    func deliverEvents(only: [String]?) async throws {
+        let cursors: [(String, Int64)] = lock.withLock {
+            held.values.filter { only == nil || only!.contains($0.streamID) }.map { ($0.streamID, $0.cursor) }
+        }
+        guard !cursors.isEmpty else { return }
+        let events = try await db.events(after: cursors, timeoutMs: config.queryTimeoutMs)
+        databaseOk()
+        var now: [(StreamEvent, RTMSClient)] = []
+        lock.withLock {
+            for e in events {
+                guard let h = held[e.streamID], e.seq > h.cursor else { continue }
+                h.cursor = e.seq
+                counters.eventsRouted += 1
+                if let c = h.client { now.append((e, c)) } else { h.pending.append(e) }
+            }
+        }
+        for (e, c) in now { apply(e, to: c) }
+    }
+
+    private func apply(_ e: StreamEvent, to client: RTMSClient) {
+        switch e.kind {
+        case "started":
+            guard let urls = e.payload["server_urls"]?.stringValue else { return }
+            config.log("stream \(e.streamID): rtms_started again (server failover to \(urls)): handed to its client")
+            client.failover(serverURLs: urls)
+        case "interrupted":
+            let urls = e.payload["server_urls"]?.stringValue
+            config.log("stream \(e.streamID): rtms_interrupted: rejoining\(urls.map { " at \($0)" } ?? "")")
+            client.interrupted(serverURLs: urls)
+        case "stopped":
+            let reason = Int(e.payload["stop_reason"]?.intValue ?? Int64(StopReason.undefined))
+            config.log("stream \(e.streamID): rtms_stopped (\(StopReason.name(reason))): leaving")
+            client.stopped(reason: reason)
+        default:
+            break
+        }
+    }
+
+    // MARK: Claiming
+
+    private func claimLoop() async {
+        guard config.maxStreams > 0 else { return }
+        var nextCheck = 0
+        while isRunning {
+            await claimSignal.wait(milliseconds: nextCheck)
+            guard isRunning else { return }
+            let count = lock.withLock { held.count }
+            let free = config.maxStreams - count
+            guard free > 0 else {
+                nextCheck = config.safetyPollMs
+                continue
+            }
+            if count > 0 && config.claimSpreadMs > 0 {
+                // Idle nodes first, then the less loaded: a short head start for each.
+                await sleepMs(5 + config.claimSpreadMs * count / config.maxStreams)
+            }
+            do {
+                let sent = monotonicMs()
+                // One at a time: every node that woke claims in turn (SKIP LOCKED), so a burst of
+                // new streams spreads over the nodes instead of going to whichever woke first.
+                let claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, timeoutMs: config.queryTimeoutMs)
+                databaseOk()
+                for c in claimed { adopt(c, sent: sent) }
+                if !claimed.isEmpty {
+                    nextCheck = 0
+                    continue
+                }
+                let next = try await db.nextClaimable(node: config.nodeID, timeoutMs: config.queryTimeoutMs)
+                nextCheck = min(config.safetyPollMs, max(10, next.map { Int($0) + 15 } ?? config.safetyPollMs))
+            } catch {
+                if isRunning { logger.info("claim: \(error)") }
+                nextCheck = min(1000, config.renewMs)
+            }
+        }
+    }
+
+    private func adopt(_ c: ClaimedStream, sent: Int64) {
+        guard let payload = (try? JSON.parse(c.payload))?.objectValue, let start = try? StreamStart(payload: payload) else {
+            logger.warning("stream \(c.streamID): the stored start payload is not usable; ending it")
+            Task { try? await db.markEnded(node: config.nodeID, streamID: c.streamID, generation: c.generation, reason: nil,
+                                          note: "unusable start payload", timeoutMs: config.queryTimeoutMs) }
+            return
+        }
+        let takeover = c.previousOwner != nil && c.previousOwner != config.nodeID
+        let accepted: Bool = lock.withLock {
+            guard running else { return false }
+            held[c.streamID] = Held(streamID: c.streamID, generation: c.generation, cursor: c.eventSeq,
+                                    deadline: sent + Int64(config.leaseMs - config.marginMs))
+            counters.claims += 1
+            if takeover { counters.takeovers += 1 }
+            assignments.append(.start(FleetStream(streamID: c.streamID, generation: c.generation, start: start, payload: payload,
+                                                  previousOwner: c.previousOwner)))
+            wake.signal()
+            return true
+        }
+        guard accepted else { return }
+        if takeover {
+            config.log("stream \(c.streamID): taken over from \(c.previousOwner!) (its lease expired), generation \(c.generation)")
+        } else {
+            config.log("stream \(c.streamID): claimed, generation \(c.generation)")
+        }
+    }
+
+    // MARK: Renewing
+
+    private func renewLoop() async {
+        var lastListenerPing = monotonicMs()
+        while isRunning {
+            let sent = monotonicMs()
+            let list: [(String, Int64)] = lock.withLock { held.values.map { ($0.streamID, $0.generation) } }
+            do {
+                let rows = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, timeoutMs: config.renewMs)
+                let took = Int(monotonicMs() - sent)
+                databaseOk()
+                var lost: [(Held, String)] = []
+                let recovered: Int64? = lock.withLock {
+                    counters.renewals += 1
+                    counters.lastRenewalMs = took
+                    counters.maxRenewalMs = max(counters.maxRenewalMs, took)
+                    defer { renewFailingSince = nil }
+                    for r in rows {
+                        guard let h = held[r.streamID] else { continue }
+                        if r.renewed {
+                            h.deadline = max(h.deadline, sent + Int64(config.leaseMs - config.marginMs))
+                        } else if r.state == "ended" && r.owner == config.nodeID && r.generation == h.generation {
+                            // Stopped by a webhook: its rtms_stopped reaches the client below.
+                            continue
+                        } else {
+                            held[r.streamID] = nil
+                            counters.revokedByOwner += 1
+                            let why = r.state == "owned" ? "owned by \(r.owner ?? "?") now (generation \(r.generation ?? 0))"
+                                                         : "no longer ours (state \(r.state ?? "gone"))"
+                            lost.append((h, why))
+                        }
+                    }
+                    return renewFailingSince
+                }
+                if let since = recovered {
+                    config.log("database reachable again after \(monotonicMs() - since) ms")
+                    listenRetry.signal()
+                }
+                for (h, why) in lost { revoke(h, reason: why) }
+                // Catch-up: events whose notification was missed reach their clients now.
+                try? await deliverEvents(only: nil)
+                if recovered != nil || monotonicMs() - lastListenerPing > 5000 {
+                    lastListenerPing = monotonicMs()
+                    await pingListener()
+                }
+            } catch {
+                let first: Bool = lock.withLock {
+                    counters.renewalFailures += 1
+                    if renewFailingSince == nil {
+                        renewFailingSince = sent
+                        return true
+                    }
+                    return false
+                }
+                if first {
+                    config.log("lease renewal failed (\(error))" + (list.isEmpty ? "" :
+                        ": leaving \(list.count) stream(s) in \(config.leaseMs - config.marginMs) ms at most unless a renewal succeeds"))
+                }
+            }
+            let wait = Int(sent + Int64(config.renewMs) - monotonicMs())
+            if wait > 0 { await renewSignal.wait(milliseconds: wait) }
+        }
+    }
+
+    /// The listener connection may be dead without knowing it (a network cut): check it, and drop
+    /// it when it does not answer so that the listen loop reconnects.
+    private func pingListener() async {
+        guard let conn = lock.withLock({ listener }) else { return }
+        let pgLogger = db.logger
+        do {
+            try await withDeadline(config.renewMs) { try await conn.query("SELECT 1", logger: pgLogger) }
+        } catch {
+            logger.info("listener connection does not answer: reconnecting")
+            try? await conn.close()
+        }
+    }
+
+    // MARK: Fencing and ends
+
+    /// Every 100 ms, on its own thread: leave every stream whose lease may be gone, and notice
+    /// clients that ended.
+    private func fenceTick() {
+        let now = monotonicMs()
+        var expired: [Held] = []
+        var done: [Held] = []
+        lock.withLock {
+            guard running else { return }
+            for h in held.values {
+                if now >= h.deadline {
+                    expired.append(h)
+                    continue
+                }
+                guard let c = h.client else { continue }
+                let phase = c.phase
+                if phase == .ready { h.joined = true }
+                if phase == .ended {
+                    if h.endedSeenAt == nil { h.endedSeenAt = now }
+                    // The application normally detaches at once; this is the backstop.
+                    if now - h.endedSeenAt! > 3000 { done.append(h) }
+                }
+            }
+            for h in expired + done { held[h.streamID] = nil }
+            counters.leaseLosses += expired.count
+        }
+        for h in expired {
+            revoke(h, reason: "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
+        }
+        for h in done { finish(h, note: "the client ended") }
+        if !expired.isEmpty || !done.isEmpty { claimSignal.signal() }
+    }
+
+    private func revoke(_ h: Held, reason: String) {
+        h.client?.leave()
+        config.log("stream \(h.streamID): left (\(reason))")
+        lock.withLock {
+            assignments.append(.revoke(streamID: h.streamID, generation: h.generation, reason: reason))
+            wake.signal()
+        }
+        claimSignal.signal()
+    }
+
+    /// A stream this node is done with: ended when it was joined, else back for another attempt.
+    private func finish(_ h: Held, note: String) {
+        if let c = h.client {
+            if c.phase == .ready || c.counters.mediaQueued.reduce(0, +) > 0 { h.joined = true }
+            c.leave()
+        }
+        let joined = h.joined
+        let (node, timeout, maxFailures) = (config.nodeID, config.queryTimeoutMs, config.maxJoinFailures)
+        let reason = h.endReason
+        let (streamID, generation) = (h.streamID, h.generation)
+        let db = self.db
+        lock.withLock {
+            if joined { counters.ended += 1 } else { counters.releasedForRetry += 1 }
+        }
+        claimSignal.signal()
+        Task {
+            for attempt in 0..<20 {
+                do {
+                    if joined {
+                        try await db.markEnded(node: node, streamID: streamID, generation: generation, reason: reason, note: note,
+                                               timeoutMs: timeout)
+                        self.config.log("stream \(streamID): ended (\(reason.map { StopReason.name($0) } ?? note))")
+                    } else {
+                        let state = try await db.releaseForRetry(node: node, streamID: streamID, generation: generation,
+                                                                 note: note, maxFailures: maxFailures, timeoutMs: timeout)
+                        self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? "ended after \(maxFailures) failed joins" : "released for another attempt")")
+                    }
+                    self.databaseOk()
+                    return
+                } catch {
+                    if !self.isRunning && attempt > 2 { return }
+                    await sleepMs(min(5000, 250 << min(attempt, 4)))
+                }
+            }
+        }
+    }
+}
+
+func hostName() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buf, buf.count - 1) == 0 else { return "unknown" }
+    return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// A place for the node that the webhook server can be given before the node exists (the server
+/// binds first, so the node can record its port): until a node is set, deliveries are answered 503.
+public final class FleetNodeSlot: Sendable {
+    private let box = NIOLockedValueBox<FleetNode?>(nil)
+    public init() {}
+    public var node: FleetNode? {
+        get { box.withLockedValue { $0 } }
+        set { box.withLockedValue { $0 = newValue } }
+    }
+
+    public var hooks: WebhookServerHooks {
+        var h = WebhookServerHooks()
+        h.deliver = { [self] d, loop in
+            loop.makeFutureWithTask {
+                guard let n = self.node else { return WebhookReply(status: 503, body: #"{"error":"Service Unavailable: starting"}"#) }
+                return await n.deliver(d)
+            }
+        }
+        h.otherRequest = { [self] method, uri in self.node?.webhookHooks.otherRequest?(method, uri) }
+        return h
+    }
+}

@@ -1,0 +1,146 @@
+// The fleet's database layer against a real PostgreSQL: migrations (twice, and many nodes at
+// once), the durable intake's dedupe under concurrency, the claim's exclusivity; and URL parsing.
+
+import Logging
+import NIOConcurrencyHelpers
+import PostgresNIO
+import Testing
+@testable import RTMSClient
+@testable import RTMSFleet
+@testable import RTMSProtocol
+@testable import RTMSWebhook
+
+@Suite struct DatabaseURLTests {
+    @Test func urlsAreReadLikeLibpq() throws {
+        let a = try DatabaseURL("postgres://rtms:p%40ss@db.example:6432/fleet?sslmode=require&application_name=n1")
+        #expect(a.host == "db.example" && a.port == 6432 && a.user == "rtms" && a.password == "p@ss" && a.database == "fleet")
+        #expect(a.sslMode == .require && a.applicationName == "n1" && a.socketPath == nil)
+        #expect(a.description == "postgres://rtms@db.example:6432/fleet", "no password in logs")
+        let b = try DatabaseURL("postgresql://me@/mydb?host=/var/run/postgresql")
+        #expect(b.socketPath == "/var/run/postgresql/.s.PGSQL.5432" && b.host == nil && b.database == "mydb")
+        let c = try DatabaseURL("postgres://me@[::1]/")
+        #expect(c.host == "::1" && c.port == 5432 && c.database == "me", "the database defaults to the user's name")
+        #expect(try DatabaseURL("postgres://u@h:1/d?sslmode=disable").sslMode == .disable)
+        #expect(throws: FleetError.self) { try DatabaseURL("mysql://u@h/d") }
+        #expect(throws: FleetError.self) { try DatabaseURL("postgres://h/d") }
+        #expect(throws: FleetError.self) { try DatabaseURL("postgres://u@h:99999/d") }
+        #expect(throws: FleetError.self) { try DatabaseURL("postgres://u@h/d?sslmode=sometimes") }
+    }
+
+    @Test func leaseParametersAreChecked() throws {
+        var c = FleetConfig(databaseURL: try DatabaseURL("postgres://u@h/d"), nodeID: "n")
+        try c.validate()
+        c.renewMs = 4000  // more than a third of 10 s
+        #expect(throws: FleetError.self) { try c.validate() }
+        c.renewMs = 3000
+        c.marginMs = 7000  // renewal + margin must stay below the lease
+        #expect(throws: FleetError.self) { try c.validate() }
+    }
+}
+
+@Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped))
+struct FleetSchemaTests {
+    @Test func migratingTwiceAndConcurrentlyIsIdempotent() async throws {
+        let url = try await TestPostgres.freshDatabase("schema")
+        // Twice in a row: the second run finds everything applied.
+        let first = try await withConnection(url) { try await FleetSchema.migrate($0, node: "t1", logger: testLogger) }
+        let second = try await withConnection(url) { try await FleetSchema.migrate($0, node: "t1", logger: testLogger) }
+        #expect(first == FleetSchema.migrations.map(\.version))
+        #expect(second.isEmpty)
+
+        // Eight nodes starting at the same moment on an empty database: one applies, none fails.
+        let url2 = try await TestPostgres.freshDatabase("schema_concurrent")
+        let results = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    try await withConnection(url2) { try await FleetSchema.migrate($0, node: "n\(i)", logger: testLogger) }
+                }
+            }
+            var all: [[Int]] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.filter { !$0.isEmpty }.count == 1, "exactly one node applied the migrations: \(results)")
+        #expect(results.filter(\.isEmpty).count == 7)
+        #expect(try await countRows(url2, "SELECT count(*) FROM rtms.schema_version") == Int64(FleetSchema.migrations.count).asInt)
+        #expect(try await countRows(url2, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rtms'") == 4)
+        // And once more after all that.
+        #expect(try await withConnection(url2) { try await FleetSchema.migrate($0, node: "late", logger: testLogger) }.isEmpty)
+        print("schema: version \(FleetSchema.latestVersion) applied once by 1 of 8 concurrent nodes; 7 found it applied")
+    }
+
+    @Test func theSameDeliveryStoredConcurrentlyIsStoredOnce() async throws {
+        let url = try await TestPostgres.freshDatabase("dedupe")
+        let db = FleetDatabase(url: try DatabaseURL(url), logger: testLogger)
+        db.start()
+        defer { db.stop() }
+        _ = try await db.migrate(node: "t", timeoutMs: 10_000)
+        let body = #"{"event":"meeting.rtms_started","event_ts":1700000000000,"payload":{"meeting_uuid":"m1==","rtms_stream_id":"s-dedupe","server_urls":"ws://127.0.0.1:1/signaling"}}"#
+        let object = try JSON.parse(body).objectValue!
+        let d = WebhookDelivery(event: "meeting.rtms_started", body: Array(body.utf8), object: object, rtmsKind: "started", streamID: "s-dedupe")
+        let outcomes = try await withThrowingTaskGroup(of: StoreOutcome.self) { group in
+            for i in 0..<8 {
+                group.addTask { try await db.store(d, node: "n\(i % 2)", timeoutMs: 10_000) }
+            }
+            var all: [StoreOutcome] = []
+            for try await o in group { all.append(o) }
+            return all
+        }
+        #expect(outcomes.filter { $0 != .duplicate }.count == 1, "\(outcomes)")
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.webhook_events") == 1)
+        let row = try #require(try await streamRow(url, "s-dedupe"))
+        #expect(row.state == "pending" && row.generation == 0)
+        // A new announcement of the stream (another event_ts: a failover) is news, stored in sequence.
+        let moved = body.replacingOccurrences("1700000000000", "1700000000500").replacingOccurrences(":1/", ":2/")
+        let d2 = WebhookDelivery(event: "meeting.rtms_started", body: Array(moved.utf8), object: try JSON.parse(moved).objectValue!,
+                                 rtmsKind: "started", streamID: "s-dedupe")
+        let second = try await db.store(d2, node: "n0", timeoutMs: 10_000)
+        #expect(second != .duplicate)
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE stream_seq = 2") == 1)
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE start_payload->>'server_urls' LIKE '%:2/%'") == 1,
+                "the start payload follows the newest announcement")
+    }
+
+    @Test func concurrentClaimsNeverShareAStream() async throws {
+        let url = try await TestPostgres.freshDatabase("claims")
+        let db = FleetDatabase(url: try DatabaseURL(url), logger: testLogger)
+        db.start()
+        defer { db.stop() }
+        _ = try await db.migrate(node: "t", timeoutMs: 10_000)
+        for i in 0..<20 {
+            let body = #"{"event":"meeting.rtms_started","event_ts":1,"payload":{"meeting_uuid":"m\#(i)","rtms_stream_id":"s\#(i)","server_urls":"ws://127.0.0.1:1/signaling"}}"#
+            let d = WebhookDelivery(event: "meeting.rtms_started", body: Array(body.utf8), object: try JSON.parse(body).objectValue!,
+                                    rtmsKind: "started", streamID: "s\(i)")
+            _ = try await db.store(d, node: "t", timeoutMs: 10_000)
+        }
+        // Four nodes claim one at a time, as fast as they can, until nothing is left.
+        let claimed = try await withThrowingTaskGroup(of: [String].self) { group in
+            for n in 0..<4 {
+                group.addTask {
+                    var mine: [String] = []
+                    while true {
+                        let c = try await db.claim(node: "n\(n)", limit: 1, leaseMs: 10_000, timeoutMs: 10_000)
+                        if c.isEmpty { break }
+                        mine += c.map(\.streamID)
+                    }
+                    return mine
+                }
+            }
+            var all: [[String]] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        let flat = claimed.flatMap { $0 }
+        #expect(flat.count == 20 && Set(flat).count == 20, "every stream claimed exactly once: \(claimed)")
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE state = 'owned' AND generation = 1") == 20)
+        print("claims: 20 streams over 4 concurrent claimers: \(claimed.map(\.count)) (none twice)")
+    }
+}
+
+extension Int64 {
+    var asInt: Int { Int(self) }
+}
+
+extension String {
+    func replacingOccurrences(_ a: String, _ b: String) -> String { replacing(a, with: b) }
+}
