@@ -18,9 +18,10 @@
  *    callbacks, with RTMS_SDK_NOT_EXIST); so when rtms_release() returns, no callback of the
  *    handle is running anywhere and the application may free whatever its callbacks use (their
  *    user_data included). Do not call it, from another thread, while holding a lock that one of
- *    the handle's callbacks takes: that waits forever. From inside a callback of the same handle
- *    it returns at once; no further callback follows, and the memory is freed when that poll
- *    returns. After rtms_release() returns, the handle pointer must not be used again ("drop
+ *    the handle's callbacks takes: that waits forever. From inside a callback (of this handle,
+ *    or of another handle or intake: two threads could otherwise wait for each other) it
+ *    returns at once without waiting; no further callback follows, and the memory is freed
+ *    when the poll that was running returns. After rtms_release() returns, the handle pointer must not be used again ("drop
  *    after the last call"); functions given a released handle return RTMS_SDK_NOT_EXIST when
  *    they can tell.
  *

@@ -116,13 +116,15 @@ func localReasonName(_ r: Int32) -> String? {
 
 @c @implementation public func rtms_set_user_data(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ user_data: UnsafeMutableRawPointer?) -> Int32 {
     guard let h = handle(sdk, "rtms_set_user_data") else { return Code.notExist }
-    h.sdk.pointee.user_data = user_data
+    guard h.withStruct({ $0.pointee.user_data = user_data }) else { return fail(Code.notExist, "rtms_set_user_data: the handle was released") }
     return Code.ok
 }
 
 @c @implementation public func rtms_get_user_data(_ sdk: UnsafeMutablePointer<rtms_csdk>?) -> UnsafeMutableRawPointer? {
     guard let h = handle(sdk, "rtms_get_user_data") else { return nil }
-    return h.sdk.pointee.user_data
+    var data: UnsafeMutableRawPointer? = nil
+    h.withStruct { data = $0.pointee.user_data }
+    return data
 }
 
 // MARK: - Configuration
@@ -279,10 +281,12 @@ func effectiveConfig(_ h: Handle) -> ClientConfig {
 }
 
 func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
-    free(h.sdk.pointee.meeting_uuid)
-    free(h.sdk.pointee.rtms_stream_id)
-    h.sdk.pointee.meeting_uuid = strdup(instance)
-    h.sdk.pointee.rtms_stream_id = strdup(stream)
+    h.withStruct { sdk in
+        free(sdk.pointee.meeting_uuid)
+        free(sdk.pointee.rtms_stream_id)
+        sdk.pointee.meeting_uuid = strdup(instance)
+        sdk.pointee.rtms_stream_id = strdup(stream)
+    }
 }
 
 @c @implementation public func rtms_join(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ meeting_uuid: UnsafePointer<CChar>?, _ rtms_stream_id: UnsafePointer<CChar>?, _ signature: UnsafePointer<CChar>?, _ server_url: UnsafePointer<CChar>?, _ timeout: Int32) -> Int32 {

@@ -110,6 +110,24 @@ struct ExtOps {
     var onReconnected: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
 }
 
+/// How many polls (of any handle or intake) each thread is inside right now. A release from inside
+/// a callback must not wait for a poll on another thread: that thread may be waiting for this one.
+enum ThreadPolls {
+    private static let lock = NIOLock()
+    nonisolated(unsafe) private static var depth: [UInt: Int] = [:]
+    private static var me: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) }
+    static func entered() { let t = me; lock.withLock { depth[t, default: 0] += 1 } }
+    static func exited() {
+        let t = me
+        lock.withLock {
+            let n = (depth[t] ?? 1) - 1
+            depth[t] = n > 0 ? n : nil
+        }
+    }
+    /// True inside a callback (of any handle or intake) on the calling thread.
+    static var insidePoll: Bool { let t = me; return lock.withLock { depth[t] != nil } }
+}
+
 /// The polling discipline of a handle (client or webhook intake): one poll at a time, none nested
 /// inside its own callback, and a handle released during a poll is freed when that poll returns
 /// (zenoh-c's "drop after the last call").
@@ -138,8 +156,10 @@ final class PollGate: @unchecked Sendable {
     }
 
     /// Returns once no poll is running (the one running has returned from its callback and
-    /// exited). Never call it from inside a callback of this handle.
+    /// exited). From inside any callback (of this or another handle) it returns at once: the
+    /// thread polling here may be waiting for this one (a lock-order deadlock otherwise).
     func waitForPoll() {
+        guard !ThreadPolls.insidePoll else { return }
         pollMutex.lock()
         pollMutex.unlock()
     }
@@ -155,12 +175,13 @@ final class PollGate: @unchecked Sendable {
             pollingThread = me
             return true
         }
-        if !go { pollMutex.unlock() }
+        if !go { pollMutex.unlock() } else { ThreadPolls.entered() }
         return go ? .entered : .released
     }
 
     /// Ends a poll. Returns true when the handle was released meanwhile: the caller frees it.
     func exit() -> Bool {
+        ThreadPolls.exited()
         let freeNow: Bool = lock.withLock {
             pollingThread = nil
             return released
@@ -218,9 +239,37 @@ final class Handle: @unchecked Sendable {
         let state = gate.markReleased()
         client.leave()
         switch state {
-        case .freeNow: Registry.shared.freeStruct(sdk)
+        case .freeNow: freeStruct()
         case .pollOnThisThread: break
         case .pollOnAnotherThread: gate.waitForPoll()
+        }
+    }
+
+    // MARK: The C struct
+
+    private let structLock = NIOLock()
+    private var structFreed = false
+
+    /// Runs `body` on the C struct unless it was freed (a release on another thread); false then.
+    @discardableResult
+    func withStruct(_ body: (SDKPointer) -> Void) -> Bool {
+        structLock.withLock {
+            guard !structFreed else { return false }
+            body(sdk)
+            return true
+        }
+    }
+
+    /// Frees the C struct and the strings it points to, once.
+    func freeStruct() {
+        structLock.withLock {
+            guard !structFreed else { return }
+            structFreed = true
+            free(sdk.pointee.meeting_uuid)
+            free(sdk.pointee.rtms_stream_id)
+            sdk.pointee.meeting_uuid = nil
+            sdk.pointee.rtms_stream_id = nil
+            free(sdk)
         }
     }
 
@@ -235,7 +284,7 @@ final class Handle: @unchecked Sendable {
             self.dispatch(item)
         }
         if gate.exit() {
-            Registry.shared.freeStruct(sdk)
+            freeStruct()
             return -fail(Code.notExist, "the handle was released during the poll")
         }
         return Int32(n)
@@ -377,15 +426,6 @@ final class Registry: @unchecked Sendable {
     }
 
     var count: Int { lock.withLock { handles.count } }
-
-    /// Frees the C struct and the strings it points to.
-    func freeStruct(_ sdk: SDKPointer) {
-        free(sdk.pointee.meeting_uuid)
-        free(sdk.pointee.rtms_stream_id)
-        sdk.pointee.meeting_uuid = nil
-        sdk.pointee.rtms_stream_id = nil
-        free(sdk)
-    }
 }
 
 /// Looks a handle up or records why not.

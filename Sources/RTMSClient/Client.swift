@@ -2,6 +2,7 @@
 // loop, performs the actions it returns, decodes media on that loop and queues everything for the
 // application, which receives it only inside poll() on its own thread.
 
+import Dispatch
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -150,6 +151,7 @@ public final class RTMSClient: @unchecked Sendable {
     private var timerToken = 0
     private var readingPaused = false
     private var pauseLimit: Scheduled<Void>?
+    private var pauseToken = 0
     private var warningLimiter = LogLimiter()
     private var transportConfig = TransportConfig()
 
@@ -398,6 +400,10 @@ public final class RTMSClient: @unchecked Sendable {
                 flushBatch()
                 mediaReady.removeAll()
                 mediaKinds.removeAll()
+                // A pause belongs to its session: the next join starts reading.
+                pauseLimit?.cancel()
+                pauseLimit = nil
+                readingPaused = false
             }
         }
     }
@@ -411,7 +417,7 @@ public final class RTMSClient: @unchecked Sendable {
             lock.withLock { _lastError = text }
             logger.info("left (\(reason)): \(text)")
         case .warning(_, let text):
-            let (log, summary) = warningLimiter.allow(nowMs: nowMilliseconds())
+            let (log, summary) = warningLimiter.allow(nowMs: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))
             if let summary { logger.warning("\(summary) more warnings of stream \(streamID) were not logged in the last \(warningLimiter.windowMs / 1000) s") }
             if log { logger.warning("\(text)") } else { queue.countWarningSuppressed() }
         case .reconnecting(let c, let attempt, let delay, let cause):
@@ -440,8 +446,12 @@ public final class RTMSClient: @unchecked Sendable {
         pauseLimit = nil
         let limit = config.maxPauseMs
         guard !on, limit > 0 else { return }
+        timerToken += 1
+        let token = timerToken
+        pauseToken = token
         pauseLimit = eventLoop.scheduleTask(in: .milliseconds(Int64(limit))) { [weak self] in
-            guard let self, self.readingPaused else { return }
+            // Not a timer of an earlier pause that NIO took for this tick before it was cancelled.
+            guard let self, self.readingPaused, self.pauseToken == token else { return }
             self.pauseLimit = nil
             // The application stopped draining the queue: keep the connections alive rather
             // than let the server (or our liveness check) drop them with data in flight.

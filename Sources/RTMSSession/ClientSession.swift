@@ -121,6 +121,8 @@ public struct ClientSession: Sendable {
         tick(nowMs)
         guard let p = params, isActive else { return [.close(id: id, code: 1000, reason: "Normal close")] }
         if id == signalingID && phase == .connectingSignaling {
+            // The failure that led here was recovered: a later timeout is not its fault.
+            lastFailure = ""
             phase = .signalingHandshake
             return [.send(id: id, message: .signalingHandshakeRequest(SignalingHandshakeRequest(
                 sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
@@ -131,6 +133,7 @@ public struct ClientSession: Sendable {
             return [.close(id: id, code: 1000, reason: "Normal close")]
         }
         if let i = media.firstIndex(where: { $0.id == id }), media[i].state == .connecting {
+            lastFailure = ""
             media[i].state = .handshaking
             let m = media[i]
             let kinds = m.mask == MediaMask.all.rawValue ? MediaMask(rawValue: p.mediaTypes & MediaMask.everyKind.rawValue).kinds : m.kinds
@@ -178,7 +181,8 @@ public struct ClientSession: Sendable {
     /// connection, it is tried again after the pause (RTMS_CONNECTION_MAX_ATTEMPTS and
     /// RTMS_CONNECTION_RETRY_DELAY_MS), within the join timeout. nil = no retry left.
     private mutating func retryMediaDuringJoin(_ i: Int, code: Int, text: String) -> [SessionAction]? {
-        guard phase == .mediaHandshake, rejoin == nil, let p = params, ReconnectPolicy.isRetryable(code),
+        let transient = ReconnectPolicy.isRetryable(code) || code == StatusCode.duplicateMediaConnection || code == StatusCode.allConnectionExists
+        guard phase == .mediaHandshake, rejoin == nil, let p = params, transient,
               media[i].attempt + 1 < p.policy.connectMaxAttempts else { return nil }
         media[i].attempt += 1
         media[i].id = nil
@@ -481,6 +485,11 @@ public struct ClientSession: Sendable {
             let text = "\(label) handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
                 + (r.reason.isEmpty ? "" : ": \(r.reason)")
             if phase == .ready { return mediaLost(idx, code: r.statusCode, cause: text, except: nil) }
+            // The server may still hold a media connection of ours that it has not noticed gone.
+            if r.statusCode == StatusCode.duplicateMediaConnection || r.statusCode == StatusCode.allConnectionExists,
+               let id = media[idx].id, let retry = retryMediaDuringJoin(idx, code: r.statusCode, text: text) {
+                return [.close(id: id, code: 1000, reason: "Normal close")] + retry
+            }
             return fail(r.statusCode, text, except: nil)
         }
         // Zoom's service always confirms the parameters of audio, video and deskshare and says

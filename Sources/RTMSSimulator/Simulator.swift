@@ -273,8 +273,9 @@ public final class Simulator: @unchecked Sendable {
 
     /// Sends one frame exactly as given (RSV1, any opcode 0...15, any bytes): hostile servers.
     @discardableResult
-    public func injectFrame(_ streamID: String, connection: String, opcode: UInt8, rsv1: Bool = false, payload: [UInt8]) -> Bool {
-        onConnection(streamID, connection) { $0.sendRawFrame(rsv1: rsv1, opcode: opcode, payload: payload) }
+    public func injectFrame(_ streamID: String, connection: String, opcode: UInt8, rsv1: Bool = false, masked: Bool = false,
+                            payload: [UInt8]) -> Bool {
+        onConnection(streamID, connection) { $0.sendRawFrame(rsv1: rsv1, masked: masked, opcode: opcode, payload: payload) }
     }
 
     private func onConnection(_ streamID: String, _ connection: String, _ body: @escaping (WebSocketConnection) -> Void) -> Bool {

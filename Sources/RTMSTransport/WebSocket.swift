@@ -206,9 +206,14 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
             delegate?.connectionPong(self)
         case .connectionClose:
             var data = frame.unmaskedData
+            if state == .open, let why = Self.closePayloadProblem(data) {
+                fail(code: why.code, reason: "WebSocket protocol violation: \(why.text) (RFC 6455 §5.5.1, §7.4); connection failed with close code \(why.code)")
+                return
+            }
             let code = data.readInteger(as: UInt16.self).map(Int.init) ?? 1005
             let reason = data.readString(length: data.readableBytes) ?? ""
-            peerClose = (code, reason)
+            // A connection we are failing keeps its reason: the peer's close is not the cause.
+            if abortReason == nil { peerClose = (code, reason) }
             if state == .open {
                 // Answer the close handshake with the same code, then end the TCP connection.
                 state = .closing
@@ -217,6 +222,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
                 let ch = channel
                 channel?.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: out))
                     .whenComplete { _ in ch?.close(promise: nil) }
+                closeTimer?.cancel()
+                closeTimer = eventLoop.scheduleTask(in: .seconds(2)) { ch?.close(promise: nil) }
             } else {
                 channel?.close(promise: nil)
             }
@@ -226,6 +233,19 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     }
 
     func readComplete() { delegate?.connectionReadComplete(self) }
+
+    /// What is wrong with a close frame's payload, if anything: one byte only, a code that may not
+    /// be sent (below 1000, 1004–1006, 1015, 1016–2999 unassigned, 5000 and up), a reason that is
+    /// not UTF-8.
+    static func closePayloadProblem(_ payload: ByteBuffer) -> (code: Int, text: String)? {
+        var data = payload
+        guard data.readableBytes != 1 else { return (1002, "a close frame with a one-byte payload") }
+        guard let code = data.readInteger(as: UInt16.self).map(Int.init) else { return nil }
+        let allowed = (1000...1003).contains(code) || (1007...1014).contains(code) || (3000...4999).contains(code)
+        guard allowed else { return (1002, "a close frame with the code \(code), which may not be sent") }
+        guard isValidUTF8(data) else { return (1007, "a close frame whose reason is not UTF-8") }
+        return nil
+    }
 
     func inactive(error: String?) {
         eventLoop.preconditionInEventLoop()
@@ -273,12 +293,13 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     public func flush() { channel?.flush() }
 
     /// Writes a frame as given, RSV bits and opcode included (a simulator's hostile behaviours).
-    public func sendRawFrame(fin: Bool = true, rsv1: Bool = false, opcode: UInt8, payload: [UInt8]) {
+    public func sendRawFrame(fin: Bool = true, rsv1: Bool = false, masked: Bool? = nil, opcode: UInt8, payload: [UInt8]) {
         eventLoop.preconditionInEventLoop()
         guard state == .open, let channel, let op = WebSocketOpcode(encodedWebSocketOpcode: opcode) else { return }
         var buf = channel.allocator.buffer(capacity: payload.count)
         buf.writeBytes(payload)
-        write(WebSocketFrame(fin: fin, rsv1: rsv1, opcode: op, maskKey: mask(), data: buf), flush: true)
+        let key: WebSocketMaskingKey? = masked.map { $0 ? .random() : nil } ?? mask()
+        write(WebSocketFrame(fin: fin, rsv1: rsv1, opcode: op, maskKey: key, data: buf), flush: true)
     }
 
     /// Sends one message, flushes, and calls `written` on the event loop once the bytes are in the
@@ -350,6 +371,9 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         let ch = channel
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: data))
             .whenComplete { _ in ch.close(promise: nil) }
+        // A peer that stopped reading never lets that write complete: end the socket anyway.
+        closeTimer?.cancel()
+        closeTimer = eventLoop.scheduleTask(in: .seconds(2)) { ch.close(promise: nil) }
     }
 
     /// Ends the TCP connection at once and reports it as lost for `reason` (not as a local close).
@@ -449,6 +473,8 @@ public final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChan
         var why: String? = nil
         if frame.rsv1 || frame.rsv2 || frame.rsv3 {
             why = "a frame has RSV bits set (rsv1 \(frame.rsv1), rsv2 \(frame.rsv2), rsv3 \(frame.rsv3)) and no extension was negotiated"
+        } else if frame.maskKey != nil {
+            why = "the server masked a frame (§5.1: a client must fail the connection)"
         } else {
             switch frame.opcode {
             case .continuation, .text, .binary, .connectionClose, .ping, .pong: break

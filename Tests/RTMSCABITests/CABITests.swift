@@ -371,6 +371,47 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         poller.join()
     }
 
+    /// From inside a callback of one handle, releasing another handle whose callback runs on
+    /// another thread must not wait for it: that thread might be waiting for this one.
+    @Test func releaseFromACallbackOfAnotherHandleDoesNotWait() throws {
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        let second = sim.createMeeting()
+        let start2 = try StreamStart(payload: second["payload"]!.objectValue!)
+        CrossRelease.reset()
+        func make(_ slow: Bool) throws -> UnsafeMutablePointer<rtms_csdk> {
+            let sdk = try #require(rtms_alloc())
+            var ops = rtms_csdk_ops()
+            if slow {
+                ops.on_audio_data = { _, _, _, _, _ in CrossRelease.slowCallback() }
+            } else {
+                ops.on_audio_data = { _, _, _, _, _ in CrossRelease.releasingCallback() }
+            }
+            #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+            #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+            var o = rtms_options()
+            _ = rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION))
+            "cabi-client".withCString { id in "cabi-secret".withCString { secret in
+                o.client_id = id
+                o.client_secret = secret
+                _ = rtms_set_options(sdk, &o)
+            } }
+            return sdk
+        }
+        let h1 = try make(false), h2 = try make(true)
+        CrossRelease.state.withLockedValue { $0.target = UInt(bitPattern: h2) }
+        #expect(rtms_join(h2, start2.instanceID, start2.streamID, nil, start2.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        #expect(rtms_join(h1, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        let a2 = UInt(bitPattern: h2)
+        let poller = Thread { while rtms_poll_ex(UnsafeMutablePointer<rtms_csdk>(bitPattern: a2), 0, 50) >= 0 {} }
+        let deadline = nowMs() + 10_000
+        while CrossRelease.state.withLockedValue({ $0.releaseMs == nil }) && nowMs() < deadline { _ = rtms_poll_ex(h1, 0, 50) }
+        let ms = CrossRelease.state.withLockedValue { $0.releaseMs }
+        #expect(ms != nil && ms! < 200, "release inside another handle's callback returned after \(ms ?? -1) ms")
+        poller.join()
+        #expect(rtms_release(h1) == Int32(RTMS_SDK_OK))
+    }
+
     @Test func aPollBlockedOnAnotherThreadReturnsNotExistWhenReleased() throws {
         let sdk = try #require(rtms_alloc())
         let address = UInt(bitPattern: sdk)
@@ -469,4 +510,34 @@ final class Thread: @unchecked Sendable {
         }, box)
     }
     func join() { pthread_join(tid, nil) }
+}
+
+
+/// State for releaseFromACallbackOfAnotherHandleDoesNotWait (C callbacks cannot capture).
+enum CrossRelease {
+    struct State { var target: UInt = 0; var slowEntered = false; var releaseMs: Int64?; var done = false }
+    static let state = NIOLockedValueBox(State())
+    static func reset() { state.withLockedValue { $0 = State() } }
+    /// The second handle's first audio callback: in, then 600 ms asleep.
+    static func slowCallback() {
+        let first = state.withLockedValue { s -> Bool in
+            defer { s.slowEntered = true }
+            return !s.slowEntered
+        }
+        if first { usleep(600_000) }
+    }
+    /// The first handle's audio callbacks: once the other is inside its slow callback, release it.
+    static func releasingCallback() {
+        let go = state.withLockedValue { s -> Bool in
+            guard s.slowEntered, !s.done else { return false }
+            s.done = true
+            return true
+        }
+        guard go else { return }
+        let target = state.withLockedValue { $0.target }
+        let t0 = nowMs()
+        _ = rtms_release(UnsafeMutablePointer<rtms_csdk>(bitPattern: target))
+        let ms = nowMs() - t0
+        state.withLockedValue { $0.releaseMs = ms }
+    }
 }

@@ -247,6 +247,30 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
 }
 
 extension BackpressureTests {
+    /// A pause belongs to its session: after leave, the next join on the same client reads at
+    /// once, even with no pause limit (a paused connection would never report anything).
+    @Test func aPauseDoesNotOutliveItsSession() throws {
+        let h = try SimHarness()
+        let first = h.meeting { $0.durationMs = 60_000; $0.bench = BenchPlan(count: 20_000, size: 640, rate: 4000) }
+        let client = try makeClient(types: MediaMask.audio.rawValue) { c in
+            c.queue = EventQueue.Limits(highWaterBytes: 64 << 10, lowWaterBytes: 16 << 10)
+            c.maxPauseMs = 0
+        }
+        defer { client.leave() }
+        try client.join(instanceID: first.instanceID, streamID: first.streamID, signature: nil, serverURLs: first.serverURLs)
+        var c = Collected()
+        collect(client, into: &c, timeout: 10) { $0.joinConfirm != nil }
+        let deadline = nowMilliseconds() + 10_000
+        while client.counters.readPauses == 0 && nowMilliseconds() < deadline { sleepMs(50) }
+        #expect(client.counters.readPauses >= 1, "reading paused while nobody polled")
+        client.leave()
+        let second = h.meeting { $0.durationMs = 30_000 }
+        try client.join(instanceID: second.instanceID, streamID: second.streamID, signature: nil, serverURLs: second.serverURLs)
+        var d = Collected()
+        collect(client, into: &d, timeout: 5) { $0.ended || $0.count(.audio) >= 20 }
+        #expect(d.joinConfirm?.reason == 0 && d.count(.audio) >= 20, "the new session's media flows: \(d.count(.audio))")
+    }
+
     /// Drop mode: the application stops polling, new media is dropped and counted, keep-alives
     /// are answered all along, and once it polls again the stream flows at once.
     @Test func dropModeKeepsTheStreamAliveAndRecoversAtOnce() throws {

@@ -52,6 +52,25 @@ import Testing
         expectFailedAndRecovered(client, &c, causeContains: "reserved opcode")
     }
 
+    @Test func aMaskedFrameFromTheServerFailsTheConnection() throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h)
+        defer { client.leave() }
+        let bytes = JSONCodec.encodeMedia(kind: .audio, userID: 1, userName: "x", payload: [1, 2, 3, 4], timestamp: 1, sequence: 888_888)
+        #expect(h.sim.injectFrame(start.streamID, connection: "audio", opcode: 0x1, masked: true, payload: bytes))
+        expectFailedAndRecovered(client, &c, causeContains: "masked")
+        #expect(!(c.media[.audio] ?? []).contains { $0.sequence == 888_888 })
+    }
+
+    @Test(arguments: [([UInt8]([0x03]), "one-byte"), ([0x03, 0xED], "1005"), ([0x03, 0xE8, 0xC3, 0x28], "not UTF-8")])
+    func aMalformedCloseFrameFailsTheConnection(_ v: ([UInt8], String)) throws {
+        let h = try SimHarness()
+        var (client, start, c) = try joined(h)
+        defer { client.leave() }
+        #expect(h.sim.injectFrame(start.streamID, connection: "audio", opcode: 0x8, payload: v.0))
+        expectFailedAndRecovered(client, &c, causeContains: v.1)
+    }
+
     @Test func invalidUTF8InATextMessageFailsTheConnection() throws {
         let h = try SimHarness()
         var (client, start, c) = try joined(h)

@@ -245,6 +245,33 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(d.joinConfirm?.0 == ClientReason.upgradeRefused)
     }
 
+    @Test func aRecoveredFailureIsNotBlamedForALaterTimeout() {
+        var s = ClientSession()
+        var p = params(types: MediaMask.audio.rawValue)
+        p.policy.connectRetryDelayMs = 100
+        let first = s.join(p, nowMs: 0).connects[0].id
+        _ = s.connectFailed(first, TransportFailure(.connect, "connection refused"), nowMs: 0)
+        let sig = s.timerFired(.connectRetry, nowMs: 100).connects[0].id
+        _ = s.connected(sig, nowMs: 110)
+        _ = s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 120)
+        // The media server never answers its handshake.
+        let t = s.timerFired(.joinTimeout, nowMs: 5000)
+        #expect(t.joinConfirm?.0 == ClientReason.timeout)
+        #expect(t.joinConfirm?.1.contains("media handshake") == true && t.joinConfirm?.1.contains("refused") == false, "\(t.joinConfirm?.1 ?? "")")
+    }
+
+    @Test func aDuplicateMediaConnectionDuringTheJoinIsRetried() throws {
+        var s = ClientSession()
+        var p = params(types: MediaMask.audio.rawValue)
+        p.policy.connectRetryDelayMs = 100
+        let sig = s.join(p, nowMs: 0).connects[0].id
+        _ = s.connected(sig)
+        let audio = try #require(s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0).connects.first).id
+        _ = s.connected(audio)
+        let a = s.received(audio, .dataHandshakeResponse(DataHandshakeResponse(statusCode: StatusCode.duplicateMediaConnection)), nowMs: 10)
+        #expect(a.joinConfirm == nil && a.closes == [audio] && a.timer(.mediaReconnect(mask: 1)) == 100)
+    }
+
     @Test func initialConnectIsRetriedWithinTheJoinTimeout() {
         var s = ClientSession()
         var p = params(types: 0)

@@ -308,10 +308,13 @@ class NativeClient:
             N.rtms_poll_ex(sdk, 0, 0)
 
     def release(self) -> None:
+        # rtms_release() waits for a callback running on another thread; that callback may need
+        # this lock (leave(), subscribe...), so the handle is taken under the lock and released
+        # outside it.
         with self._native_lock:
             sdk, self._sdk = self._sdk, None
-            if sdk is not None:
-                N.rtms_release(sdk)
+        if sdk is not None:
+            N.rtms_release(sdk)
 
     def wake_fd(self) -> int:
         """A descriptor readable while events are pending (-1 before alloc)."""
