@@ -24,6 +24,9 @@ let package = Package(
         .package(url: "https://github.com/swift-extras/swift-extras-base64.git", from: "1.2.0"),
         // Only RTMSFleet (and through it the rtms command) uses PostgreSQL.
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // Only RTMSFleet: GET /metrics of `rtms serve`.
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 1: the wire codec. Pure: bytes in, values out.
@@ -66,6 +69,8 @@ let package = Package(
         .target(name: "RTMSFleet", dependencies: [
             "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -356,6 +356,115 @@ final class FleetDatabase: Sendable {
     }
 }
 
+// MARK: - Recording: segments and stream items (schema version 2)
+
+extension FleetDatabase {
+    /// Writes transcript lines, chat messages and events; a row already written (by this node,
+    /// an earlier owner or an overlapping one) is skipped. Returns how many rows were new.
+    func writeItems(_ items: [StreamItemRow], streamID: String, generation: Int64, node: String, timeoutMs: Int) async throws -> Int {
+        guard !items.isEmpty else { return 0 }
+        let (client, logger) = (self.client, self.logger)
+        let kinds = items.map(\.kind), ts = items.map(\.ts), users = items.map(\.userID), shas = items.map(\.contentSHA256)
+        let names = items.map(\.userName), texts = items.map(\.text), starts = items.map(\.startTS), ends = items.map(\.endTS)
+        let langs = items.map(\.language), seqs = items.map(\.sequence), types = items.map(\.eventType), bodies = items.map(\.body)
+        return try await withDeadline(timeoutMs) {
+            let rows = try await client.query("""
+                WITH ins AS (
+                    INSERT INTO rtms.stream_items (rtms_stream_id, kind, ts, user_id, content_sha256, user_name, text, start_ts, end_ts,
+                                                   language, sequence, event_type, body, generation, written_by)
+                    SELECT \(streamID), k, t, u, h, NULLIF(n, ''), NULLIF(x, ''), NULLIF(st, 0), NULLIF(en, 0),
+                           NULLIF(l, -1)::int, NULLIF(q, -1), NULLIF(e, -1)::int, NULLIF(b, '')::jsonb, \(generation), \(node)
+                    FROM unnest(\(kinds)::text[], \(ts)::int8[], \(users)::int8[], \(shas)::text[], \(names)::text[], \(texts)::text[],
+                                \(starts)::int8[], \(ends)::int8[], \(langs)::int8[], \(seqs)::int8[], \(types)::int8[], \(bodies)::text[])
+                         AS r(k, t, u, h, n, x, st, en, l, q, e, b)
+                    ON CONFLICT ON CONSTRAINT stream_items_once DO NOTHING
+                    RETURNING 1
+                )
+                SELECT count(*) FROM ins
+                """, logger: logger)
+            var n: Int64 = 0
+            for try await c in rows.decode(Int64.self) { n = c }
+            return Int(n)
+        }
+    }
+
+    /// Creates or updates this owner's segment of a stream.
+    func writeSegment(_ s: SegmentRow, timeoutMs: Int) async throws {
+        let (client, logger) = (self.client, self.logger)
+        try await withDeadline(timeoutMs) {
+            try await client.query("""
+                INSERT INTO rtms.segments AS g (rtms_stream_id, generation, node_id, hostname, directory, first_media_ts, last_media_ts,
+                                                media, ended_at, end_note)
+                VALUES (\(s.streamID), \(s.generation), \(s.node), \(s.hostname), \(s.directory), NULLIF(\(s.firstMediaTS), -1),
+                        NULLIF(\(s.lastMediaTS), -1), \(s.mediaJSON)::jsonb, CASE WHEN \(s.ended) THEN now() END, NULLIF(\(s.endNote), ''))
+                ON CONFLICT (rtms_stream_id, generation) DO UPDATE SET
+                    first_media_ts = COALESCE(g.first_media_ts, EXCLUDED.first_media_ts),
+                    last_media_ts = GREATEST(g.last_media_ts, EXCLUDED.last_media_ts),
+                    media = EXCLUDED.media, directory = EXCLUDED.directory,
+                    ended_at = COALESCE(g.ended_at, EXCLUDED.ended_at), end_note = COALESCE(g.end_note, EXCLUDED.end_note),
+                    updated_at = now()
+                """, logger: logger)
+        }
+    }
+
+    /// The stream as the database knows it: its row, every segment (owner) in order, and how
+    /// many transcript lines, chat messages and events were stored; JSON text (nil: no such stream).
+    func streamRecord(_ streamID: String, timeoutMs: Int) async throws -> String? {
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(timeoutMs) {
+            let rows = try await client.query("""
+                SELECT jsonb_build_object(
+                    'rtms_stream_id', s.rtms_stream_id, 'instance_id', s.instance_id, 'state', s.state, 'claims', s.claims,
+                    'owner_node', s.owner_node, 'end_reason', s.end_reason, 'end_note', s.end_note,
+                    'segments', (SELECT COALESCE(jsonb_agg(jsonb_build_object(
+                                    'segment', g.generation, 'node_id', g.node_id, 'hostname', g.hostname, 'directory', g.directory,
+                                    'started_at', g.started_at, 'ended_at', g.ended_at, 'end_note', g.end_note,
+                                    'first_media_ts', g.first_media_ts, 'last_media_ts', g.last_media_ts, 'media', g.media)
+                                    ORDER BY g.generation), '[]'::jsonb)
+                                 FROM rtms.segments g WHERE g.rtms_stream_id = s.rtms_stream_id),
+                    'transcript_lines', (SELECT count(*) FROM rtms.stream_items i WHERE i.rtms_stream_id = s.rtms_stream_id AND i.kind = 'transcript'),
+                    'chat_messages', (SELECT count(*) FROM rtms.stream_items i WHERE i.rtms_stream_id = s.rtms_stream_id AND i.kind = 'chat'),
+                    'events', (SELECT count(*) FROM rtms.stream_items i WHERE i.rtms_stream_id = s.rtms_stream_id AND i.kind = 'event')
+                )::text
+                FROM rtms.streams s WHERE s.rtms_stream_id = \(streamID)
+                """, logger: logger)
+            var out: String? = nil
+            for try await t in rows.decode(String.self) { out = t }
+            return out
+        }
+    }
+}
+
+/// One transcript line, chat message or event, as written to rtms.stream_items (-1, 0 and ""
+/// stand for NULL where a column has no value).
+struct StreamItemRow: Sendable {
+    var kind: String
+    var ts: Int64
+    var userID: Int64 = 0
+    var contentSHA256: String
+    var userName = ""
+    var text = ""
+    var startTS: Int64 = 0
+    var endTS: Int64 = 0
+    var language: Int64 = -1
+    var sequence: Int64 = -1
+    var eventType: Int64 = -1
+    var body = ""
+}
+
+struct SegmentRow: Sendable {
+    var streamID: String
+    var generation: Int64
+    var node: String
+    var hostname: String
+    var directory: String
+    var firstMediaTS: Int64
+    var lastMediaTS: Int64
+    var mediaJSON: String
+    var ended: Bool
+    var endNote: String
+}
+
 /// Who a node is, for rtms.nodes.
 struct NodeInfo: Sendable {
     var nodeID: String

@@ -115,6 +115,11 @@ public final class FleetNode: @unchecked Sendable {
         var joined = false
         var endedSeenAt: Int64?
         var endReason: Int?
+        /// What this owner records (rtms.segments, rtms.stream_items), once the application opened it.
+        var segment: FleetSegment?
+        /// The client's reconnect and drop counters at the last look (for the metrics' increments).
+        var seenReconnects = 0
+        var seenDrops = 0
         init(streamID: String, generation: Int64, cursor: Int64, deadline: Int64) {
             self.streamID = streamID; self.generation = generation; self.cursor = cursor; self.deadline = deadline
         }
@@ -136,6 +141,10 @@ public final class FleetNode: @unchecked Sendable {
     private let renewSignal = AsyncSignal()
     private let listenRetry = AsyncSignal()
     private var listening = false
+    let writeSignal = AsyncSignal()
+    /// Segments with rows or changes to write; a segment leaves the list once closed and written.
+    private var segments: [FleetSegment] = []
+    let metrics = FleetMetrics()
 
     public init(config: FleetConfig, logger: Logger? = nil) throws(FleetError) {
         try config.validate()
@@ -178,6 +187,23 @@ public final class FleetNode: @unchecked Sendable {
         }
         for e in events { apply(e, to: client) }
         return true
+    }
+
+    /// Opens this owner's segment of an assigned stream, recorded into `directory` (see
+    /// `segmentDirectory`): feed it what the client delivers; its rows go to the database in the
+    /// background. Nil when the stream is not held (any more) under this generation.
+    public func openSegment(streamID: String, generation: Int64, directory: String, streamDirectory: String) -> FleetSegment? {
+        let seg = FleetSegment(streamID: streamID, generation: generation, directory: directory, streamDirectory: streamDirectory,
+                               urgent: { [writeSignal] in writeSignal.signal() })
+        let ok: Bool = lock.withLock {
+            guard let h = held[streamID], h.generation == generation, h.segment == nil else { return false }
+            h.segment = seg
+            segments.append(seg)
+            return true
+        }
+        guard ok else { return nil }
+        writeSignal.signal()
+        return seg
     }
 
     /// The application is done with a stream (it ended, or joining failed): a stream that was
@@ -228,6 +254,10 @@ public final class FleetNode: @unchecked Sendable {
         h.deliver = { [self] d, loop in loop.makeFutureWithTask { await self.deliver(d) } }
         h.otherRequest = { [self] method, uri in
             let path = uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? uri
+            if method == "GET", path == "/metrics" {
+                self.updateGauges()
+                return (WebhookReply(status: 200, body: self.metrics.text()), "text/plain; version=0.0.4; charset=utf-8")
+            }
             guard method == "GET", path == "/healthz" else { return nil }
             let s = self.statusJSON()
             let ok = s["status"]?.stringValue == "ok"
@@ -245,6 +275,7 @@ public final class FleetNode: @unchecked Sendable {
             lock.withLock {
                 if case .duplicate = r { counters.duplicates += 1 } else { counters.stored += 1 }
             }
+            if case .duplicate = r { metrics.webhooksDuplicate.increment() } else { metrics.webhooksStored.increment() }
             // New work wakes every node through NOTIFY, this one included: the node that happened to
             // receive the webhook gets no head start. Events of a stream held here go straight on.
             if case .stored(_, _?) = r, let s = d.streamID, lock.withLock({ held[s] != nil }) {
@@ -253,6 +284,7 @@ public final class FleetNode: @unchecked Sendable {
             return WebhookReply(status: 200, body: #"{"status":"ok"}"#)
         } catch {
             lock.withLock { counters.storeFailures += 1 }
+            metrics.webhooksUnavailable.increment()
             logger.warning("webhook \(d.event) not stored: \(error); answered 503 (Zoom retries)")
             return WebhookReply(status: 503, body: JSON.string(.object([
                 "error": .string("Service Unavailable: the event could not be stored (\(error)); retry")])))
@@ -290,6 +322,7 @@ public final class FleetNode: @unchecked Sendable {
             Task { await self.listenLoop() },
             Task { await self.renewLoop() },
             Task { await self.claimLoop() },
+            Task { await self.writerLoop() },
         ]
         lock.withLock {
             fenceTimer = timer
@@ -365,6 +398,11 @@ public final class FleetNode: @unchecked Sendable {
                     self.config.log("could not release the streams (\(error)): they are claimable when their leases expire")
                 }
             }
+            for h in mine {
+                guard let seg = h.segment else { continue }
+                seg.end(note: "node stopping")
+                await self.closeSegment(seg, attempts: 2)
+            }
             try? await db.nodeStopped(node, timeoutMs: timeout)
             try? await conn?.close()
             sem.signal()
@@ -375,6 +413,14 @@ public final class FleetNode: @unchecked Sendable {
     }
 
     private var isRunning: Bool { lock.withLock { running } }
+    var isRunningNow: Bool { isRunning }
+    var openSegments: [FleetSegment] { lock.withLock { segments } }
+    func forgetSegment(_ seg: FleetSegment) { lock.withLock { segments.removeAll { $0 === seg } } }
+    func wakeWriter() { writeSignal.signal() }
+
+    func updateGauges() {
+        metrics.streamsOwned.record(lock.withLock { held.count })
+    }
 
     private func databaseOk() {
         lock.withLock { lastDatabaseOk = monotonicMs() }
@@ -454,6 +500,7 @@ public final class FleetNode: @unchecked Sendable {
                 guard let h = held[e.streamID], e.seq > h.cursor else { continue }
                 h.cursor = e.seq
                 counters.eventsRouted += 1
+                metrics.eventsRouted.increment()
                 if let c = h.client { now.append((e, c)) } else { h.pending.append(e) }
             }
         }
@@ -531,6 +578,8 @@ public final class FleetNode: @unchecked Sendable {
                                     deadline: sent + Int64(config.leaseMs - config.marginMs))
             counters.claims += 1
             if takeover { counters.takeovers += 1 }
+            metrics.claims.increment()
+            if takeover { metrics.takeovers.increment() }
             assignments.append(.start(FleetStream(streamID: c.streamID, generation: c.generation, start: start, payload: payload,
                                                   previousOwner: c.previousOwner)))
             wake.signal()
@@ -554,6 +603,8 @@ public final class FleetNode: @unchecked Sendable {
             do {
                 let rows = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, timeoutMs: config.renewMs)
                 let took = Int(monotonicMs() - sent)
+                metrics.renewalsOK.increment()
+                metrics.renewalLatency.recordMilliseconds(took)
                 databaseOk()
                 var lost: [(Held, String)] = []
                 let recovered: Int64? = lock.withLock {
@@ -590,6 +641,7 @@ public final class FleetNode: @unchecked Sendable {
                     await pingListener()
                 }
             } catch {
+                metrics.renewalsFailed.increment()
                 let first: Bool = lock.withLock {
                     counters.renewalFailures += 1
                     if renewFailingSince == nil {
@@ -638,7 +690,14 @@ public final class FleetNode: @unchecked Sendable {
                 }
                 guard let c = h.client else { continue }
                 let phase = c.phase
+                if phase == .ready && !h.joined { metrics.joins.increment() }
                 if phase == .ready { h.joined = true }
+                let cc = c.counters
+                let drops = cc.droppedQueueFull + cc.droppedMalformed + cc.droppedUnexpected
+                if cc.reconnectAttempts > h.seenReconnects { metrics.reconnects.increment(by: cc.reconnectAttempts - h.seenReconnects) }
+                if drops > h.seenDrops { metrics.drops.increment(by: drops - h.seenDrops) }
+                h.seenReconnects = cc.reconnectAttempts
+                h.seenDrops = drops
                 if phase == .ended {
                     if h.endedSeenAt == nil { h.endedSeenAt = now }
                     // The application normally detaches at once; this is the backstop.
@@ -647,6 +706,8 @@ public final class FleetNode: @unchecked Sendable {
             }
             for h in expired + done { held[h.streamID] = nil }
             counters.leaseLosses += expired.count
+            if !expired.isEmpty { metrics.leaseLosses.increment(by: expired.count) }
+            metrics.streamsOwned.record(held.count)
         }
         for h in expired {
             revoke(h, reason: "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
@@ -657,6 +718,10 @@ public final class FleetNode: @unchecked Sendable {
 
     private func revoke(_ h: Held, reason: String) {
         h.client?.leave()
+        if let seg = h.segment {
+            seg.end(note: "revoked: \(reason)")
+            Task { await self.closeSegment(seg) }
+        }
         config.log("stream \(h.streamID): left (\(reason))")
         lock.withLock {
             assignments.append(.revoke(streamID: h.streamID, generation: h.generation, reason: reason))
@@ -672,6 +737,8 @@ public final class FleetNode: @unchecked Sendable {
             c.leave()
         }
         let joined = h.joined
+        let seg = h.segment
+        seg?.end(note: note)
         let (node, timeout, maxFailures) = (config.nodeID, config.queryTimeoutMs, config.maxJoinFailures)
         let reason = h.endReason
         let (streamID, generation) = (h.streamID, h.generation)
@@ -679,6 +746,7 @@ public final class FleetNode: @unchecked Sendable {
         lock.withLock {
             if joined { counters.ended += 1 } else { counters.releasedForRetry += 1 }
         }
+        if joined { metrics.streamsEnded.increment() }
         claimSignal.signal()
         Task {
             for attempt in 0..<20 {
@@ -693,6 +761,7 @@ public final class FleetNode: @unchecked Sendable {
                         self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? "ended after \(maxFailures) failed joins" : "released for another attempt")")
                     }
                     self.databaseOk()
+                    if let seg { await self.closeSegment(seg) }
                     return
                 } catch {
                     if !self.isRunning && attempt > 2 { return }

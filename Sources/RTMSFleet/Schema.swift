@@ -82,6 +82,80 @@ public enum FleetSchema {
             "CREATE INDEX streams_live ON rtms.streams (state, lease_until) WHERE state <> 'ended'",
             "CREATE INDEX streams_owner ON rtms.streams (owner_node) WHERE state = 'owned'",
         ]),
+        Migration(version: 2, name: "segments, stream items (transcript, chat, events)", statements: [
+            // One row per claim that recorded: the owner's part of the stream (its folder, the
+            // first and last media timestamps it received, on the server's clock, and its counts).
+            """
+            CREATE TABLE rtms.segments (
+                rtms_stream_id text NOT NULL,
+                generation     bigint NOT NULL,
+                node_id        text NOT NULL,
+                hostname       text,
+                directory      text,
+                started_at     timestamptz NOT NULL DEFAULT now(),
+                updated_at     timestamptz NOT NULL DEFAULT now(),
+                ended_at       timestamptz,
+                end_note       text,
+                first_media_ts bigint,
+                last_media_ts  bigint,
+                media          jsonb NOT NULL DEFAULT '{}',
+                PRIMARY KEY (rtms_stream_id, generation)
+            )
+            """,
+            // Transcript lines, chat messages and meeting events, whichever owner received them.
+            // The unique key is what the server sent (stream, kind, its timestamp, the user, a
+            // SHA-256 of the content), so a row is written once however many owners, retries or
+            // overlapping connections delivered it: INSERT … ON CONFLICT DO NOTHING.
+            """
+            CREATE TABLE rtms.stream_items (
+                id             bigserial PRIMARY KEY,
+                rtms_stream_id text NOT NULL,
+                kind           text NOT NULL CHECK (kind IN ('transcript', 'chat', 'event')),
+                ts             bigint NOT NULL,
+                user_id        bigint NOT NULL DEFAULT 0,
+                content_sha256 text NOT NULL,
+                user_name      text,
+                text           text,
+                start_ts       bigint,
+                end_ts         bigint,
+                language       integer,
+                sequence       bigint,
+                event_type     integer,
+                body           jsonb,
+                generation     bigint,
+                written_by     text,
+                written_at     timestamptz NOT NULL DEFAULT now(),
+                CONSTRAINT stream_items_once UNIQUE (rtms_stream_id, kind, ts, user_id, content_sha256)
+            )
+            """,
+            """
+            CREATE VIEW rtms.transcript AS
+            SELECT rtms_stream_id, to_timestamp(COALESCE(NULLIF(start_ts, 0), ts) / 1000.0) AS at, start_ts, end_ts,
+                   user_id, user_name, text, language, sequence, written_by, generation
+            FROM rtms.stream_items WHERE kind = 'transcript'
+            """,
+            """
+            CREATE VIEW rtms.chat AS
+            SELECT rtms_stream_id, to_timestamp(ts / 1000.0) AS at, ts, user_id, user_name, text, sequence, written_by, generation
+            FROM rtms.stream_items WHERE kind = 'chat'
+            """,
+            """
+            CREATE VIEW rtms.meeting_events AS
+            SELECT rtms_stream_id, to_timestamp(ts / 1000.0) AS at, ts, event_type, user_id, body, written_by, generation
+            FROM rtms.stream_items WHERE kind = 'event'
+            """,
+            // Owners in order, and the gap before each (no media on the server's clock between the
+            // previous owner's last message and this one's first).
+            """
+            CREATE VIEW rtms.segment_gaps AS
+            SELECT rtms_stream_id, generation, node_id, hostname, directory, started_at, ended_at, end_note,
+                   first_media_ts, last_media_ts, media,
+                   lag(node_id) OVER w AS previous_node,
+                   first_media_ts - lag(last_media_ts) OVER w AS gap_before_ms
+            FROM rtms.segments WHERE first_media_ts IS NOT NULL
+            WINDOW w AS (PARTITION BY rtms_stream_id ORDER BY generation)
+            """,
+        ]),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

@@ -30,10 +30,11 @@ public final class Recorder {
 
     public init(settings: RecordSettings) { self.settings = settings }
 
-    /// Joins a stream and starts recording it into `<output>/<stream id>/`.
+    /// Joins a stream and starts recording it into `<output>/<stream id>/` (or `directory`: `rtms
+    /// serve` records each owner's segment of a stream into a folder of its own).
     @discardableResult
-    public func record(_ start: StreamStart) throws -> StreamRecorder {
-        let dir = settings.outputDirectory + "/" + StreamRecorder.safeName(start.streamID)
+    public func record(_ start: StreamStart, directory: String? = nil) throws -> StreamRecorder {
+        let dir = directory ?? settings.outputDirectory + "/" + StreamRecorder.safeName(start.streamID)
         let rec = try StreamRecorder(directory: dir, streamID: start.streamID, instanceID: start.instanceID, format: settings.format)
         let client = RTMSClient()
         var cfg = client.config

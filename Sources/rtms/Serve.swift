@@ -22,7 +22,7 @@ struct Serve: ParsableCommand {
         discussion: """
         Start the same command on several hosts (behind a load balancer, or with Zoom's webhook pointed at any of them) with one database. Every node checks each webhook and stores it durably before answering 200 (503 while the database cannot store it, so that Zoom retries); the same event posted to two nodes is stored once.
 
-        Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each stream is recorded to OUT/<stream id>/ as `rtms record` does. SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. GET /healthz on the webhook port. See docs/fleet.md.
+        Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each owner records its segment of a stream to OUT/<stream id>/<segment>-<node id>/ as `rtms record` records a stream, and OUT/<stream id>/summary.json lists the owners and the gaps; transcript, chat and events also go to the tables rtms.stream_items (views rtms.transcript, rtms.chat, rtms.meeting_events), once each. GET /healthz and GET /metrics (Prometheus) on the webhook port. SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. See docs/fleet.md.
 
         Examples:
           RTMS_DATABASE_URL=postgres://rtms@db/rtms ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms serve --node-id host1 --out /data/rec
@@ -33,7 +33,7 @@ struct Serve: ParsableCommand {
     var databaseURL: String?
     @Option(help: "Webhook port [ZM_RTMS_PORT, 8080].") var port: Int?
     @Option(help: "Webhook path [ZM_RTMS_PATH, /].") var path: String?
-    @Option(help: "Where recordings go (one folder per stream).") var out = "rtms-recordings"
+    @Option(help: "Where recordings go (one folder per stream, a segment per owner).") var out = "rtms-recordings"
     @Option(name: .customLong("node-id"), help: "This node's name in the fleet, unique per running process [hostname-pid].")
     var nodeID: String?
     @Option(help: "Streams this node holds at most (0: intake only).") var maxStreams = 100
@@ -107,18 +107,22 @@ struct Serve: ParsableCommand {
         sigaddset(&stopSignals, SIGINT)
         sigaddset(&stopSignals, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        var sessions: [String: (recorder: Recorder, stream: StreamRecorder, client: RTMSClient, generation: Int64)] = [:]
+        var sessions: [String: (recorder: Recorder, stream: StreamRecorder, client: RTMSClient, generation: Int64, segment: FleetSegment?)] = [:]
         while !stopRequested {
             for a in node.takeAssignments() {
                 switch a {
                 case .start(let s):
                     if let old = sessions.removeValue(forKey: s.streamID) { old.recorder.finish() }
                     let recorder = Recorder(settings: rs)
+                    // One folder per stream, a segment per owner: <out>/<stream id>/<segment>-<node>/.
+                    let segmentDir = FleetNode.segmentDirectory(out: out, streamID: s.streamID, generation: s.generation, nodeID: fc.nodeID)
                     do {
-                        let rec = try recorder.record(s.start)
+                        let rec = try recorder.record(s.start, directory: segmentDir)
                         guard let client = recorder.sessions.first?.client else { continue }
                         if node.attach(streamID: s.streamID, generation: s.generation, client: client) {
-                            sessions[s.streamID] = (recorder, rec, client, s.generation)
+                            let segment = node.openSegment(streamID: s.streamID, generation: s.generation, directory: segmentDir,
+                                                           streamDirectory: FleetNode.streamDirectory(out: out, streamID: s.streamID))
+                            sessions[s.streamID] = (recorder, rec, client, s.generation, segment)
                             say("[\(fc.nodeID)] recording stream \(s.streamID) (generation \(s.generation)\(s.previousOwner.map { ", taken over from \($0)" } ?? "")) to \(rec.directory)/")
                         } else {
                             recorder.finish()
@@ -139,7 +143,13 @@ struct Serve: ParsableCommand {
             fds.append(pollfd(fd: node.wakeFD, events: Int16(POLLIN), revents: 0))
             _ = poll(&fds, nfds_t(fds.count), 200)
             for (id, e) in sessions {
-                e.recorder.poll(waitMs: 0)
+                // What the client delivers goes to the segment's files and to the database's tables.
+                if !e.stream.ended {
+                    e.client.poll(maxEvents: 4096) { item in
+                        e.stream.add(item)
+                        e.segment?.add(item)
+                    }
+                }
                 guard e.stream.ended else { continue }
                 let end = e.stream.summary(nil)["end"]
                 let reason = end?["reason"]?.intValue.map { Int($0) }

@@ -43,9 +43,10 @@ func mediaFlowing(_ sim: Simulator, _ id: String, since: Int64, messages: Int64 
 
 @Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped))
 struct FleetProcessTests {
-    func nodes(_ names: [String], url: String, maxStreams: Int = 10) throws -> [ServeNode] {
+    func nodes(_ names: [String], url: String, maxStreams: Int = 10, sharedOut: String? = nil) throws -> [ServeNode] {
         let list = try names.map {
-            try ServeNode($0, databaseURL: url, maxStreams: maxStreams, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs)
+            try ServeNode($0, databaseURL: url, maxStreams: maxStreams, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs,
+                          sharedOut: sharedOut)
         }
         for n in list { try n.waitReady() }
         return list
@@ -87,8 +88,16 @@ struct FleetProcessTests {
         let s = try #require(await summary(owner, id))
         let audio = s["media"]?["audio"]?["messages"]?.intValue ?? 0
         #expect(audio > 100 && s["end"]?["reason"]?.intValue == Int64(StopReason.meetingEnded), "\(s)")
-        #expect(fileSize("\(owner.outDir)/\(id)/audio/mixed.wav") > 44)
+        #expect(fileSize("\(owner.outDir)/\(id)/001-\(owner.name)/audio/mixed.wav") > 44, "the owner's segment folder")
+        #expect(s["segments"]?.arrayValue?.count == 1 && s["gaps"]?.arrayValue?.isEmpty == true, "\(s)")
         #expect((a.log + b.log).components("claimed") == 1, "one claim across the nodes:\n\(a.log)\n\(b.log)")
+        // /metrics: the intake's outcomes and the claim, across both nodes.
+        let (ma, mb) = (a.metrics(), b.metrics())
+        func total(_ sample: String) -> Double { (metricValue(ma, sample) ?? -1000) + (metricValue(mb, sample) ?? -1000) }
+        #expect(total(#"rtms_fleet_webhooks_total{result="stored"}"#) == 1, "\(ma)\n\(mb)")
+        #expect(total(#"rtms_fleet_webhooks_total{result="duplicate"}"#) == 3)
+        #expect(total(#"rtms_fleet_webhooks_total{result="unavailable"}"#) == 0)
+        #expect(total("rtms_fleet_claims_total") == 1 && total("rtms_fleet_joins_total") == 1 && total("rtms_fleet_takeovers_total") == 0)
         print("duplicate to two nodes: 4 posts → 1 event stored, 1 claim (by \(owner.name)), 1 signaling connection; webhook to signaling \(joinMs) ms; \(audio) audio messages recorded")
     }
 
@@ -96,12 +105,22 @@ struct FleetProcessTests {
         let url = try await TestPostgres.freshDatabase("kill")
         let sim = try makeSimulator()
         defer { sim.stop() }
-        let ns = try nodes(["A", "B", "C"], url: url)
+        // The three hosts share the recordings folder (as on NFS): one folder per stream.
+        let shared = tempDir("shared-out")
+        defer { if getenv("RTMS_FLEET_TEST_KEEP") == nil { _ = runCommand(["/bin/rm", "-rf", shared]) } }
+        let ns = try nodes(["A", "B", "C"], url: url, sharedOut: shared)
         let (id, body) = createMeeting(sim, durationMs: 60_000)
         #expect(await postSigned(ns[1].webhookURL, body).status == 200)
         #expect(await mediaFlowing(sim, id, since: 0, messages: 25, timeoutMs: 10_000) != nil, "joined and flowing")
         let row = try #require(try await streamRow(url, id))
         let owner = try #require(ns.first { $0.name == row.owner })
+        // Kill just after a transcript line reached the table (the next one is over a second away).
+        let linesBefore = try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)'")
+        #expect(try await eventually(timeoutMs: 10_000, everyMs: 10) {
+            try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)'") > linesBefore
+        }, "the owner writes transcript lines as they come")
+        let ownerMetrics = owner.metrics()
+        #expect((metricValue(ownerMetrics, "rtms_fleet_stream_items_written_total") ?? 0) >= 1, "\(ownerMetrics)")
 
         let tKill = nowMilliseconds()
         owner.signal(SIGKILL)
@@ -121,12 +140,57 @@ struct FleetProcessTests {
         #expect(survivor.log.contains("taken over from \(owner.name)"))
         #expect(takeoverMs < Int64(testLeaseMs + 2000), "takeover within the lease plus 2 s: \(takeoverMs) ms\n\(survivor.log)")
 
+        // /metrics on the survivor, scraped twice: the takeover, the stream it owns, renewals moving.
+        let m1 = survivor.metrics()
+        #expect(metricValue(m1, "rtms_fleet_takeovers_total") == 1 && metricValue(m1, "rtms_fleet_streams_owned") == 1, "\(m1)")
+        #expect(metricValue(m1, "rtms_fleet_joins_total") == 1 && metricValue(m1, "rtms_fleet_claims_total") == 1)
+        for name in ["rtms_fleet_reconnects_total", "rtms_fleet_drops_total", "rtms_fleet_lease_losses_total",
+                     #"rtms_fleet_lease_renewals_total{result="failed"}"#, #"rtms_fleet_webhooks_total{result="unavailable"}"#] {
+            #expect(metricValue(m1, name) != nil, "\(name) is exported")
+        }
         // The survivor records from then on; end the meeting and let it finalize.
         try await Task.sleep(for: .milliseconds(1000))
+        let m2 = survivor.metrics()
+        let renewals = (metricValue(m1, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0,
+                        metricValue(m2, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0)
+        #expect(renewals.1 >= renewals.0 + 1, "renewals every \(testRenewMs) ms: \(renewals)")
+        let latencyCount = metricValue(m2, "rtms_fleet_lease_renewal_seconds_count") ?? 0
+        #expect(latencyCount >= renewals.1 && latencyCount > (metricValue(m1, "rtms_fleet_lease_renewal_seconds_count") ?? 0))
+        #expect(metricValue(m2, #"rtms_fleet_lease_renewal_seconds_bucket{le="+Inf"}"#) == latencyCount, "\(m2)")
+        // Two more transcript lines on the new owner before the meeting ends.
+        #expect(try await eventually(timeoutMs: 10_000, everyMs: 50) {
+            try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation = 2") >= 2
+        })
         sim.stopStream(id)
         let s = try #require(await summary(survivor, id))
         #expect((s["media"]?["audio"]?["messages"]?.intValue ?? 0) > 20)
         #expect(try await eventually(timeoutMs: 5000, everyMs: 50) { try await streamRow(url, id)?.state == "ended" })
+
+        // One folder, a segment per owner; summary.json names both owners and the gap.
+        let segmentDirs = directoryEntries("\(shared)/\(id)").filter { !$0.hasSuffix(".json") }
+        #expect(segmentDirs == ["001-\(owner.name)", "002-\(survivor.name)"], "\(segmentDirs)")
+        // The killed owner's files hold what it had synced (every second) before the kill.
+        for d in segmentDirs {
+            let audio = directoryEntries("\(shared)/\(id)/\(d)/audio").map { fileSize("\(shared)/\(id)/\(d)/audio/\($0)") }
+            #expect((audio.max() ?? 0) > 44, "\(d) has audio: \(audio)")
+        }
+        #expect(fileSize("\(shared)/\(id)/002-\(survivor.name)/summary.json") > 0)
+        let owners = (s["owners"]?.arrayValue ?? []).compactMap { $0["node_id"]?.stringValue }
+        #expect(owners == [owner.name, survivor.name], "\(s)")
+        let gap = s["gaps"]?.arrayValue?.first?["gap_ms"]?.intValue ?? -1
+        #expect(s["gaps"]?.arrayValue?.count == 1 && gap > 0 && gap < Int64(testLeaseMs + 3000), "gap \(gap) ms: \(s)")
+        #expect(s["end"]?["reason"]?.intValue == Int64(StopReason.meetingEnded))
+
+        // The transcript table: every line the simulator sent, once, whichever owner received it.
+        let sent = simSentSequences(sim, id, "transcript")
+        let stored = try await intColumn(url, "SELECT sequence FROM rtms.transcript WHERE rtms_stream_id = '\(id)' ORDER BY sequence")
+        #expect(!sent.isEmpty && stored == sent.sorted(), "sent \(sent), stored \(stored)")
+        let byOwner = try await intColumn(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' GROUP BY generation ORDER BY generation")
+        #expect(byOwner.count == 2, "lines from both owners: \(byOwner)")
+        let chatSent = simSentSequences(sim, id, "chat")
+        let chatStored = try await intColumn(url, "SELECT sequence FROM rtms.chat WHERE rtms_stream_id = '\(id)' ORDER BY sequence")
+        #expect(chatStored == chatSent.sorted(), "chat: sent \(chatSent), stored \(chatStored)")
+        print("segments after SIGKILL: \(segmentDirs) in one folder; gap between owners \(gap) ms (server clock); transcript: \(sent.count) lines sent, \(stored.count) rows (\(byOwner) per owner), none twice")
         print("takeover after SIGKILL of \(owner.name): media flowing again after \(takeoverMs) ms (new signaling connection at +\(newOpenMs) ms; lease \(testLeaseMs) ms, renewed every \(testRenewMs) ms), taken over by \(survivor.name)")
     }
 
@@ -263,7 +327,7 @@ struct FleetProcessTests {
         #expect(row.owner != owner.name && row.generation == 2, "\(row)")
         let sigs = simConnections(sim, id).filter(\.isSignaling)
         #expect(sigs.count == 2 && (sigs[0].closed ?? .max) <= sigs[1].opened, "\(sigs)")
-        #expect(fileSize("\(owner.outDir)/\(id)/summary.json") > 0, "the stopped node finalized its files")
+        #expect(fileSize("\(owner.outDir)/\(id)/001-\(owner.name)/summary.json") > 0, "the stopped node finalized its files")
         print("SIGTERM of the owner: streams handed back, media flowing again on the other node after \(gapMs) ms")
     }
 
@@ -353,6 +417,10 @@ struct FleetProcessTests {
         let refused = await postSigned(a.webhookURL, body2)
         let refusedMs = nowMilliseconds() - t503
         #expect(refused.status == 503, "\(refused)")
+        let ma = a.metrics()
+        #expect(metricValue(ma, #"rtms_fleet_webhooks_total{result="unavailable"}"#) == 1, "\(ma)")
+        #expect(metricValue(ma, "rtms_fleet_lease_losses_total") == 1 && metricValue(ma, "rtms_fleet_streams_owned") == 0)
+        #expect((metricValue(ma, #"rtms_fleet_lease_renewals_total{result="failed"}"#) ?? 0) >= 1)
 
         // The cut heals: A does not take the stream back, its health recovers, Zoom's retry is stored.
         proxy.frozen = false

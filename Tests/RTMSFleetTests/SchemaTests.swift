@@ -63,7 +63,10 @@ struct FleetSchemaTests {
         #expect(results.filter { !$0.isEmpty }.count == 1, "exactly one node applied the migrations: \(results)")
         #expect(results.filter(\.isEmpty).count == 7)
         #expect(try await countRows(url2, "SELECT count(*) FROM rtms.schema_version") == Int64(FleetSchema.migrations.count).asInt)
-        #expect(try await countRows(url2, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rtms'") == 4)
+        #expect(try await countRows(url2, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'rtms' AND table_type = 'BASE TABLE'") == 6,
+                "schema_version, nodes, webhook_events, streams (1), segments, stream_items (2)")
+        #expect(try await countRows(url2, "SELECT count(*) FROM information_schema.views WHERE table_schema = 'rtms'") == 4,
+                "transcript, chat, meeting_events, segment_gaps (2)")
         // And once more after all that.
         #expect(try await withConnection(url2) { try await FleetSchema.migrate($0, node: "late", logger: testLogger) }.isEmpty)
         print("schema: version \(FleetSchema.latestVersion) applied once by 1 of 8 concurrent nodes; 7 found it applied")
@@ -134,6 +137,62 @@ struct FleetSchemaTests {
         #expect(flat.count == 20 && Set(flat).count == 20, "every stream claimed exactly once: \(claimed)")
         #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE state = 'owned' AND generation = 1") == 20)
         print("claims: 20 streams over 4 concurrent claimers: \(claimed.map(\.count)) (none twice)")
+    }
+}
+
+@Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped))
+struct FleetRecordingTableTests {
+    @Test func aVersion1DatabaseIsMigratedToVersion2WithItsDataKept() async throws {
+        let url = try await TestPostgres.freshDatabase("upgrade")
+        // A database as a version-1 node left it: migration 1 only, and a stream.
+        try await withConnection(url) { conn in
+            try await conn.query("CREATE SCHEMA rtms", logger: testLogger)
+            try await conn.query("CREATE TABLE rtms.schema_version (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now(), applied_by text)", logger: testLogger)
+            for sql in FleetSchema.migrations[0].statements { try await conn.query(PostgresQuery(unsafeSQL: sql), logger: testLogger) }
+            try await conn.query("INSERT INTO rtms.schema_version (version, name) VALUES (1, 'v1')", logger: testLogger)
+            try await conn.query("INSERT INTO rtms.streams (rtms_stream_id, state) VALUES ('old', 'ended')", logger: testLogger)
+        }
+        let applied = try await withConnection(url) { try await FleetSchema.migrate($0, node: "v2", logger: testLogger) }
+        #expect(applied == [2])
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE rtms_stream_id = 'old'") == 1)
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.stream_items") == 0)
+    }
+
+    @Test func streamItemsAreWrittenOnceWhoeverWritesThem() async throws {
+        let url = try await TestPostgres.freshDatabase("items")
+        let db = FleetDatabase(url: try DatabaseURL(url), logger: testLogger)
+        db.start()
+        defer { db.stop() }
+        _ = try await db.migrate(node: "t", timeoutMs: 10_000)
+        let seg = FleetSegment(streamID: "s1", generation: 1, directory: "/x/s1/001-A", streamDirectory: "/x/s1", urgent: {})
+        let line = MediaData(kind: .transcript, userID: 7, userName: "Ann", data: Array("Hello there.".utf8), timestamp: 1_000,
+                             startTime: 1_000, endTime: 2_000, language: 9, sequence: 1)
+        let chat = MediaData(kind: .chat, userID: 8, userName: "Bob", data: Array("hi".utf8), timestamp: 1_500, sequence: 1)
+        let event = #"{"event_type":3,"participants":[{"user_id":7,"user_name":"Ann"}],"timestamp":900}"#
+        seg.add(.media(line))
+        seg.add(.media(line))   // the same line delivered twice (a reconnect)
+        seg.add(.media(chat))
+        seg.add(.control(.eventEx(json: event)))
+        seg.add(.media(MediaData(kind: .audio, userID: 7, data: [0, 0], timestamp: 1_100)))
+        seg.add(.media(MediaData(kind: .audio, userID: 7, data: [0, 0], timestamp: 3_100)))
+        let first = try await seg.flush(db, node: "A", hostname: "h", timeoutMs: 10_000)
+        #expect(first.done && first.written == 3, "\(first)")
+        // A second owner (overlapping, or after a takeover) receives the same line, and one more.
+        let seg2 = FleetSegment(streamID: "s1", generation: 2, directory: "/x/s1/002-B", streamDirectory: "/x/s1", urgent: {})
+        seg2.add(.media(line))
+        seg2.add(.control(.eventEx(json: event)))
+        seg2.add(.media(MediaData(kind: .transcript, userID: 7, userName: "Ann", data: Array("Bye.".utf8), timestamp: 5_000,
+                                  startTime: 5_000, endTime: 6_000, sequence: 2)))
+        seg2.add(.media(MediaData(kind: .audio, userID: 7, data: [0, 0], timestamp: 4_600)))
+        seg2.end(note: "ended")
+        let second = try await seg2.flush(db, node: "B", hostname: "h", timeoutMs: 10_000)
+        #expect(second.written == 1, "only the new line: \(second)")
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = 's1'") == 2)
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.chat") == 1)
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.meeting_events WHERE event_type = 3 AND user_id = 7") == 1)
+        #expect(try await countRows(url, "SELECT gap_before_ms FROM rtms.segment_gaps WHERE generation = 2") == 1_500,
+                "the gap between A's last audio (3100) and B's first (4600)")
+        #expect(try await countRows(url, "SELECT count(*) FROM rtms.segments WHERE ended_at IS NOT NULL") == 1)
     }
 }
 

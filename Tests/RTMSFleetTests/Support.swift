@@ -251,17 +251,18 @@ final class ServeNode {
     private(set) var port = 0
     private var exited = false
 
+    /// `sharedOut`: the nodes' common recordings folder (shared storage), else one of its own.
     init(_ name: String, databaseURL: String, maxStreams: Int = 10, leaseMs: Int = 3000, renewMs: Int = 500,
-         marginMs: Int = 1000) throws {
+         marginMs: Int = 1000, sharedOut: String? = nil) throws {
         self.name = name
         dir = tempDir("node-\(name)")
-        outDir = dir + "/out"
+        outDir = sharedOut ?? dir + "/out"
         logPath = dir + "/serve.log"
         let rtms = productsDirectory() + "/rtms"
         guard access(rtms, X_OK) == 0 else { throw FleetError("\(rtms) is not built") }
         let command = "exec '\(rtms)' serve --database-url '\(databaseURL)' --port 0 --path /webhook --node-id \(name) --out '\(outDir)' " +
             "--max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) " +
-            "--media audio,transcript > '\(logPath)' 2>&1"
+            "--media audio,transcript,chat > '\(logPath)' 2>&1"
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = [
             strdup("ZM_RTMS_CLIENT=\(clientID)"), strdup("ZM_RTMS_SECRET=\(clientSecret)"),
@@ -334,6 +335,11 @@ final class ServeNode {
             usleep(10_000)
         }
         return nil
+    }
+
+    /// GET /metrics: the Prometheus text.
+    func metrics() -> String {
+        (try? HTTPGet.get("http://127.0.0.1:\(port)/metrics"))?.1 ?? ""
     }
 
     func healthz() -> (Int, String) {
@@ -566,4 +572,43 @@ func portRefuses(_ port: Int) -> Bool {
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
     let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
     return rc != 0
+}
+
+// MARK: - Prometheus text and query helpers
+
+/// The value of one sample of a Prometheus text exposition: `name` with its labels exactly as
+/// printed (`rtms_fleet_webhooks_total{result="stored"}`); nil when absent.
+func metricValue(_ text: String, _ sample: String) -> Double? {
+    for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+        guard let space = line.lastIndex(of: " ") else { continue }
+        if line[..<space] == sample { return Double(line[line.index(after: space)...]) }
+    }
+    return nil
+}
+
+/// The first column of every row, as integers.
+func intColumn(_ url: String, _ sql: String) async throws -> [Int64] {
+    try await withConnection(url) { conn in
+        var out: [Int64] = []
+        for try await v in try await conn.query(PostgresQuery(unsafeSQL: sql), logger: testLogger).decode(Int64.self) { out.append(v) }
+        return out
+    }
+}
+
+/// The names in a directory (not . and ..).
+func directoryEntries(_ path: String) -> [String] {
+    guard let d = opendir(path) else { return [] }
+    defer { closedir(d) }
+    var out: [String] = []
+    while let e = readdir(d) {
+        let name = withUnsafeBytes(of: e.pointee.d_name) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+        if name != "." && name != ".." { out.append(name) }
+    }
+    return out.sorted()
+}
+
+func simSentSequences(_ sim: Simulator, _ id: String, _ kind: String) -> [Int64] {
+    (sim.report(id)?["sent_sequences"]?[kind]?.arrayValue ?? []).compactMap(\.intValue)
 }
