@@ -33,6 +33,8 @@ step "swift build (debug, all products and tests)"
 swift build --build-tests
 step "swift test"
 swift test --skip-build
+step "Fuzz smoke: each fuzz target for 10 s from its committed corpus, regressions included (docs/fuzzing.md)"
+FUZZ_CONFIG=debug bash scripts/fuzz.sh all 10
 bin=$(swift build --show-bin-path)
 
 step "README's first command: rtms demo (short meeting recorded, plain and TLS)"
@@ -124,6 +126,15 @@ fi
 step "Node binding (bindings/node): addon built with cc, node --test against the simulator"
 RTMS_LIB="$lib" bash "$root/bindings/node/build.sh"
 RTMS_SIM="$bin/rtms-sim" node --test "$root/bindings/node/test/"
+
+if [ "${RTMS_TEST_SANITIZERS:-0}" = "1" ]; then
+  step "Sanitizers, quick: TSan on the client/session/C ABI/webhook tests; ASan (+UBSan for C) under C, Python and Node"
+  bash "$root/scripts/sanitize.sh" all --quick
+else
+  # Two sanitized builds take 10-12 minutes from cold on this machine: a nightly (docs/sanitizers.md).
+  step "Sanitizers: nightly (RTMS_TEST_SANITIZERS=1 runs them here); checking scripts/sanitize.sh parses"
+  bash -n "$root/scripts/sanitize.sh"
+fi
 
 step "Cross-language parity: one seeded session and the webhook path through C, Python and Node"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/parity/run.py"

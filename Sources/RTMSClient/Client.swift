@@ -134,6 +134,9 @@ public final class RTMSClient: @unchecked Sendable {
     private var _mediaTypes = 0
     private var _mediaParams = MediaParams()
     private var _phase: ClientSession.Phase = .idle
+    /// join()/leave() calls whose phase change the loop has not applied yet: until then the
+    /// session's phase is older than _phase and must not overwrite it.
+    private var _pendingPhaseChanges = 0
     private var _rejoining = false
     private var _instanceID = ""
     private var _streamID = ""
@@ -247,6 +250,7 @@ public final class RTMSClient: @unchecked Sendable {
             guard _phase == .idle || _phase == .ended else { return nil }
             let before = (_phase, _streamID)
             _phase = .connectingSignaling
+            _pendingPhaseChanges += 1
             _instanceID = instanceID
             _streamID = streamID
             _lastError = ""
@@ -259,6 +263,7 @@ public final class RTMSClient: @unchecked Sendable {
         guard StreamDirectory.shared.claim(streamID, for: self) else {
             lock.withLock {
                 _phase = phaseBefore
+                _pendingPhaseChanges -= 1
                 _streamID = streamBefore
             }
             throw ClientError(ClientError.invalidStatus, "stream \(streamID) is already joined by another handle in this process (one connection per stream); a new rtms_started for a live stream is a server failover, which the core performs on that handle")
@@ -270,7 +275,7 @@ public final class RTMSClient: @unchecked Sendable {
         queue.reopen()
         eventLoop.execute {
             self.transportConfig = cfg.transport
-            self.apply(self.session.join(p, nowMs: nowMilliseconds()))
+            self.apply(self.session.join(p, nowMs: nowMilliseconds()), completing: true)
         }
     }
 
@@ -279,10 +284,11 @@ public final class RTMSClient: @unchecked Sendable {
         queue.close()
         let stream: String = lock.withLock {
             if _phase != .idle { _phase = .ended }
+            _pendingPhaseChanges += 1
             return _streamID
         }
         StreamDirectory.shared.release(stream, for: self)
-        eventLoop.execute { self.apply(self.session.leave()) }
+        eventLoop.execute { self.apply(self.session.leave(), completing: true) }
     }
 
     public func subscribe(events: [Int], on: Bool) {
@@ -349,15 +355,21 @@ public final class RTMSClient: @unchecked Sendable {
 
     // MARK: Performing actions (on the loop)
 
-    private func apply(_ actions: [SessionAction]) {
+    /// completing: the step of a join() or leave() call (see _pendingPhaseChanges).
+    private func apply(_ actions: [SessionAction], completing: Bool = false) {
         // The phase is final before any event of this step reaches the application.
         let ph = session.phase, rejoining = session.isRejoining
-        let stream: String = lock.withLock {
+        let (stream, current): (String, Bool) = lock.withLock {
+            if completing { _pendingPhaseChanges -= 1 }
+            // A join()/leave() still queued behind this step already set _phase (and _streamID):
+            // the session's phase here predates it (e.g. a subscribe step queued before join()
+            // would reset the join's .connectingSignaling to .idle).
+            guard _pendingPhaseChanges == 0 else { return (_streamID, false) }
             if _phase != .ended || ph == .ended { _phase = ph }
             _rejoining = rejoining
-            return _streamID
+            return (_streamID, true)
         }
-        if ph == .ended { StreamDirectory.shared.release(stream, for: self) }
+        if ph == .ended && current { StreamDirectory.shared.release(stream, for: self) }
         for a in actions {
             switch a {
             case .connect(let id, let role, let url):

@@ -150,7 +150,7 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             // No socket is left, counted while the simulator still holds its port (once it is
             // gone, another suite's server may get the same port number).
             var open = openTCPConnections(port: simPort)
-            for _ in 0..<100 where open > 0 || h.sim.openSockets > 0 {
+            for _ in 0..<200 where open > 0 || h.sim.openSockets > 0 {
                 sleepMs(50)
                 open = openTCPConnections(port: simPort)
             }
