@@ -110,22 +110,27 @@ func startSim(durationMs: Int = 4000) throws -> (Simulator, StreamStart, String)
     return (sim, try StreamStart(payload: body["payload"]!.objectValue!), JSON.string(body))
 }
 
-func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
-    var ops = makeOps()
-    #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
-    var ext = makeExt()
-    #expect(rtms_set_ext_callbacks(sdk, &ext) == Int32(RTMS_SDK_OK))
-    #expect(rtms_config(sdk, nil, types, 0) == Int32(RTMS_SDK_OK))
+/// The simulator's client id and secret in the handle's options (signatures computed from them).
+func setTestCredentials(_ sdk: UnsafeMutablePointer<rtms_csdk>, pollWaitMs: Int32? = nil) {
     var o = rtms_options()
     #expect(rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION)) == Int32(RTMS_SDK_OK))
     "cabi-client".withCString { id in
         "cabi-secret".withCString { secret in
             o.client_id = id
             o.client_secret = secret
-            o.poll_wait_ms = 20
+            if let pollWaitMs { o.poll_wait_ms = pollWaitMs }
             #expect(rtms_set_options(sdk, &o) == Int32(RTMS_SDK_OK))
         }
     }
+}
+
+func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
+    var ops = makeOps()
+    #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+    var ext = makeExt()
+    #expect(rtms_set_ext_callbacks(sdk, &ext) == Int32(RTMS_SDK_OK))
+    #expect(rtms_config(sdk, nil, types, 0) == Int32(RTMS_SDK_OK))
+    setTestCredentials(sdk, pollWaitMs: 20)
 }
 
 @Suite(.serialized) struct CABITests {
@@ -211,15 +216,7 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
             var ops = makeOps()
             #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
             #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
-            if credentials {
-                var o = rtms_options()
-                #expect(rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION)) == Int32(RTMS_SDK_OK))
-                "cabi-client".withCString { id in "cabi-secret".withCString { secret in
-                    o.client_id = id
-                    o.client_secret = secret
-                    #expect(rtms_set_options(sdk, &o) == Int32(RTMS_SDK_OK))
-                } }
-            }
+            if credentials { setTestCredentials(sdk) }
             let payload = JSON.string(.object(["meeting_uuid": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
                                                "server_urls": .string(start.serverURLs), "signature": .string(signature)]))
             let r = rtms_join_payload(sdk, payload, 5000)
@@ -350,13 +347,7 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         }
         #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
         #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
-        var o = rtms_options()
-        _ = rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION))
-        "cabi-client".withCString { id in "cabi-secret".withCString { secret in
-            o.client_id = id
-            o.client_secret = secret
-            _ = rtms_set_options(sdk, &o)
-        } }
+        setTestCredentials(sdk)
         #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
         let address = UInt(bitPattern: sdk)
         let poller = Thread {
@@ -389,13 +380,7 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
             }
             #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
             #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
-            var o = rtms_options()
-            _ = rtms_options_init(&o, UInt32(RTMS_OPTIONS_VERSION))
-            "cabi-client".withCString { id in "cabi-secret".withCString { secret in
-                o.client_id = id
-                o.client_secret = secret
-                _ = rtms_set_options(sdk, &o)
-            } }
+            setTestCredentials(sdk)
             return sdk
         }
         let h1 = try make(false), h2 = try make(true)

@@ -263,14 +263,25 @@ func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String
 
 /// The simulator posts signed webhooks to the core's intake; the intake routes them.
 @Suite(.serialized) struct WebhookRoutingTests {
-    @Test func failoverInterruptionAndEndArriveByWebhook() throws {
+    /// A running intake and a simulator that posts its signed webhooks there.
+    private func intakeAndSimulator() throws -> (WebhookServer, SimHarness) {
         let server = try WebhookServer(settings: settings())
-        defer { server.stop() }
-        let h = try SimHarness { c in
-            c.webhookURL = "http://127.0.0.1:\(server.port)/zoom/webhook"
-            c.webhookSecret = secret
-            c.defaults.durationMs = 60_000
+        do {
+            let h = try SimHarness { c in
+                c.webhookURL = "http://127.0.0.1:\(server.port)/zoom/webhook"
+                c.webhookSecret = secret
+                c.defaults.durationMs = 60_000
+            }
+            return (server, h)
+        } catch {
+            server.stop()
+            throw error
         }
+    }
+
+    @Test func failoverInterruptionAndEndArriveByWebhook() throws {
+        let (server, h) = try intakeAndSimulator()
+        defer { server.stop() }
         var validated: Bool? = nil
         for _ in 0..<100 where validated == nil { validated = h.sim.webhookValidated; if validated == nil { sleepMs(20) } }
         #expect(validated == true, "the intake answered the simulator's url_validation challenge")
@@ -355,13 +366,8 @@ func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String
     }
 
     @Test func failoverBackToAFormerServerAndInterruptionNamingANewOne() throws {
-        let server = try WebhookServer(settings: settings())
+        let (server, h) = try intakeAndSimulator()
         defer { server.stop() }
-        let h = try SimHarness { c in
-            c.webhookURL = "http://127.0.0.1:\(server.port)/zoom/webhook"
-            c.webhookSecret = secret
-            c.defaults.durationMs = 60_000
-        }
         _ = h.meeting()
         guard case .started(let d) = server.inbox.waitStarted(streamID: nil, milliseconds: 5000) else {
             Issue.record("no rtms_started reached the intake")
