@@ -51,6 +51,9 @@ let package = Package(
         // Layer 4: the client engine: sessions + transport + bounded event queue + wake fd.
         .target(name: "RTMSClient", dependencies: [
             "RTMSProtocol", "RTMSSession", "RTMSTransport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         // Layer 5: webhook intake: HTTP(S) server, Zoom signature check, dedupe, routing to live streams.
@@ -70,6 +73,7 @@ let package = Package(
             "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
             .product(name: "PostgresNIO", package: "postgres-nio"),
             .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -84,6 +88,7 @@ let package = Package(
         .target(name: "RTMSSimulator", dependencies: [
             "RTMSProtocol", "RTMSTransport",
             .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),

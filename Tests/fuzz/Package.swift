@@ -45,6 +45,9 @@ let package = Package(
         ]),
         .target(name: "RTMSClient", dependencies: [
             "RTMSProtocol", "RTMSSession", "RTMSTransport",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "RTMSWebhook", dependencies: [
