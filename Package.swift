@@ -36,9 +36,10 @@ let package = Package(
         ]),
         // Layer 2: value-type state machines (handshake, keep-alive, leave). No sockets.
         .target(name: "RTMSSession", dependencies: ["RTMSProtocol"]),
-        // Layer 3: SwiftNIO WebSocket transport (ws, wss, HTTP CONNECT proxy).
+        // Layer 3: SwiftNIO WebSocket transport (ws, wss, HTTP CONNECT proxy). It reports connection
+        // failures and ends in the session's types (TransportFailure, CloseInfo): one type a concept.
         .target(name: "RTMSTransport", dependencies: [
-            "RTMSProtocol",
+            "RTMSProtocol", "RTMSSession",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -86,7 +87,7 @@ let package = Package(
         .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Zoom's side, for tests, demos and benchmarks.
         .target(name: "RTMSSimulator", dependencies: [
-            "RTMSProtocol", "RTMSTransport",
+            "RTMSProtocol", "RTMSSession", "RTMSTransport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),

@@ -482,18 +482,9 @@ extension RTMSClient: MessageConnectionDelegate {
         apply(session.connected(ws.id, nowMs: nowMilliseconds()))
     }
 
-    public func connectionFailed(_ ws: any MessageConnection, _ failure: ConnectFailure) {
+    public func connectionFailed(_ ws: any MessageConnection, _ failure: TransportFailure) {
         connections[ws.id] = nil
-        let kind: TransportFailure.Kind
-        switch failure.kind {
-        case .connect: kind = .connect
-        case .tls: kind = .tls
-        case .upgrade: kind = .upgrade
-        case .timeout: kind = .timeout
-        case .proxy: kind = .proxy
-        case .protocolError: kind = .protocolError
-        }
-        apply(session.connectFailed(ws.id, TransportFailure(kind, failure.message, httpStatus: failure.httpStatus), nowMs: nowMilliseconds()))
+        apply(session.connectFailed(ws.id, failure, nowMs: nowMilliseconds()))
     }
 
     public func connectionMessage(_ ws: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
@@ -531,13 +522,15 @@ extension RTMSClient: MessageConnectionDelegate {
         flushBatch()
     }
 
-    public func connectionClosed(_ ws: any MessageConnection, _ info: CloseReport) {
+    public func connectionClosed(_ ws: any MessageConnection, _ info: CloseInfo) {
         connections[ws.id] = nil
         mediaReady.remove(ws.id)
         mediaKinds[ws.id] = nil
         flushBatch()
-        if info.initiatedLocally && info.peerCode == nil { return }
-        apply(session.closed(ws.id, CloseInfo(peerCloseCode: info.initiatedLocally ? nil : info.peerCode,
-                                               peerCloseReason: info.peerReason, error: info.error), nowMs: nowMilliseconds()))
+        // Our own close, unanswered, is no news to the session; answered, the code is not the server's.
+        if info.initiatedLocally && info.peerCloseCode == nil { return }
+        var info = info
+        if info.initiatedLocally { info.peerCloseCode = nil }
+        apply(session.closed(ws.id, info, nowMs: nowMilliseconds()))
     }
 }

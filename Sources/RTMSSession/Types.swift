@@ -79,8 +79,9 @@ public enum ClientEvent: Sendable, Equatable {
     case reconnected(connection: ConnectionRole, gapMs: Int)
 }
 
-/// Where a connection attempt went wrong, as the transport saw it.
-public struct TransportFailure: Sendable, Equatable, Error {
+/// Where a connection attempt went wrong, as the transport saw it (the transport reports it, the
+/// session decides on it: one type for both).
+public struct TransportFailure: Sendable, Equatable, Error, CustomStringConvertible {
     public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
     public var kind: Kind
     public var message: String
@@ -89,6 +90,7 @@ public struct TransportFailure: Sendable, Equatable, Error {
     public init(_ kind: Kind, _ message: String, httpStatus: Int? = nil) {
         self.kind = kind; self.message = message; self.httpStatus = httpStatus
     }
+    public var description: String { message }
 
     /// Trying the same URL again cannot help: a certificate problem, or an upgrade the server
     /// refused for good (a redirect, or a 4xx other than 408 Request Timeout and 429 Too Many
@@ -110,15 +112,18 @@ public struct TransportFailure: Sendable, Equatable, Error {
     }
 }
 
-/// How a connection ended.
+/// How an open connection ended (the transport reports it, the session decides on it).
 public struct CloseInfo: Sendable, Equatable {
-    /// The peer sent a WebSocket close frame with this code.
+    /// The peer sent a WebSocket close frame with this code (first, or in answer to ours).
     public var peerCloseCode: Int?
     public var peerCloseReason: String
+    /// We started the close.
+    public var initiatedLocally: Bool
     /// Transport error text when the connection dropped without a close frame.
     public var error: String?
-    public init(peerCloseCode: Int? = nil, peerCloseReason: String = "", error: String? = nil) {
-        self.peerCloseCode = peerCloseCode; self.peerCloseReason = peerCloseReason; self.error = error
+    public init(peerCloseCode: Int? = nil, peerCloseReason: String = "", initiatedLocally: Bool = false, error: String? = nil) {
+        self.peerCloseCode = peerCloseCode; self.peerCloseReason = peerCloseReason
+        self.initiatedLocally = initiatedLocally; self.error = error
     }
 }
 

@@ -11,6 +11,7 @@ import NIOPosix
 import NIOSSL
 import NIOWebSocket
 import RTMSProtocol
+import RTMSSession
 import RTMSTransport
 
 public struct SimulatorConfig: Sendable {
@@ -547,7 +548,7 @@ final class ConnectionRouter: MessageConnectionDelegate {
     init(sim: Simulator, role: Simulator.PathRole) { self.sim = sim; self.role = role }
 
     func connectionOpened(_ c: any MessageConnection) {}
-    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure) { retain = nil }
+    func connectionFailed(_ c: any MessageConnection, _ failure: TransportFailure) { retain = nil }
 
     func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
         guard let ws = c as? WebSocketConnection else { return }
@@ -562,7 +563,7 @@ final class ConnectionRouter: MessageConnectionDelegate {
         }
     }
 
-    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport) {
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseInfo) {
         if let ws = c as? WebSocketConnection { stream?.connectionClosed(ws, byServer: info.initiatedLocally) }
         retain = nil
     }

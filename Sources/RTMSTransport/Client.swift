@@ -9,6 +9,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import NIOWebSocket
+import RTMSSession
 
 /// Settings for outbound connections.
 public struct TransportConfig: Sendable, Equatable {
@@ -76,7 +77,7 @@ public enum WebSocketClient {
         do {
             proxy = try config.proxyURL.flatMap { $0.isEmpty ? nil : try EndpointURL(parsing: $0, proxy: true) }
         } catch {
-            loop.execute { connection.failedToOpen(ConnectFailure(.proxy, "\(error)")) }
+            loop.execute { connection.failedToOpen(TransportFailure(.proxy, "\(error)")) }
             return
         }
         let targetTLS: NIOSSLContext?
@@ -85,7 +86,7 @@ public enum WebSocketClient {
             targetTLS = url.tls ? try TLSContextCache.shared.context(caPath: config.caPath, verify: config.verifyCertificate) : nil
             proxyTLS = proxy?.tls == true ? try TLSContextCache.shared.context(caPath: config.caPath, verify: config.verifyCertificate) : nil
         } catch {
-            loop.execute { connection.failedToOpen(ConnectFailure(.tls, "cannot set up TLS (CA '\(config.caPath ?? "system")'): \(error)")) }
+            loop.execute { connection.failedToOpen(TransportFailure(.tls, "cannot set up TLS (CA '\(config.caPath ?? "system")'): \(error)")) }
             return
         }
         let dialHost = proxy?.host ?? url.host
@@ -129,7 +130,7 @@ public enum WebSocketClient {
                 // Cut half-open connections that never finish the upgrade.
                 let t = ch.eventLoop.scheduleTask(in: timeout) {
                     if conn.state == .connecting {
-                        conn.failedToOpen(ConnectFailure(.timeout, "no WebSocket upgrade from \(url.hostHeader) within \(config.connectTimeoutMilliseconds) ms"))
+                        conn.failedToOpen(TransportFailure(.timeout, "no WebSocket upgrade from \(url.hostHeader) within \(config.connectTimeoutMilliseconds) ms"))
                         ch.close(promise: nil)
                     }
                 }
@@ -140,12 +141,12 @@ public enum WebSocketClient {
         }
     }
 
-    static func classify(_ error: Error, dialing: String, proxy: Bool) -> ConnectFailure {
+    static func classify(_ error: Error, dialing: String, proxy: Bool) -> TransportFailure {
         if let e = error as? ChannelError, case .connectTimeout = e {
-            return ConnectFailure(.timeout, "connect to \(dialing) timed out")
+            return TransportFailure(.timeout, "connect to \(dialing) timed out")
         }
         if error is NIOSSLError || error is BoringSSLError {
-            return ConnectFailure(.tls, "TLS: \(error)")
+            return TransportFailure(.tls, "TLS: \(error)")
         }
         var text = describe(error)
         if let e = error as? NIOConnectionError {
@@ -154,7 +155,7 @@ public enum WebSocketClient {
         } else if let io = error as? IOError {
             text = String(cString: strerror(io.errnoCode))
         }
-        return ConnectFailure(proxy ? .proxy : .connect, "connect to \(dialing)\(proxy ? " (proxy)" : ""): \(text)")
+        return TransportFailure(proxy ? .proxy : .connect, "connect to \(dialing)\(proxy ? " (proxy)" : ""): \(text)")
     }
 
     static func addProxyStage(channel: Channel, proxy: EndpointURL, url: EndpointURL, config: TransportConfig,
@@ -192,11 +193,11 @@ public enum WebSocketClient {
                         try addWebSocketStage(channel: channel, url: url, config: config, tls: tls,
                                               connection: connection, extraHeaders: extraHeaders)
                     } catch {
-                        connection.failedToOpen(ConnectFailure(.proxy, "after CONNECT: \(error)"))
+                        connection.failedToOpen(TransportFailure(.proxy, "after CONNECT: \(error)"))
                     }
                 }
             case .failure(let error):
-                connection.failedToOpen(ConnectFailure(.proxy, "proxy \(proxy.host):\(proxy.port) CONNECT to \(url.host):\(url.port) failed: \(error)"))
+                connection.failedToOpen(TransportFailure(.proxy, "proxy \(proxy.host):\(proxy.port) CONNECT to \(url.host):\(url.port) failed: \(error)"))
                 channel.close(promise: nil)
             }
         }
@@ -244,7 +245,7 @@ final class TLSErrorReporter: ChannelInboundHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if connection.state == .connecting, error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
-            connection.failedToOpen(ConnectFailure(.tls, "TLS handshake with \(context.remoteAddress?.description ?? "?") failed: \(error)"))
+            connection.failedToOpen(TransportFailure(.tls, "TLS handshake with \(context.remoteAddress?.description ?? "?") failed: \(error)"))
             context.close(promise: nil)
             return
         }
@@ -294,22 +295,22 @@ final class UpgradeRequester: ChannelInboundHandler, RemovableChannelHandler {
             let code = Int(head.status.code)
             var text = "WebSocket upgrade to \(url) refused: HTTP \(code) \(head.status.reasonPhrase)"
             if (300..<400).contains(code), let to = head.headers.first(name: "location") { text += " (redirect to \(to), not followed)" }
-            connection.failedToOpen(ConnectFailure(.upgrade, text, httpStatus: code))
+            connection.failedToOpen(TransportFailure(.upgrade, text, httpStatus: code))
             context.close(promise: nil)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         if connection.state == .connecting {
-            let kind: ConnectFailure.Kind = (error is NIOSSLError || error is BoringSSLError) ? .tls : .upgrade
-            connection.failedToOpen(ConnectFailure(kind, "\(url): \(error)"))
+            let kind: TransportFailure.Kind = (error is NIOSSLError || error is BoringSSLError) ? .tls : .upgrade
+            connection.failedToOpen(TransportFailure(kind, "\(url): \(error)"))
         }
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if connection.state == .connecting {
-            connection.failedToOpen(ConnectFailure(.protocolError, "\(url): connection closed before the WebSocket upgrade completed"))
+            connection.failedToOpen(TransportFailure(.protocolError, "\(url): connection closed before the WebSocket upgrade completed"))
         }
         context.fireChannelInactive()
     }

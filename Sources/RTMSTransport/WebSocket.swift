@@ -4,6 +4,7 @@
 import Dispatch
 import NIOCore
 import NIOWebSocket
+import RTMSSession
 
 /// One message connection as the layers above see it. V1 is a WebSocket over TCP or TLS; Zoom's
 /// announced SRT data transport would be another conformer. Loop-confined.
@@ -32,13 +33,13 @@ public protocol MessageTransport: Sendable {
 /// Receives what happens on a connection. Called on the connection's event loop.
 public protocol MessageConnectionDelegate: AnyObject {
     func connectionOpened(_ c: any MessageConnection)
-    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure)
+    func connectionFailed(_ c: any MessageConnection, _ failure: TransportFailure)
     /// One complete message (fragments already joined). `data` is valid during the call only.
     func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool)
     /// The end of one socket read: a good moment to hand a batch on.
     func connectionReadComplete(_ c: any MessageConnection)
     func connectionPong(_ c: any MessageConnection)
-    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport)
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseInfo)
 }
 
 extension MessageConnectionDelegate {
@@ -54,33 +55,6 @@ public struct WebSocketTransport: MessageTransport {
         let conn = WebSocketConnection(id: id, eventLoop: loop, isClient: true, delegate: delegate)
         WebSocketClient.connect(url, config: config, connection: conn)
         return conn
-    }
-}
-
-/// Why a connection could not be opened.
-public struct ConnectFailure: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable { case connect, tls, upgrade, timeout, proxy, protocolError }
-    public var kind: Kind
-    public var message: String
-    /// The HTTP status of a refused upgrade.
-    public var httpStatus: Int?
-    public init(_ kind: Kind, _ message: String, httpStatus: Int? = nil) {
-        self.kind = kind; self.message = message; self.httpStatus = httpStatus
-    }
-    public var description: String { message }
-}
-
-/// How an open connection ended.
-public struct CloseReport: Sendable, Equatable {
-    /// Close code the peer sent, if it sent a close frame first.
-    public var peerCode: Int?
-    public var peerReason: String
-    /// Whether we started the close.
-    public var initiatedLocally: Bool
-    /// Error text when the connection dropped without a close handshake.
-    public var error: String?
-    public init(peerCode: Int? = nil, peerReason: String = "", initiatedLocally: Bool = false, error: String? = nil) {
-        self.peerCode = peerCode; self.peerReason = peerReason; self.initiatedLocally = initiatedLocally; self.error = error
     }
 }
 
@@ -136,7 +110,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         delegate?.connectionOpened(self)
     }
 
-    func failedToOpen(_ failure: ConnectFailure) {
+    func failedToOpen(_ failure: TransportFailure) {
         eventLoop.preconditionInEventLoop()
         guard state == .connecting, !reported else { return }
         reported = true
@@ -259,10 +233,10 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         guard !reported else { return }
         reported = true
         if wasConnecting {
-            delegate?.connectionFailed(self, ConnectFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
+            delegate?.connectionFailed(self, TransportFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
             return
         }
-        delegate?.connectionClosed(self, CloseReport(peerCode: peerClose?.0, peerReason: peerClose?.1 ?? "",
+        delegate?.connectionClosed(self, CloseInfo(peerCloseCode: peerClose?.0, peerCloseReason: peerClose?.1 ?? "",
                                                      initiatedLocally: localClose, error: peerClose == nil && !localClose ? (error ?? "connection reset") : nil))
     }
 
@@ -331,7 +305,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         switch state {
         case .connecting:
             localClose = true
-            failedToOpen(ConnectFailure(.connect, "closed before the connection was open"))
+            failedToOpen(TransportFailure(.connect, "closed before the connection was open"))
         case .open:
             localClose = true
             state = .closing
@@ -350,7 +324,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     public func abort() {
         if state == .connecting {
             localClose = true
-            failedToOpen(ConnectFailure(.connect, "aborted before the connection was open"))
+            failedToOpen(TransportFailure(.connect, "aborted before the connection was open"))
         }
         channel?.close(promise: nil)
     }

@@ -6,6 +6,7 @@ import NIOCore
 import Testing
 @testable import RTMSClient
 @testable import RTMSProtocol
+@testable import RTMSSession
 @testable import RTMSSimulator
 @testable import RTMSTransport
 
@@ -14,7 +15,7 @@ import Testing
 final class RawPeer: MessageConnectionDelegate, @unchecked Sendable {
     let lock = NIOLock()
     var received: [RTMSMessage] = []
-    var closed: CloseReport?
+    var closed: CloseInfo?
     var opened = false
     let answerKeepAlives: Bool
     let first: RTMSMessage
@@ -32,16 +33,16 @@ final class RawPeer: MessageConnectionDelegate, @unchecked Sendable {
         lock.withLock { opened = true }
         c.send(JSONCodec().encode(first), text: true)
     }
-    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure) { lock.withLock { closed = CloseReport(error: failure.message) } }
+    func connectionFailed(_ c: any MessageConnection, _ failure: TransportFailure) { lock.withLock { closed = CloseInfo(error: failure.message) } }
     func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
         guard let m = try? data.withUnsafeReadableBytes({ try JSONCodec().decode($0) }) else { return }
         lock.withLock { received.append(m) }
         if case .keepAliveRequest(let k) = m, answerKeepAlives { c.send(JSONCodec().encode(.keepAliveResponse(k)), text: true) }
     }
-    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport) { lock.withLock { closed = info } }
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseInfo) { lock.withLock { closed = info } }
 
     var messages: [RTMSMessage] { lock.withLock { received } }
-    var closeReport: CloseReport? { lock.withLock { closed } }
+    var closeReport: CloseInfo? { lock.withLock { closed } }
 }
 
 func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
@@ -69,7 +70,7 @@ func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
         try peer.connect(start.serverURLs)
         #expect(waitUntil(5) { peer.closeReport != nil })
         let close = try #require(peer.closeReport)
-        #expect(close.peerCode == nil, "interrupted without a close frame")
+        #expect(close.peerCloseCode == nil, "interrupted without a close frame")
         let keepAlives = peer.messages.filter { if case .keepAliveRequest = $0 { return true }; return false }
         #expect(keepAlives.count == 3)
         #expect(keepAlives.allSatisfy { if case .keepAliveRequest(let k) = $0 { return k.sequence != nil && k.timestamp != nil }; return false })
@@ -96,7 +97,7 @@ func waitUntil(_ seconds: Double, _ cond: () -> Bool) -> Bool {
         #expect(waitUntil(5) { media.messages.contains { if case .dataHandshakeResponse = $0 { return true }; return false } })
         try sig.loop.submit { sig.connection?.send(JSONCodec().encode(.clientReady(streamID: start.streamID)), text: true) }.wait()
         #expect(waitUntil(5) { media.closeReport != nil })
-        #expect(media.closeReport?.peerCode == nil)
+        #expect(media.closeReport?.peerCloseCode == nil)
         #expect(waitUntil(2) {
             sig.messages.contains { if case .eventUpdate(let e) = $0 { return e.eventType == 7 && e.event["media_type"]?.intValue == 8 }; return false }
         })

@@ -33,7 +33,7 @@ let package = Package(
         ]),
         .target(name: "RTMSSession", dependencies: ["RTMSProtocol"]),
         .target(name: "RTMSTransport", dependencies: [
-            "RTMSProtocol",
+            "RTMSProtocol", "RTMSSession",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -72,7 +72,7 @@ let package = Package(
             .product(name: "ExtrasBase64", package: "swift-extras-base64"),
         ]),
         .executableTarget(name: "fuzz-websocket", dependencies: [
-            "FuzzSupport", "RTMSProtocol", "RTMSTransport",
+            "FuzzSupport", "RTMSProtocol", "RTMSSession", "RTMSTransport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),

@@ -19,6 +19,7 @@ import FuzzSupport
 import NIOCore
 import NIOEmbedded
 import NIOWebSocket
+import RTMSSession
 @testable import RTMSTransport
 
 // MARK: - What the pipeline did
@@ -33,13 +34,13 @@ final class Recorder: MessageConnectionDelegate {
     }
     var events: [Event] = []
     func connectionOpened(_ c: any MessageConnection) { events.append(.opened) }
-    func connectionFailed(_ c: any MessageConnection, _ failure: ConnectFailure) { events.append(.failed) }
+    func connectionFailed(_ c: any MessageConnection, _ failure: TransportFailure) { events.append(.failed) }
     func connectionMessage(_ c: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
         events.append(.message(text: text, data: data.readBytes(length: data.readableBytes) ?? []))
     }
     func connectionPong(_ c: any MessageConnection) { events.append(.pong) }
-    func connectionClosed(_ c: any MessageConnection, _ info: CloseReport) {
-        events.append(.closed(peerCode: info.peerCode, initiatedLocally: info.initiatedLocally, hasError: info.error != nil))
+    func connectionClosed(_ c: any MessageConnection, _ info: CloseInfo) {
+        events.append(.closed(peerCode: info.peerCloseCode, initiatedLocally: info.initiatedLocally, hasError: info.error != nil))
     }
 }
 
