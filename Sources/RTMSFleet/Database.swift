@@ -102,11 +102,13 @@ final class FleetDatabase: Sendable {
                     return max(100, Int(Double(info.leaseMs) - age) + 100)
                 }
                 try await conn.query("""
-                    INSERT INTO rtms.nodes (node_id, max_streams, lease_ms, webhook_port, hostname, pid, software)
-                    VALUES (\(info.nodeID), \(info.maxStreams), \(info.leaseMs), \(info.webhookPort), \(info.hostname), \(info.pid), \(info.software))
+                    INSERT INTO rtms.nodes (node_id, max_streams, lease_ms, webhook_port, hostname, pid, software, advertise_url, contact_since)
+                    VALUES (\(info.nodeID), \(info.maxStreams), \(info.leaseMs), \(info.webhookPort), \(info.hostname), \(info.pid), \(info.software),
+                            \(info.advertiseURL), now())
                     ON CONFLICT (node_id) DO UPDATE SET started_at = now(), heartbeat_at = now(), stopped_at = NULL,
                         max_streams = EXCLUDED.max_streams, held_streams = 0, draining = false, lease_ms = EXCLUDED.lease_ms,
-                        webhook_port = EXCLUDED.webhook_port, hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, software = EXCLUDED.software
+                        webhook_port = EXCLUDED.webhook_port, hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, software = EXCLUDED.software,
+                        advertise_url = EXCLUDED.advertise_url, contact_since = now()
                     """, logger: logger)
                 try await conn.query("""
                     UPDATE rtms.streams SET state = 'pending', owner_node = NULL, lease_until = NULL, updated_at = now()
@@ -208,7 +210,13 @@ final class FleetDatabase: Sendable {
     /// Claims up to `limit` streams: new ones, ones released for a retry, and ones whose owner let
     /// the lease expire. Row locks with SKIP LOCKED: two nodes never claim the same row, and
     /// neither waits for the other. Every claim raises the stream's generation (fencing token).
-    func claim(node: String, limit: Int, leaseMs: Int, timeoutMs: Int) async throws -> [ClaimedStream] {
+    ///
+    /// The takeover gate: an expired lease is taken over only by a node whose own heartbeat is
+    /// younger than `gapMs` and whose contact has had no such gap for a whole lease (checked by
+    /// the database when the statement runs, so a claim that waited out an outage in a connection
+    /// pool cannot slip through). After a database outage every owner thus gets a lease to renew
+    /// before anyone may take its streams (FleetNode's outage rule relies on it).
+    func claim(node: String, limit: Int, leaseMs: Int, gapMs: Int, timeoutMs: Int) async throws -> [ClaimedStream] {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             let rows = try await client.query("""
@@ -216,7 +224,10 @@ final class FleetDatabase: Sendable {
                     SELECT rtms_stream_id, owner_node AS previous_owner FROM rtms.streams
                     WHERE start_payload IS NOT NULL
                       AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= now()))
-                           OR (state = 'owned' AND lease_until < now()))
+                           OR (state = 'owned' AND lease_until < now() AND EXISTS (
+                               SELECT 1 FROM rtms.nodes n WHERE n.node_id = \(node) AND n.stopped_at IS NULL
+                                 AND n.heartbeat_at > now() - \(Double(gapMs))::float8 * interval '1 millisecond'
+                                 AND n.contact_since <= now() - \(Double(leaseMs))::float8 * interval '1 millisecond')))
                     ORDER BY created_at, rtms_stream_id
                     LIMIT \(limit)
                     FOR UPDATE SKIP LOCKED
@@ -236,13 +247,16 @@ final class FleetDatabase: Sendable {
     }
 
     /// Milliseconds until the next stream could become claimable without a notification (another
-    /// node's lease expiring, a retry coming due); nil when none.
-    func nextClaimable(node: String, timeoutMs: Int) async throws -> Double? {
+    /// node's lease expiring, or this node's takeover gate opening after it; a retry coming due);
+    /// nil when none.
+    func nextClaimable(node: String, leaseMs: Int, timeoutMs: Int) async throws -> Double? {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             let rows = try await client.query("""
                 SELECT (EXTRACT(EPOCH FROM (min(t) - now())) * 1000)::float8 FROM (
-                    SELECT lease_until AS t FROM rtms.streams
+                    SELECT greatest(lease_until, (SELECT contact_since FROM rtms.nodes WHERE node_id = \(node))
+                                                 + \(Double(leaseMs))::float8 * interval '1 millisecond') AS t
+                    FROM rtms.streams
                     WHERE state = 'owned' AND owner_node <> \(node) AND start_payload IS NOT NULL
                     UNION ALL
                     SELECT retry_at FROM rtms.streams WHERE state = 'pending' AND retry_at IS NOT NULL
@@ -255,14 +269,18 @@ final class FleetDatabase: Sendable {
     }
 
     /// Renews the leases of the streams this node holds (only rows still owned by it with the same
-    /// generation) and its heartbeat, in one statement.
-    func renew(node: String, held: [(String, Int64)], leaseMs: Int, timeoutMs: Int) async throws -> [RenewalRow] {
+    /// generation) and its heartbeat, in one statement. A heartbeat older than `gapMs` restarts the
+    /// node's contact (`contact_since`: the takeover gate of `claim`).
+    func renew(node: String, held: [(String, Int64)], leaseMs: Int, gapMs: Int, timeoutMs: Int) async throws -> [RenewalRow] {
         let (client, logger) = (self.client, self.logger)
         let ids = held.map(\.0), gens = held.map(\.1)
         return try await withDeadline(timeoutMs) {
             let rows = try await client.query("""
                 WITH mine AS (SELECT * FROM unnest(\(ids)::text[], \(gens)::int8[]) AS m(id, gen)),
-                hb AS (UPDATE rtms.nodes SET heartbeat_at = now(), held_streams = \(ids.count) WHERE node_id = \(node) RETURNING node_id),
+                hb AS (UPDATE rtms.nodes SET heartbeat_at = now(), held_streams = \(ids.count),
+                           contact_since = CASE WHEN heartbeat_at < now() - \(Double(gapMs))::float8 * interval '1 millisecond'
+                                                THEN now() ELSE contact_since END
+                       WHERE node_id = \(node) RETURNING node_id),
                 renewed AS (
                     UPDATE rtms.streams s SET lease_until = now() + \(Double(leaseMs))::float8 * interval '1 millisecond', updated_at = now()
                     FROM mine WHERE s.rtms_stream_id = mine.id AND s.generation = mine.gen AND s.owner_node = \(node) AND s.state = 'owned'
@@ -275,6 +293,23 @@ final class FleetDatabase: Sendable {
             for try await (id, ok, state, gen, owner) in rows.decode((String, Bool, String?, Int64?, String?).self) {
                 out.append(RenewalRow(streamID: id, renewed: ok, state: state, generation: gen, owner: owner))
             }
+            return out
+        }
+    }
+
+    /// The other nodes whose heartbeat is younger than two of their leases and that have not
+    /// stopped: the ones that could be taking over streams now.
+    func livePeers(node: String, timeoutMs: Int) async throws -> [PeerNode] {
+        let (client, logger) = (self.client, self.logger)
+        return try await withDeadline(timeoutMs) {
+            let rows = try await client.query("""
+                SELECT node_id, advertise_url FROM rtms.nodes
+                WHERE node_id <> \(node) AND stopped_at IS NULL
+                  AND heartbeat_at > now() - 2 * lease_ms * interval '1 millisecond'
+                ORDER BY node_id
+                """, logger: logger)
+            var out: [PeerNode] = []
+            for try await (id, url) in rows.decode((String, String?).self) { out.append(PeerNode(nodeID: id, advertiseURL: url)) }
             return out
         }
     }
@@ -474,6 +509,13 @@ struct NodeInfo: Sendable {
     var hostname: String
     var pid: Int
     var software: String
+    var advertiseURL: String?
+}
+
+/// Another node that was alive at the last look: where to ask it about the database.
+struct PeerNode: Sendable, Equatable {
+    var nodeID: String
+    var advertiseURL: String?
 }
 
 // MARK: - Deadlines

@@ -50,8 +50,20 @@ public struct FleetConfig: Sendable {
     public var claimSpreadMs = 100
     /// The webhook port, recorded in rtms.nodes.
     public var webhookPort: Int?
+    /// Where the other nodes reach this node's GET /healthz ("http://host:port"), recorded in
+    /// rtms.nodes; nil: this node cannot confirm a database outage to the others.
+    public var advertiseURL: String?
     /// Notable moments (claims, takeovers, lease loss, routed events), one line each.
     public var log: @Sendable (String) -> Void = { _ in }
+
+    /// A heartbeat older than this closes the node's takeover gate for a lease (see `claim` in
+    /// Database.swift): lease − margin − 3 renewals, at least 2 renewals. Small enough that an
+    /// owner that cannot renew sees every peer silent for longer before its own deadline (the
+    /// outage rule); large enough that a slow renewal or two do not close the gate.
+    public var takeoverGapMs: Int { max(2 * renewMs, leaseMs - marginMs - 3 * renewMs) }
+
+    /// How long a peer gets to answer whether the database is down for it too.
+    var peerProbeTimeoutMs: Int { max(200, min(1000, renewMs)) }
 
     public init(databaseURL: DatabaseURL, nodeID: String) {
         self.databaseURL = databaseURL
@@ -69,6 +81,9 @@ public struct FleetConfig: Sendable {
             throw FleetError("the lease margin (\(marginMs) ms) must be positive and renewal + margin below the lease (\(leaseMs) ms)")
         }
         guard intakeTimeoutMs > 0, queryTimeoutMs > 0, safetyPollMs > 0 else { throw FleetError("timeouts must be positive") }
+        if let a = advertiseURL, peerAddress(a) == nil {
+            throw FleetError("the advertise URL must look like http://HOST:PORT (an IPv6 host in brackets), got '\(a)'")
+        }
     }
 }
 
@@ -134,6 +149,13 @@ public final class FleetNode: @unchecked Sendable {
     private var counters = FleetCounters()
     private var lastDatabaseOk: Int64?
     private var renewFailingSince: Int64?
+    /// When the last successful renewal came back (the peers' outage rule reads its age).
+    private var lastRenewalDone: Int64?
+    /// The other live nodes at the last look (refreshed while the database answers).
+    private var peers: [PeerNode] = []
+    /// The streams are kept through a database outage that every peer confirmed (logged once).
+    private var outageHolding = false
+    private var outageDoubtSaid = false
     private var tasks: [Task<Void, Never>] = []
     private var listener: PostgresConnection?
     private var fenceTimer: DispatchSourceTimer?
@@ -232,7 +254,9 @@ public final class FleetNode: @unchecked Sendable {
 
     /// The node's state as JSON (GET /healthz).
     public func statusJSON() -> JSONObject {
-        let (c, n, last, isRunning, isListening) = lock.withLock { (counters, held.count, lastDatabaseOk, running, listening) }
+        let (c, n, last, isRunning, isListening, renewed, known) = lock.withLock {
+            (counters, held.count, lastDatabaseOk, running, listening, lastRenewalDone, peers)
+        }
         var o: JSONObject = [
             "status": .string(databaseReachable && isRunning ? "ok" : (isRunning ? "database unreachable" : "stopped")),
             "node_id": .string(config.nodeID), "streams": .int(Int64(n)), "max_streams": .int(Int64(config.maxStreams)),
@@ -244,6 +268,11 @@ public final class FleetNode: @unchecked Sendable {
             "listening": .bool(isListening),
         ]
         if let last { o["database_ok_ms_ago"] = .int(monotonicMs() - last) }
+        // For the peers' outage rule: this node takes over nothing while its last renewal is older
+        // than takeover_gap_ms, nor for a lease after its contact resumes (Database.claim).
+        o["takeover_gap_ms"] = .int(Int64(config.takeoverGapMs))
+        o["peers"] = .array(known.map { .string($0.nodeID) })
+        if let renewed { o["database_silent_ms"] = .int(monotonicMs() - renewed) }
         return o
     }
 
@@ -342,7 +371,8 @@ public final class FleetNode: @unchecked Sendable {
                 }
                 let info = NodeInfo(nodeID: config.nodeID, maxStreams: config.maxStreams, leaseMs: config.leaseMs,
                                     webhookPort: config.webhookPort, hostname: hostName(), pid: Int(getpid()),
-                                    software: "openrtms \(OpenRTMSVersion.string), schema \(FleetSchema.latestVersion)")
+                                    software: "openrtms \(OpenRTMSVersion.string), schema \(FleetSchema.latestVersion)",
+                                    advertiseURL: config.advertiseURL)
                 if let wait = try await db.registerNode(info, timeoutMs: config.queryTimeoutMs) {
                     config.log("node id \(config.nodeID) was in use \(config.leaseMs - wait + 100) ms ago: waiting \(wait) ms for that process's lease to run out")
                     await sleepMs(wait)
@@ -548,14 +578,15 @@ public final class FleetNode: @unchecked Sendable {
                 let sent = monotonicMs()
                 // One at a time: every node that woke claims in turn (SKIP LOCKED), so a burst of
                 // new streams spreads over the nodes instead of going to whichever woke first.
-                let claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, timeoutMs: config.queryTimeoutMs)
+                let claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                                                 timeoutMs: config.queryTimeoutMs)
                 databaseOk()
                 for c in claimed { adopt(c, sent: sent) }
                 if !claimed.isEmpty {
                     nextCheck = 0
                     continue
                 }
-                let next = try await db.nextClaimable(node: config.nodeID, timeoutMs: config.queryTimeoutMs)
+                let next = try await db.nextClaimable(node: config.nodeID, leaseMs: config.leaseMs, timeoutMs: config.queryTimeoutMs)
                 nextCheck = min(config.safetyPollMs, max(10, next.map { Int($0) + 15 } ?? config.safetyPollMs))
             } catch {
                 if isRunning { logger.info("claim: \(error)") }
@@ -601,13 +632,17 @@ public final class FleetNode: @unchecked Sendable {
             let sent = monotonicMs()
             let list: [(String, Int64)] = lock.withLock { held.values.map { ($0.streamID, $0.generation) } }
             do {
-                let rows = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, timeoutMs: config.renewMs)
+                let rows = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                                              timeoutMs: config.renewMs)
                 let took = Int(monotonicMs() - sent)
                 metrics.renewalsOK.increment()
                 metrics.renewalLatency.recordMilliseconds(took)
                 databaseOk()
                 var lost: [(Held, String)] = []
                 let recovered: Int64? = lock.withLock {
+                    lastRenewalDone = monotonicMs()
+                    outageHolding = false
+                    outageDoubtSaid = false
                     counters.renewals += 1
                     counters.lastRenewalMs = took
                     counters.maxRenewalMs = max(counters.maxRenewalMs, took)
@@ -640,6 +675,10 @@ public final class FleetNode: @unchecked Sendable {
                     lastListenerPing = monotonicMs()
                     await pingListener()
                 }
+                // Who could be taking over now: the peers to ask in an outage (one small query).
+                if let p = try? await db.livePeers(node: config.nodeID, timeoutMs: config.renewMs) {
+                    lock.withLock { peers = p }
+                }
             } catch {
                 metrics.renewalsFailed.increment()
                 let first: Bool = lock.withLock {
@@ -652,11 +691,75 @@ public final class FleetNode: @unchecked Sendable {
                 }
                 if first {
                     config.log("lease renewal failed (\(error))" + (list.isEmpty ? "" :
-                        ": leaving \(list.count) stream(s) in \(config.leaseMs - config.marginMs) ms at most unless a renewal succeeds"))
+                        ": leaving \(list.count) stream(s) in \(config.leaseMs - config.marginMs) ms at most unless a renewal succeeds or every other node confirms the database is down for it too"))
                 }
+                if !list.isEmpty { await confirmOutage() }
             }
             let wait = Int(sent + Int64(config.renewMs) - monotonicMs())
             if wait > 0 { await renewSignal.wait(milliseconds: wait) }
+        }
+    }
+
+    /// The outage rule. A node that cannot renew cannot tell a database outage from being cut off
+    /// alone. It asks every peer that was alive at its last look (GET /healthz, in parallel). When
+    /// each one answers that the database is unreachable for it too and that its own last renewal
+    /// is older than its takeover gap, none of them can take over a stream before a lease from
+    /// now (the database refuses their takeovers until they have renewed without a gap for a
+    /// lease, `Database.claim`), so the held streams stay: their deadlines move to now + lease −
+    /// margin. Any peer that is silent, says the database is fine, or cannot make that promise
+    /// (an older version) leaves the rule as it was: the streams are left at their deadline; so
+    /// does a node that knows no peer.
+    private func confirmOutage() async {
+        let sent = monotonicMs()
+        let known = lock.withLock { peers }
+        let timeout = config.peerProbeTimeoutMs
+        var answers: [(PeerNode, JSONObject?)] = []
+        await withTaskGroup(of: (PeerNode, JSONObject?).self) { group in
+            for p in known {
+                group.addTask {
+                    guard let url = p.advertiseURL else { return (p, nil) }
+                    return (p, await probePeer(url, timeoutMs: timeout))
+                }
+            }
+            for await a in group { answers.append(a) }
+        }
+        var lease = config.leaseMs
+        // Alone, nobody confirms: a node that joined the fleet after the last look could be
+        // taking over (it waits a lease after it registered, not for this node's outage).
+        var doubt: String? = known.isEmpty ? "no other node to confirm it" : nil
+        for (p, a) in answers {
+            guard let a else {
+                doubt = p.advertiseURL == nil ? "\(p.nodeID) has no address" : "\(p.nodeID) did not answer"
+                break
+            }
+            guard a["status"]?.stringValue == "database unreachable" else {
+                doubt = "\(p.nodeID) says \(a["status"]?.stringValue ?? "?")"
+                break
+            }
+            guard let gap = a["takeover_gap_ms"]?.intValue, let silent = a["database_silent_ms"]?.intValue, silent > gap,
+                  let peerLease = a["lease_ms"]?.intValue else {
+                doubt = "\(p.nodeID) cannot promise to wait (renewed too recently, or a version without the takeover gate)"
+                break
+            }
+            lease = min(lease, Int(peerLease))
+        }
+        let until = sent + Int64(lease - config.marginMs)
+        let (extended, say): (Int, Bool) = lock.withLock {
+            guard running, renewFailingSince != nil else { return (0, false) }
+            if doubt != nil {
+                defer { outageDoubtSaid = true }
+                return (0, !outageDoubtSaid)
+            }
+            for h in held.values { h.deadline = max(h.deadline, until) }
+            defer { outageHolding = true }
+            return (held.count, !outageHolding)
+        }
+        if let doubt {
+            metrics.outageUnconfirmed.increment()
+            if say { config.log("not an outage every node confirms (\(doubt)): the streams are left at their deadline") }
+        } else if extended > 0 {
+            metrics.outageConfirmed.increment()
+            if say { config.log("the database is unreachable for every node (\(known.count) peer(s) confirm): keeping \(extended) stream(s); media keeps flowing and recording") }
         }
     }
 

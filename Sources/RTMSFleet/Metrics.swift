@@ -26,6 +26,8 @@ final class FleetMetrics: Sendable {
     let rowsWritten: CoreMetrics.Counter
     let rowWriteFailures: CoreMetrics.Counter
     let streamsEnded: CoreMetrics.Counter
+    let outageConfirmed: CoreMetrics.Counter
+    let outageUnconfirmed: CoreMetrics.Counter
 
     init() {
         var f = PrometheusMetricsFactory(registry: registry)
@@ -47,6 +49,10 @@ final class FleetMetrics: Sendable {
         rowsWritten = CoreMetrics.Counter(label: "rtms_fleet_stream_items_written_total", factory: f)
         rowWriteFailures = CoreMetrics.Counter(label: "rtms_fleet_stream_item_write_failures_total", factory: f)
         streamsEnded = CoreMetrics.Counter(label: "rtms_fleet_streams_ended_total", factory: f)
+        // After a failed renewal while holding streams: did every live peer confirm the database
+        // is down for it too (the streams are kept), or not (they are left at the deadline)?
+        outageConfirmed = CoreMetrics.Counter(label: "rtms_fleet_outage_checks_total", dimensions: [("result", "confirmed")], factory: f)
+        outageUnconfirmed = CoreMetrics.Counter(label: "rtms_fleet_outage_checks_total", dimensions: [("result", "unconfirmed")], factory: f)
     }
 
     /// The Prometheus text exposition (version 0.0.4).

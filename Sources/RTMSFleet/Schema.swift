@@ -156,6 +156,13 @@ public enum FleetSchema {
             WINDOW w AS (PARTITION BY rtms_stream_id ORDER BY generation)
             """,
         ]),
+        Migration(version: 3, name: "peer addresses and the takeover gate", statements: [
+            // Where the other nodes reach this one (GET /healthz) to learn whether the database is
+            // down for them too (see FleetNode's outage rule), and since when this node has renewed
+            // without a gap: a node takes over expired leases only after a lease of contact.
+            "ALTER TABLE rtms.nodes ADD COLUMN advertise_url text",
+            "ALTER TABLE rtms.nodes ADD COLUMN contact_since timestamptz NOT NULL DEFAULT now()",
+        ]),
     ]
 
     public static var latestVersion: Int { migrations.last?.version ?? 0 }

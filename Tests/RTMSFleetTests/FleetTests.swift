@@ -331,33 +331,50 @@ struct FleetProcessTests {
         print("SIGTERM of the owner: streams handed back, media flowing again on the other node after \(gapMs) ms")
     }
 
-    @Test func aDatabaseRestartShorterThanTheLeaseCostsNothing() async throws {
+    @Test func aDatabaseOutageLongerThanTheLeaseCostsNothing() async throws {
         guard TestPostgres.environmentURL == nil else {
-            print("database restart: skipped (RTMS_TEST_DATABASE_URL is an external server this test cannot restart)")
+            print("database outage: skipped (RTMS_TEST_DATABASE_URL is an external server this test cannot restart)")
             return
         }
         let (url, dir) = try TestPostgres.privateServer("restart")
         defer { TestPostgres.stop(dir) }
         let sim = try makeSimulator()
         defer { sim.stop() }
-        // A longer lease: an outage of up to lease - margin - renewal (8.5 s) must cost nothing.
-        let ns = try ["A", "B"].map { try ServeNode($0, databaseURL: url, leaseMs: 12_000, renewMs: 1500, marginMs: 2000) }
+        // A 5 s lease (renewal 0.5 s, margin 1 s): the database stays down for twice as long. The
+        // owner cannot renew, asks its peer, which cannot reach the database either and has not
+        // renewed for longer than its takeover gap (2.5 s): the owner keeps its stream.
+        let leaseMs = 5000
+        let ns = try ["A", "B"].map { try ServeNode($0, databaseURL: url, leaseMs: leaseMs, renewMs: testRenewMs, marginMs: testMarginMs) }
         for n in ns { try n.waitReady() }
         let (id, body) = createMeeting(sim, durationMs: 60_000)
         #expect(await postSigned(ns[0].webhookURL, body).status == 200)
         #expect(await mediaFlowing(sim, id, since: 0, timeoutMs: 10_000) != nil)
         let before = try #require(try await streamRow(url, id))
+        let owner = try #require(ns.first { $0.name == before.owner })
+        #expect(await eventually(timeoutMs: 5000) { owner.healthz().1.contains(#""peers":["\#(owner.name == "A" ? "B" : "A")"]"#) },
+                "the owner knows its peer: \(owner.healthz())")
+        let wav = "\(owner.outDir)/\(id)/001-\(owner.name)/audio/mixed.wav"
 
-        // The database is down for 4.5 s. A webhook in the meantime waits for it up to the intake's
-        // timeout (2.5 s), then is answered 503 (Zoom retries).
+        // A webhook during the outage waits for the database up to the intake's timeout (2.5 s),
+        // then is answered 503 (Zoom retries).
         let (id2, body2) = createMeeting(sim, durationMs: 60_000, seed: 3)
+        let downMs = 2 * leaseMs
         let t0 = nowMilliseconds()
         let urlB = ns[1].webhookURL
-        let restart = Task.detached { TestPostgres.restart(dir, downSeconds: 4.5) }
+        let restart = Task.detached { TestPostgres.restart(dir, downSeconds: Double(downMs) / 1000) }
         let pgPort = try DatabaseURL(url).port
         #expect(await eventually(timeoutMs: 5000, everyMs: 10) { portRefuses(pgPort) }, "the database went down")
+        let tDown = nowMilliseconds()
         let refused = await postSigned(urlB, body2)
         #expect(refused.status == 503, "\(refused)")
+        // Past the lease: still recording.
+        try await Task.sleep(for: .milliseconds(Int(tDown) + leaseMs - Int(nowMilliseconds())))
+        let sizeAtLease = fileSize(wav)
+        try await Task.sleep(for: .milliseconds(2000))
+        let sizeLater = fileSize(wav)
+        let stillDown = portRefuses(pgPort)
+        #expect(stillDown, "the database was still down \(nowMilliseconds() - tDown) ms into the outage")
+        #expect(sizeLater > sizeAtLease, "audio kept being recorded past the lease: \(sizeAtLease) -> \(sizeLater) bytes\n\(owner.log)")
         #expect(await restart.value)
         let restartMs = nowMilliseconds() - t0
         #expect(await eventually(timeoutMs: 15_000, everyMs: 50) {
@@ -370,12 +387,19 @@ struct FleetProcessTests {
         #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id2).contains(where: \.isSignaling) })
         let joinMs = (simConnections(sim, id2).first(where: \.isSignaling)?.opened ?? 0) - t1
         #expect(joinMs < 2000, "new work after the restart joined in \(joinMs) ms")
-        // The first stream never moved: one signaling connection, still open, same owner and generation.
+        // The first stream never moved, also not after its lease had expired on the database's
+        // clock: the other node's takeover gate gave the owner time to renew. One signaling
+        // connection, still open, same owner and generation.
+        try await Task.sleep(for: .milliseconds(leaseMs))
         let sigs = simConnections(sim, id).filter(\.isSignaling)
-        #expect(sigs.count == 1 && sigs[0].closed == nil, "\(sigs)")
+        #expect(sigs.count == 1 && sigs[0].closed == nil, "\(sigs)\n\(owner.log)")
         let after = try #require(try await streamRow(url, id))
         #expect(after.owner == before.owner && after.generation == before.generation && after.state == "owned", "\(after)")
-        print("database down 4.5 s (crash and restart, \(restartMs) ms in all): the live stream kept its one connection and its owner; a webhook during the outage got 503; nodes healthy and listening \(healthyMs - restartMs) ms after the database was back; Zoom's retry joined \(joinMs) ms after the post")
+        #expect(owner.log.contains("the database is unreachable for every node"), "\(owner.log)")
+        let m = owner.metrics()
+        #expect((metricValue(m, #"rtms_fleet_outage_checks_total{result="confirmed"}"#) ?? 0) >= 1, "\(m)")
+        #expect(metricValue(m, "rtms_fleet_lease_losses_total") == 0)
+        print("database down \(downMs) ms (lease \(leaseMs) ms; crash and restart, \(restartMs) ms in all): the live stream kept its one connection, its owner and its recording (\(sizeAtLease) -> \(sizeLater) bytes a lease into the outage); a webhook during the outage got 503; nodes healthy and listening \(healthyMs - restartMs) ms after the database was back; Zoom's retry joined \(joinMs) ms after the post")
     }
 
     @Test func aNodeCutOffFromTheDatabaseLeavesBeforeItsLeaseExpires() async throws {
@@ -410,6 +434,7 @@ struct FleetProcessTests {
         let row = try #require(try await streamRow(url, id))
         #expect(row.owner == "B" && row.generation == 2, "\(row)")
         #expect(a.log.contains("lease not renewed"), "\(a.log)")
+        #expect(a.log.contains("not an outage every node confirms"), "A found no confirmation (B reaches the database, or A did not know B yet)\n\(a.log)")
         #expect(a.healthz().0 == 503, "A's health says the database is unreachable")
         // A webhook reaching A now cannot be stored: 503, so that Zoom retries.
         let (id2, body2) = createMeeting(sim, durationMs: 60_000, seed: 2)
