@@ -422,8 +422,18 @@ def write_results(path, results, impls, p, smoke, elapsed):
            % (fmt(per, 0), fmt(loaded, 0), big))
     lines += ["", "Raw results (JSON per workload and client):", "", "```json", json.dumps(results, indent=1, sort_keys=True), "```", ""]
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    # Sections other benches wrote (bench/fleet.py, bench/soak.py) follow KEPT_MARK: kept as they are.
+    kept = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            old = f.read()
+        if KEPT_MARK in old:
+            kept = old[old.index(KEPT_MARK):]
     with open(path, "w") as f:
-        f.write("\n".join(lines))
+        f.write("\n".join(lines) + ("\n" + kept if kept else ""))
+
+
+KEPT_MARK = "<!-- Sections below come from other benches (bench/fleet.py, bench/soak.py); bench/run.py keeps them. -->"
 
 
 if __name__ == "__main__":

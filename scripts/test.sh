@@ -9,7 +9,7 @@
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
-# Installs what it needs: cmake, pkg-config and postgresql (apt-get), rtms==1.1.0 (a private venv).
+# Installs what it needs: cmake, pkg-config, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip install of
 # step 3 (they need PyPI).
 set -euo pipefail
@@ -22,6 +22,8 @@ need=()
 for tool in cmake pkg-config; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
 # The fleet tests (Tests/RTMSFleetTests) start their own PostgreSQL through scripts/pg-test.sh.
 bash "$root/scripts/pg-test.sh" bindir >/dev/null 2>&1 || need+=(postgresql)
+# The simulator encodes Opus audio with libopus, loaded at run time (silence without it).
+python3 -c 'import ctypes; ctypes.CDLL("libopus.so.0")' >/dev/null 2>&1 || need+=(libopus0)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]} (apt-get)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -157,4 +159,7 @@ else
   bench_env=(RTMS_OFFICIAL_PYTHON="${CONFORMANCE_VENV:-$root/.venv-conformance}/bin/python")
 fi
 env "${bench_env[@]}" RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/bench/run.py" --smoke
+
+step "Fleet benchmark, smoke: three rtms serve nodes, latency, two takeovers, 30 streams (bench/fleet.py --smoke)"
+RTMS_BIN="$bin/rtms" RTMS_SIM="$bench_sim" python3 "$root/bench/fleet.py" --smoke
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"

@@ -144,7 +144,12 @@ public final class RTMSClient: @unchecked Sendable {
 
     // Loop-confined state.
     private var session = ClientSession()
-    private var connections: [Int: any MessageConnection] = [:]
+    private var connections: [Int: any MessageConnection] = [:] {
+        didSet { let n = connections.count; lock.withLock { _openConnections = n } }
+    }
+    private var _openConnections = 0
+    /// Set for the step of a leave(closeTimeoutMs:) (loop-confined).
+    private var closeTimeoutMs: Int?
     private let transport: any MessageTransport = WebSocketTransport()
     private var mediaReady: Set<Int> = []
     /// The media kinds each ready connection was opened for (bits of MediaKind).
@@ -189,6 +194,11 @@ public final class RTMSClient: @unchecked Sendable {
     public var phase: ClientSession.Phase { lock.withLock { _phase } }
     /// Joining or joined: holds its stream in the process-wide StreamDirectory.
     public var isLive: Bool { lock.withLock { _phase != .idle && _phase != .ended } }
+
+    /// Connections not closed yet (dialing, open or in their close handshake). After leave() it
+    /// falls to 0 when the server has answered every close frame (or the close timeout passed):
+    /// from then on the server no longer sees this client (a handover waits for it).
+    public var openConnections: Int { lock.withLock { _openConnections } }
     /// A joined session is re-establishing its signaling connection (scenario 1 or 2).
     public var isReconnecting: Bool { lock.withLock { _rejoining } }
     public var instanceID: String { lock.withLock { _instanceID } }
@@ -280,7 +290,10 @@ public final class RTMSClient: @unchecked Sendable {
     }
 
     /// Leaves: closes every connection cleanly; nothing more is delivered for this session.
-    public func leave() {
+    /// Each connection ends when the server answers the close frame or after `closeTimeoutMs`
+    /// (default 2 s; 0: right after the close frame is written, for a caller that must be gone
+    /// by a deadline, e.g. a fleet node that lost its lease behind a partition).
+    public func leave(closeTimeoutMs: Int? = nil) {
         queue.close()
         let stream: String = lock.withLock {
             if _phase != .idle { _phase = .ended }
@@ -288,7 +301,11 @@ public final class RTMSClient: @unchecked Sendable {
             return _streamID
         }
         StreamDirectory.shared.release(stream, for: self)
-        eventLoop.execute { self.apply(self.session.leave(), completing: true) }
+        eventLoop.execute {
+            self.closeTimeoutMs = closeTimeoutMs
+            defer { self.closeTimeoutMs = nil }
+            self.apply(self.session.leave(), completing: true)
+        }
     }
 
     public func subscribe(events: [Int], on: Bool) {
@@ -385,7 +402,9 @@ public final class RTMSClient: @unchecked Sendable {
             case .close(let id, let code, let reason):
                 mediaReady.remove(id)
                 mediaKinds[id] = nil
-                connections[id]?.close(code: code, reason: reason)
+                if let t = closeTimeoutMs { connections[id]?.close(code: code, reason: reason, timeoutMs: t) } else {
+                    connections[id]?.close(code: code, reason: reason)
+                }
             case .emit(let ev):
                 flushBatch()
                 note(ev)

@@ -350,10 +350,30 @@ final class FleetDatabase: Sendable {
     /// The join failed here: back to pending for another node (after a growing pause), or ended
     /// after `maxFailures` failed claims. Returns the new state.
     func releaseForRetry(node: String, streamID: String, generation: Int64, note: String, maxFailures: Int,
-                         timeoutMs: Int) async throws -> String? {
+                         busy: Bool = false, maxBusyRefusals: Int = 60, timeoutMs: Int) async throws -> String? {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn -> String? in
+                if busy {
+                    // The server still holds a signaling connection for the stream: it will notice
+                    // the old one gone within its keep-alive; try again in 0.5 s, for up to
+                    // `maxBusyRefusals` refusals (about Zoom's reconnect window), then end it.
+                    let rows = try await conn.query("""
+                        UPDATE rtms.streams SET busy_refusals = busy_refusals + 1,
+                            state = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN 'ended' ELSE 'pending' END,
+                            owner_node = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN owner_node ELSE NULL END,
+                            lease_until = NULL, retry_at = now() + interval '500 milliseconds',
+                            end_note = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN \(note) ELSE end_note END,
+                            ended_at = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN now() ELSE ended_at END,
+                            updated_at = now()
+                        WHERE rtms_stream_id = \(streamID) AND generation = \(generation) AND owner_node = \(node) AND state = 'owned'
+                        RETURNING state
+                        """, logger: logger)
+                    var state: String? = nil
+                    for try await s in rows.decode(String.self) { state = s }
+                    if state == "pending" { try await conn.query("SELECT pg_notify(\(notifyChannel), 'work')", logger: logger) }
+                    return state
+                }
                 let rows = try await conn.query("""
                     UPDATE rtms.streams SET failures = failures + 1,
                         state = CASE WHEN failures + 1 >= \(maxFailures) THEN 'ended' ELSE 'pending' END,

@@ -412,9 +412,11 @@ public final class FleetNode: @unchecked Sendable {
             db.stop()
             return
         }
-        // Let the connections close before another node joins.
-        let until = monotonicMs() + 1000
-        while mine.contains(where: { $0.client?.phase != nil && $0.client?.phase != .ended }) && monotonicMs() < until { usleep(10_000) }
+        // Let the connections close (the server answered the close frames) before another node
+        // joins: else the server may still see this node's signaling connection and refuse the
+        // next owner's (status 8).
+        let until = monotonicMs() + 2500
+        while mine.contains(where: { ($0.client?.openConnections ?? 0) > 0 }) && monotonicMs() < until { usleep(5_000) }
         let sem = DispatchSemaphore(value: 0)
         let node = config.nodeID, timeout = min(3000, config.queryTimeoutMs)
         let db = self.db
@@ -573,6 +575,7 @@ public final class FleetNode: @unchecked Sendable {
             if count > 0 && config.claimSpreadMs > 0 {
                 // Idle nodes first, then the less loaded: a short head start for each.
                 await sleepMs(5 + config.claimSpreadMs * count / config.maxStreams)
+                guard isRunning else { return }
             }
             do {
                 let sent = monotonicMs()
@@ -616,7 +619,14 @@ public final class FleetNode: @unchecked Sendable {
             wake.signal()
             return true
         }
-        guard accepted else { return }
+        guard accepted else {
+            // Claimed while stopping (a claim in flight when stop() handed the streams back, woken
+            // by that very notification): hand it back at once, not after its lease.
+            let db = self.db, node = config.nodeID, timeout = min(3000, config.queryTimeoutMs)
+            Task { try? await db.release(node: node, held: [(c.streamID, c.generation)], timeoutMs: timeout) }
+            config.log("stream \(c.streamID): claimed while stopping: handed back")
+            return
+        }
         if takeover {
             config.log("stream \(c.streamID): taken over from \(c.previousOwner!) (its lease expired), generation \(c.generation)")
         } else {
@@ -732,6 +742,12 @@ public final class FleetNode: @unchecked Sendable {
                 doubt = p.advertiseURL == nil ? "\(p.nodeID) has no address" : "\(p.nodeID) did not answer"
                 break
             }
+            // The answer must come from that node: a URL that reaches another process (or this
+            // one: host names that resolve to each host's own loopback) confirms nothing.
+            guard a["node_id"]?.stringValue == p.nodeID else {
+                doubt = "\(p.advertiseURL ?? "?") answered for \(a["node_id"]?.stringValue ?? "no node"), not \(p.nodeID)"
+                break
+            }
             guard a["status"]?.stringValue == "database unreachable" else {
                 doubt = "\(p.nodeID) says \(a["status"]?.stringValue ?? "?")"
                 break
@@ -820,7 +836,10 @@ public final class FleetNode: @unchecked Sendable {
     }
 
     private func revoke(_ h: Held, reason: String) {
-        h.client?.leave()
+        // Lease lost or owned elsewhere: the sockets end right after the close frame, not after
+        // a close handshake a server behind a partition never answers (that would outlive the
+        // margin: two hosts holding one stream's signaling socket).
+        h.client?.leave(closeTimeoutMs: 0)
         if let seg = h.segment {
             seg.end(note: "revoked: \(reason)")
             Task { await self.closeSegment(seg) }
@@ -844,6 +863,9 @@ public final class FleetNode: @unchecked Sendable {
         seg?.end(note: note)
         let (node, timeout, maxFailures) = (config.nodeID, config.queryTimeoutMs, config.maxJoinFailures)
         let reason = h.endReason
+        // Refused with status 8 (the server still holds a signaling connection: the previous
+        // owner, not noticed gone yet): not the stream's fault, tried again soon.
+        let busy = !joined && reason == StatusCode.duplicateSignalRequest
         let (streamID, generation) = (h.streamID, h.generation)
         let db = self.db
         lock.withLock {
@@ -860,8 +882,9 @@ public final class FleetNode: @unchecked Sendable {
                         self.config.log("stream \(streamID): ended (\(reason.map { StopReason.name($0) } ?? note))")
                     } else {
                         let state = try await db.releaseForRetry(node: node, streamID: streamID, generation: generation,
-                                                                 note: note, maxFailures: maxFailures, timeoutMs: timeout)
-                        self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? "ended after \(maxFailures) failed joins" : "released for another attempt")")
+                                                                 note: note, maxFailures: maxFailures, busy: busy, timeoutMs: timeout)
+                        let gaveUp = busy ? "ended: the server refused every join for about a minute (status 8)" : "ended after \(maxFailures) failed joins"
+                        self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? gaveUp : busy ? "the server still holds another connection: again in 0.5 s" : "released for another attempt")")
                     }
                     self.databaseOk()
                     if let seg { await self.closeSegment(seg) }

@@ -162,6 +162,9 @@ public enum FleetSchema {
             // without a gap: a node takes over expired leases only after a lease of contact.
             "ALTER TABLE rtms.nodes ADD COLUMN advertise_url text",
             "ALTER TABLE rtms.nodes ADD COLUMN contact_since timestamptz NOT NULL DEFAULT now()",
+            // Joins refused because the server still holds a signaling connection for the stream
+            // (status 8: an owner it has not noticed gone): retried soon, not counted as failures.
+            "ALTER TABLE rtms.streams ADD COLUMN busy_refusals integer NOT NULL DEFAULT 0",
         ]),
     ]
 

@@ -47,6 +47,8 @@ public final class StreamRecorder {
     private var participants: [Int64: (name: String, firstMs: Int64, lastMs: Int64)] = [:]
     private var reconnects = 0
     private var leaveReason: Int?
+    /// The join failed: leaveReason is a status or client reason, not a stop reason.
+    private var joinFailed = false
     private var leaveText = ""
     private var finalized = false
     private var lastSync = nowMilliseconds()
@@ -209,6 +211,7 @@ public final class StreamRecorder {
         case .joinConfirm(let reason, let text) where reason != 0:
             leaveReason = reason
             leaveText = text
+            joinFailed = true
         default:
             break
         }
@@ -281,7 +284,12 @@ public final class StreamRecorder {
                                      "channels": .int(Int64(format.channels)), "container": .string(format.codec == .opus ? "Ogg" : "WAV")]),
             "files": .array(files),
         ]
-        if let r = leaveReason { o["end"] = .object(["reason": .int(Int64(r)), "name": .string(StopReason.name(r)), "text": .string(leaveText)]) }
+        if let r = leaveReason {
+            // A failed join carries a status code (8: DUPLICATE_SIGNAL_REQUEST) or a client reason,
+            // an ended stream a stop reason: the same number names different things.
+            o["end"] = .object(["reason": .int(Int64(r)), "name": .string(joinFailed ? ClientReason.describe(r) : StopReason.name(r)),
+                                "text": .string(leaveText), "join_failed": .bool(joinFailed)])
+        }
         if let c = counters {
             o["drops"] = .object(["queue_full": .int(Int64(c.droppedQueueFull)), "malformed": .int(Int64(c.droppedMalformed)),
                                   "unexpected": .int(Int64(c.droppedUnexpected)), "not_opus": .int(Int64(opusRejected))])

@@ -439,7 +439,23 @@ public struct ClientSession: Sendable {
         guard r.statusCode == StatusCode.ok else {
             let text = "signaling handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
                 + (r.reason.isEmpty ? "" : ": \(r.reason)")
-            return fail(r.statusCode, text, except: nil)
+            // The server still holds a signaling connection for this stream (a client it has not
+            // noticed gone: a crashed or cut-off owner, our own connection of a moment ago) or
+            // failed inside: the first join tries again after the pause, like a refused
+            // connection, within the join timeout. (A rejoin retries through its own backoff.)
+            if rejoin == nil, r.statusCode == StatusCode.duplicateSignalRequest || r.statusCode == StatusCode.internalException,
+               connectAttempt < p.policy.connectMaxAttempts {
+                connectAttempt += 1
+                lastFailure = text
+                lastFailureCode = r.statusCode
+                let out: [SessionAction] = signalingID.map { [.close(id: $0, code: 1000, reason: "Normal close")] } ?? []
+                signalingID = nil
+                signalingURLIndex = 0
+                phase = .connectingSignaling
+                return out + [.emit(.warning(code: r.statusCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
+                              .startTimer(.connectRetry, milliseconds: p.policy.connectRetryDelayMs)]
+            }
+            return fail(r.statusCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: nil)
         }
         var out: [SessionAction] = []
         let wanted = p.mediaTypes & MediaMask.validBits

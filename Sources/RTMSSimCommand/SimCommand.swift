@@ -15,7 +15,10 @@ import Darwin
 public struct SimOptions: ParsableArguments {
     @Option(help: "Address to listen on.") public var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 = any free port).") public var port = 0
-    @Flag(help: "Serve wss:// (a certificate is generated unless --cert/--key are given).") public var tls = false
+    // Zoom serves only wss://; plain ws:// stays the default while the repository's tests, bindings
+    // and benchmarks start rtms-sim without a flag and expect it. --no-tls says plain explicitly.
+    @Flag(inversion: .prefixedNo, help: "Serve wss:// (a certificate is generated unless --cert/--key are given); --no-tls: plain ws:// (the default for now).")
+    public var tls: Bool?
     @Option(help: "PEM certificate chain for --tls.") public var cert: String?
     @Option(help: "PEM private key for --tls.") public var key: String?
     @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init).") public var caOut: String?
@@ -45,7 +48,10 @@ public struct SimOptions: ParsableArguments {
         var c = SimulatorConfig()
         c.host = host
         c.port = port
-        c.tls = tls || tlsDir != nil
+        if tls == false && (tlsDir != nil || cert != nil || key != nil) {
+            throw ValidationError("--no-tls cannot be combined with --tls-dir, --cert or --key")
+        }
+        c.tls = tls ?? false || tlsDir != nil
         c.certificatePath = cert
         c.keyPath = key
         if let dir = tlsDir {
@@ -93,7 +99,7 @@ public struct SimOptions: ParsableArguments {
             }
         }
         var msg = "rtms-sim: listening on port \(port); signaling \(sim.signalingURL); control \(sim.baseHTTPURL)/meetings"
-        if let ca = caOut, tls, cert == nil, tlsDir == nil { msg += "; CA certificate in \(ca)" }
+        if let ca = caOut, config.tls, cert == nil, tlsDir == nil { msg += "; CA certificate in \(ca)" }
         if let dir = tlsDir { msg += "; CA certificate in \(dir)/ca.pem" }
         if config.clientID != nil && config.clientSecret != nil {
             msg += "; handshake signatures checked for client id \(config.clientID!)"

@@ -11,12 +11,19 @@ import Glibc
 #endif
 
 public struct GeneratedTLS: Sendable {
-    /// Writes ca.pem, cert.pem (the chain) and key.pem into `dir` (each atomically), unless all
-    /// three are there already. Returns the three paths.
+    /// Writes ca.pem, cert.pem (the chain) and key.pem into `dir` (each atomically; the folder is
+    /// created when missing), unless all three are there already. Returns the three paths.
     public static func prepare(in dir: String) throws -> (ca: String, certificate: String, key: String) {
         let paths = (ca: dir + "/ca.pem", certificate: dir + "/cert.pem", key: dir + "/key.pem")
         let present = [paths.ca, paths.certificate, paths.key].allSatisfy { (p: String) -> Bool in access(p, R_OK) == 0 }
         if present { return paths }
+        // The folder too, when missing (one level at a time, like mkdir -p).
+        var prefix = dir.hasPrefix("/") ? "/" : ""
+        for part in dir.split(separator: "/") {
+            prefix += part
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST { throw SimulatorError("cannot create \(prefix)") }
+            prefix += "/"
+        }
         let g = try make()
         try writeFile(paths.key, g.privateKeyPEM)
         try writeFile(paths.certificate, g.certificateChainPEM)

@@ -35,6 +35,9 @@ public struct SimulatorConfig: Sendable {
     /// Where to write the generated CA certificate (so clients can trust it).
     public var caOutputPath: String?
     public var logger = Logger(label: "rtms-sim")
+    /// Opus audio carries the script's tones, encoded with libopus loaded at run time (Opus.swift).
+    /// false: Opus's silence frame, as without libopus (tests of that fallback).
+    public var opusEncoding = true
 
     public init() {}
 }

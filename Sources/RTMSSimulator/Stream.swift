@@ -98,6 +98,12 @@ final class SimStream {
     var sentSequences: [[Int]] = [[], [], [], [], []]
     var endTimer: Scheduled<Void>?
     private var voiceCache: [String: [UInt8]] = [:]
+    /// Opus encoders (libopus, Opus.swift): one for the mixed stream and one per speaker, each
+    /// fed the very PCM an L16 stream at 48 kHz would carry. Packets sent encoded / as the
+    /// silence frame (libopus missing, disabled, or an encoder error).
+    var opusEncoders: [String: OpusEncoder] = [:]
+    var opusEncoded = 0
+    var opusSilence = 0
 
     init(sim: Simulator, options: MeetingOptions, streamID: String, instanceID: String) {
         self.sim = sim
@@ -216,8 +222,9 @@ final class SimStream {
     }
 
     /// Request values merged over protocol defaults, limited to what the simulator produces:
-    /// L16 audio (Opus at 48 kHz and 20 ms when asked for: Opus's silence frame, the simulator
-    /// has no encoder), JPEG (or H.264 above 5 fps) video and deskshare.
+    /// L16 audio (Opus at 48 kHz and 20 ms when asked for: the same tones encoded with libopus
+    /// loaded at run time, or Opus's silence frame without it), JPEG (or H.264 above 5 fps) video
+    /// and deskshare.
     func confirm(_ p: MediaParams, kinds: [MediaKind]) -> MediaParams {
         var out = MediaParams.explicit(for: kinds, configured: p)
         if var a = out.audio {
@@ -397,6 +404,19 @@ final class SimStream {
         }
     }
 
+    /// PARTICIPANT_JOIN (3): `participants: [{user_id, user_name}]`; PARTICIPANT_LEAVE (4) and
+    /// video on/off (8/9): `participants: [{user_id}]`, Zoom's documented shapes.
+    ///
+    /// Zoom's client (PyPI rtms 1.1.0, librtmsdk.so.0) logs "handle_participant_leave, get
+    /// participants failed, ret: 3" at every leave, and never calls on_user_update(1, …): its leave
+    /// handler reads `participants` with the accessor that requires a JSON object (ret 3 = "not an
+    /// object"; the join handler uses the array accessor), then indexes it like an array, which
+    /// jsoncpp refuses for a non-empty object (LogicError: the whole event is lost, no on_event_ex).
+    /// No shape satisfies both: arrays of objects (with or without user_name, string ids), arrays
+    /// of ints, `[]`, top-level user_id, other key names all log the failure (ret 3, or 2 when the
+    /// key is missing); objects (flat, keyed by id or by "0", nested) lose the event; only `{}`
+    /// passes, naming nobody. The failure is the client's, not something the simulator omits, so
+    /// the simulator keeps Zoom's shape (docs/simulator.md, "Zoom's client and participant leaves").
     func sendParticipants(_ type: Int, _ ps: [Participant], names: Bool) {
         let list: [JSONValue] = ps.map { p in
             names ? .object(["user_id": .int(p.userID), "user_name": .string(p.name)]) : .object(["user_id": .int(p.userID)])
@@ -489,17 +509,7 @@ final class SimStream {
         let ch = a.channel == 2 ? 2 : 1
         let bytesPerTick = hz * rate / 1000 * ch * 2
         let ts = startedAtMs + tick * Int64(rate)
-        if a.codec == Codec.opus {
-            // One 20 ms packet per tick: Opus's silence frame (CELT, full band, mono or stereo).
-            let packet: [UInt8] = [ch == 2 ? 0xFC : 0xF8, 0xFF, 0xFE]
-            if a.dataOpt == DataOption.audioMultiStreams {
-                guard let sp = speaker, present.contains(sp) else { return }
-                sendMedia(.audio, user: sp, payload: packet, timestamp: ts)
-            } else {
-                sendMedia(.audio, user: nil, payload: packet, timestamp: ts)
-            }
-            return
-        }
+        let opus = a.codec == Codec.opus
         func slice(_ second: [UInt8]) -> [UInt8] {
             guard !second.isEmpty else { return [] }
             var out = [UInt8]()
@@ -512,11 +522,15 @@ final class SimStream {
             }
             return out
         }
+        // Opus (48 kHz, 20 ms: one packet a tick) carries exactly the PCM L16 would, encoded.
+        func payload(_ pcm: [UInt8], encoder key: String) -> [UInt8] {
+            opus ? opusPacket(pcm, channels: ch, encoder: key) : pcm
+        }
         if a.dataOpt == DataOption.audioMultiStreams {
             // One packet per active speaker; nothing while nobody speaks.
             guard let sp = speaker, present.contains(sp) else { return }
             let v = voice("\(sp.userID)/\(hz)/\(ch)") { MediaSynth.voiceSecond(pitch: sp.pitch, sampleRate: hz, channels: ch) }
-            sendMedia(.audio, user: sp, payload: slice(v), timestamp: ts)
+            sendMedia(.audio, user: sp, payload: payload(slice(v), encoder: "\(sp.userID)/\(ch)"), timestamp: ts)
         } else {
             let v: [UInt8]
             if let sp = speaker, present.contains(sp) {
@@ -524,8 +538,30 @@ final class SimStream {
             } else {
                 v = voice("quiet/\(hz)/\(ch)") { MediaSynth.quietSecond(sampleRate: hz, channels: ch, seed: options.seed) }
             }
-            sendMedia(.audio, user: nil, payload: slice(v), timestamp: ts)
+            sendMedia(.audio, user: nil, payload: payload(slice(v), encoder: "mixed/\(ch)"), timestamp: ts)
         }
+    }
+
+    /// One Opus packet of `pcm` (20 ms at 48 kHz) from the encoder named `key`; Opus's silence
+    /// frame (CELT, full band, mono or stereo) when libopus is missing or disabled.
+    func opusPacket(_ pcm: [UInt8], channels ch: Int, encoder key: String) -> [UInt8] {
+        if sim.config.opusEncoding, LibOpus.shared != nil {
+            if opusEncoders[key] == nil { opusEncoders[key] = OpusEncoder(channels: ch) }
+            if let packet = opusEncoders[key]?.encode(l16: pcm) {
+                opusEncoded += 1
+                return packet
+            }
+        } else if sim.config.opusEncoding, case .failure(let why) = LibOpus.loaded {
+            let first = opusWarningLogged.withLockedValue { logged -> Bool in
+                defer { logged = true }
+                return !logged
+            }
+            if first {
+                sim.config.logger.warning("\(why): Opus audio is Opus's silence frame (install libopus0 for the script's tones)")
+            }
+        }
+        opusSilence += 1
+        return [ch == 2 ? 0xFC : 0xF8, 0xFF, 0xFE]
     }
 
     func frame(_ codec: Int, _ tick: Int64, jpegs: [[UInt8]]) -> [UInt8] {
@@ -686,6 +722,7 @@ final class SimStream {
         for r in repeating { r.cancel() }
         tasks = []
         repeating = []
+        opusEncoders = [:]
         endTimer?.cancel()
         // Close the sockets a moment after the final state updates, as a server draining its queues would.
         let conns = media.values.map(\.conn) + (signaling.map { [$0] } ?? [])
@@ -716,7 +753,22 @@ final class SimStream {
             })),
             "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
             "connections": .array(conns), "started_ms": .int(startedAtMs),
+            // Opus audio: real packets from libopus, or the silence frame (and why).
+            "opus": .object([
+                "encoder": .string(opusEncoderName), "encoded": .int(Int64(opusEncoded)), "silence": .int(Int64(opusSilence)),
+            ]),
         ])
+    }
+}
+
+extension SimStream {
+    /// What Opus audio is made with: libopus's version string, or "silence" and why.
+    var opusEncoderName: String {
+        guard sim.config.opusEncoding else { return "silence (disabled: SimulatorConfig.opusEncoding)" }
+        switch LibOpus.loaded {
+        case .success(let lib): return lib.version
+        case .failure(let why): return "silence (\(why))"
+        }
     }
 }
 

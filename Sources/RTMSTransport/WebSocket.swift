@@ -12,7 +12,11 @@ public protocol MessageConnection: AnyObject {
     var id: Int { get }
     var isOpen: Bool { get }
     func send(_ bytes: [UInt8], text: Bool, flush: Bool)
+    /// Starts the close handshake; the connection ends when the peer answers or after 2 s.
     func close(code: Int, reason: String)
+    /// The same, ending the connection after `timeoutMs` at the latest (0: right after the close
+    /// frame is written; for an owner that must be gone by a deadline).
+    func close(code: Int, reason: String, timeoutMs: Int)
     /// Stops or resumes reading from the network (backpressure).
     func setReading(_ on: Bool)
     /// Pings after `pingAfterMs` of silence; declares the connection lost after `deadAfterMs`.
@@ -292,6 +296,10 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     public var isWritable: Bool { channel?.isWritable ?? false }
 
     public func close(code: Int, reason: String) { close(code: code, reason: reason, timeout: .seconds(2)) }
+
+    public func close(code: Int, reason: String, timeoutMs: Int) {
+        close(code: code, reason: reason, timeout: .milliseconds(Int64(max(0, timeoutMs))))
+    }
 
     /// Sends a ping (liveness checks).
     public func ping() {

@@ -331,6 +331,55 @@ struct FleetProcessTests {
         print("SIGTERM of the owner: streams handed back, media flowing again on the other node after \(gapMs) ms")
     }
 
+    @Test func aDrainedNodeHandsEveryStreamOverWithAGapUnderASecond() async throws {
+        let url = try await TestPostgres.freshDatabase("drain")
+        let sim = try makeSimulator()
+        defer { sim.stop() }
+        // Eight streams on A alone, then two more nodes; A is stopped with SIGTERM.
+        let a = try nodes(["A"], url: url)[0]
+        var ids: [String] = []
+        for i in 0..<8 {
+            let (id, body) = createMeeting(sim, durationMs: 90_000, seed: UInt64(10 + i))
+            #expect(await postSigned(a.webhookURL, body).status == 200)
+            ids.append(id)
+        }
+        for id in ids { #expect(await mediaFlowing(sim, id, since: 0, timeoutMs: 15_000) != nil, "\(id) joined on A") }
+        let others = try nodes(["B", "C"], url: url)
+        let tTerm = nowMilliseconds()
+        a.signal(SIGTERM)
+        // Per stream: when audio flows again (5 messages) on a media connection opened after the signal.
+        var base: [String: Int64] = [:], back: [String: Int64] = [:]
+        let until = nowMilliseconds() + 15_000
+        while back.count < ids.count && nowMilliseconds() < until {
+            for id in ids where back[id] == nil {
+                let sent = simSent(sim, id)
+                if base[id] == nil, simConnections(sim, id).contains(where: { !$0.isSignaling && $0.opened >= tTerm && $0.closed == nil }) {
+                    base[id] = sent
+                }
+                if let b = base[id], sent >= b + 5 { back[id] = nowMilliseconds() - tTerm }
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(a.waitExit() == 0, "A exits cleanly\n\(a.log)")
+        #expect(back.count == ids.count, "every stream flows again: \(back.count) of \(ids.count)")
+        let gaps = ids.compactMap { back[$0] }.sorted()
+        // The gap of a stream: from the signal until its audio flows again through the new owner
+        // (it includes the 5 messages at 50/s the check waits for, ~100 ms).
+        #expect((gaps.last ?? .max) < 1000, "every stream back within 1 s of SIGTERM: \(gaps) ms")
+        var owners: [String: Int] = [:]
+        for id in ids {
+            let sigs = simConnections(sim, id).filter(\.isSignaling)
+            #expect(sigs.count == 2 && (sigs[0].closed ?? .max) <= sigs[1].opened, "one owner at a time: \(sigs)")
+            let row = try #require(try await streamRow(url, id))
+            #expect(row.owner != "A" && row.generation == 2 && row.state == "owned", "\(row)")
+            owners[row.owner ?? "?", default: 0] += 1
+        }
+        #expect(owners.count == 2, "the streams spread over B and C: \(owners)")
+        #expect(a.log.contains("released 8 stream(s)"), "\(a.log)")
+        withExtendedLifetime(others) {}
+        print("drain: SIGTERM of a node holding 8 streams: each flowing again on B or C \(gaps.first ?? -1)–\(gaps.last ?? -1) ms after the signal (median \(gaps.isEmpty ? -1 : gaps[gaps.count / 2]) ms); spread \(owners.sorted { $0.key < $1.key })")
+    }
+
     @Test func aDatabaseOutageLongerThanTheLeaseCostsNothing() async throws {
         guard TestPostgres.environmentURL == nil else {
             print("database outage: skipped (RTMS_TEST_DATABASE_URL is an external server this test cannot restart)")

@@ -35,10 +35,21 @@ func tempDir(_ tag: String, base: String? = nil) -> String {
     return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
+/// pipe2(fds, O_CLOEXEC): both ends close on exec from the start. (Glibc declares pipe2 only
+/// under _GNU_SOURCE, which Swift's Glibc module is built without; it is looked up instead.)
+func pipeCloseOnExec(_ fds: inout [Int32]) -> Bool {
+    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
+    guard fds.count >= 2, let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return false }
+    let pipe2 = unsafeBitCast(sym, to: Pipe2.self)
+    return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0
+}
+
 /// Runs a command (argv[0] is a path); returns its exit status and standard output.
 func runCommand(_ argv: [String], env: [String]? = nil) -> (status: Int32, output: String) {
     var out: [Int32] = [0, 0]
-    guard pipe(&out) == 0 else { return (-1, "") }
+    // Close-on-exec: a child spawned meanwhile by another thread (a test starting PostgreSQL) must
+    // not inherit the write end, or this read never sees the end of the output.
+    guard pipeCloseOnExec(&out) else { return (-1, "") }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }

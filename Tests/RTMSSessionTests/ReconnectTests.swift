@@ -272,6 +272,46 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(a.joinConfirm == nil && a.closes == [audio] && a.timer(.mediaReconnect(mask: 1)) == 100)
     }
 
+    @Test func aSignalingRefusalWhileTheServerHoldsAnotherConnectionIsRetriedDuringTheJoin() throws {
+        // Status 8: the server still holds a signaling connection for the stream (an owner that
+        // crashed or was cut off, not noticed gone yet). The first join tries again after the pause.
+        var s = ClientSession()
+        var p = params(types: MediaMask.audio.rawValue)
+        p.policy.connectMaxAttempts = 3
+        p.policy.connectRetryDelayMs = 100
+        let first = s.join(p, nowMs: 0).connects[0].id
+        _ = s.connected(first)
+        let a = s.received(first, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: StatusCode.duplicateSignalRequest)), nowMs: 10)
+        #expect(a.joinConfirm == nil && a.closes == [first] && a.timer(.connectRetry) == 100, "\(a)")
+        let b = s.timerFired(.connectRetry, nowMs: 110)
+        let second = try #require(b.connects.first).id
+        _ = s.connected(second)
+        let c = s.received(second, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 120)
+        let audio = try #require(c.connects.first).id
+        _ = s.connected(audio)
+        let d = s.received(audio, okMediaResponse([.audio]), nowMs: 130)
+        #expect(d.joinConfirm?.0 == 0 && s.isJoined)
+
+        // Refused on every attempt: the join fails with status 8, saying how often it tried.
+        var t = ClientSession()
+        var id = t.join(p, nowMs: 0).connects[0].id
+        var last: [SessionAction] = []
+        for attempt in 0..<3 {
+            _ = t.connected(id)
+            last = t.received(id, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: StatusCode.duplicateSignalRequest)), nowMs: Int64(attempt * 100))
+            if attempt < 2 { id = try #require(t.timerFired(.connectRetry, nowMs: Int64(attempt * 100 + 100)).connects.first).id }
+        }
+        #expect(last.joinConfirm?.0 == StatusCode.duplicateSignalRequest && last.joinConfirm?.1.contains("gave up after 3 attempts") == true,
+                "\(String(describing: last.joinConfirm))")
+
+        // A refusal for good (a bad signature) is not retried.
+        var u = ClientSession()
+        let uid = u.join(p, nowMs: 0).connects[0].id
+        _ = u.connected(uid)
+        let e = u.received(uid, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: StatusCode.invalidSignature)), nowMs: 0)
+        #expect(e.joinConfirm?.0 == StatusCode.invalidSignature)
+    }
+
     @Test func initialConnectIsRetriedWithinTheJoinTimeout() {
         var s = ClientSession()
         var p = params(types: 0)

@@ -255,7 +255,23 @@ def bad(recs, pred):
     return len(b), (json.dumps(b[0])[:300] if b else "")
 
 
-def check_media(ck, by, kind, require_user=True):
+def opus_20ms(r):
+    """One Opus frame of 20 ms (RFC 6716 TOC: a 20 ms configuration, frame count code 0)."""
+    head = r.get("head", "")
+    if r["size"] < 1 or len(head) < 2:
+        return False
+    toc = int(head[:2], 16)
+    cfg = toc >> 3
+    if cfg < 12:
+        frame = (480, 960, 1920, 2880)[cfg % 4]
+    elif cfg < 16:
+        frame = (480, 960)[cfg % 2]
+    else:
+        frame = (120, 240, 480, 960)[cfg % 4]
+    return frame == 960 and toc & 3 == 0
+
+
+def check_media(ck, by, kind, require_user=True, opus=False):
     recs = by.get(kind, [])
     if not ck.check(recs, f"{kind}: at least one callback", "none received"):
         return
@@ -268,11 +284,12 @@ def check_media(ck, by, kind, require_user=True):
         n, ex = bad(recs, lambda r: is_video_frame(r.get("head", "")))
         ck.check(n == 0, f"{kind}: payload is an H.264 access unit or a JPEG", f"{n} bad, e.g. {ex}")
     if kind == "audio":
-        # The SDK asks for Opus by default (zoom/rtms#92); the simulator confirms it and sends Opus's
-        # 20 ms silence frame. With L16 requested, whole 16-bit samples.
-        if all(r.get("head", "").startswith(("f8fffe", "fcfffe")) for r in recs[:5]):
-            n, ex = bad(recs, lambda r: r["size"] == 3 and r.get("head") in ("f8fffe", "fcfffe"))
-            ck.check(n == 0, "audio: Opus packets (Opus confirmed, the SDK's default request)", f"{n} bad, e.g. {ex}")
+        # The SDK asks for Opus by default (zoom/rtms#92); the simulator confirms it and sends one
+        # 20 ms Opus packet a tick: the script's tones encoded with libopus, or Opus's silence frame
+        # where libopus is missing (the report's "opus" counts which). With L16, whole 16-bit samples.
+        if opus or all(r.get("head", "").startswith(("f8fffe", "fcfffe")) for r in recs[:5]):
+            n, ex = bad(recs, opus_20ms)
+            ck.check(n == 0, "audio: 20 ms Opus packets (Opus confirmed, the SDK's default request)", f"{n} bad, e.g. {ex}")
         else:
             n, ex = bad(recs, lambda r: r["size"] % 2 == 0)
             ck.check(n == 0, "audio: whole 16-bit samples (L16 confirmed)", f"{n} bad, e.g. {ex}")
@@ -299,9 +316,11 @@ def evaluate(case, recs, report):
     ck.check(not errors, "driver ran without errors", json.dumps(errors[:2])[:300])
     jc = by.get("join_confirm", [])
     ck.check([r["reason"] for r in jc] == [0], "join_confirm(0), exactly once", f"got {[r['reason'] for r in jc]}")
+    sent_opus = (report or {}).get("opus", {})
     # Mixed audio (the ALL socket gets the protocol default data_opt 1) carries no speaker of its
     # own: the SDK reports userId -1 until an active-speaker event names one.
-    check_media(ck, by, "audio", require_user=case != "c_all")
+    check_media(ck, by, "audio", require_user=case != "c_all",
+                opus=sent_opus.get("encoded", 0) + sent_opus.get("silence", 0) > 0)
     check_media(ck, by, "video")
     check_media(ck, by, "deskshare")
     check_transcript(ck, by)
