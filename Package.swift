@@ -87,7 +87,7 @@ let package = Package(
         ]),
         // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
         .target(name: "CRTMS"),
-        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", "RTMSFleet", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
         // Zoom's side, for tests, demos and benchmarks.
         .target(name: "RTMSSimulator", dependencies: [
             "RTMSProtocol", "RTMSSession", "RTMSTransport",

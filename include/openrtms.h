@@ -448,6 +448,215 @@ int rtms_webhook_stop(rtms_webhook *wh);
 void rtms_free(void *p);
 
 /* ---------------------------------------------------------------------------------------------
+ * Fleet: many processes, one owner per stream (rtms_fleet_*)
+ *
+ * What `rtms serve` does (docs/fleet.md), for an application's own bot: join a fleet of nodes
+ * (processes, on any number of hosts) coordinated through one PostgreSQL database, and receive
+ * the streams this node is assigned. A fleet handle runs, inside the core:
+ *   - a webhook intake: an HTTP(S) server deciding every request as rtms_webhook_start()'s does
+ *     (path, 404/413/400/401, signature and replay window, validation challenge), which stores
+ *     each accepted event in the database BEFORE answering 200, and answers 503 when it cannot
+ *     (Zoom retries). The same event posted to several nodes, or retried, is stored once. Point
+ *     Zoom (or a load balancer) at any node. GET /healthz (the node's state as JSON; 503 while the
+ *     database is unreachable) and GET /metrics (Prometheus) are served on the same port;
+ *   - a worker that claims pending streams under a lease (at most max_streams at a time), renews
+ *     the leases, takes over the streams of a node that died once their lease expired, and hands
+ *     every later RTMS webhook of a stream it holds to the handle the application joined for it,
+ *     whichever node received it: rtms_started again (server failover), rtms_interrupted
+ *     (rejoin), rtms_stopped (the handle leaves with the stop reason: its on_leave);
+ *   - fencing: a stream whose lease can no longer be proven is left (its handle's connections
+ *     closed, by the core, without waiting for the application) before another node may claim
+ *     it, so no two nodes hold one stream's connections at once.
+ * The application hears of its streams through two callbacks, run inside rtms_fleet_poll() on
+ * the thread calling it: on_assigned (join this stream: rtms_fleet_join() with a client handle
+ * it configured) and on_revoked (this node no longer holds the stream: its handle has been
+ * left). It tells the fleet when it is done with a stream (rtms_fleet_done()).
+ *
+ * Lifecycle:
+ *   rtms_fleet_options_init() → rtms_fleet_create(opts, on_assigned, on_revoked, user_data) →
+ *   loop: rtms_fleet_poll() (or poll(2) on rtms_fleet_get_wake_fd() next to the handles' fds)
+ *     on_assigned:  rtms_alloc() → rtms_config() → rtms_set_callbacks() → rtms_fleet_join()
+ *     the handle's on_leave(reason), or on_join_confirm(reason != 0):
+ *                   rtms_fleet_done(fleet, id, generation, reason) → rtms_release()
+ *     on_revoked:   rtms_release() of that stream's handle (rtms_fleet_done() is not needed)
+ *   → rtms_fleet_release(): leaves every stream it holds and hands them back (pending again: the
+ *     other nodes claim them at once instead of after the lease), stops the intake.
+ *
+ * What a stream's end means to the fleet: rtms_fleet_done() on a stream whose handle joined ends
+ * it in the database (nobody claims it again); on a stream whose handle never joined (a failed
+ * join) it goes back for another attempt, on any node, after a pause (1 s, 2 s, ...; ended after
+ * 5 failed joins). A handle that ends without rtms_fleet_done() (rtms_leave(), rtms_release(),
+ * the meeting ended) is treated the same way about 3 s later, without the reason.
+ *
+ * Environment: RTMS_DATABASE_URL (database_url NULL), RTMS_ADVERTISE_URL (advertise_url NULL),
+ * the intake's ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET, ZM_RTMS_CERT, ZM_RTMS_KEY
+ * (their fields NULL or -1), and for the handles' joins ZM_RTMS_CLIENT / ZM_RTMS_SECRET (see
+ * rtms_join()). Tables, leases and failure modes: docs/fleet.md.
+ *
+ * RETURN VALUES of the rtms_fleet_* functions: the convention of the rtms_webhook_* family, >= 0
+ * on success (RTMS_SDK_OK, or a count, port, fd or length as stated) and a negative value on
+ * every error, the negated RTMS_SDK_* code:
+ *     -RTMS_SDK_NOT_EXIST      the fleet is NULL or released; the client handle is not live; no
+ *                              such assignment (never assigned, revoked, or done already)
+ *     -RTMS_SDK_INVALID_ARGS   a NULL or empty string, NULL out pointer, bad number, unknown
+ *                              struct version
+ *     -RTMS_SDK_INVALID_STATUS not allowed now: a nested rtms_fleet_poll(), an assignment that
+ *                              was joined already, a handle that is already joined
+ *   or RTMS_SDK_FAILURE (-1: out of memory). rtms_fleet_create() returns NULL on error. Either
+ *   way rtms_last_error() says what happened.
+ *
+ * THREADING: no callback ever runs on an internal thread: on_assigned and on_revoked run only
+ * inside rtms_fleet_poll(), on its caller's thread, one at a time, in the order things happened.
+ * Every function may be called from any thread, also from inside the fleet's own callbacks
+ * (except a nested rtms_fleet_poll()) and from a client handle's callbacks; polls of one fleet
+ * from several threads at once are serialised. rtms_fleet_create() and rtms_fleet_release()
+ * block (the database); rtms_fleet_poll() waits up to its timeout; the others return at once.
+ * OWNERSHIP: a fleet belongs to the caller from rtms_fleet_create() until rtms_fleet_release();
+ * after that the pointer must not be used again (functions given it return -RTMS_SDK_NOT_EXIST
+ * when they can tell). Client handles stay the application's: the fleet never allocates or
+ * releases one, it only joins and leaves them. Strings passed in are copied or read during the
+ * call; strings passed to callbacks are valid during the call only.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct rtms_fleet rtms_fleet;
+
+/* Versions are only ever appended to; a caller built against version 1 keeps working. */
+#define RTMS_FLEET_OPTIONS_VERSION 1
+
+/* The defaults of the fields below (the same as `rtms serve`'s). */
+#define RTMS_FLEET_DEFAULT_MAX_STREAMS      100
+#define RTMS_FLEET_DEFAULT_LEASE_MS         10000
+#define RTMS_FLEET_DEFAULT_RENEW_MS         2000
+#define RTMS_FLEET_DEFAULT_LEASE_MARGIN_MS  2000
+#define RTMS_FLEET_DEFAULT_START_TIMEOUT_MS 60000
+
+/* rtms_fleet_done()'s stop_reason when the application does not know why the stream ended. */
+#define RTMS_FLEET_REASON_UNKNOWN (-1)
+
+struct rtms_fleet_options {
+    unsigned int version;      /* RTMS_FLEET_OPTIONS_VERSION */
+    const char *database_url;  /* postgres://user[:password]@host[:port]/db[?sslmode=...]; NULL = RTMS_DATABASE_URL */
+    const char *node_id;       /* this node's name, unique per running process; NULL = "<hostname>-<pid>" */
+    int max_streams;           /* -1 = RTMS_FLEET_DEFAULT_MAX_STREAMS; 0 = intake only (stores, never claims) */
+    int lease_ms;              /* -1 = 10000; at least 300 */
+    int renew_ms;              /* -1 = 2000; at most lease_ms / 3 */
+    int lease_margin_ms;       /* -1 = 2000; renew_ms + lease_margin_ms < lease_ms */
+    const char *advertise_url; /* where the other nodes reach this node's GET /healthz, "http://HOST:PORT";
+                                  NULL = RTMS_ADVERTISE_URL, else the intake's address (this host's
+                                  name when it listens on every address) */
+    const char *host;          /* the intake's address; NULL = "0.0.0.0" */
+    int port;                  /* -1 = ZM_RTMS_PORT or 8080; 0 = any free port (rtms_fleet_port()) */
+    const char *path;          /* NULL = ZM_RTMS_PATH or "/"; must start with "/" */
+    const char *secret_token;  /* NULL = ZM_RTMS_WEBHOOK_SECRET; "" = do not verify signatures */
+    const char *cert_path;     /* PEM; NULL = ZM_RTMS_CERT. HTTPS needs both cert and key */
+    const char *key_path;      /* PEM; NULL = ZM_RTMS_KEY */
+    int start_timeout_ms;      /* -1 = 60000: how long rtms_fleet_create() waits for the database */
+};
+
+#define RTMS_FLEET_OPTIONS_INIT { RTMS_FLEET_OPTIONS_VERSION, NULL, NULL, -1, -1, -1, -1, NULL, NULL, -1, NULL, NULL, \
+                                  NULL, NULL, -1 }
+
+/* This node was assigned a stream: join it with rtms_fleet_join(fleet, rtms_stream_id,
+ * generation, handle, ...) (now, or later from any thread), or give it back with
+ * rtms_fleet_done(). generation is the claim's fencing token (> 0; +1 at every claim of the
+ * stream, by any node). payload_json is the stream's latest rtms_started payload (with every
+ * server change received since), a JSON object: the ids and server_urls rtms_fleet_join() uses.
+ * previous_owner is the node id it was taken over from (its lease expired), else NULL. */
+typedef void (*rtms_fleet_assigned_cb)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation,
+                                       const char *payload_json, const char *previous_owner, void *user_data);
+
+/* This node no longer holds the stream under that generation (its lease could not be renewed
+ * in time, another node owns it now, or the row ended otherwise); the handle joined for it has
+ * been left already (no on_leave follows). reason is readable text. Release the handle. */
+typedef void (*rtms_fleet_revoked_cb)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation,
+                                      const char *reason, void *user_data);
+
+/* Fills *opts with the defaults above (-1 and NULL: the environment's or the built-in value).
+ * Returns RTMS_SDK_OK or -RTMS_SDK_INVALID_ARGS (NULL opts, unknown version).
+ * Threading: any thread. Ownership: writes the caller's struct only. */
+int rtms_fleet_options_init(struct rtms_fleet_options *opts, unsigned int version);
+
+/* Joins the fleet: checks the options, binds the intake, connects to the database, creates or
+ * migrates the schema `rtms` (tables in docs/fleet.md), registers the node and starts claiming.
+ * Blocks until the database answered, or start_timeout_ms passed (an attempt under way when it
+ * passes is finished first: up to 5 s more); a node id in use by a live process waits for that
+ * process's lease to run out first. opts NULL = every default (RTMS_DATABASE_URL must
+ * then be set). on_assigned is required unless max_streams is 0; on_revoked may be NULL.
+ * Returns the fleet, or NULL (a bad option, no database URL, the port taken, the database
+ * unreachable within start_timeout_ms...) with the reason in rtms_last_error().
+ * Threading: any thread; the callbacks run only inside rtms_fleet_poll(). Ownership: the fleet
+ * is the caller's until rtms_fleet_release(); opts and its strings are copied; user_data stays
+ * the caller's and is passed back as it is. */
+rtms_fleet *rtms_fleet_create(const struct rtms_fleet_options *opts, rtms_fleet_assigned_cb on_assigned,
+                              rtms_fleet_revoked_cb on_revoked, void *user_data);
+
+/* Delivers what happened since the last poll (assignments, revocations) through the callbacks,
+ * waiting up to timeout_ms (0 = no wait, -1 = until something happens) when nothing is pending.
+ * Returns the number delivered, or a negative code: -RTMS_SDK_NOT_EXIST once released (also when
+ * rtms_fleet_release() ran meanwhile, from another thread or from inside a callback),
+ * -RTMS_SDK_INVALID_STATUS when called from inside its own callback.
+ * Threading: any thread; polls of one fleet from several threads are serialised. */
+int rtms_fleet_poll(rtms_fleet *fleet, int timeout_ms);
+
+/* Readable while assignments or revocations are pending (a poll takes them), or a negative code.
+ * Ownership: the fleet's: do not read or close it; valid until rtms_fleet_release().
+ * Threading: any thread. */
+int rtms_fleet_get_wake_fd(rtms_fleet *fleet);
+
+/* The intake's bound port (after port 0: the one chosen), or a negative code.
+ * Threading: any thread. */
+int rtms_fleet_port(rtms_fleet *fleet);
+
+/* Joins an assigned stream with the application's client handle, from the assignment's payload
+ * (instance id, stream id, server_urls, and its signature or one computed from the handle's
+ * rtms_options.client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET, as rtms_join_payload()),
+ * and attaches the handle to the stream: from now on the fleet hands the stream's failover,
+ * interruption and stop webhooks to it, and leaves it when the lease is lost (on_revoked).
+ * Configure the handle first (rtms_config(), callbacks, options); it must not be joined.
+ * timeout_ms: the join timeout, as rtms_join()'s (<= 0: 10000). The outcome arrives as the
+ * handle's on_join_confirm().
+ * Returns RTMS_SDK_OK or a negative code: -RTMS_SDK_NOT_EXIST (fleet released, sdk not a live
+ * handle, no such assignment, or revoked during the call: the handle has been left then),
+ * -RTMS_SDK_INVALID_ARGS (NULL or empty rtms_stream_id, generation <= 0, NULL sdk, or what
+ * rtms_join() refuses), -RTMS_SDK_INVALID_STATUS (the assignment was joined already; the handle
+ * is joined or joining; another handle of this process has joined the stream). On an error the assignment stays this node's: join it with another
+ * handle, or give it back with rtms_fleet_done().
+ * Threading: any thread (also inside on_assigned or a handle's callback). Ownership: sdk stays
+ * the application's; release it after rtms_fleet_done() or on_revoked. */
+int rtms_fleet_join(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, struct rtms_csdk *sdk,
+                    int timeout_ms);
+
+/* The application is done with an assigned stream (its handle's on_leave(reason), a failed
+ * on_join_confirm(reason), or it does not want it): the handle, if any, is left; a stream that was
+ * joined is ended in the database with stop_reason (RTMS_FLEET_REASON_UNKNOWN: none); one that
+ * never joined goes back for another attempt elsewhere (see "What a stream's end means" above).
+ * Returns RTMS_SDK_OK or a negative code: -RTMS_SDK_NOT_EXIST (fleet released; no such
+ * assignment: never assigned, revoked, or done already), -RTMS_SDK_INVALID_ARGS (NULL or empty
+ * rtms_stream_id, generation <= 0, stop_reason < -1).
+ * Threading: any thread (also inside a callback). Ownership: the handle stays the application's. */
+int rtms_fleet_done(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, int stop_reason);
+
+/* The node's state as a JSON object, NUL-terminated, into *json_out (free it with rtms_free()):
+ * what GET /healthz answers ("status": "ok", "database unreachable" or "stopped"; "node_id",
+ * "streams", "max_streams", "claims", "takeovers", "lease_losses", ...), plus "port" and
+ * "held" (the stream ids held now). Returns its length, or a negative code (-RTMS_SDK_INVALID_ARGS
+ * for a NULL json_out; *json_out is NULL then).
+ * Threading: any thread. Ownership: *json_out is the caller's. */
+int rtms_fleet_status(rtms_fleet *fleet, char **json_out);
+
+/* Leaves the fleet: stops claiming, leaves every stream it holds (their handles' connections
+ * close; no on_revoked follows), hands them back to the other nodes, closes the database
+ * connections, stops the intake and frees the fleet. Blocks a few seconds at most. Returns
+ * RTMS_SDK_OK or -RTMS_SDK_NOT_EXIST (NULL, released already).
+ * Threading: any thread. Safe from inside its own callback (the fleet is freed when that poll
+ * returns); from another thread while a callback runs, it waits for that callback to return, so
+ * user_data may be freed once it returns (except when called from inside a callback of another
+ * handle, fleet or intake: then it returns without waiting, as rtms_release() does). Ownership:
+ * fleet must not be used afterwards; the client handles joined through it stay the
+ * application's to release. */
+int rtms_fleet_release(rtms_fleet *fleet);
+
+/* ---------------------------------------------------------------------------------------------
  * Utilities
  * ------------------------------------------------------------------------------------------- */
 

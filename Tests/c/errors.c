@@ -2,13 +2,14 @@
  * header's RETURN VALUES rules:
  *   - functions that report a status return a positive RTMS_SDK_* code (or RTMS_SDK_FAILURE);
  *   - functions that return a value (count, fd, length, state) return a negative number;
- *   - the rtms_webhook_* family returns a negative number on every error;
+ *   - the rtms_webhook_* and rtms_fleet_* families return a negative number on every error;
  *   - functions that return a pointer return NULL;
  * and every failure leaves readable text in rtms_last_error(). No network: nothing joins.
  * Prints one line per failed check and "N passed, N failed"; exits non-zero on any failure. */
 #include "openrtms.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int passed, failed;
@@ -162,10 +163,125 @@ static void webhook_functions(void) {
     VALUE_ERR(rtms_webhook_stop(wh), RTMS_SDK_NOT_EXIST);
 }
 
+static void on_assigned(rtms_fleet *f, const char *id, int64_t generation, const char *payload, const char *prev, void *ud) {
+    (void)f; (void)id; (void)generation; (void)payload; (void)prev; (void)ud;
+}
+
+/* A fleet that cannot be created: every option checked before anything is bound or connected. */
+static void fleet_refused(const char *what, struct rtms_fleet_options *o, rtms_fleet_assigned_cb cb) {
+    rtms_fleet *f = rtms_fleet_create(o, cb, NULL, NULL);
+    check(f == NULL && rtms_last_error()[0] != '\0', what, f != NULL);
+    if (f) rtms_fleet_release(f);
+}
+
+static void fleet_functions(void) {
+    struct rtms_fleet_options o;
+    struct rtms_fleet_options init = RTMS_FLEET_OPTIONS_INIT;
+    char *out = (char *)"not touched";
+    struct rtms_csdk *h;
+    rtms_fleet *fake;
+    /* Options. */
+    VALUE_ERR(rtms_fleet_options_init(NULL, RTMS_FLEET_OPTIONS_VERSION), RTMS_SDK_INVALID_ARGS);
+    VALUE_ERR(rtms_fleet_options_init(&o, 99), RTMS_SDK_INVALID_ARGS);
+    VALUE_ERR(rtms_fleet_options_init(&o, 0), RTMS_SDK_INVALID_ARGS);
+    check(rtms_fleet_options_init(&o, RTMS_FLEET_OPTIONS_VERSION) == RTMS_SDK_OK, "rtms_fleet_options_init == RTMS_SDK_OK", 0);
+    check(o.version == init.version && o.database_url == init.database_url && o.node_id == init.node_id &&
+          o.max_streams == init.max_streams && o.lease_ms == init.lease_ms && o.renew_ms == init.renew_ms &&
+          o.lease_margin_ms == init.lease_margin_ms && o.advertise_url == init.advertise_url && o.host == init.host &&
+          o.port == init.port && o.path == init.path && o.secret_token == init.secret_token &&
+          o.cert_path == init.cert_path && o.key_path == init.key_path && o.start_timeout_ms == init.start_timeout_ms,
+          "rtms_fleet_options_init == RTMS_FLEET_OPTIONS_INIT", 0);
+    check(o.max_streams == -1 && o.lease_ms == -1 && o.port == -1 && o.database_url == NULL && o.start_timeout_ms == -1,
+          "rtms_fleet_options_init: -1 and NULL defaults", 0);
+    check(RTMS_FLEET_REASON_UNKNOWN == -1 && RTMS_FLEET_DEFAULT_LEASE_MS == 10000 && RTMS_FLEET_DEFAULT_MAX_STREAMS == 100,
+          "RTMS_FLEET_* constants", 0);
+
+    /* rtms_fleet_create: NULL with the reason, for every bad option. */
+    o.database_url = "postgres://rtms@127.0.0.1:1/rtms";
+    o.host = "127.0.0.1";
+    o.port = 0;
+    o.start_timeout_ms = 300;
+    o.version = 99;
+    fleet_refused("rtms_fleet_create(unknown version) == NULL", &o, on_assigned);
+    o.version = RTMS_FLEET_OPTIONS_VERSION;
+    fleet_refused("rtms_fleet_create(no on_assigned, max_streams -1) == NULL", &o, NULL);
+    o.database_url = "mysql://x@y/z";
+    fleet_refused("rtms_fleet_create(not a postgres URL) == NULL", &o, on_assigned);
+    o.database_url = "";
+    fleet_refused("rtms_fleet_create(empty database URL) == NULL", &o, on_assigned);
+    if (getenv("RTMS_DATABASE_URL") == NULL) {
+        o.database_url = NULL;
+        fleet_refused("rtms_fleet_create(no database URL, RTMS_DATABASE_URL unset) == NULL", &o, on_assigned);
+    }
+    o.database_url = "postgres://rtms@127.0.0.1:1/rtms";
+    o.node_id = "";
+    fleet_refused("rtms_fleet_create(empty node_id) == NULL", &o, on_assigned);
+    o.node_id = "errors-node";
+    o.max_streams = -2;
+    fleet_refused("rtms_fleet_create(max_streams -2) == NULL", &o, on_assigned);
+    o.max_streams = 1;
+    o.lease_ms = 100;
+    fleet_refused("rtms_fleet_create(lease_ms 100 < 300) == NULL", &o, on_assigned);
+    o.lease_ms = 3000;
+    o.renew_ms = 2000;
+    fleet_refused("rtms_fleet_create(renew_ms > lease_ms / 3) == NULL", &o, on_assigned);
+    o.renew_ms = 500;
+    o.lease_margin_ms = 0;
+    fleet_refused("rtms_fleet_create(lease_margin_ms 0) == NULL", &o, on_assigned);
+    o.lease_margin_ms = 2600;
+    fleet_refused("rtms_fleet_create(renew + margin >= lease) == NULL", &o, on_assigned);
+    o.lease_margin_ms = 1000;
+    o.port = 70000;
+    fleet_refused("rtms_fleet_create(port 70000) == NULL", &o, on_assigned);
+    o.port = -2;
+    fleet_refused("rtms_fleet_create(port -2) == NULL", &o, on_assigned);
+    o.port = 0;
+    o.path = "no-slash";
+    fleet_refused("rtms_fleet_create(path without /) == NULL", &o, on_assigned);
+    o.path = "/zoom";
+    o.advertise_url = "not a url";
+    fleet_refused("rtms_fleet_create(bad advertise_url) == NULL", &o, on_assigned);
+    o.advertise_url = NULL;
+    o.cert_path = "/nonexistent/cert.pem";
+    o.key_path = "";
+    fleet_refused("rtms_fleet_create(cert without key) == NULL", &o, on_assigned);
+    o.cert_path = NULL;
+    o.key_path = NULL;
+    o.start_timeout_ms = 0;
+    fleet_refused("rtms_fleet_create(start_timeout_ms 0) == NULL", &o, on_assigned);
+    /* Valid options, but nothing answers at the database's address: NULL after start_timeout_ms. */
+    o.start_timeout_ms = 300;
+    fleet_refused("rtms_fleet_create(database unreachable) == NULL", &o, on_assigned);
+
+    /* NULL fleet. */
+    h = rtms_alloc();
+    check(h != NULL, "rtms_alloc", 0);
+    VALUE_ERR(rtms_fleet_poll(NULL, 0), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_get_wake_fd(NULL), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_port(NULL), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_join(NULL, "s", 1, h, 0), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_done(NULL, "s", 1, RTMS_FLEET_REASON_UNKNOWN), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_status(NULL, &out), RTMS_SDK_NOT_EXIST);
+    check(out == NULL, "rtms_fleet_status(NULL) sets *json_out = NULL", 0);
+    VALUE_ERR(rtms_fleet_release(NULL), RTMS_SDK_NOT_EXIST);
+    /* A pointer that is not a fleet (the client handle's address, cast). */
+    fake = (rtms_fleet *)(void *)h;
+    VALUE_ERR(rtms_fleet_poll(fake, 0), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_get_wake_fd(fake), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_port(fake), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_join(fake, "s", 1, h, 0), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_done(fake, "s", 1, 6), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_fleet_release(fake), RTMS_SDK_NOT_EXIST);
+    /* The client handle is untouched by all of that. */
+    check(rtms_get_state(h) == RTMS_STATE_IDLE, "rtms_get_state(after fleet errors) == RTMS_STATE_IDLE", rtms_get_state(h));
+    check(rtms_release(h) == RTMS_SDK_OK, "rtms_release(after fleet errors) == RTMS_SDK_OK", 0);
+}
+
 int main(void) {
     client_functions(NULL);
     bad_arguments();
     webhook_functions();
+    fleet_functions();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

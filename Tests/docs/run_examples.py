@@ -18,6 +18,11 @@ program), one run each:
     ...                                the stream's connections are cut while every reconnection
     ```                                is refused (HTTP 503): the core gives up, on_leave(620)
 
+    ```text expected-output scenario=fleet
+    ...                                the default meeting, with RTMS_DATABASE_URL naming a fresh
+    ```                                database of a throwaway PostgreSQL (scripts/pg-test.sh): for
+                                       rtms.Fleet programs. Skipped, and said so, without PostgreSQL.
+
 Each line is the text of one line of standard output, where `…` stands for any text; a line that
 is only `…` stands for any number of lines (none included). The whole output must match. A
 program without an expected output fails.
@@ -48,7 +53,55 @@ SCENARIOS = {
     "meeting": (4, {}),
     # Reconnection refused: two quick attempts, then the core gives up.
     "give-up": (60, {"RTMS_RECONNECT_MAX_ATTEMPTS": "2", "RTMS_RECONNECT_BASE_DELAY_MS": "100"}),
+    # The meeting, with a database for the fleet (RTMS_DATABASE_URL: see fleet_database()).
+    "fleet": (4, {}),
 }
+
+
+class Postgres:
+    """A throwaway PostgreSQL for the fleet scenario (scripts/pg-test.sh), started at first use."""
+
+    script = os.path.join(ROOT, "scripts", "pg-test.sh")
+
+    def __init__(self):
+        self.dir, self.url, self.psql, self.why = None, None, None, None
+
+    def database(self):
+        """The URL of a fresh database, or None (self.why says why)."""
+        if self.url is None and self.why is None:
+            self.start()
+        if self.url is None:
+            return None
+        name = "rtms_docs_%d_%d" % (os.getpid(), int(time.time() * 1000) % 10 ** 9)
+        subprocess.run([self.psql, self.url, "-X", "-q", "-c", "CREATE DATABASE %s" % name], check=True,
+                       stdout=subprocess.DEVNULL, timeout=30)
+        return self.url.rpartition("/")[0] + "/" + name
+
+    def start(self):
+        r = subprocess.run(["bash", self.script, "bindir"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            self.why = "no PostgreSQL binaries (apt-get install postgresql, or set PG_BINDIR)"
+            return
+        bindir = r.stdout.strip()
+        self.psql = os.path.join(bindir, "psql") if os.path.exists(os.path.join(bindir, "psql")) else "psql"
+        # Under /tmp: the server's own user must reach it, and a socket path has at most 107 bytes.
+        self.dir = tempfile.mkdtemp(prefix="openrtms-pg-docs-", dir="/tmp" if os.path.isdir("/tmp") else None)
+        os.rmdir(self.dir)
+        r = subprocess.run(["bash", self.script, "start", self.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, timeout=120)
+        if r.returncode != 0:
+            self.why = "scripts/pg-test.sh start failed: %s" % r.stderr[-500:]
+            return
+        self.url = r.stdout.strip().splitlines()[-1]
+
+    def stop(self):
+        if self.dir:
+            subprocess.run(["bash", self.script, "stop", self.dir], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           timeout=60)
+            self.dir = None
+
+
+postgres = Postgres()
 
 
 def blocks(path):
@@ -153,8 +206,13 @@ def start_sim(port, duration):
 
 
 def run_block(lang, code, scenario, work):
-    """(ok, detail, stdout) of one run of a program in a scenario."""
+    """(ok, detail, stdout) of one run of a program in a scenario; ok None: skipped (detail says why)."""
     duration, extra_env = SCENARIOS[scenario]
+    if scenario == "fleet":
+        url = postgres.database()
+        if url is None:
+            return None, "skipped: %s" % postgres.why, ""
+        extra_env = dict(extra_env, RTMS_DATABASE_URL=url)
     port = free_port()
     env = dict(os.environ, ZM_RTMS_PORT=str(port), ZM_RTMS_PATH="/", ZM_RTMS_CLIENT=CLIENT_ID,
                ZM_RTMS_SECRET=CLIENT_SECRET, ZM_RTMS_LOG_LEVEL="error", **extra_env)
@@ -217,6 +275,9 @@ def main(argv):
                 for scenario, expected in expectations:
                     count += 1
                     ok, detail, out = run_block(lang, code, scenario, work)
+                    if ok is None:
+                        print("skip %s (%s, %s): %s" % (where, lang, scenario, detail))
+                        continue
                     lines = out.splitlines()
                     if ok and not output_matches(expected, lines):
                         ok, detail = False, "printed:\n    %s\n  expected:\n    %s" % (
@@ -232,4 +293,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        status = main(sys.argv[1:])
+    finally:
+        postgres.stop()
+    sys.exit(status)

@@ -541,11 +541,170 @@ function readBody(req, limit, done) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Fleet: a node of a fleet coordinated through PostgreSQL (the core's rtms_fleet_*, see
+// include/openrtms.h "Fleet" and docs/fleet.md). The core runs the webhook intake that stores
+// every event in the database, claims streams under leases, takes over those of dead nodes,
+// routes failover/interruption/stop webhooks to the client holding a stream and fences a client
+// whose lease is lost. Here: an EventEmitter and a Client for every stream assigned.
+// ---------------------------------------------------------------------------------------------
+
+const { EventEmitter } = require('node:events');
+
+// A Client joined by its fleet: when its session ends (onLeave, a failed onJoinConfirm, leave()),
+// the fleet is told (rtms_fleet_done) and the handle released.
+class FleetClient extends Client {
+  constructor(fleet, stream) {
+    super();
+    this._fleet = fleet;
+    this._fleetStream = stream;
+    this._fleetDone = false;
+  }
+
+  join() { throw new Error('a fleet\'s client is joined by its fleet (when the \'stream\' listeners return)'); }
+
+  leave() {
+    this._fleet._finish(this, RTMS_FLEET_REASON_UNKNOWN, false);
+    return super.leave();
+  }
+
+  _dispatch(kind, args) {
+    try {
+      super._dispatch(kind, args);
+    } finally {
+      if (kind === 'leave' || (kind === 'join_confirm' && args[0] !== 0)) this._fleet._finish(this, args[0]);
+    }
+  }
+}
+
+const RTMS_FLEET_REASON_UNKNOWN = -1;
+const fleetStrings = ['databaseUrl', 'nodeId', 'advertiseUrl', 'host', 'path', 'webhookSecret', 'cert', 'key',
+  'client', 'secret', 'ca'];
+const fleetNumbers = ['maxStreams', 'leaseMs', 'renewMs', 'leaseMarginMs', 'port', 'startTimeoutMs', 'joinTimeoutMs'];
+
+// new Fleet(options): options as rtms serve's, camelCase; absent = the core's default, the
+// environment included (RTMS_DATABASE_URL, ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET,
+// ZM_RTMS_CERT/KEY, RTMS_ADVERTISE_URL; ZM_RTMS_CLIENT/ZM_RTMS_SECRET for the joins).
+// await fleet.start() joins the fleet; events:
+//   'stream' (client, stream)  a stream was assigned: register the client's callbacks (they choose
+//                              the media, as with Client); the fleet joins it when the listeners return.
+//                              stream: { streamId, generation, payload, previousOwner }
+//   'revoked' (stream, reason) this node no longer holds it; its client was left by the core
+//   'error' (err)              a join the core refused (the stream is handed back)
+// await fleet.close() leaves every stream (handed back to the other nodes) and stops the intake.
+class Fleet extends EventEmitter {
+  constructor(options = {}) {
+    super();
+    if (!options || typeof options !== 'object') throw new TypeError('Object argument expected');
+    for (const k of fleetStrings) {
+      if (options[k] !== undefined && options[k] !== null && typeof options[k] !== 'string') throw new TypeError(`${k} must be a string`);
+    }
+    for (const k of fleetNumbers) {
+      if (options[k] !== undefined && options[k] !== null && !Number.isInteger(options[k])) throw new TypeError(`${k} must be an integer`);
+    }
+    this._options = { ...options };
+    this._h = null;
+    this._clients = new Map();
+    this._dispatchFn = (kind, ...args) => (kind === 'assigned' ? this._assigned(...args) : this._revoked(...args));
+  }
+
+  async start() {
+    if (this._h) return this;
+    const o = {};
+    for (const k of [...fleetStrings, ...fleetNumbers]) if (this._options[k] !== undefined && this._options[k] !== null) o[k] = this._options[k];
+    this._h = await native.fleetCreate(o, this._dispatchFn);
+    return this;
+  }
+
+  get port() { return this._h ? native.fleetPort(this._h) : -1; }
+
+  // The node's state (what GET /healthz answers, plus port and held streams).
+  status() { return this._h ? JSON.parse(native.fleetStatus(this._h)) : {}; }
+
+  // The clients joined for the streams held now, by stream id.
+  get clients() { return new Map([...this._clients.values()].map((c) => [c._fleetStream.streamId, c])); }
+
+  async close() {
+    const h = this._h;
+    if (!h) return;
+    this._h = null;
+    await native.fleetRelease(h);
+    for (const c of this._clients.values()) {
+      c._fleetDone = true;
+      Client.prototype.leave.call(c);
+    }
+    this._clients.clear();
+  }
+
+  _assigned(streamId, generation, payloadJson, previousOwner) {
+    let payload = {};
+    try { payload = JSON.parse(payloadJson); } catch { /* the core sends an object */ }
+    const stream = { streamId, generation, payload, previousOwner };
+    if (this.listenerCount('stream') === 0) {
+      log(LogLevel.WARN, 'fleet', `stream ${streamId} assigned but no 'stream' listener: handed back`);
+      native.fleetDone(this._h, streamId, generation, RTMS_FLEET_REASON_UNKNOWN);
+      return;
+    }
+    ensureInitialized(this._options.ca);
+    const client = new FleetClient(this, stream);
+    try {
+      this.emit('stream', client, stream);
+    } catch (e) {
+      this._finish(client, RTMS_FLEET_REASON_UNKNOWN);
+      throw e;
+    }
+    if (client._fleetDone) return;   // a listener left it
+    if (!this._h) {                    // a listener closed the fleet
+      client._fleetDone = true;
+      Client.prototype.leave.call(client);
+      return;
+    }
+    try {
+      client._configure();
+      native.fleetJoin(this._h, client._h, streamId, generation, this._options.joinTimeoutMs ?? -1,
+        this._options.client ?? null, this._options.secret ?? null);
+    } catch (e) {
+      this._finish(client, RTMS_FLEET_REASON_UNKNOWN);
+      if (this.listenerCount('error') > 0) this.emit('error', e);
+      else log(LogLevel.ERROR, 'fleet', `stream ${streamId}: ${e.message}`);
+      return;
+    }
+    client._uuid = payload.meeting_uuid || payload.webinar_uuid || payload.session_id || payload.engagement_id || payload.call_id || '';
+    client._streamId = streamId;
+    client._joined = true;
+    live.add(client);
+    this._clients.set(`${streamId}\t${generation}`, client);
+  }
+
+  _revoked(streamId, generation, reason) {
+    const key = `${streamId}\t${generation}`;
+    const client = this._clients.get(key);
+    this._clients.delete(key);
+    if (client) client._fleetDone = true;  // the core left it and forgot the assignment
+    const stream = client ? client._fleetStream : { streamId, generation, payload: {}, previousOwner: null };
+    try {
+      this.emit('revoked', stream, reason);
+    } finally {
+      if (client) Client.prototype.leave.call(client);
+    }
+  }
+
+  // The client's session is over: tell the fleet once, release the handle.
+  _finish(client, reason, release = true) {
+    if (client._fleetDone) return;
+    client._fleetDone = true;
+    const s = client._fleetStream;
+    this._clients.delete(`${s.streamId}\t${s.generation}`);
+    if (this._h) native.fleetDone(this._h, s.streamId, s.generation, reason >= -1 ? reason : RTMS_FLEET_REASON_UNKNOWN);
+    if (release) Client.prototype.leave.call(client);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Exports: Zoom's default object, plus CommonJS names
 // ---------------------------------------------------------------------------------------------
 
 const rtms = {
-  Client, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
+  Client, Fleet, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
   isInitialized: () => initialized,
   AudioContentType, AudioCodec, AudioSampleRate, AudioChannel, AudioDataOption, VideoContentType, VideoCodec,
   VideoResolution, VideoDataOption, MediaDataType, SessionState, StreamState, EventType, MessageType, StopReason,

@@ -3,7 +3,7 @@ import rtms from './index.js';
 
 export default rtms;
 export const {
-  Client, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
+  Client, Fleet, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
   isInitialized, AudioContentType, AudioCodec, AudioSampleRate, AudioChannel, AudioDataOption, VideoContentType,
   VideoCodec, VideoResolution, VideoDataOption, MediaDataType, SessionState, StreamState, EventType, MessageType,
   StopReason, TranscriptLanguage,

@@ -87,6 +87,49 @@ export class Client {
   onError(callback: (code: number, message: string) => void): boolean;
 }
 
+/** A fleet node's options (rtms serve's, camelCase). Absent: the core's defaults, the environment
+ * included: RTMS_DATABASE_URL, ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET, ZM_RTMS_CERT/KEY,
+ * RTMS_ADVERTISE_URL; ZM_RTMS_CLIENT/ZM_RTMS_SECRET for the joins (include/openrtms.h, "Fleet"). */
+export interface FleetOptions {
+  databaseUrl?: string; nodeId?: string; maxStreams?: number; leaseMs?: number; renewMs?: number; leaseMarginMs?: number;
+  advertiseUrl?: string; startTimeoutMs?: number;
+  /** The fleet's own webhook intake (port 0: a free port, see `port`); webhookSecret '' = no signature check. */
+  host?: string; port?: number; path?: string; webhookSecret?: string; cert?: string; key?: string;
+  /** Credentials and CA for the clients' joins; joinTimeoutMs as join()'s timeout. */
+  client?: string; secret?: string; ca?: string; joinTimeoutMs?: number;
+}
+/** A stream assigned to this node: generation is the claim's fencing token; payload the latest
+ * rtms_started payload; previousOwner the node it was taken over from (null if new). */
+export interface FleetStream { streamId: string; generation: number; payload: any; previousOwner: string | null }
+/** The node's state: what GET /healthz answers, plus port and held (the stream ids held now). */
+export interface FleetStatus {
+  status: 'ok' | 'database unreachable' | 'stopped'; node_id: string; streams: number; max_streams: number;
+  claims: number; takeovers: number; lease_losses: number; port: number; held: string[];
+  [key: string]: unknown;
+}
+/** One node of a fleet coordinated through PostgreSQL. Events: 'stream' (client, stream): register
+ * the client's callbacks, the fleet joins it when the listeners return; 'revoked' (stream, reason):
+ * the node no longer holds the stream, its client was left; 'error' (err): a join the core refused. */
+export class Fleet {
+  constructor(options?: FleetOptions);
+  /** Connects to the database, starts the intake and claiming; resolves to this fleet. */
+  start(): Promise<Fleet>;
+  /** Leaves every stream held (handed back to the other nodes), stops the intake. */
+  close(): Promise<void>;
+  readonly port: number;
+  readonly clients: Map<string, Client>;
+  status(): FleetStatus;
+  on(event: 'stream', listener: (client: Client, stream: FleetStream) => void): this;
+  on(event: 'revoked', listener: (stream: FleetStream, reason: string) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+  once(event: 'stream', listener: (client: Client, stream: FleetStream) => void): this;
+  once(event: 'revoked', listener: (stream: FleetStream, reason: string) => void): this;
+  once(event: 'error', listener: (err: Error) => void): this;
+  off(event: string, listener: (...args: any[]) => void): this;
+  removeAllListeners(event?: string): this;
+  listenerCount(event: string): number;
+}
+
 /** Absent: the core's defaults (ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET...); secret '' = no signature check. */
 export interface WebhookOptions {
   host?: string; port?: number; path?: string; secret?: string; cert?: string; key?: string; clientCa?: string;
@@ -123,7 +166,7 @@ export const MediaDataType: Dict; export const SessionState: Dict; export const 
 export const EventType: Dict; export const MessageType: Dict; export const StopReason: Dict; export const TranscriptLanguage: Dict;
 
 declare const rtms: {
-  Client: typeof Client; onWebhookEvent: typeof onWebhookEvent; createWebhookHandler: typeof createWebhookHandler;
+  Client: typeof Client; Fleet: typeof Fleet; onWebhookEvent: typeof onWebhookEvent; createWebhookHandler: typeof createWebhookHandler;
   generateSignature: typeof generateSignature; isInitialized: typeof isInitialized; configureLogger: typeof configureLogger;
   LogLevel: typeof LogLevel; LogFormat: typeof LogFormat; version(): string;
   AudioContentType: Dict; AudioCodec: Dict; AudioSampleRate: Dict; AudioChannel: Dict; AudioDataOption: Dict;

@@ -113,3 +113,49 @@ int headertest_openrtms_style(struct rtms_csdk *sdk)
     rtms_get_stats(sdk, &stats);
     return (int)stats.media_messages[0] + rtms_get_state(sdk) + rtms_get_wake_fd(sdk);
 }
+
+/* The fleet (rtms_fleet_*): constants, the options struct, the prototypes and callback types. */
+HT_STATIC_ASSERT(RTMS_FLEET_OPTIONS_VERSION == 1 && RTMS_FLEET_REASON_UNKNOWN == -1, "fleet constants");
+HT_STATIC_ASSERT(RTMS_FLEET_DEFAULT_MAX_STREAMS == 100 && RTMS_FLEET_DEFAULT_LEASE_MS == 10000 &&
+                     RTMS_FLEET_DEFAULT_RENEW_MS == 2000 && RTMS_FLEET_DEFAULT_LEASE_MARGIN_MS == 2000 &&
+                     RTMS_FLEET_DEFAULT_START_TIMEOUT_MS == 60000, "fleet defaults");
+HT_STATIC_ASSERT(offsetof(struct rtms_fleet_options, version) == 0, "rtms_fleet_options.version first");
+
+struct openrtms_fleet_api {
+    int (*options_init)(struct rtms_fleet_options *opts, unsigned int version);
+    rtms_fleet *(*create)(const struct rtms_fleet_options *opts, rtms_fleet_assigned_cb on_assigned,
+                          rtms_fleet_revoked_cb on_revoked, void *user_data);
+    int (*poll)(rtms_fleet *fleet, int timeout_ms);
+    int (*get_wake_fd)(rtms_fleet *fleet);
+    int (*port)(rtms_fleet *fleet);
+    int (*join)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, struct rtms_csdk *sdk, int timeout_ms);
+    int (*done)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, int stop_reason);
+    int (*status)(rtms_fleet *fleet, char **json_out);
+    int (*release)(rtms_fleet *fleet);
+};
+
+extern const struct openrtms_fleet_api headertest_openrtms_fleet_api;
+const struct openrtms_fleet_api headertest_openrtms_fleet_api = {
+    rtms_fleet_options_init, rtms_fleet_create, rtms_fleet_poll, rtms_fleet_get_wake_fd, rtms_fleet_port,
+    rtms_fleet_join, rtms_fleet_done, rtms_fleet_status, rtms_fleet_release,
+};
+
+static void on_fleet_assigned(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, const char *payload_json,
+                              const char *previous_owner, void *user_data)
+{
+    (void)fleet; (void)rtms_stream_id; (void)generation; (void)payload_json; (void)previous_owner; (void)user_data;
+}
+static void on_fleet_revoked(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, const char *reason, void *user_data)
+{
+    (void)fleet; (void)rtms_stream_id; (void)generation; (void)reason; (void)user_data;
+}
+
+extern rtms_fleet *headertest_fleet_style(const char *database_url);
+rtms_fleet *headertest_fleet_style(const char *database_url)
+{
+    struct rtms_fleet_options opts = RTMS_FLEET_OPTIONS_INIT;   /* a valid initialiser in C and C++ */
+    opts.database_url = database_url;
+    opts.node_id = "node-1";
+    opts.port = 0;
+    return rtms_fleet_create(&opts, on_fleet_assigned, on_fleet_revoked, NULL);
+}

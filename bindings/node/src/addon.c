@@ -576,6 +576,25 @@ static napi_value js_config(napi_env env, napi_callback_info info)
     return bool_value(env, 1);
 }
 
+/* After a join: watch the handle's wake fd (once), or keep the process alive again (a new session
+ * on the same handle). 0, or -1 when the descriptor cannot be watched. */
+static int watch_client(napi_env env, client_ctx *c)
+{
+    int fd;
+    uv_loop_t *loop = NULL;
+    if (!c->polling) {
+        fd = rtms_get_wake_fd(c->sdk);
+        if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &c->poll, fd) != 0)
+            return -1;
+        c->poll.data = c;
+        uv_poll_start(&c->poll, UV_READABLE, on_client_readable);
+        c->polling = 1;
+    } else if (!c->closing) {
+        uv_ref((uv_handle_t *)&c->poll);
+    }
+    return 0;
+}
+
 /* join(h, uuid, stream, signature, urls, timeout): starts watching the wake fd */
 static napi_value js_join(napi_env env, napi_callback_info info)
 {
@@ -583,8 +602,7 @@ static napi_value js_join(napi_env env, napi_callback_info info)
     napi_value argv[6];
     client_ctx *c;
     char *uuid, *stream, *sig, *urls;
-    int rc, fd;
-    uv_loop_t *loop = NULL;
+    int rc;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 5 ? client_arg(env, argv[0]) : NULL;
     if (!c || c->released) {
@@ -602,17 +620,9 @@ static napi_value js_join(napi_env env, napi_callback_info info)
     free(urls);
     if (rc != RTMS_SDK_OK)
         return throw_rtms(env, "join", rc);
-    if (!c->polling) {
-        fd = rtms_get_wake_fd(c->sdk);
-        if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &c->poll, fd) != 0) {
-            napi_throw_error(env, NULL, "join: cannot watch the wake descriptor");
-            return NULL;
-        }
-        c->poll.data = c;
-        uv_poll_start(&c->poll, UV_READABLE, on_client_readable);
-        c->polling = 1;
-    } else if (!c->closing) {
-        uv_ref((uv_handle_t *)&c->poll);  /* a new session on the same handle */
+    if (watch_client(env, c) != 0) {
+        napi_throw_error(env, NULL, "join: cannot watch the wake descriptor");
+        return NULL;
     }
     return bool_value(env, 1);
 }
@@ -1129,6 +1139,434 @@ static napi_value js_live_handles(napi_env env, napi_callback_info info)
     return int_value(env, live_handles);
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * Fleet (rtms_fleet_*): a node of a fleet coordinated through PostgreSQL. Creating and releasing
+ * it wait for the database, so they run on libuv's thread pool and settle a promise; everything
+ * else is on the JS thread. The fleet's wake fd is watched like a client's: rtms_fleet_poll()
+ * runs in the libuv callback and the core's on_assigned/on_revoked call the fleet's JS dispatch
+ * function, dispatch('assigned', streamId, generation, payloadJson, previousOwner|null) and
+ * dispatch('revoked', streamId, generation, reason). index.js joins the clients (fleetJoin).
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct fleet_ctx {
+    napi_env env;
+    rtms_fleet *fleet;
+    napi_ref dispatch;    /* strong until the fleet is released: a running fleet is not collected */
+    uv_poll_t poll;
+    int polling;
+    int closed;           /* uv_close completed */
+    int released;         /* release started: no more polls or dispatches */
+    int finalized;
+} fleet_ctx;
+
+#define FLEET_STRINGS 10
+
+/* One fleetCreate() or fleetRelease() on the thread pool. */
+typedef struct fleet_op {
+    fleet_ctx *f;
+    napi_async_work work;
+    napi_deferred deferred;
+    napi_ref keep;        /* fleetRelease(): the external, alive until the release is done */
+    struct rtms_fleet_options opts;
+    char *strings[FLEET_STRINGS];
+    rtms_fleet *result;
+    char error[1024];
+} fleet_op;
+
+static void fleet_assigned(rtms_fleet *fleet, const char *id, int64_t generation, const char *payload, const char *prev,
+                           void *user_data)
+{
+    fleet_ctx *f = (fleet_ctx *)user_data;
+    napi_value argv[5];
+    (void)fleet;
+    if (!f || f->released)
+        return;
+    argv[0] = str_value(f->env, "assigned");
+    argv[1] = str_value(f->env, id);
+    argv[2] = int_value(f->env, generation);
+    argv[3] = str_value(f->env, payload);
+    if (prev)
+        argv[4] = str_value(f->env, prev);
+    else
+        napi_get_null(f->env, &argv[4]);
+    call_dispatch(f->env, f->dispatch, 5, argv);
+}
+
+static void fleet_revoked(rtms_fleet *fleet, const char *id, int64_t generation, const char *reason, void *user_data)
+{
+    fleet_ctx *f = (fleet_ctx *)user_data;
+    napi_value argv[4];
+    (void)fleet;
+    if (!f || f->released)
+        return;
+    argv[0] = str_value(f->env, "revoked");
+    argv[1] = str_value(f->env, id);
+    argv[2] = int_value(f->env, generation);
+    argv[3] = str_value(f->env, reason);
+    call_dispatch(f->env, f->dispatch, 4, argv);
+}
+
+static void free_fleet(fleet_ctx *f)
+{
+    if (f->dispatch)
+        napi_delete_reference(f->env, f->dispatch);
+    free(f);
+}
+
+static void on_fleet_closed(uv_handle_t *h)
+{
+    fleet_ctx *f = (fleet_ctx *)h->data;
+    f->closed = 1;
+    if (f->finalized)
+        free_fleet(f);
+}
+
+static void on_fleet_readable(uv_poll_t *h, int status, int events)
+{
+    fleet_ctx *f = (fleet_ctx *)h->data;
+    napi_handle_scope scope;
+    (void)status;
+    (void)events;
+    if (f->released)
+        return;
+    napi_open_handle_scope(f->env, &scope);
+    rtms_fleet_poll(f->fleet, 0);
+    napi_close_handle_scope(f->env, scope);
+}
+
+/* No more polls: the watch stops (and no longer keeps the process alive). */
+static void unwatch_fleet(fleet_ctx *f)
+{
+    f->released = 1;
+    if (f->polling && !f->closed) {
+        f->polling = 0;
+        uv_poll_stop(&f->poll);
+        uv_close((uv_handle_t *)&f->poll, on_fleet_closed);
+    } else {
+        f->closed = 1;
+    }
+}
+
+/* The external's finalizer: a fleet never closed (the environment is going away) is released
+ * here, which hands its streams back to the other nodes at once. */
+static void finalize_fleet(napi_env env, void *data, void *hint)
+{
+    fleet_ctx *f = (fleet_ctx *)data;
+    (void)env;
+    (void)hint;
+    f->finalized = 1;
+    if (!f->released) {
+        unwatch_fleet(f);
+        rtms_fleet_release(f->fleet);
+        f->fleet = NULL;
+    }
+    if (f->closed)
+        free_fleet(f);
+}
+
+static fleet_ctx *fleet_arg(napi_env env, napi_value v)
+{
+    void *p = NULL;
+    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
+        return NULL;
+    return (fleet_ctx *)p;
+}
+
+static void free_op(napi_env env, fleet_op *op)
+{
+    int i;
+    for (i = 0; i < FLEET_STRINGS; i++)
+        free(op->strings[i]);
+    if (op->keep)
+        napi_delete_reference(env, op->keep);
+    if (op->work)
+        napi_delete_async_work(env, op->work);
+    free(op);
+}
+
+static void reject_with(napi_env env, napi_deferred d, const char *text)
+{
+    napi_value msg, err;
+    napi_create_string_utf8(env, text, NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, NULL, msg, &err);
+    napi_reject_deferred(env, d, err);
+}
+
+static void fleet_create_execute(napi_env env, void *data)
+{
+    fleet_op *op = (fleet_op *)data;
+    (void)env;
+    op->result = rtms_fleet_create(&op->opts, fleet_assigned, fleet_revoked, op->f);
+    if (!op->result)  /* the text is thread-local: copied on this thread */
+        snprintf(op->error, sizeof op->error, "Fleet start failed: %s", rtms_last_error());
+}
+
+static void fleet_create_complete(napi_env env, napi_status status, void *data)
+{
+    fleet_op *op = (fleet_op *)data;
+    fleet_ctx *f = op->f;
+    napi_value ext;
+    uv_loop_t *loop = NULL;
+    int fd;
+    if (status != napi_ok || !op->result) {
+        reject_with(env, op->deferred, op->result ? "Fleet start failed" : op->error);
+        if (op->result)
+            rtms_fleet_release(op->result);
+        free_fleet(f);
+        free_op(env, op);
+        return;
+    }
+    f->fleet = op->result;
+    fd = rtms_fleet_get_wake_fd(f->fleet);
+    if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &f->poll, fd) != 0 ||
+        napi_create_external(env, f, finalize_fleet, NULL, &ext) != napi_ok) {
+        rtms_fleet_release(f->fleet);
+        free_fleet(f);
+        reject_with(env, op->deferred, "Fleet start failed: cannot watch the wake descriptor");
+        free_op(env, op);
+        return;
+    }
+    f->poll.data = f;
+    uv_poll_start(&f->poll, UV_READABLE, on_fleet_readable);
+    f->polling = 1;
+    napi_resolve_deferred(env, op->deferred, ext);
+    free_op(env, op);
+}
+
+/* Reads the options object: {databaseUrl, nodeId, advertiseUrl, host, path, webhookSecret, cert,
+ * key} strings, {maxStreams, leaseMs, renewMs, leaseMarginMs, port, startTimeoutMs} numbers;
+ * absent: the core's default (its environment variables included). */
+static void fleet_options(napi_env env, napi_value obj, fleet_op *op)
+{
+    static const char *names[8] = {"databaseUrl", "nodeId", "advertiseUrl", "host", "path", "webhookSecret", "cert", "key"};
+    struct rtms_fleet_options *o = &op->opts;
+    napi_value v;
+    bool has = false;
+    int i;
+    rtms_fleet_options_init(o, RTMS_FLEET_OPTIONS_VERSION);
+    for (i = 0; i < 8; i++) {
+        if (napi_has_named_property(env, obj, names[i], &has) == napi_ok && has &&
+            napi_get_named_property(env, obj, names[i], &v) == napi_ok)
+            op->strings[i] = arg_string(env, v);
+    }
+    o->database_url = op->strings[0];
+    o->node_id = op->strings[1];
+    o->advertise_url = op->strings[2];
+    o->host = op->strings[3];
+    o->path = op->strings[4];
+    o->secret_token = op->strings[5];
+    o->cert_path = op->strings[6];
+    o->key_path = op->strings[7];
+    fill_int(env, obj, "maxStreams", &o->max_streams);
+    fill_int(env, obj, "leaseMs", &o->lease_ms);
+    fill_int(env, obj, "renewMs", &o->renew_ms);
+    fill_int(env, obj, "leaseMarginMs", &o->lease_margin_ms);
+    fill_int(env, obj, "port", &o->port);
+    fill_int(env, obj, "startTimeoutMs", &o->start_timeout_ms);
+}
+
+/* fleetCreate(options, dispatch) -> Promise<external> */
+static napi_value js_fleet_create(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2], promise, name;
+    fleet_op *op;
+    fleet_ctx *f;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 2 || !is_type(env, argv[0], napi_object) || !is_type(env, argv[1], napi_function)) {
+        napi_throw_type_error(env, NULL, "Wrong arguments");
+        return NULL;
+    }
+    op = calloc(1, sizeof *op);
+    f = calloc(1, sizeof *f);
+    if (!op || !f) {
+        free(op);
+        free(f);
+        napi_throw_error(env, NULL, "out of memory");
+        return NULL;
+    }
+    f->env = env;
+    op->f = f;
+    fleet_options(env, argv[0], op);
+    napi_create_reference(env, argv[1], 1, &f->dispatch);
+    napi_create_string_utf8(env, "rtms_fleet_create", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_promise(env, &op->deferred, &promise) != napi_ok ||
+        napi_create_async_work(env, NULL, name, fleet_create_execute, fleet_create_complete, op, &op->work) != napi_ok ||
+        napi_queue_async_work(env, op->work) != napi_ok) {
+        free_fleet(f);
+        free_op(env, op);
+        napi_throw_error(env, NULL, "Fleet start failed: cannot queue the work");
+        return NULL;
+    }
+    return promise;
+}
+
+static void fleet_release_execute(napi_env env, void *data)
+{
+    fleet_op *op = (fleet_op *)data;
+    (void)env;
+    rtms_fleet_release(op->result);
+}
+
+static void fleet_release_complete(napi_env env, napi_status status, void *data)
+{
+    fleet_op *op = (fleet_op *)data;
+    napi_value undefined;
+    (void)status;
+    if (op->f->dispatch) {
+        napi_delete_reference(env, op->f->dispatch);
+        op->f->dispatch = NULL;
+    }
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, op->deferred, undefined);
+    free_op(env, op);
+}
+
+/* fleetRelease(h) -> Promise: leaves every stream, hands them back, stops the intake. */
+static napi_value js_fleet_release(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], promise, name, undefined;
+    fleet_ctx *f;
+    fleet_op *op;
+    napi_deferred deferred;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
+    CHECK(napi_create_promise(env, &deferred, &promise));
+    if (!f || f->released) {
+        napi_get_undefined(env, &undefined);
+        napi_resolve_deferred(env, deferred, undefined);
+        return promise;
+    }
+    unwatch_fleet(f);
+    op = calloc(1, sizeof *op);
+    napi_create_string_utf8(env, "rtms_fleet_release", NAPI_AUTO_LENGTH, &name);
+    if (!op || napi_create_async_work(env, NULL, name, fleet_release_execute, fleet_release_complete, op, &op->work) != napi_ok) {
+        /* No thread for it: release here (it blocks a few seconds at most). */
+        rtms_fleet_release(f->fleet);
+        free(op);
+        napi_get_undefined(env, &undefined);
+        napi_resolve_deferred(env, deferred, undefined);
+        return promise;
+    }
+    op->f = f;
+    op->result = f->fleet;
+    op->deferred = deferred;
+    napi_create_reference(env, argv[0], 1, &op->keep);
+    napi_queue_async_work(env, op->work);
+    return promise;
+}
+
+/* The 64-bit generation argument. */
+static int arg_generation(napi_env env, napi_value v, int64_t *out)
+{
+    return is_type(env, v, napi_number) && napi_get_value_int64(env, v, out) == napi_ok;
+}
+
+/* fleetJoin(fleet, client, streamId, generation, timeoutMs, clientId|null, clientSecret|null):
+ * rtms_fleet_join(), then the client's wake fd is watched as after join(). */
+static napi_value js_fleet_join(napi_env env, napi_callback_info info)
+{
+    size_t argc = 7;
+    napi_value argv[7];
+    fleet_ctx *f;
+    client_ctx *c;
+    char *id, *cid = NULL, *csecret = NULL;
+    int64_t generation = 0;
+    int rc;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    f = argc >= 5 ? fleet_arg(env, argv[0]) : NULL;
+    c = argc >= 5 ? client_arg(env, argv[1]) : NULL;
+    if (!f || !c || !arg_generation(env, argv[3], &generation)) {
+        napi_throw_type_error(env, NULL, "Wrong arguments");
+        return NULL;
+    }
+    if (f->released || c->released) {
+        napi_throw_error(env, NULL, f->released ? "fleetJoin: the fleet is closed" : "fleetJoin: the client was released");
+        return NULL;
+    }
+    if (argc > 6) {
+        cid = arg_string(env, argv[5]);
+        csecret = arg_string(env, argv[6]);
+    }
+    if (cid || csecret) {
+        struct rtms_options o;
+        rtms_options_init(&o, RTMS_OPTIONS_VERSION);
+        o.client_id = cid;
+        o.client_secret = csecret;
+        rc = rtms_set_options(c->sdk, &o);
+        free(cid);
+        free(csecret);
+        if (rc != RTMS_SDK_OK)
+            return throw_rtms(env, "fleetJoin", rc);
+    }
+    id = arg_string(env, argv[2]);
+    rc = rtms_fleet_join(f->fleet, id, generation, c->sdk, arg_int(env, argv[4], -1));
+    free(id);
+    if (rc < 0)
+        return throw_rtms(env, "fleetJoin", -rc);
+    if (watch_client(env, c) != 0) {
+        napi_throw_error(env, NULL, "fleetJoin: cannot watch the wake descriptor");
+        return NULL;
+    }
+    return bool_value(env, 1);
+}
+
+/* fleetDone(fleet, streamId, generation, reason) -> the core's return value (0, or negative) */
+static napi_value js_fleet_done(napi_env env, napi_callback_info info)
+{
+    size_t argc = 4;
+    napi_value argv[4];
+    fleet_ctx *f;
+    char *id;
+    int64_t generation = 0;
+    int rc;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    f = argc >= 4 ? fleet_arg(env, argv[0]) : NULL;
+    if (!f || !arg_generation(env, argv[2], &generation)) {
+        napi_throw_type_error(env, NULL, "Wrong arguments");
+        return NULL;
+    }
+    if (f->released)
+        return int_value(env, -RTMS_SDK_NOT_EXIST);
+    id = arg_string(env, argv[1]);
+    rc = rtms_fleet_done(f->fleet, id, generation, arg_int(env, argv[3], RTMS_FLEET_REASON_UNKNOWN));
+    free(id);
+    return int_value(env, rc);
+}
+
+static napi_value js_fleet_port(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    fleet_ctx *f;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
+    return int_value(env, f && !f->released ? rtms_fleet_port(f->fleet) : -1);
+}
+
+/* fleetStatus(fleet) -> the JSON text of rtms_fleet_status() */
+static napi_value js_fleet_status(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], out;
+    fleet_ctx *f;
+    char *json = NULL;
+    int n;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
+    if (!f || f->released) {
+        napi_throw_error(env, NULL, "fleetStatus: the fleet is closed");
+        return NULL;
+    }
+    n = rtms_fleet_status(f->fleet, &json);
+    if (n < 0)
+        return throw_rtms(env, "fleetStatus", -n);
+    napi_create_string_utf8(env, json, (size_t)n, &out);
+    rtms_free(json);
+    return out;
+}
+
 NAPI_MODULE_INIT()
 {
     napi_property_descriptor props[] = {
@@ -1156,6 +1594,12 @@ NAPI_MODULE_INIT()
         {"lastError", NULL, js_last_error, NULL, NULL, NULL, napi_default, NULL},
         {"liveHandles", NULL, js_live_handles, NULL, NULL, NULL, napi_default, NULL},
         {"leaveReasonString", NULL, js_leave_reason_string, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetCreate", NULL, js_fleet_create, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetRelease", NULL, js_fleet_release, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetJoin", NULL, js_fleet_join, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetDone", NULL, js_fleet_done, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetPort", NULL, js_fleet_port, NULL, NULL, NULL, napi_default, NULL},
+        {"fleetStatus", NULL, js_fleet_status, NULL, NULL, NULL, napi_default, NULL},
     };
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;

@@ -1133,8 +1133,11 @@ def stop() -> None:
         _default_loop.stop()
 
 
+# The fleet (rtms_fleet_*): defined in its own module, on top of Client.
+from ._fleet import Fleet, FleetStream  # noqa: E402
+
 __all__ = [
-    "Client", "EventLoop", "EventLoopPool", "Session", "Participant", "AiTargetLanguage", "AiInterpreter", "Metadata",
+    "Client", "EventLoop", "EventLoopPool", "Fleet", "FleetStream", "Session", "Participant", "AiTargetLanguage", "AiInterpreter", "Metadata",
     "AudioParams", "VideoParams", "DeskshareParams", "TranscriptParams", "LogLevel", "LogFormat",
     "MEDIA_TYPE_AUDIO", "MEDIA_TYPE_VIDEO", "MEDIA_TYPE_DESKSHARE", "MEDIA_TYPE_TRANSCRIPT", "MEDIA_TYPE_CHAT",
     "MEDIA_TYPE_ALL", "SESSION_EVENT_ADD", "SESSION_EVENT_STOP", "SESSION_EVENT_PAUSE", "SESSION_EVENT_RESUME",

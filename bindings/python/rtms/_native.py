@@ -11,7 +11,7 @@ import ctypes
 import os
 import sys
 import threading
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int32, c_uint,
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int32, c_int64, c_uint,
                     c_uint64, c_ubyte, c_void_p)
 from typing import Any, Callable, Dict, List, Optional
 
@@ -176,6 +176,19 @@ class rtms_webhook_stats(Structure):
 WebhookCB = CFUNCTYPE(None, c_void_p, c_char_p, c_void_p, c_int, c_int, c_void_p)
 
 
+class rtms_fleet_options(Structure):
+    _fields_ = [("version", c_uint), ("database_url", c_char_p), ("node_id", c_char_p), ("max_streams", c_int),
+                ("lease_ms", c_int), ("renew_ms", c_int), ("lease_margin_ms", c_int), ("advertise_url", c_char_p),
+                ("host", c_char_p), ("port", c_int), ("path", c_char_p), ("secret_token", c_char_p),
+                ("cert_path", c_char_p), ("key_path", c_char_p), ("start_timeout_ms", c_int)]
+
+
+RTMS_FLEET_OPTIONS_VERSION = 1
+RTMS_FLEET_REASON_UNKNOWN = -1
+FleetAssignedCB = CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_char_p, c_char_p, c_void_p)
+FleetRevokedCB = CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_char_p, c_void_p)
+
+
 def _fn(name, restype, *argtypes):
     f = getattr(lib, name)
     f.restype = restype
@@ -226,6 +239,15 @@ rtms_webhook_wait_started = _fn("rtms_webhook_wait_started", c_int, c_void_p, c_
 rtms_webhook_get_stats = _fn("rtms_webhook_get_stats", c_int, c_void_p, POINTER(rtms_webhook_stats))
 rtms_webhook_stop = _fn("rtms_webhook_stop", c_int, c_void_p)
 rtms_free = _fn("rtms_free", None, c_void_p)
+rtms_fleet_options_init = _fn("rtms_fleet_options_init", c_int, POINTER(rtms_fleet_options), c_uint)
+rtms_fleet_create = _fn("rtms_fleet_create", c_void_p, POINTER(rtms_fleet_options), FleetAssignedCB, FleetRevokedCB, c_void_p)
+rtms_fleet_poll = _fn("rtms_fleet_poll", c_int, c_void_p, c_int)
+rtms_fleet_get_wake_fd = _fn("rtms_fleet_get_wake_fd", c_int, c_void_p)
+rtms_fleet_port = _fn("rtms_fleet_port", c_int, c_void_p)
+rtms_fleet_join = _fn("rtms_fleet_join", c_int, c_void_p, c_char_p, c_int64, SDK, c_int)
+rtms_fleet_done = _fn("rtms_fleet_done", c_int, c_void_p, c_char_p, c_int64, c_int)
+rtms_fleet_status = _fn("rtms_fleet_status", c_int, c_void_p, POINTER(c_void_p))
+rtms_fleet_release = _fn("rtms_fleet_release", c_int, c_void_p)
 
 RTMS_SDK_FAILURE, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_NOT_EXIST = -1, 0, 1, 2
 RTMS_SDK_WRONG_TYPE, RTMS_SDK_INVALID_STATUS, RTMS_SDK_INVALID_ARGS = 3, 4, 5
