@@ -465,8 +465,9 @@ void rtms_free(void *p);
  *     whichever node received it: rtms_started again (server failover), rtms_interrupted
  *     (rejoin), rtms_stopped (the handle leaves with the stop reason: its on_leave);
  *   - fencing: a stream whose lease can no longer be proven is left (its handle's connections
- *     closed, by the core, without waiting for the application) before another node may claim
- *     it, so no two nodes hold one stream's connections at once.
+ *     closed at once, by the core, without waiting for the application) before another node may
+ *     claim it. docs/fleet.md ("Leases and fencing", "Database outages", "Network partitions")
+ *     states the assumptions (clocks running at about the same rate) and the cases not covered.
  * The application hears of its streams through two callbacks, run inside rtms_fleet_poll() on
  * the thread calling it: on_assigned (join this stream: rtms_fleet_join() with a client handle
  * it configured) and on_revoked (this node no longer holds the stream: its handle has been
@@ -592,7 +593,8 @@ rtms_fleet *rtms_fleet_create(const struct rtms_fleet_options *opts, rtms_fleet_
 
 /* Delivers what happened since the last poll (assignments, revocations) through the callbacks,
  * waiting up to timeout_ms (0 = no wait, -1 = until something happens) when nothing is pending.
- * Returns the number delivered, or a negative code: -RTMS_SDK_NOT_EXIST once released (also when
+ * Returns the number delivered, or a negative code: -RTMS_SDK_INVALID_ARGS for a timeout below -1,
+ * -RTMS_SDK_NOT_EXIST once released (also when
  * rtms_fleet_release() ran meanwhile, from another thread or from inside a callback),
  * -RTMS_SDK_INVALID_STATUS when called from inside its own callback.
  * Threading: any thread; polls of one fleet from several threads are serialised. */

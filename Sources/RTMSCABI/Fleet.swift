@@ -384,7 +384,11 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
 
 @c @implementation public func rtms_fleet_poll(_ fleet: OpaquePointer?, _ timeout_ms: Int32) -> Int32 {
     guard let f = fleetHandle(fleet, "rtms_fleet_poll") else { return -Code.notExist }
-    return f.poll(waitMs: Int(max(-1, timeout_ms)))
+    guard timeout_ms >= -1 else {
+        setLastError("rtms_fleet_poll: timeout_ms must be >= -1 (-1 waits until something happens), got \(timeout_ms)")
+        return -Code.invalidArgs
+    }
+    return f.poll(waitMs: Int(timeout_ms))
 }
 
 @c @implementation public func rtms_fleet_get_wake_fd(_ fleet: OpaquePointer?) -> Int32 {

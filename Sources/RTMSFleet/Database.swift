@@ -216,7 +216,12 @@ final class FleetDatabase: Sendable {
     /// the database when the statement runs, so a claim that waited out an outage in a connection
     /// pool cannot slip through). After a database outage every owner thus gets a lease to renew
     /// before anyone may take its streams (FleetNode's outage rule relies on it).
-    func claim(node: String, limit: Int, leaseMs: Int, gapMs: Int, timeoutMs: Int) async throws -> [ClaimedStream] {
+    ///
+    /// `takeoverUntilDbMs`: nil claims pending streams only; else expired leases too, but only if
+    /// the statement runs before that time on the database's clock (a claim that reaches the
+    /// database late, after the node gave up on it, takes nothing over: the node's promise to its
+    /// peers in an outage depends on it).
+    func claim(node: String, limit: Int, leaseMs: Int, gapMs: Int, takeoverUntilDbMs: Double?, timeoutMs: Int) async throws -> [ClaimedStream] {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             let rows = try await client.query("""
@@ -224,7 +229,8 @@ final class FleetDatabase: Sendable {
                     SELECT rtms_stream_id, owner_node AS previous_owner FROM rtms.streams
                     WHERE start_payload IS NOT NULL
                       AND ((state = 'pending' AND (retry_at IS NULL OR retry_at <= now()))
-                           OR (state = 'owned' AND lease_until < now() AND EXISTS (
+                           OR (\(takeoverUntilDbMs != nil) AND state = 'owned' AND lease_until < now()
+                               AND now() < to_timestamp(\(takeoverUntilDbMs ?? 0) / 1000.0) AND EXISTS (
                                SELECT 1 FROM rtms.nodes n WHERE n.node_id = \(node) AND n.stopped_at IS NULL
                                  AND n.heartbeat_at > now() - \(Double(gapMs))::float8 * interval '1 millisecond'
                                  AND n.contact_since <= now() - \(Double(leaseMs))::float8 * interval '1 millisecond')))
@@ -271,7 +277,8 @@ final class FleetDatabase: Sendable {
     /// Renews the leases of the streams this node holds (only rows still owned by it with the same
     /// generation) and its heartbeat, in one statement. A heartbeat older than `gapMs` restarts the
     /// node's contact (`contact_since`: the takeover gate of `claim`).
-    func renew(node: String, held: [(String, Int64)], leaseMs: Int, gapMs: Int, timeoutMs: Int) async throws -> [RenewalRow] {
+    /// Also returns the database's clock (ms since the epoch) when the statement ran.
+    func renew(node: String, held: [(String, Int64)], leaseMs: Int, gapMs: Int, timeoutMs: Int) async throws -> (rows: [RenewalRow], dbNowMs: Double) {
         let (client, logger) = (self.client, self.logger)
         let ids = held.map(\.0), gens = held.map(\.1)
         return try await withDeadline(timeoutMs) {
@@ -286,14 +293,17 @@ final class FleetDatabase: Sendable {
                     FROM mine WHERE s.rtms_stream_id = mine.id AND s.generation = mine.gen AND s.owner_node = \(node) AND s.state = 'owned'
                     RETURNING s.rtms_stream_id
                 )
-                SELECT m.id, r.rtms_stream_id IS NOT NULL, s.state, s.generation, s.owner_node
-                FROM mine m LEFT JOIN renewed r ON r.rtms_stream_id = m.id LEFT JOIN rtms.streams s ON s.rtms_stream_id = m.id
+                SELECT (EXTRACT(EPOCH FROM now()) * 1000)::float8, m.id, r.rtms_stream_id IS NOT NULL, s.state, s.generation, s.owner_node
+                FROM (SELECT 1) one LEFT JOIN mine m ON true
+                LEFT JOIN renewed r ON r.rtms_stream_id = m.id LEFT JOIN rtms.streams s ON s.rtms_stream_id = m.id
                 """, logger: logger)
             var out: [RenewalRow] = []
-            for try await (id, ok, state, gen, owner) in rows.decode((String, Bool, String?, Int64?, String?).self) {
-                out.append(RenewalRow(streamID: id, renewed: ok, state: state, generation: gen, owner: owner))
+            var dbNow = 0.0
+            for try await (t, id, ok, state, gen, owner) in rows.decode((Double, String?, Bool, String?, Int64?, String?).self) {
+                dbNow = t
+                if let id { out.append(RenewalRow(streamID: id, renewed: ok, state: state, generation: gen, owner: owner)) }
             }
-            return out
+            return (out, dbNow)
         }
     }
 
@@ -305,7 +315,7 @@ final class FleetDatabase: Sendable {
             let rows = try await client.query("""
                 SELECT node_id, advertise_url FROM rtms.nodes
                 WHERE node_id <> \(node) AND stopped_at IS NULL
-                  AND heartbeat_at > now() - 2 * lease_ms * interval '1 millisecond'
+                  AND heartbeat_at > now() - 2.0 * lease_ms * interval '1 millisecond'
                 ORDER BY node_id
                 """, logger: logger)
             var out: [PeerNode] = []
@@ -356,8 +366,8 @@ final class FleetDatabase: Sendable {
             try await client.withTransaction(logger: logger) { conn -> String? in
                 if busy {
                     // The server still holds a signaling connection for the stream: it will notice
-                    // the old one gone within its keep-alive; try again in 0.5 s, for up to
-                    // `maxBusyRefusals` refusals (about Zoom's reconnect window), then end it.
+                    // the old one gone in time; try again in 0.5 s, for up to `maxBusyRefusals`
+                    // refusals (each join retries inside its timeout: about ten minutes), then end it.
                     let rows = try await conn.query("""
                         UPDATE rtms.streams SET busy_refusals = busy_refusals + 1,
                             state = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN 'ended' ELSE 'pending' END,

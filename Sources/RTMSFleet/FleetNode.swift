@@ -45,6 +45,9 @@ public struct FleetConfig: Sendable {
     public var queryTimeoutMs = 5_000
     /// A stream whose join fails on this many claims in a row is ended.
     public var maxJoinFailures = 5
+    /// An assigned stream the application has not attached a client to after this long is given
+    /// back (revoked here, pending again for another node).
+    public var attachTimeoutMs = 30_000
     /// A node holding k of n streams (k > 0) waits 5 ms + spreadMs·k/n before claiming after a
     /// wake-up, so idle and less loaded nodes tend to win new work.
     public var claimSpreadMs = 100
@@ -135,8 +138,12 @@ public final class FleetNode: @unchecked Sendable {
         /// The client's reconnect and drop counters at the last look (for the metrics' increments).
         var seenReconnects = 0
         var seenDrops = 0
+        /// When it was assigned (local monotonic): an application that never attaches a client
+        /// gives the stream back after `attachTimeoutMs`.
+        let assignedAt: Int64
         init(streamID: String, generation: Int64, cursor: Int64, deadline: Int64) {
             self.streamID = streamID; self.generation = generation; self.cursor = cursor; self.deadline = deadline
+            assignedAt = monotonicMs()
         }
     }
 
@@ -155,6 +162,15 @@ public final class FleetNode: @unchecked Sendable {
     private var peers: [PeerNode] = []
     /// The streams are kept through a database outage that every peer confirmed (logged once).
     private var outageHolding = false
+    /// The database's clock at the last successful renewal: when (local) it was sent, how long
+    /// the round trip took. Bounds when a takeover claim may still run (`claim`'s deadline).
+    private var dbClock: (dbNowMs: Double, sentLocal: Int64, rttMs: Int64)?
+    /// A takeover claim sent earlier may run on the database until this local time.
+    private var takeoverClaimsPossibleUntil: Int64 = 0
+    /// Promised to a peer in an outage: no takeover before this local time.
+    private var noTakeoverUntil: Int64 = 0
+    /// The chores after a renewal (catch-up delivery, listener check, peer list) are running.
+    private var choresRunning = false
     private var outageDoubtSaid = false
     private var tasks: [Task<Void, Never>] = []
     private var listener: PostgresConnection?
@@ -252,8 +268,11 @@ public final class FleetNode: @unchecked Sendable {
         lock.withLock { lastDatabaseOk != nil && renewFailingSince == nil }
     }
 
-    /// The node's state as JSON (GET /healthz).
-    public func statusJSON() -> JSONObject {
+    /// The node's state as JSON (GET /healthz). With `promise` (GET /healthz?outage-promise=1,
+    /// what a peer asks in an outage): when this node cannot reach the database either, has not
+    /// for longer than its takeover gap, and no takeover claim it sent can still run, it promises
+    /// not to take over anything for a lease ("no_takeover_ms") and keeps that promise.
+    public func statusJSON(promise: Bool = false) -> JSONObject {
         let (c, n, last, isRunning, isListening, renewed, known) = lock.withLock {
             (counters, held.count, lastDatabaseOk, running, listening, lastRenewalDone, peers)
         }
@@ -273,6 +292,16 @@ public final class FleetNode: @unchecked Sendable {
         o["takeover_gap_ms"] = .int(Int64(config.takeoverGapMs))
         o["peers"] = .array(known.map { .string($0.nodeID) })
         if let renewed { o["database_silent_ms"] = .int(monotonicMs() - renewed) }
+        if promise {
+            let now = monotonicMs()
+            let promised: Bool = lock.withLock {
+                guard running, renewFailingSince != nil, let r = lastRenewalDone, now - r > Int64(config.takeoverGapMs),
+                      now > takeoverClaimsPossibleUntil else { return false }
+                noTakeoverUntil = max(noTakeoverUntil, now + Int64(config.leaseMs))
+                return true
+            }
+            if promised { o["no_takeover_ms"] = .int(Int64(config.leaseMs)) }
+        }
         return o
     }
 
@@ -288,7 +317,7 @@ public final class FleetNode: @unchecked Sendable {
                 return (WebhookReply(status: 200, body: self.metrics.text()), "text/plain; version=0.0.4; charset=utf-8")
             }
             guard method == "GET", path == "/healthz" else { return nil }
-            let s = self.statusJSON()
+            let s = self.statusJSON(promise: uri.contains("outage-promise=1"))
             let ok = s["status"]?.stringValue == "ok"
             return (WebhookReply(status: ok ? 200 : 503, body: JSON.string(.object(s))), "application/json")
         }
@@ -579,10 +608,20 @@ public final class FleetNode: @unchecked Sendable {
             }
             do {
                 let sent = monotonicMs()
+                // Takeovers only while renewals succeed and no promise to a peer forbids them, and
+                // only if the statement runs before the claim's deadline on the database's clock
+                // (estimated from the last renewal, erring late by its round trip).
+                let takeoverTimeout = min(config.queryTimeoutMs, max(200, config.renewMs))
+                let takeoverUntil: Double? = lock.withLock {
+                    guard renewFailingSince == nil, sent >= noTakeoverUntil, let c = dbClock else { return nil }
+                    takeoverClaimsPossibleUntil = max(takeoverClaimsPossibleUntil, sent + Int64(takeoverTimeout) + c.rttMs)
+                    return c.dbNowMs + Double(sent - c.sentLocal + Int64(takeoverTimeout))
+                }
                 // One at a time: every node that woke claims in turn (SKIP LOCKED), so a burst of
                 // new streams spreads over the nodes instead of going to whichever woke first.
                 let claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                                 timeoutMs: config.queryTimeoutMs)
+                                                 takeoverUntilDbMs: takeoverUntil,
+                                                 timeoutMs: takeoverUntil == nil ? config.queryTimeoutMs : takeoverTimeout)
                 databaseOk()
                 for c in claimed { adopt(c, sent: sent) }
                 if !claimed.isEmpty {
@@ -591,6 +630,9 @@ public final class FleetNode: @unchecked Sendable {
                 }
                 let next = try await db.nextClaimable(node: config.nodeID, leaseMs: config.leaseMs, timeoutMs: config.queryTimeoutMs)
                 nextCheck = min(config.safetyPollMs, max(10, next.map { Int($0) + 15 } ?? config.safetyPollMs))
+                // Without takeovers an expired foreign lease is not claimable here: look again after
+                // the next renewal instead of every 10 ms.
+                if takeoverUntil == nil { nextCheck = max(nextCheck, config.renewMs) }
             } catch {
                 if isRunning { logger.info("claim: \(error)") }
                 nextCheck = min(1000, config.renewMs)
@@ -642,8 +684,8 @@ public final class FleetNode: @unchecked Sendable {
             let sent = monotonicMs()
             let list: [(String, Int64)] = lock.withLock { held.values.map { ($0.streamID, $0.generation) } }
             do {
-                let rows = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                              timeoutMs: config.renewMs)
+                let (rows, dbNow) = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                                                       timeoutMs: config.renewMs)
                 let took = Int(monotonicMs() - sent)
                 metrics.renewalsOK.increment()
                 metrics.renewalLatency.recordMilliseconds(took)
@@ -651,6 +693,7 @@ public final class FleetNode: @unchecked Sendable {
                 var lost: [(Held, String)] = []
                 let recovered: Int64? = lock.withLock {
                     lastRenewalDone = monotonicMs()
+                    dbClock = (dbNow, sent, Int64(took))
                     outageHolding = false
                     outageDoubtSaid = false
                     counters.renewals += 1
@@ -679,15 +722,26 @@ public final class FleetNode: @unchecked Sendable {
                     listenRetry.signal()
                 }
                 for (h, why) in lost { revoke(h, reason: why) }
-                // Catch-up: events whose notification was missed reach their clients now.
-                try? await deliverEvents(only: nil)
-                if recovered != nil || monotonicMs() - lastListenerPing > 5000 {
-                    lastListenerPing = monotonicMs()
-                    await pingListener()
+                // The chores after a renewal run beside the loop, one round at a time: a slow
+                // database must not delay the next renewal past the streams' deadlines.
+                let pingNow = recovered != nil || monotonicMs() - lastListenerPing > 5000
+                if pingNow { lastListenerPing = monotonicMs() }
+                let start: Bool = lock.withLock {
+                    guard !choresRunning else { return false }
+                    choresRunning = true
+                    return true
                 }
-                // Who could be taking over now: the peers to ask in an outage (one small query).
-                if let p = try? await db.livePeers(node: config.nodeID, timeoutMs: config.renewMs) {
-                    lock.withLock { peers = p }
+                if start {
+                    Task {
+                        defer { self.lock.withLock { self.choresRunning = false } }
+                        // Catch-up: events whose notification was missed reach their clients now.
+                        try? await self.deliverEvents(only: nil)
+                        if pingNow { await self.pingListener() }
+                        // Who could be taking over now: the peers to ask in an outage.
+                        if let p = try? await self.db.livePeers(node: self.config.nodeID, timeoutMs: self.config.renewMs) {
+                            self.lock.withLock { self.peers = p }
+                        }
+                    }
                 }
             } catch {
                 metrics.renewalsFailed.increment()
@@ -752,12 +806,12 @@ public final class FleetNode: @unchecked Sendable {
                 doubt = "\(p.nodeID) says \(a["status"]?.stringValue ?? "?")"
                 break
             }
-            guard let gap = a["takeover_gap_ms"]?.intValue, let silent = a["database_silent_ms"]?.intValue, silent > gap,
-                  let peerLease = a["lease_ms"]?.intValue else {
-                doubt = "\(p.nodeID) cannot promise to wait (renewed too recently, or a version without the takeover gate)"
+            // Its promise: no takeover for this long (clamped: a peer's number never traps us).
+            guard let promised = a["no_takeover_ms"]?.intValue, promised > Int64(config.marginMs) else {
+                doubt = "\(p.nodeID) cannot promise to wait (renewed too recently, a takeover claim of its own may still run, or a version without the promise)"
                 break
             }
-            lease = min(lease, Int(peerLease))
+            lease = min(lease, Int(min(promised, Int64(config.leaseMs))))
         }
         let until = sent + Int64(lease - config.marginMs)
         let (extended, say): (Int, Bool) = lock.withLock {
@@ -766,7 +820,9 @@ public final class FleetNode: @unchecked Sendable {
                 defer { outageDoubtSaid = true }
                 return (0, !outageDoubtSaid)
             }
-            for h in held.values { h.deadline = max(h.deadline, until) }
+            // A stream whose deadline already passed (the fence tick is about to leave it) stays left.
+            let now = monotonicMs()
+            for h in held.values where h.deadline > now { h.deadline = max(h.deadline, until) }
             defer { outageHolding = true }
             return (held.count, !outageHolding)
         }
@@ -800,6 +856,7 @@ public final class FleetNode: @unchecked Sendable {
         let now = monotonicMs()
         var expired: [Held] = []
         var done: [Held] = []
+        var unattached: [Held] = []
         lock.withLock {
             guard running else { return }
             for h in held.values {
@@ -807,7 +864,12 @@ public final class FleetNode: @unchecked Sendable {
                     expired.append(h)
                     continue
                 }
-                guard let c = h.client else { continue }
+                guard let c = h.client else {
+                    // Assigned but never joined (the application ignored it, or its poll thread is
+                    // stuck): back for another node rather than held and renewed for nothing.
+                    if now - h.assignedAt > Int64(config.attachTimeoutMs) { unattached.append(h) }
+                    continue
+                }
                 let phase = c.phase
                 if phase == .ready && !h.joined { metrics.joins.increment() }
                 if phase == .ready { h.joined = true }
@@ -823,7 +885,7 @@ public final class FleetNode: @unchecked Sendable {
                     if now - h.endedSeenAt! > 3000 { done.append(h) }
                 }
             }
-            for h in expired + done { held[h.streamID] = nil }
+            for h in expired + done + unattached { held[h.streamID] = nil }
             counters.leaseLosses += expired.count
             if !expired.isEmpty { metrics.leaseLosses.increment(by: expired.count) }
             metrics.streamsOwned.record(held.count)
@@ -832,7 +894,14 @@ public final class FleetNode: @unchecked Sendable {
             revoke(h, reason: "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
         }
         for h in done { finish(h, note: "the client ended") }
-        if !expired.isEmpty || !done.isEmpty { claimSignal.signal() }
+        for h in unattached {
+            lock.withLock {
+                assignments.append(.revoke(streamID: h.streamID, generation: h.generation, reason: "not joined within \(config.attachTimeoutMs) ms of the assignment"))
+                wake.signal()
+            }
+            finish(h, note: "the application did not join it within \(config.attachTimeoutMs) ms")
+        }
+        if !expired.isEmpty || !done.isEmpty || !unattached.isEmpty { claimSignal.signal() }
     }
 
     private func revoke(_ h: Held, reason: String) {
@@ -883,7 +952,7 @@ public final class FleetNode: @unchecked Sendable {
                     } else {
                         let state = try await db.releaseForRetry(node: node, streamID: streamID, generation: generation,
                                                                  note: note, maxFailures: maxFailures, busy: busy, timeoutMs: timeout)
-                        let gaveUp = busy ? "ended: the server refused every join for about a minute (status 8)" : "ended after \(maxFailures) failed joins"
+                        let gaveUp = busy ? "ended: 60 joins refused with status 8 (about ten minutes with the default join timeout)" : "ended after \(maxFailures) failed joins"
                         self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? gaveUp : busy ? "the server still holds another connection: again in 0.5 s" : "released for another attempt")")
                     }
                     self.databaseOk()

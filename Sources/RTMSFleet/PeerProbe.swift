@@ -70,7 +70,7 @@ private final class StatusReader: ChannelInboundHandler, RemovableChannelHandler
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz")
+        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/healthz?outage-promise=1")
         head.headers.add(name: "Host", value: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
         head.headers.add(name: "Connection", value: "close")
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -122,7 +122,7 @@ struct FleetSchemaTests {
                 group.addTask {
                     var mine: [String] = []
                     while true {
-                        let c = try await db.claim(node: "n\(n)", limit: 1, leaseMs: 10_000, gapMs: 6000, timeoutMs: 10_000)
+                        let c = try await db.claim(node: "n\(n)", limit: 1, leaseMs: 10_000, gapMs: 6000, takeoverUntilDbMs: nil, timeoutMs: 10_000)
                         if c.isEmpty { break }
                         mine += c.map(\.streamID)
                     }

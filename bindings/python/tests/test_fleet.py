@@ -246,6 +246,7 @@ class TestFleetErrorPaths(unittest.TestCase):
             self.assertGreater(N.rtms_fleet_get_wake_fd(f), 2)
             self.assertGreater(N.rtms_fleet_port(f), 0)
             self.assertEqual(N.rtms_fleet_poll(f, 0), 0)
+            self.assertEqual(N.rtms_fleet_poll(f, -2), IA)        # below -1: not "wait forever"
             self.assertEqual(N.rtms_fleet_status(f, None), IA)
             sim = Simulator("--webhook-url", "http://127.0.0.1:%d/zoom" % N.rtms_fleet_port(f), "--webhook-secret", SECRET)
             self.addCleanup(sim.close)
