@@ -199,6 +199,13 @@ public final class RTMSClient: @unchecked Sendable {
     /// falls to 0 when the server has answered every close frame (or the close timeout passed):
     /// from then on the server no longer sees this client (a handover waits for it).
     public var openConnections: Int { lock.withLock { _openConnections } }
+
+    /// The local TCP ports of this client's connections now (diagnostics and tests: which sockets
+    /// of the process are this client's). Hops to the client's event loop; not from it.
+    public func localPorts() -> [Int] {
+        guard !eventLoop.inEventLoop else { return connections.values.compactMap(\.localPort) }
+        return (try? eventLoop.submit { self.connections.values.compactMap(\.localPort) }.wait()) ?? []
+    }
     /// A joined session is re-establishing its signaling connection (scenario 1 or 2).
     public var isReconnecting: Bool { lock.withLock { _rejoining } }
     public var instanceID: String { lock.withLock { _instanceID } }

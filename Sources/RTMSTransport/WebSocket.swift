@@ -21,6 +21,8 @@ public protocol MessageConnection: AnyObject {
     func setReading(_ on: Bool)
     /// Pings after `pingAfterMs` of silence; declares the connection lost after `deadAfterMs`.
     func startLiveness(pingAfterMs: Int, deadAfterMs: Int)
+    /// The local TCP port once connected (diagnostics: which socket is this connection's).
+    var localPort: Int? { get }
 }
 
 extension MessageConnection {
@@ -93,6 +95,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     }
 
     public var remoteDescription: String { channel?.remoteAddress?.description ?? "?" }
+
+    public var localPort: Int? { (channel ?? dialingChannel)?.localAddress?.port }
 
     // MARK: Called by the pipeline
 

@@ -49,7 +49,7 @@ func ownSocketInodes() -> Set<String> {
 /// with `port` as the remote end (a socket the application closed is in FIN_WAIT or TIME_WAIT;
 /// the server's own side, e.g. a connection the simulator froze, is not counted, nor are other
 /// processes' sockets). Each as "local-port state".
-func clientSocketsHeldOpen(toPort port: Int) -> [String] {
+func clientSocketsHeldOpen(toPort port: Int, localPorts: Set<Int>? = nil) -> [String] {
     let hexPort = String(port, radix: 16, uppercase: true)
     let want = String(repeating: "0", count: max(0, 4 - hexPort.count)) + hexPort
     let mine = ownSocketInodes()
@@ -60,6 +60,7 @@ func clientSocketsHeldOpen(toPort port: Int) -> [String] {
             guard f.count > 9, mine.contains(String(f[9])) else { continue }
             let remote = f[2].split(separator: ":").last.map(String.init) ?? ""
             let local = f[1].split(separator: ":").last.flatMap { Int($0, radix: 16) } ?? 0
+            guard localPorts == nil || localPorts!.contains(local) else { continue }
             if remote == want && (f[3] == "01" || f[3] == "08") { out.append("\(local) \(f[3] == "01" ? "ESTABLISHED" : "CLOSE_WAIT")") }
         }
     }
@@ -118,9 +119,18 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             }
             var seen = [Collected](repeating: Collected(), count: streams)
             var lastAudio = [Int64](repeating: 0, count: streams)
+            // Every local port the chaos clients' connections used (sampled): after the end, none
+            // of these sockets may be left open (another suite's client reconnecting to a port this
+            // simulator took over later is not theirs).
+            var ours = Set<Int>()
+            var lastSample: Int64 = 0
             func pump(for ms: Int64) {
                 let end = nowMilliseconds() + ms
                 while nowMilliseconds() < end {
+                    if nowMilliseconds() - lastSample >= 200 {
+                        lastSample = nowMilliseconds()
+                        for (c, _) in clients { ours.formUnion(c.localPorts()) }
+                    }
                     for i in 0..<streams {
                         clients[i].0.poll(maxEvents: 10_000) { item in
                             if case .media(let m) = item, m.kind == .audio { lastAudio[i] = nowMilliseconds() }
@@ -164,6 +174,8 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             let deadline = nowMilliseconds() + 15_000
             while clients.contains(where: { $0.0.isLive }) && nowMilliseconds() < deadline { pump(for: 100) }
             #expect(!clients.contains(where: { $0.0.isLive }), "every live stream ended when the meeting ended")
+            for (c, _) in clients { ours.formUnion(c.localPorts()) }
+            #expect(ours.count >= streams * 2, "the clients' sockets were sampled: \(ours.count)")
             for (client, _) in clients { client.leave() }
             // No socket of the clients is left, counted while the simulator still holds its port
             // (once it is gone, another suite's server may get the same port number). Its own
@@ -171,13 +183,15 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             // Up to 30 s: in the full suite, other suites load both cores (seen once: every socket
             // of the live streams still open after 10 s); how long it took is printed when slow.
             let t0 = nowMilliseconds()
-            var open = clientSocketsHeldOpen(toPort: simPort)
+            var open = clientSocketsHeldOpen(toPort: simPort, localPorts: ours)
             let heldAtLeave = open
             for _ in 0..<600 where !open.isEmpty {
                 sleepMs(50)
-                open = clientSocketsHeldOpen(toPort: simPort)
+                open = clientSocketsHeldOpen(toPort: simPort, localPorts: ours)
             }
             if nowMilliseconds() - t0 > 1000 { print("chaos: the clients' sockets took \(nowMilliseconds() - t0) ms to close after leave; held at leave: \(heldAtLeave)") }
+            let foreign = Set(clientSocketsHeldOpen(toPort: simPort)).subtracting(open)
+            if !foreign.isEmpty { print("chaos: other sockets of this process to the simulator's port (not the chaos clients'): \(foreign.sorted())") }
             #expect(open.isEmpty, "\(open.count) client sockets to the simulator still open: \(open)")
         }
         // Everything is torn down: no client or thread is left.
