@@ -607,21 +607,29 @@ public final class FleetNode: @unchecked Sendable {
                 guard isRunning else { return }
             }
             do {
-                let sent = monotonicMs()
-                // Takeovers only while renewals succeed and no promise to a peer forbids them, and
-                // only if the statement runs before the claim's deadline on the database's clock
-                // (estimated from the last renewal, erring late by its round trip).
-                let takeoverTimeout = min(config.queryTimeoutMs, max(200, config.renewMs))
-                let takeoverUntil: Double? = lock.withLock {
-                    guard renewFailingSince == nil, sent >= noTakeoverUntil, let c = dbClock else { return nil }
-                    takeoverClaimsPossibleUntil = max(takeoverClaimsPossibleUntil, sent + Int64(takeoverTimeout) + c.rttMs)
-                    return c.dbNowMs + Double(sent - c.sentLocal + Int64(takeoverTimeout))
-                }
+                var sent = monotonicMs()
                 // One at a time: every node that woke claims in turn (SKIP LOCKED), so a burst of
                 // new streams spreads over the nodes instead of going to whichever woke first.
-                let claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                                 takeoverUntilDbMs: takeoverUntil,
-                                                 timeoutMs: takeoverUntil == nil ? config.queryTimeoutMs : takeoverTimeout)
+                // New and released streams first, with the usual timeout.
+                var claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                                                 takeoverUntilDbMs: nil, timeoutMs: config.queryTimeoutMs)
+                // Then a takeover: only while renewals succeed and no promise to a peer forbids it,
+                // and only if the statement runs before the claim's deadline on the database's
+                // clock (estimated from the last renewal, erring late by its round trip).
+                let takeoverTimeout = min(config.queryTimeoutMs, max(200, config.renewMs))
+                var takeoverUntil: Double? = nil
+                if claimed.isEmpty {
+                    sent = monotonicMs()
+                    takeoverUntil = lock.withLock {
+                        guard renewFailingSince == nil, sent >= noTakeoverUntil, let c = dbClock else { return nil }
+                        takeoverClaimsPossibleUntil = max(takeoverClaimsPossibleUntil, sent + Int64(takeoverTimeout) + c.rttMs)
+                        return c.dbNowMs + Double(sent - c.sentLocal + Int64(takeoverTimeout))
+                    }
+                    if let until = takeoverUntil {
+                        claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                                                     takeoverUntilDbMs: until, timeoutMs: takeoverTimeout)
+                    }
+                }
                 databaseOk()
                 for c in claimed { adopt(c, sent: sent) }
                 if !claimed.isEmpty {
