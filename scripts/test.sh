@@ -3,7 +3,8 @@
 #   1. Swift tests: codec, state machines, core against the simulator, C ABI contract.
 #   2. C: the shipping librtms.so (release, static stdlib, rtms_* exports only), header test,
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
-#   3. The Python binding: pip install into a fresh venv, its tests against the simulator.
+#   3. The Python binding: pip install into a fresh venv, its tests against the simulator, rtms.Fleet
+#      against a throwaway PostgreSQL (two nodes in two processes, a takeover after SIGKILL).
 #   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
 #      every code block of examples/*.md run against the simulator (Tests/docs).
@@ -111,7 +112,7 @@ PY
 step "C ABI: shipping library, headers, CMake and pkg-config"
 RTMS_SIM="$bin/rtms-sim" bash Tests/c/run.sh
 
-step "Python binding (bindings/python) against the simulator"
+step "Python binding (bindings/python) against the simulator; rtms.Fleet against a throwaway PostgreSQL"
 lib="$root/.ci-work/c-tests/prefix/lib/librtms.so"
 if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
   # Offline: the package from source, the shipping library by path.
@@ -125,7 +126,7 @@ else
   (cd "$tmp" && RTMS_SIM="$bin/rtms-sim" "$venv/bin/python" -m unittest discover -s "$root/bindings/python/tests")
 fi
 
-step "Node binding (bindings/node): addon built with cc, node --test against the simulator"
+step "Node binding (bindings/node): addon built with cc, node --test against the simulator (rtms.Fleet too)"
 RTMS_LIB="$lib" bash "$root/bindings/node/build.sh"
 RTMS_SIM="$bin/rtms-sim" node --test "$root/bindings/node/test/"
 
@@ -162,4 +163,8 @@ env "${bench_env[@]}" RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/b
 
 step "Fleet benchmark, smoke: three rtms serve nodes, latency, two takeovers, 30 streams (bench/fleet.py --smoke)"
 RTMS_BIN="$bin/rtms" RTMS_SIM="$bench_sim" python3 "$root/bench/fleet.py" --smoke
+
+step "Soak, smoke: 6 streams under seeded chaos and bad webhook requests for ~20 s, every check (bench/soak.py --smoke)"
+RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/bench/soak.py" --smoke
+
 printf '\nall tests passed in %ss\n' "$(( $(date +%s) - start ))"
