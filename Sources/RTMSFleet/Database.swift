@@ -364,37 +364,26 @@ final class FleetDatabase: Sendable {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn -> String? in
-                if busy {
-                    // The server still holds a signaling connection for the stream: it will notice
-                    // the old one gone in time; try again in 0.5 s, for up to `maxBusyRefusals`
-                    // refusals (each join retries inside its timeout: about ten minutes), then end it.
-                    let rows = try await conn.query("""
-                        UPDATE rtms.streams SET busy_refusals = busy_refusals + 1,
-                            state = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN 'ended' ELSE 'pending' END,
-                            owner_node = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN owner_node ELSE NULL END,
-                            lease_until = NULL, retry_at = now() + interval '500 milliseconds',
-                            end_note = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN \(note) ELSE end_note END,
-                            ended_at = CASE WHEN busy_refusals + 1 >= \(maxBusyRefusals) THEN now() ELSE ended_at END,
-                            updated_at = now()
-                        WHERE rtms_stream_id = \(streamID) AND generation = \(generation) AND owner_node = \(node) AND state = 'owned'
-                        RETURNING state
-                        """, logger: logger)
-                    var state: String? = nil
-                    for try await s in rows.decode(String.self) { state = s }
-                    if state == "pending" { try await conn.query("SELECT pg_notify(\(notifyChannel), 'work')", logger: logger) }
-                    return state
-                }
+                // A failed join counts towards `maxFailures` and is tried again after 1 s, 2 s, …
+                // (at most 30 s). A join refused because the server still holds a signaling
+                // connection (`busy`: it will notice the old one gone in time) counts towards
+                // `maxBusyRefusals` instead and is tried again in 0.5 s (each join retries inside
+                // its timeout: about ten minutes in all). Past either limit the stream is ended.
+                let (f, b) = busy ? (0, 1) : (1, 0)
                 let rows = try await conn.query("""
-                    UPDATE rtms.streams SET failures = failures + 1,
-                        state = CASE WHEN failures + 1 >= \(maxFailures) THEN 'ended' ELSE 'pending' END,
-                        owner_node = CASE WHEN failures + 1 >= \(maxFailures) THEN owner_node ELSE NULL END,
+                    UPDATE rtms.streams s SET failures = s.failures + \(f), busy_refusals = s.busy_refusals + \(b),
+                        state = CASE WHEN g.ends THEN 'ended' ELSE 'pending' END,
+                        owner_node = CASE WHEN g.ends THEN s.owner_node ELSE NULL END,
                         lease_until = NULL,
-                        retry_at = now() + LEAST(30, failures + 1)::float8 * interval '1 second',
-                        end_note = CASE WHEN failures + 1 >= \(maxFailures) THEN \(note) ELSE end_note END,
-                        ended_at = CASE WHEN failures + 1 >= \(maxFailures) THEN now() ELSE ended_at END,
+                        retry_at = now() + CASE WHEN \(busy) THEN interval '500 milliseconds'
+                                                ELSE LEAST(30, s.failures + 1)::float8 * interval '1 second' END,
+                        end_note = CASE WHEN g.ends THEN \(note) ELSE s.end_note END,
+                        ended_at = CASE WHEN g.ends THEN now() ELSE s.ended_at END,
                         updated_at = now()
-                    WHERE rtms_stream_id = \(streamID) AND generation = \(generation) AND owner_node = \(node) AND state = 'owned'
-                    RETURNING state
+                    FROM (SELECT failures + \(f) >= \(maxFailures) OR busy_refusals + \(b) >= \(maxBusyRefusals) AS ends
+                          FROM rtms.streams WHERE rtms_stream_id = \(streamID)) g
+                    WHERE s.rtms_stream_id = \(streamID) AND s.generation = \(generation) AND s.owner_node = \(node) AND s.state = 'owned'
+                    RETURNING s.state
                     """, logger: logger)
                 var state: String? = nil
                 for try await s in rows.decode(String.self) { state = s }

@@ -532,22 +532,11 @@ final class NetnsNode: @unchecked Sendable {
             strdup("RTMS_ADVERTISE_URL=http://\(host.address):\(Self.webhookPort)"), nil,
         ]
         defer { (argv + envp).forEach { free($0) } }
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGINT)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        guard posix_spawn(&pid, ip, nil, &attr, argv, envp) == 0 else {
+        guard let child = spawnDaemon(ip, argv, envp) else {
             webhook.close()
             throw FleetError("cannot start \(rtms) in \(host.namespace)")
         }
+        pid = child
     }
 
     var log: String { readFile(logPath) }

@@ -79,45 +79,83 @@ func overlapping(_ conns: [SimConnection], slackMs: Int64 = 0) -> Bool {
     return false
 }
 
-@Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped), .enabled(if: Netns.available, Netns.skipped))
-struct PartitionTests {
-    @Test func aHostCutOffFromTheNetworkLosesItsStreamsToTheSurvivorsAndDoesNotTakeThemBack() async throws {
-        let tStart = nowMilliseconds()
+/// Three `rtms serve` hosts (network namespaces), PostgreSQL and the simulator behind forwarders
+/// in the hub: what both partition tests set up. Nil (with the reason printed) when the database
+/// is not reached over TCP at an IPv4 address. `close()` tears it down in reverse order.
+final class PartitionFleet {
+    let url: String
+    let topology: NetnsTopology
+    let sim: Simulator
+    let dbForwarder: NetnsForwarder
+    let simForwarder: NetnsForwarder
+    var nodes: [NetnsNode] = []
+
+    init?(_ tag: String, keepAliveMs: Int, names: [String] = ["A", "B", "C"]) async throws {
         Netns.removeLeftovers()
-        let url = try await TestPostgres.freshDatabase("partition")
+        url = try await TestPostgres.freshDatabase(tag)
         let db = try DatabaseURL(url)
         let urlHost = db.host ?? ""
         let dbHost = urlHost == "localhost" ? "127.0.0.1" : urlHost
         guard db.socketPath == nil, inet_addr(dbHost) != INADDR_NONE else {
-            print("fleet-partition: skipped (the database is not reached over TCP at an IPv4 address: \(db))")
-            return
+            print("fleet-partition (\(tag)): skipped (the database is not reached over TCP at an IPv4 address: \(db))")
+            return nil
         }
-        let names = ["A", "B", "C"]
-        let topology = try NetnsTopology(hosts: names)
-        defer { topology.destroy() }
+        topology = try NetnsTopology(hosts: names)
+        do {
+            sim = try makePartitionSimulator(urlHost: topology.hubAddress, keepAliveMs: keepAliveMs)
+        } catch {
+            topology.destroy()
+            throw error
+        }
+        do {
+            dbForwarder = try NetnsForwarder("database", listenIn: topology.hub, host: topology.hubAddress, port: db.port,
+                                             connectIn: nil, toHost: dbHost, toPort: db.port)
+        } catch {
+            sim.stop(); topology.destroy()
+            throw error
+        }
+        do {
+            simForwarder = try NetnsForwarder("simulator", listenIn: topology.hub, host: topology.hubAddress, port: sim.port,
+                                              connectIn: nil, toHost: "127.0.0.1", toPort: sim.port, tap: true)
+        } catch {
+            dbForwarder.close(); sim.stop(); topology.destroy()
+            throw error
+        }
+        let nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
+        do {
+            for name in names {
+                nodes.append(try NetnsNode(topology.host(name), hub: topology.hub, databaseURL: nodeURL,
+                                           leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs))
+            }
+            for n in nodes { try n.waitReady() }
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    func close() {
+        nodes.forEach { $0.stop() }
+        simForwarder.close()
+        dbForwarder.close()
+        sim.stop()
+        topology.destroy()
+    }
+}
+
+@Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped), .enabled(if: Netns.available, Netns.skipped))
+struct PartitionTests {
+    @Test func aHostCutOffFromTheNetworkLosesItsStreamsToTheSurvivorsAndDoesNotTakeThemBack() async throws {
+        let tStart = nowMilliseconds()
         // Keep-alives every 300 ms on idle connections: the simulator counts a connection dead
         // after three unanswered ones (1 to 2 s after the cut), before the lease can expire (2.5 to
         // 3 s after it). Like Zoom, it refuses a second signaling connection while the first looks
         // open (status 8), so survivors can only rejoin once it has noticed (docs/fleet.md,
         // "Network partitions").
         let keepAliveMs = 300
-        let sim = try makePartitionSimulator(urlHost: topology.hubAddress, keepAliveMs: keepAliveMs)
-        defer { sim.stop() }
-        let dbForwarder = try NetnsForwarder("database", listenIn: topology.hub, host: topology.hubAddress, port: db.port,
-                                             connectIn: nil, toHost: dbHost, toPort: db.port)
-        defer { dbForwarder.close() }
-        let simForwarder = try NetnsForwarder("simulator", listenIn: topology.hub, host: topology.hubAddress, port: sim.port,
-                                              connectIn: nil, toHost: "127.0.0.1", toPort: sim.port, tap: true)
-        defer { simForwarder.close() }
-        let nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
-
-        var nodes: [NetnsNode] = []
-        defer { nodes.forEach { $0.stop() } }
-        for name in names {
-            nodes.append(try NetnsNode(topology.host(name), hub: topology.hub, databaseURL: nodeURL,
-                                       leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs))
-        }
-        for n in nodes { try n.waitReady() }
+        guard let fleet = try await PartitionFleet("partition", keepAliveMs: keepAliveMs) else { return }
+        defer { fleet.close() }
+        let (url, topology, sim, simForwarder, nodes) = (fleet.url, fleet.topology, fleet.sim, fleet.simForwarder, fleet.nodes)
         for n in nodes {
             #expect(await eventually(timeoutMs: 10_000, everyMs: 50) { n.healthz().0 == 200 },
                     "\(n.name) in its namespace reaches the database through the hub: \(n.healthz())\n\(n.log)")
@@ -335,35 +373,10 @@ struct PartitionTests {
     /// refused join, the fleet claims again every 0.5 s without counting failures, and each stream
     /// is joined by a survivor once the server lets go.
     @Test func aServerSlowToNoticeTheCutDelaysTheTakeoverButEndsNothing() async throws {
-        Netns.removeLeftovers()
-        let url = try await TestPostgres.freshDatabase("slowserver")
-        let db = try DatabaseURL(url)
-        let urlHost = db.host ?? ""
-        let dbHost = urlHost == "localhost" ? "127.0.0.1" : urlHost
-        guard db.socketPath == nil, inet_addr(dbHost) != INADDR_NONE else {
-            print("fleet-partition (slow server): skipped (the database is not reached over TCP at an IPv4 address: \(db))")
-            return
-        }
-        let names = ["A", "B", "C"]
-        let topology = try NetnsTopology(hosts: names)
-        defer { topology.destroy() }
         let noticeAfterMs: Int64 = 15_000
-        let sim = try makePartitionSimulator(urlHost: topology.hubAddress, keepAliveMs: 120_000)
-        defer { sim.stop() }
-        let dbForwarder = try NetnsForwarder("database", listenIn: topology.hub, host: topology.hubAddress, port: db.port,
-                                             connectIn: nil, toHost: dbHost, toPort: db.port)
-        defer { dbForwarder.close() }
-        let simForwarder = try NetnsForwarder("simulator", listenIn: topology.hub, host: topology.hubAddress, port: sim.port,
-                                              connectIn: nil, toHost: "127.0.0.1", toPort: sim.port, tap: true)
-        defer { simForwarder.close() }
-        let nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
-        var nodes: [NetnsNode] = []
-        defer { nodes.forEach { $0.stop() } }
-        for name in names {
-            nodes.append(try NetnsNode(topology.host(name), hub: topology.hub, databaseURL: nodeURL,
-                                       leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs))
-        }
-        for n in nodes { try n.waitReady() }
+        guard let fleet = try await PartitionFleet("slowserver", keepAliveMs: 120_000) else { return }
+        defer { fleet.close() }
+        let (url, topology, sim, simForwarder, nodes) = (fleet.url, fleet.topology, fleet.sim, fleet.simForwarder, fleet.nodes)
         for n in nodes { #expect(await eventually(timeoutMs: 10_000, everyMs: 50) { n.healthz().0 == 200 }, "\(n.name): \(n.healthz())") }
         var ids: [String] = []
         for i in 0..<6 {

@@ -138,6 +138,44 @@ struct FleetSchemaTests {
         #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE state = 'owned' AND generation = 1") == 20)
         print("claims: 20 streams over 4 concurrent claimers: \(claimed.map(\.count)) (none twice)")
     }
+
+    @Test func aFailedJoinAndABusyRefusalCountSeparatelyAndEachEndsTheStreamAtItsLimit() async throws {
+        let url = try await TestPostgres.freshDatabase("retry")
+        let db = FleetDatabase(url: try DatabaseURL(url), logger: testLogger)
+        db.start()
+        defer { db.stop() }
+        _ = try await db.migrate(node: "t", timeoutMs: 10_000)
+        func store(_ id: String) async throws {
+            let body = #"{"event":"meeting.rtms_started","event_ts":1,"payload":{"meeting_uuid":"m\#(id)","rtms_stream_id":"\#(id)","server_urls":"ws://127.0.0.1:1/signaling"}}"#
+            let d = WebhookDelivery(event: "meeting.rtms_started", body: Array(body.utf8), object: try JSON.parse(body).objectValue!,
+                                    rtmsKind: "started", streamID: id)
+            _ = try await db.store(d, node: "t", timeoutMs: 10_000)
+        }
+        func claimAndRelease(_ id: String, busy: Bool) async throws -> String? {
+            try await withConnection(url) { try await $0.query(PostgresQuery(unsafeSQL: "UPDATE rtms.streams SET retry_at = NULL WHERE rtms_stream_id = '\(id)'"), logger: testLogger) }
+            let c = try #require(try await db.claim(node: "n", limit: 1, leaseMs: 10_000, gapMs: 6000, takeoverUntilDbMs: nil, timeoutMs: 10_000)
+                .first { $0.streamID == id })
+            return try await db.releaseForRetry(node: "n", streamID: id, generation: c.generation, note: "refused", maxFailures: 2,
+                                                busy: busy, maxBusyRefusals: 3, timeoutMs: 10_000)
+        }
+        func counts(_ id: String) async throws -> [Int64] {
+            try await intColumn(url, "SELECT failures FROM rtms.streams WHERE rtms_stream_id = '\(id)'")
+                + intColumn(url, "SELECT busy_refusals FROM rtms.streams WHERE rtms_stream_id = '\(id)'")
+        }
+        // Failed joins: pending again after the first (retried in 1 s), ended at the second.
+        try await store("f")
+        #expect(try await claimAndRelease("f", busy: false) == "pending")
+        #expect(try await intColumn(url, "SELECT (EXTRACT(EPOCH FROM (retry_at - now())) * 1000)::int8 FROM rtms.streams WHERE rtms_stream_id = 'f'").first.map { $0 > 500 && $0 <= 1000 } == true)
+        #expect(try await claimAndRelease("f", busy: false) == "ended")
+        #expect(try await counts("f") == [2, 0])
+        // Busy refusals: not failures; retried in 0.5 s; ended at the third.
+        try await store("b")
+        #expect(try await claimAndRelease("b", busy: true) == "pending")
+        #expect(try await intColumn(url, "SELECT (EXTRACT(EPOCH FROM (retry_at - now())) * 1000)::int8 FROM rtms.streams WHERE rtms_stream_id = 'b'").first.map { $0 > 0 && $0 <= 500 } == true)
+        #expect(try await claimAndRelease("b", busy: true) == "pending")
+        #expect(try await claimAndRelease("b", busy: true) == "ended")
+        #expect(try await counts("b") == [0, 3])
+    }
 }
 
 @Suite(.serialized, .enabled(if: TestPostgres.available, TestPostgres.skipped))

@@ -252,6 +252,26 @@ func productsDirectory() -> String {
     return packageRoot + "/.build/debug"
 }
 
+/// Starts a long-lived child (a node) with signals unblocked and SIGTERM/SIGINT at their
+/// defaults: the test runner's threads block signals, and the child must stop on SIGTERM like any
+/// daemon. Returns its pid.
+func spawnDaemon(_ path: String, _ argv: [UnsafeMutablePointer<CChar>?], _ envp: [UnsafeMutablePointer<CChar>?]) -> pid_t? {
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigmask(&attr, &none)
+    var defaults = sigset_t()
+    sigemptyset(&defaults)
+    sigaddset(&defaults, SIGTERM)
+    sigaddset(&defaults, SIGINT)
+    posix_spawnattr_setsigdefault(&attr, &defaults)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var pid: pid_t = 0
+    return posix_spawn(&pid, path, nil, &attr, argv, envp) == 0 ? pid : nil
+}
+
 /// `rtms serve` as a child process: its own webhook port, output folder and log.
 final class ServeNode {
     let name: String
@@ -280,20 +300,8 @@ final class ServeNode {
             strdup("ZM_RTMS_WEBHOOK_SECRET=\(webhookSecret)"), strdup("PATH=/usr/bin:/bin"), strdup("RTMS_LOG_LEVEL=warning"), nil,
         ]
         defer { (argv + envp).forEach { free($0) } }
-        // The test runner's threads block signals; the node must get SIGTERM like any daemon.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGTERM)
-        sigaddset(&defaults, SIGINT)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        guard posix_spawn(&pid, "/bin/sh", nil, &attr, argv, envp) == 0 else { throw FleetError("cannot start \(rtms)") }
+        guard let child = spawnDaemon("/bin/sh", argv, envp) else { throw FleetError("cannot start \(rtms)") }
+        pid = child
     }
 
     deinit {

@@ -177,18 +177,7 @@ struct ScriptAudio {
         // as received with silence frames in the gaps.
         let h = try SimHarness()
         let start = h.meeting { $0.durationMs = Self.durationMs; $0.participants = 3; $0.seed = Self.seed }
-        let dir = testDirectory("opus-audible")
-        var s = RecordSettings()
-        s.outputDirectory = dir
-        s.clientID = testClientID
-        s.clientSecret = testClientSecret
-        s.format = RecordFormat(channels: 1, codec: .opus)
-        let r = Recorder(settings: s)
-        try r.record(start)
-        let deadline = nowMilliseconds() + 20_000
-        while r.activeCount > 0 && nowMilliseconds() < deadline { r.poll(waitMs: 100) }
-        let summary = r.finish()[0]
-        let base = dir + "/" + StreamRecorder.safeName(start.streamID)
+        let (summary, base) = try recordOpusMeeting(start, into: testDirectory("opus-audible"))
         let tracks = (summary["files"]?.arrayValue ?? []).compactMap(\.stringValue).filter { $0.hasSuffix(".opus") }
         #expect(tracks.count >= 2, "\(tracks)")
         for t in tracks {

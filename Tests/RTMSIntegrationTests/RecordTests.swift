@@ -200,18 +200,7 @@ func samples(_ b: [UInt8]) -> [Int16] {
     @Test func opusIsRecordedAsOggPerSpeaker() throws {
         let h = try SimHarness()
         let start = h.meeting { $0.durationMs = 6000; $0.participants = 4 }
-        let dir = testDirectory("opus")
-        var s = RecordSettings()
-        s.outputDirectory = dir
-        s.clientID = testClientID
-        s.clientSecret = testClientSecret
-        s.format = RecordFormat(channels: 1, codec: .opus)
-        let r = Recorder(settings: s)
-        try r.record(start)
-        let deadline = nowMilliseconds() + 20_000
-        while r.activeCount > 0 && nowMilliseconds() < deadline { r.poll(waitMs: 100) }
-        let summary = r.finish()[0]
-        let base = dir + "/" + StreamRecorder.safeName(start.streamID)
+        let (summary, base) = try recordOpusMeeting(start, into: testDirectory("opus"))
         #expect(summary["audio_format"]?["codec"]?.stringValue == "Opus" && summary["audio_format"]?["sample_rate"]?.intValue == 48_000)
         let files = (summary["files"]?.arrayValue ?? []).compactMap(\.stringValue)
         let tracks = files.filter { $0.hasPrefix("audio/") }
@@ -242,4 +231,19 @@ func samples(_ b: [UInt8]) -> [Int16] {
         let summary = try JSON.parse(readFile(base + "/summary.json"))
         #expect((summary["media"]?["audio"]?["messages"]?.intValue ?? 0) > 0 && summary["end"] == nil)
     }
+}
+
+/// Records a simulated meeting as `rtms record --audio-codec opus` does (mono Ogg Opus per
+/// speaker) until it ends (20 s at most); returns the summary and the stream's folder.
+func recordOpusMeeting(_ start: StreamStart, into dir: String) throws -> (summary: JSONValue, base: String) {
+    var s = RecordSettings()
+    s.outputDirectory = dir
+    s.clientID = testClientID
+    s.clientSecret = testClientSecret
+    s.format = RecordFormat(channels: 1, codec: .opus)
+    let r = Recorder(settings: s)
+    try r.record(start)
+    let deadline = nowMilliseconds() + 20_000
+    while r.activeCount > 0 && nowMilliseconds() < deadline { r.poll(waitMs: 100) }
+    return (r.finish()[0], dir + "/" + StreamRecorder.safeName(start.streamID))
 }

@@ -7,7 +7,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert');
-const { spawn, spawnSync } = require('node:child_process');
+const { spawnSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
@@ -18,7 +18,10 @@ const rtms = require('..');
 const CLIENT_ID = 'node-fleet-client';
 const CLIENT_SECRET = 'node-fleet-secret';
 const SECRET = 'node-fleet-webhook-secret';
-const simBinary = process.env.RTMS_SIM || path.join(__dirname, '..', '..', '..', '.build', 'debug', 'rtms-sim');
+const sim = require('./support/simulator.js');
+
+const startSim = (...extra) => sim.startSim({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, ...extra);
+const { until } = sim;
 const script = path.join(__dirname, '..', '..', '..', 'scripts', 'pg-test.sh');
 
 // The server: RTMS_TEST_DATABASE_URL, else scripts/pg-test.sh; null (with why) when neither can be had.
@@ -51,37 +54,6 @@ function database(tag) {
   return `${pg.url.slice(0, pg.url.lastIndexOf('/'))}/${name}`;
 }
 
-function startSim(...extra) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(simBinary, ['--host', '127.0.0.1', '--port', '0', '--meetings', '0', '--client-id', CLIENT_ID,
-      '--client-secret', CLIENT_SECRET, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let buf = '';
-    proc.stderr.setEncoding('utf8');
-    proc.stderr.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/listening on port (\d+)/);
-      if (m && !proc.base) {
-        proc.base = `http://127.0.0.1:${m[1]}`;
-        const call = async (method, p, body) => (await fetch(proc.base + p, { method, body: body === undefined ? undefined : JSON.stringify(body) })).json();
-        resolve({ call, meeting: (o = {}) => call('POST', '/meetings', { duration: 4, ...o }), close: () => proc.kill('SIGTERM') });
-      }
-    });
-    proc.on('error', reject);
-  });
-}
-
-function until(cond, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error('timed out'));
-      setTimeout(check, 20);
-      return undefined;
-    };
-    check();
-  });
-}
 
 async function post(url, body, secret = SECRET) {
   const ts = String(Math.floor(Date.now() / 1000));

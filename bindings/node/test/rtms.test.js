@@ -15,48 +15,11 @@ const rtms = require('..');
 
 const CLIENT_ID = 'node-test-client';
 const CLIENT_SECRET = 'node-test-secret';
-const simBinary = process.env.RTMS_SIM || path.join(__dirname, '..', '..', '..', '.build', 'debug', 'rtms-sim');
+const sim = require('./support/simulator.js');
 
-function startSim(...extra) {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(simBinary, ['--host', '127.0.0.1', '--port', '0', '--meetings', '0', '--client-id', CLIENT_ID,
-      '--client-secret', CLIENT_SECRET, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let buf = '';
-    proc.stderr.setEncoding('utf8');
-    const onData = (d) => {
-      buf += d;
-      const m = buf.match(/listening on port (\d+)/);
-      if (m) {
-        const base = `http://127.0.0.1:${m[1]}`;
-        const call = async (method, p, body) => {
-          const r = await fetch(base + p, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-          return r.json();
-        };
-        resolve({
-          proc, call,
-          meeting: (o = {}) => call('POST', '/meetings', { duration: 4, ...o }),
-          chaos: (id, connection, action) => call('POST', `/streams/${id}/chaos`, { connection, action }),
-          close: () => proc.kill('SIGTERM'),
-        });
-      }
-    };
-    proc.stderr.on('data', onData);
-    proc.on('error', reject);
-  });
-}
+const startSim = (...extra) => sim.startSim({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, ...extra);
+const { until } = sim;
 
-function until(cond, ms = 15000) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() - t0 > ms) return reject(new Error('timed out'));
-      setTimeout(check, 20);
-      return undefined;
-    };
-    check();
-  });
-}
 
 function record(client) {
   const calls = [];

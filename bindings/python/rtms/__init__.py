@@ -35,6 +35,7 @@ from . import _native
 from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, Metadata, NativeClient,
                     Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
 from ._native import RTMSException
+from ._wakefds import sync_watched
 
 _ClientBase = NativeClient
 
@@ -319,27 +320,7 @@ class EventLoop:
             fd = c.wake_fd()
             if fd >= 0:
                 want[fd] = c
-        for fd, c in list(self._watched.items()):
-            if want.get(fd) is not c:
-                try:
-                    self._selector.unregister(fd)
-                except (KeyError, ValueError, OSError):
-                    pass
-                del self._watched[fd]
-        for fd, c in want.items():
-            if fd not in self._watched:
-                try:
-                    self._selector.register(fd, selectors.EVENT_READ, c)
-                except KeyError:
-                    # A descriptor number reused after a close the selector missed.
-                    try:
-                        self._selector.unregister(fd)
-                        self._selector.register(fd, selectors.EVENT_READ, c)
-                    except (KeyError, ValueError, OSError):
-                        continue
-                except (ValueError, OSError):
-                    continue
-                self._watched[fd] = c
+        sync_watched(self._selector, self._watched, want)
         self._dirty = False
 
     def _poll_ready(self, timeout: Optional[float]) -> None:

@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, Optional, Tuple
 from . import _native as N
 from . import Client, _ClientBase, _sdk_init_lock, find_ca_certificate, log_error
 from ._native import RTMSException
+from ._wakefds import sync_watched
 
 
 class FleetStream:
@@ -249,27 +250,7 @@ class Fleet:
                 fd = c.wake_fd() if c._running else -1
                 if fd >= 0:
                     want[fd] = c
-        for fd, c in list(self._watched.items()):
-            if want.get(fd) is not c:
-                try:
-                    self._selector.unregister(fd)
-                except (KeyError, ValueError, OSError):
-                    pass
-                del self._watched[fd]
-        for fd, c in want.items():
-            if fd in self._watched:
-                continue
-            try:
-                self._selector.register(fd, selectors.EVENT_READ, c)
-            except KeyError:   # a number reused after a close the selector missed
-                try:
-                    self._selector.unregister(fd)
-                    self._selector.register(fd, selectors.EVENT_READ, c)
-                except (KeyError, ValueError, OSError):
-                    continue
-            except (ValueError, OSError):
-                continue
-            self._watched[fd] = c
+        sync_watched(self._selector, self._watched, want)
 
     def poll(self, timeout: Optional[float] = 0) -> None:
         """Waits up to timeout seconds (None: until something happens) for the fleet or one of its
