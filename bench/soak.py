@@ -1449,9 +1449,12 @@ def markdown(r):
                  r["pings"])]
     g = r.get("growth", {})
     if g:
-        lines.append("| growth after warm-up | descriptors %+g (%g → %g), RSS %+.1f MiB (%.1f → %.1f), threads %+g |" % (
+        lines.append("| growth after warm-up | descriptors %+g (%g → %g), RSS %+.1f MiB (%.1f → %.1f), threads %+g%s |" % (
             g["fds_net"]["growth"], g["fds_net"]["first"], g["fds_net"]["last"], g["rss_kb"]["growth"] / 1024,
-            g["rss_kb"]["first"] / 1024, g["rss_kb"]["last"] / 1024, g["threads"]["growth"]))
+            g["rss_kb"]["first"] / 1024, g["rss_kb"]["last"] / 1024, g["threads"]["growth"],
+            ", malloc in use %+.1f MiB (%.1f → %.1f), live rtms.Client objects %g → %g" % (
+                g["malloc_in_use_kb"]["growth"] / 1024, g["malloc_in_use_kb"]["first"] / 1024, g["malloc_in_use_kb"]["last"] / 1024,
+                g["clients_alive"]["first"], g["clients_alive"]["last"]) if "malloc_in_use_kb" in g and "clients_alive" in g else ""))
     lines += ["", "Gaps by the last fault injected on their stream before they opened (within 30 s; a fault that "
               "breaks nothing, like a muted keep-alive or a redelivered webhook, is named when another fault's gap "
               "follows it):", "", "| fault | gaps | silence p50 ms | silence max ms |", "|---|---|---|---|"]
