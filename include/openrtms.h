@@ -196,6 +196,9 @@ int rtms_close_stream(struct rtms_csdk *sdk);
  * the gap. Giving up calls on_leave with the last reason. No reconnection after stream state
  * TERMINATED, rtms_stopped, a refused signature (on_leave(18), AUTHENTICATION_FAILURE) or
  * rtms_leave(). Event subscriptions and the individual video subscription are sent again.
+ * After TERMINATED or rtms_stopped the media connections close cleanly and still deliver what
+ * arrives before the server answers the close (media sent before the end); on_leave follows when
+ * they are closed (at most 3 s).
  */
 
 /* Feeds a webhook body (rtms_started, rtms_interrupted, rtms_stopped) that concerns this handle's
@@ -215,7 +218,7 @@ int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeo
 #define RTMS_STATE_IDLE         0
 #define RTMS_STATE_CONNECTING   1  /* signaling connection and handshake */
 #define RTMS_STATE_MEDIA        2  /* media handshakes */
-#define RTMS_STATE_JOINED       3
+#define RTMS_STATE_JOINED       3  /* also while the last media of an ended stream drains, until on_leave */
 #define RTMS_STATE_ENDED        4  /* left, failed or ended; may join again */
 #define RTMS_STATE_RECONNECTING 5  /* joined, re-establishing signaling (failover scenarios 1 and 2) */
 /* One of RTMS_STATE_*, or -RTMS_SDK_NOT_EXIST for a NULL or released handle. Any thread. */

@@ -401,7 +401,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     case .idle: return 0
     case .connectingSignaling, .signalingHandshake: return 1
     case .mediaHandshake: return 2
-    case .ready: return 3
+    case .ready, .ending: return 3
     case .ended: return 4
     }
 }

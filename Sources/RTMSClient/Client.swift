@@ -412,6 +412,9 @@ public final class RTMSClient: @unchecked Sendable {
                 if let t = closeTimeoutMs { connections[id]?.close(code: code, reason: reason, timeoutMs: t) } else {
                     connections[id]?.close(code: code, reason: reason)
                 }
+            case .drain(let id):
+                // Still ready for media: what the server sent before the end is delivered.
+                connections[id]?.drain(code: 1000, reason: "Normal close")
             case .emit(let ev):
                 flushBatch()
                 note(ev)
@@ -554,7 +557,8 @@ extension RTMSClient: MessageConnectionDelegate {
         mediaKinds[ws.id] = nil
         flushBatch()
         // Our own close, unanswered, is no news to the session; answered, the code is not the server's.
-        if info.initiatedLocally && info.peerCloseCode == nil { return }
+        // (While the stream is ending, every close counts: the leave waits for the last one.)
+        if info.initiatedLocally && info.peerCloseCode == nil && session.phase != .ending { return }
         var info = info
         if info.initiatedLocally { info.peerCloseCode = nil }
         apply(session.closed(ws.id, info, nowMs: nowMilliseconds()))

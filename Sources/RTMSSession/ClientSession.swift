@@ -20,6 +20,9 @@ public struct ClientSession: Sendable {
         case signalingHandshake
         case mediaHandshake
         case ready
+        /// The stream ended (TERMINATED, rtms_stopped): the media connections are closing and
+        /// still deliver until the server answers; then the leave.
+        case ending
         case ended
     }
 
@@ -63,6 +66,10 @@ public struct ClientSession: Sendable {
     private var rng = SeededRandom(seed: 1)
     private var lastFailure = ""
     private var lastFailureCode = ClientReason.timeout
+    /// The leave delivered when `.ending` is over.
+    private var pendingLeave: (reason: Int, text: String)?
+    /// Backstop of `.ending`: the transport ends an unanswered close after 2 s and reports it.
+    static let endDrainMs = 3000
 
     public init() {}
 
@@ -110,6 +117,7 @@ public struct ClientSession: Sendable {
         out += cancelTimers()
         phase = .ended
         rejoin = nil
+        pendingLeave = nil
         out.append(.ended)
         return out
     }
@@ -198,6 +206,7 @@ public struct ClientSession: Sendable {
     public mutating func closed(_ id: Int, _ info: CloseInfo, nowMs: Int64 = 0) -> [SessionAction] {
         tick(nowMs)
         guard isActive, let role = role(of: id) else { return [] }
+        if phase == .ending { return drained(id) }
         let what: String
         let code: Int
         if let c = info.peerCloseCode {
@@ -219,7 +228,7 @@ public struct ClientSession: Sendable {
     /// A message arrived on `id`.
     public mutating func received(_ id: Int, _ message: RTMSMessage, nowMs: Int64) -> [SessionAction] {
         tick(nowMs)
-        guard isActive, let role = role(of: id) else { return [] }
+        guard isActive, phase != .ending, let role = role(of: id) else { return [] }
         switch message {
         case .keepAliveRequest(let k):
             return [.send(id: id, message: .keepAliveResponse(k))]
@@ -240,7 +249,7 @@ public struct ClientSession: Sendable {
             var out: [SessionAction] = [.emit(.streamState(state: s.state, reason: s.reason ?? 0))]
             if s.state == StreamState.terminated.rawValue {
                 let reason = s.reason ?? 0
-                out += finish(leaveReason: reason, text: "stream terminated by server: \(StopReason.name(reason)) (\(reason))")
+                out += end(leaveReason: reason, text: "stream terminated by server: \(StopReason.name(reason)) (\(reason))")
             } else if s.state == StreamState.interrupted.rawValue, s.reason == StopReason.dataConnectionInterrupted, phase == .ready {
                 out += interruptMedia(matching: nil, cause: "the server reported the data connection interrupted (stream state 2, reason 14)")
             }
@@ -276,7 +285,7 @@ public struct ClientSession: Sendable {
     /// A message on `id` could not be decoded.
     public mutating func malformed(_ id: Int, _ error: DecodeError, nowMs: Int64 = 0) -> [SessionAction] {
         tick(nowMs)
-        guard isActive, let role = role(of: id) else { return [] }
+        guard isActive, phase != .ending, let role = role(of: id) else { return [] }
         // A broken handshake response ends the attempt; anything else is a counted drop.
         if role == .signaling && phase == .signalingHandshake && (error.messageType == 2 || error.messageType == nil) {
             return fail(ClientReason.badResponse, "malformed signaling handshake response: \(error.reason)", except: nil)
@@ -293,6 +302,9 @@ public struct ClientSession: Sendable {
         tick(nowMs)
         guard isActive, let p = params else { return [] }
         switch t {
+        case .endDrain:
+            guard phase == .ending, let l = pendingLeave else { return [] }
+            return finish(leaveReason: l.reason, text: l.text)
         case .joinTimeout:
             guard phase != .ready, rejoin == nil else { return [] }
             // When attempts kept failing, the last failure is the reason and the text; else the timeout.
@@ -370,7 +382,7 @@ public struct ClientSession: Sendable {
 
     private mutating func serverMoved(to urls: [String], cause: String, nowMs: Int64) -> [SessionAction] {
         tick(nowMs)
-        guard isActive, var p = params, !urls.isEmpty else { return [] }
+        guard isActive, phase != .ending, var p = params, !urls.isEmpty else { return [] }
         if urls == p.signalingURLs { return [] }
         p.signalingURLs = urls
         params = p
@@ -401,8 +413,8 @@ public struct ClientSession: Sendable {
     /// `rtms_stopped` for this stream: the stream is over.
     public mutating func stopped(reason: Int, nowMs: Int64) -> [SessionAction] {
         tick(nowMs)
-        guard isActive else { return [] }
-        return finish(leaveReason: reason, text: "stream stopped (rtms_stopped): \(StopReason.name(reason)) (\(reason))")
+        guard isActive, phase != .ending else { return [] }
+        return end(leaveReason: reason, text: "stream stopped (rtms_stopped): \(StopReason.name(reason)) (\(reason))")
     }
 
     // MARK: Internals
@@ -741,12 +753,45 @@ public struct ClientSession: Sendable {
         out.append(.emit(.leave(reason: leaveReason, text: text)))
         phase = .ended
         rejoin = nil
+        pendingLeave = nil
         out.append(.ended)
         return out
     }
 
+    /// The server ended the stream (TERMINATED, rtms_stopped). Its last media may still be on
+    /// the way on the media connections (another socket than the signaling one that said so):
+    /// they are closed cleanly and keep delivering until the server answers the close; the leave
+    /// comes when all are closed, or after `endDrainMs`.
+    private mutating func end(leaveReason: Int, text: String) -> [SessionAction] {
+        guard phase == .ready, rejoin == nil, media.contains(where: { $0.id != nil && $0.state == .up }) else {
+            return finish(leaveReason: leaveReason, text: text)
+        }
+        var out = cancelTimers()
+        if let s = signalingID { out.append(.close(id: s, code: 1000, reason: "Normal close")) }
+        signalingID = nil
+        for i in media.indices {
+            guard let id = media[i].id else { continue }
+            if media[i].state == .up { out.append(.drain(id: id)) } else {
+                out.append(.close(id: id, code: 1000, reason: "Normal close"))
+                media[i].id = nil
+            }
+        }
+        phase = .ending
+        pendingLeave = (leaveReason, text)
+        out.append(.startTimer(.endDrain, milliseconds: Self.endDrainMs))
+        return out
+    }
+
+    /// A media connection closed while `.ending`: the leave once none is left.
+    private mutating func drained(_ id: Int) -> [SessionAction] {
+        if let i = media.firstIndex(where: { $0.id == id }) { media[i].id = nil }
+        guard media.allSatisfy({ $0.id == nil }), let l = pendingLeave else { return [] }
+        return finish(leaveReason: l.reason, text: l.text)
+    }
+
     private func cancelTimers() -> [SessionAction] {
-        [.cancelTimer(.joinTimeout), .cancelTimer(.connectRetry), .cancelTimer(.rejoin), .cancelTimer(.attemptTimeout)]
+        [.cancelTimer(.joinTimeout), .cancelTimer(.connectRetry), .cancelTimer(.rejoin), .cancelTimer(.attemptTimeout),
+         .cancelTimer(.endDrain)]
             + media.map { .cancelTimer(.mediaReconnect(mask: $0.mask)) }
     }
 

@@ -162,6 +162,9 @@ public enum TimerKind: Sendable, Equatable, Hashable {
     case attemptTimeout
     /// Backoff before, then the time limit of, reconnecting one media connection (scenario 3).
     case mediaReconnect(mask: Int)
+    /// The longest wait for the server to answer the close of the media connections after the
+    /// stream ended (then the leave is delivered anyway).
+    case endDrain
 }
 
 /// What the state machine asks its driver to do.
@@ -169,6 +172,9 @@ public enum SessionAction: Sendable, Equatable {
     case connect(id: Int, role: ConnectionRole, url: String)
     case send(id: Int, message: RTMSMessage)
     case close(id: Int, code: Int, reason: String)
+    /// Starts a clean close of a media connection that still delivers what arrives before the
+    /// server answers it (a stream's end: the server sent that media before it saw the close).
+    case drain(id: Int)
     case emit(ClientEvent)
     case startTimer(TimerKind, milliseconds: Int)
     case cancelTimer(TimerKind)

@@ -42,6 +42,12 @@ public struct MeetingOptions: Sendable {
     public var bench: BenchPlan? = nil
     /// Faults at fixed times after the stream starts (deterministic chaos, for parity tests).
     public var chaosPlan: [(atMs: Int, connection: String, action: Simulator.ChaosAction)] = []
+    /// Chaos at the end: the audio path lags the signaling path. The last audio message, sent
+    /// (numbered and counted) before the stream ends, reaches its socket this many ms after
+    /// TERMINATED, and the audio connection reads nothing meanwhile (a client's close frame is
+    /// answered after it). Keep it under the 100 ms before the server closes the sockets. A
+    /// client must still deliver that message: the server sent it before the end.
+    public var finalAudioLagMs: Int? = nil
     public init() {}
 }
 
@@ -716,6 +722,21 @@ final class SimStream {
                 sendParticipants(EventType.participantLeave, present, names: false)
             }
             send(sig, .streamStateUpdate(StateUpdate(state: StreamState.terminated.rawValue, reason: reason, timestamp: wallMilliseconds(), streamID: streamID)))
+        }
+        if wasRunning, let lag = options.finalAudioLagMs, clientReady, let l = link(for: .audio), !frozen.contains(l.conn.id) {
+            let idx = MediaKind.audio.rawValue.trailingZeroBitCount
+            sequence[idx] += 1
+            sent[idx] += 1
+            sentSequences[idx].append(sequence[idx])
+            let bytes = JSONCodec.encodeMedia(kind: .audio, userID: 0, userName: "", payload: [UInt8](repeating: 0, count: 640),
+                                              timestamp: wallMilliseconds(), startTime: 0, endTime: 0, language: nil,
+                                              sequence: Int64(sequence[idx]))
+            let conn = l.conn
+            conn.setReading(false)
+            sim.loop.scheduleTask(in: .milliseconds(Int64(max(0, lag)))) { [weak self] in
+                self?.send(conn, raw: bytes)
+                conn.setReading(true)
+            }
         }
         state = .ended
         for t in tasks { t.cancel() }

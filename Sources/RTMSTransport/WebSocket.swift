@@ -17,6 +17,10 @@ public protocol MessageConnection: AnyObject {
     /// The same, ending the connection after `timeoutMs` at the latest (0: right after the close
     /// frame is written; for an owner that must be gone by a deadline).
     func close(code: Int, reason: String, timeoutMs: Int)
+    /// Starts the close handshake like `close(code:reason:)`, but messages that arrive before
+    /// the peer's answer are still delivered (RFC 6455 §1.4: the peer may have sent them before
+    /// it saw our close).
+    func drain(code: Int, reason: String)
     /// Stops or resumes reading from the network (backpressure).
     func setReading(_ on: Bool)
     /// Pings after `pingAfterMs` of silence; declares the connection lost after `deadAfterMs`.
@@ -84,6 +88,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     private var reported = false
     private var peerClose: (Int, String)? = nil
     private var localClose = false
+    /// Closed by drain(): messages keep arriving until the peer answers the close.
+    private var draining = false
     /// Bytes queued for writing but not yet flushed to the socket.
     public private(set) var messagesSent = 0
 
@@ -170,7 +176,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         lastReceivedNs = DispatchTime.now().uptimeNanoseconds
         switch frame.opcode {
         case .text, .binary:
-            guard state == .open else { return }
+            guard state == .open || (state == .closing && draining && peerClose == nil && abortReason == nil) else { return }
             var data = frame.unmaskedData
             if frame.opcode == .text && !isValidUTF8(data) {
                 fail(code: 1007, reason: "WebSocket protocol violation: a text message is not valid UTF-8 (RFC 6455 §8.1)")
@@ -300,6 +306,12 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     public var isWritable: Bool { channel?.isWritable ?? false }
 
     public func close(code: Int, reason: String) { close(code: code, reason: reason, timeout: .seconds(2)) }
+
+    public func drain(code: Int, reason: String) {
+        eventLoop.preconditionInEventLoop()
+        if state == .open { draining = true }
+        close(code: code, reason: reason, timeout: .seconds(2))
+    }
 
     public func close(code: Int, reason: String, timeoutMs: Int) {
         close(code: code, reason: reason, timeout: .milliseconds(Int64(max(0, timeoutMs))))

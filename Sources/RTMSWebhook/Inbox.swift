@@ -1,6 +1,11 @@
 // Where verified webhooks wait for the application: a bounded queue drained by poll (with the
 // same kind of wake fd as a client), and the rtms_started events for streams this process has not
-// joined, for "wait for rtms_started".
+// joined, for "wait for rtms_started". Both ways see every announcement; only the poll queue's
+// overflow is a loss: the waitStarted list is bounded like it and pushes its oldest out silently,
+// because that announcement has then already left the poll queue too (taken, or counted as dropped
+// when the queue overflowed: the list holds the newest `capacity` announcements, the queue the
+// newest `capacity` events). Counting it again made an application that only polls (both
+// bindings) report a false drop for every new stream from the capacity-th on.
 
 import RTMSClient
 
@@ -69,10 +74,7 @@ public final class WebhookInbox: @unchecked Sendable {
             }
             events.append(d)
             if d.rtmsKind == "started" && !d.routedToLiveStream {
-                if started.count >= capacity {
-                    started.removeFirst()
-                    lost += 1
-                }
+                if started.count >= capacity { started.removeFirst() }
                 started.append(d)
                 pthread_cond_broadcast(cond)
             }
@@ -114,19 +116,20 @@ public final class WebhookInbox: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         while true {
-            if let i = started.firstIndex(where: { streamID == nil || $0.streamID == streamID }) {
-                return .started(started.remove(at: i))
-            }
+            if let d = takeStarted(streamID) { return .started(d) }
             if closed { return .closed }
             if milliseconds < 0 {
                 pthread_cond_wait(cond, mutex)
             } else if pthread_cond_timedwait(cond, mutex, &deadline) == ETIMEDOUT {
-                if let i = started.firstIndex(where: { streamID == nil || $0.streamID == streamID }) {
-                    return .started(started.remove(at: i))
-                }
-                return .timedOut
+                return takeStarted(streamID).map { .started($0) } ?? .timedOut
             }
         }
+    }
+
+    /// The oldest waiting announcement (of `streamID` when given); the caller holds the mutex.
+    private func takeStarted(_ streamID: String?) -> WebhookDelivery? {
+        guard let i = started.firstIndex(where: { streamID == nil || $0.streamID == streamID }) else { return nil }
+        return started.remove(at: i)
     }
 
     /// Wakes every waiter; nothing more is queued.

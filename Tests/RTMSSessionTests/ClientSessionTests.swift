@@ -18,6 +18,7 @@ extension Array where Element == SessionAction {
     }
     var events: [ClientEvent] { compactMap { if case .emit(let e) = $0 { return e }; return nil } }
     var closes: [Int] { compactMap { if case .close(let id, _, _) = $0 { return id }; return nil } }
+    var drains: [Int] { compactMap { if case .drain(let id) = $0 { return id }; return nil } }
     var joinConfirm: (Int, String)? {
         for e in events { if case .joinConfirm(let r, let t) = e { return (r, t) } }
         return nil
@@ -267,12 +268,38 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         }
     }
 
-    @Test func terminatedStreamLeavesWithTheStopReasonAndClosesEverything() {
+    @Test func terminatedStreamDrainsTheMediaConnectionsThenLeavesWithTheStopReason() {
         var (s, sig, media, _) = joined(types: 1 | 8)
         let a = s.received(sig, .streamStateUpdate(StateUpdate(state: 4, reason: 6)), nowMs: 0)
-        #expect(a.events.contains { if case .leave(6, let t) = $0 { return t.contains("MEETING_ENDED") }; return false })
-        #expect(Set(a.closes) == Set([sig] + Array(media.keys)))
-        #expect(a.contains(.ended) && !s.isActive)
+        // Signaling closes; media connections close but still deliver until the server answers.
+        #expect(a.closes == [sig])
+        #expect(Set(a.drains) == Set(media.keys))
+        #expect(a.contains(.startTimer(.endDrain, milliseconds: ClientSession.endDrainMs)))
+        #expect(!a.events.contains { if case .leave = $0 { return true }; return false } && !a.contains(.ended))
+        #expect(s.phase == .ending && s.isActive && !s.isJoined)
+        // Nothing else starts meanwhile: no reconnection, no second end.
+        #expect(s.stopped(reason: 6, nowMs: 0).isEmpty)
+        #expect(s.serverFailover(signalingURLs: ["ws://elsewhere/s"], nowMs: 0).isEmpty)
+        let ids = Array(media.keys)
+        #expect(s.closed(ids[0], CloseInfo(peerCloseCode: 1000, initiatedLocally: true), nowMs: 1).isEmpty)
+        let b = s.closed(ids[1], CloseInfo(peerCloseCode: nil, initiatedLocally: true), nowMs: 2)
+        #expect(b.events.contains { if case .leave(6, let t) = $0 { return t.contains("MEETING_ENDED") }; return false })
+        #expect(b.contains(.cancelTimer(.endDrain)) && b.contains(.ended) && !s.isActive)
+    }
+
+    @Test func anUnansweredEndDrainLeavesAtTheBackstopAndLeaveEndsItQuietly() {
+        var (s, sig, media, _) = joined(types: 1 | 8)
+        _ = s.received(sig, .streamStateUpdate(StateUpdate(state: 4, reason: 6)), nowMs: 0)
+        let a = s.timerFired(.endDrain, nowMs: 3000)
+        #expect(Set(a.closes) == Set(media.keys))
+        #expect(a.events.contains { if case .leave(6, _) = $0 { return true }; return false } && a.contains(.ended))
+
+        var (t, _, media2, _) = joined(types: 1)
+        _ = t.stopped(reason: 6, nowMs: 0)
+        #expect(t.phase == .ending)
+        let b = t.leave()
+        #expect(Set(b.closes) == Set(media2.keys) && b.events.isEmpty && b.contains(.ended))
+        #expect(t.timerFired(.endDrain, nowMs: 5000).isEmpty)
     }
 
     @Test func leaveClosesEveryConnectionWithoutACallback() {
