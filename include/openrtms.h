@@ -137,7 +137,7 @@ struct rtms_options {
     int reconnect_max_attempts;    /* RTMS_RECONNECT_MAX_ATTEMPTS [5]; 0 = never reconnect */
     int reconnect_base_delay_ms;   /* RTMS_RECONNECT_BASE_DELAY_MS [3000]: backoff 0, base, 2·base... <= 30000 */
     int connection_max_attempts;   /* RTMS_CONNECTION_MAX_ATTEMPTS [5]: each connection of the first join */
-    int connection_retry_delay_ms; /* RTMS_CONNECTION_RETRY_DELAY_MS [5000] */
+    int connection_retry_delay_ms; /* RTMS_CONNECTION_RETRY_DELAY_MS [5000], shortened to fit every attempt in the join timeout */
     int keepalive_interval_ms;     /* RTMS_KEEPALIVE_INTERVAL_MS [10000, >= 3000]: ping after this much silence */
     int keepalive_timeout_ms;      /* RTMS_KEEPALIVE_TIMEOUT_MS [15000]: silence that declares a connection dead; 0 = never */
 };

@@ -66,6 +66,8 @@ public struct ClientSession: Sendable {
     private var rng = SeededRandom(seed: 1)
     private var lastFailure = ""
     private var lastFailureCode = ClientReason.timeout
+    /// When the join started (the join timeout counts from here).
+    private var joinStartedMs: Int64 = 0
     /// The leave delivered when `.ending` is over.
     private var pendingLeave: (reason: Int, text: String)?
     /// Backstop of `.ending`: the transport ends an unanswered close after 2 s and reports it.
@@ -104,6 +106,7 @@ public struct ClientSession: Sendable {
         pendingVideoSubscriptions = keepVideo
         params = p
         now = nowMs
+        joinStartedMs = nowMs
         rng = SeededRandom(seed: UInt64(bitPattern: nowMs))
         sequence = nowMs & 0x7fff_ffff
         phase = .connectingSignaling
@@ -173,8 +176,9 @@ public struct ClientSession: Sendable {
                 signalingURLIndex = 0
                 lastFailure = text
                 lastFailureCode = failure.reasonCode
-                return [.emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
-                        .startTimer(.connectRetry, milliseconds: p.policy.connectRetryDelayMs)]
+                let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - connectAttempt + 1)
+                return [.emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+                        .startTimer(.connectRetry, milliseconds: pause)]
             }
             return fail(failure.reasonCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: id)
         }
@@ -198,8 +202,18 @@ public struct ClientSession: Sendable {
         lastFailure = text
         lastFailureCode = code
         let attempt = media[i].attempt + 1
-        return [.emit(.warning(code: code, text: text + "; attempt \(attempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
-                .startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: p.policy.connectRetryDelayMs)]
+        let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - attempt + 1)
+        return [.emit(.warning(code: code, text: text + "; attempt \(attempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+                .startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: pause)]
+    }
+
+    /// The pause before another attempt of the first join: RTMS_CONNECTION_RETRY_DELAY_MS, shortened
+    /// when `attemptsLeft` such pauses (plus a slice for the last attempt itself) would not fit in
+    /// what is left of the join timeout: every configured attempt runs (5 in Zoom's 10 s default).
+    private func joinRetryPause(attemptsLeft: Int) -> Int {
+        guard let p = params else { return 0 }
+        let left = Int(max(0, joinStartedMs + Int64(p.timeoutMilliseconds) - now))
+        return max(1, min(p.policy.connectRetryDelayMs, left / (max(1, attemptsLeft) + 1)))
     }
 
     /// A connection ended.
@@ -464,8 +478,9 @@ public struct ClientSession: Sendable {
                 signalingID = nil
                 signalingURLIndex = 0
                 phase = .connectingSignaling
-                return out + [.emit(.warning(code: r.statusCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(p.policy.connectRetryDelayMs) ms")),
-                              .startTimer(.connectRetry, milliseconds: p.policy.connectRetryDelayMs)]
+                let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - connectAttempt + 1)
+                return out + [.emit(.warning(code: r.statusCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+                              .startTimer(.connectRetry, milliseconds: pause)]
             }
             return fail(r.statusCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: nil)
         }

@@ -38,6 +38,12 @@ public struct SimulatorConfig: Sendable {
     /// Opus audio carries the script's tones, encoded with libopus loaded at run time (Opus.swift).
     /// false: Opus's silence frame, as without libopus (tests of that fallback).
     public var opusEncoding = true
+    /// An ended stream stays live (its report follows its sockets closing) this long, then only
+    /// its final report is kept.
+    public var endedStreamLingerMs = 30_000
+    /// Final reports kept for report() and the control API; beyond, the oldest is forgotten (a
+    /// long soak would otherwise grow by a report, with its sequence lists, per stream).
+    public var finishedReportLimit = 2_000
 
     public init() {}
 }
@@ -49,6 +55,8 @@ public final class Simulator: @unchecked Sendable {
     private var channel: Channel?
     var streams: [String: SimStream] = [:]
     var finished: [String: JSONValue] = [:]
+    /// Stream ids of `finished`, oldest first.
+    private var finishedOrder: [String] = []
     private var nextConnID = 1
     /// Request path of every connection (for reports).
     var paths: [Int: String] = [:]
@@ -246,11 +254,16 @@ public final class Simulator: @unchecked Sendable {
         postWebhook(body)
         let handlers = onStartedLock.withLock { endedHandlers }
         for h in handlers { h(s.streamID, reason) }
-        // Keep the final report a while for tests and the control API.
-        loop.scheduleTask(in: .seconds(30)) { [weak self, weak s] in
+        // Keep the final report for tests and the control API (the newest finishedReportLimit).
+        loop.scheduleTask(in: .milliseconds(Int64(max(0, config.endedStreamLingerMs)))) { [weak self, weak s] in
             guard let self, let s else { return }
-            self.finished[s.streamID] = s.report
+            if self.finished.updateValue(s.report, forKey: s.streamID) == nil { self.finishedOrder.append(s.streamID) }
             if self.streams[s.streamID] === s { self.streams[s.streamID] = nil }
+            let excess = self.finishedOrder.count - max(0, self.config.finishedReportLimit)
+            if excess > 0 {
+                for id in self.finishedOrder.prefix(excess) { self.finished[id] = nil }
+                self.finishedOrder.removeFirst(excess)
+            }
         }
     }
 

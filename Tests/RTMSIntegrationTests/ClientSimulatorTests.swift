@@ -154,6 +154,21 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         #expect(client.counters.droppedUnexpected == 0)
     }
 
+    /// A long soak must not grow the simulator by a report per ended stream.
+    @Test func theSimulatorKeepsOnlyTheNewestFinalReports() throws {
+        let h = try SimHarness { $0.endedStreamLingerMs = 50; $0.finishedReportLimit = 2 }
+        let starts = (0..<3).map { i in h.meeting { $0.joinWaitMs = 100 + 50 * i } }
+        var kept: [Bool] = []
+        for _ in 0..<60 {
+            sleepMs(50)
+            kept = starts.map { h.sim.report($0.streamID) != nil }
+            if kept == [false, true, true] { break }
+        }
+        #expect(kept == [false, true, true])
+        #expect(h.sim.report(starts[2].streamID)?["stop_reason"]?.intValue == Int64(StopReason.connectionTimeout))
+        #expect(h.sim.streamIDs.isEmpty, "ended streams leave the live table after the linger")
+    }
+
     @Test func leaveClosesEverySocketAndStopsDelivery() throws {
         let h = try SimHarness()
         let start = h.meeting { $0.durationMs = 30_000 }

@@ -211,6 +211,33 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(a.leaves == [ClientReason.connectionLost])
     }
 
+    /// The defaults (5 attempts, 5 s apart) and Zoom's default join timeout (10 s) allowed only 2
+    /// attempts: the pause shrinks so that every configured attempt runs within the timeout.
+    @Test func everyConfiguredAttemptFitsInTheJoinTimeout() throws {
+        for (timeout, pauses) in [(10_000, [2000, 2000, 2000, 2000]), (60_000, [5000, 5000, 5000, 5000])] {
+            var s = ClientSession()
+            let p = params(types: MediaMask.audio.rawValue, timeout: timeout)
+            #expect(p.policy.connectMaxAttempts == 5 && p.policy.connectRetryDelayMs == 5000)
+            var id = s.join(p, nowMs: 0).connects[0].id
+            var now: Int64 = 0
+            var seen: [Int] = []
+            for attempt in 1...5 {
+                let a = s.connectFailed(id, TransportFailure(.connect, "connection refused"), nowMs: now)
+                if attempt == 5 {
+                    #expect(a.joinConfirm?.0 == ClientReason.connectFailed, "\(a)")
+                    #expect(a.joinConfirm?.1.contains("gave up after 5 attempts") == true)
+                    break
+                }
+                let pause = try #require(a.timer(.connectRetry), "attempt \(attempt): \(a)")
+                seen.append(pause)
+                now += Int64(pause)
+                #expect(now < Int64(timeout))
+                id = try #require(s.timerFired(.connectRetry, nowMs: now).connects.first).id
+            }
+            #expect(seen == pauses, "join timeout \(timeout)")
+        }
+    }
+
     @Test func aMediaConnectionRefusedDuringTheJoinIsRetried() throws {
         var s = ClientSession()
         var p = params(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
