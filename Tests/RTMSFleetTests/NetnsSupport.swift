@@ -563,6 +563,16 @@ final class NetnsNode: @unchecked Sendable {
 
     func metrics() -> String { (try? HTTPGet.get("http://127.0.0.1:\(webhook.port)/metrics"))?.1 ?? "" }
 
+    func signal(_ s: Int32) { if !exited { kill(pid, s) } }
+
+    /// Waits for the process to exit; its wait status, or nil after the timeout.
+    func waitExit(timeoutMs: Int = 10_000) -> Int32? {
+        guard !exited else { return nil }
+        let st = waitForExit(pid, timeoutMs: timeoutMs)
+        if st != nil { exited = true }
+        return st
+    }
+
     /// Kills the process, closes its forwarder, removes its folder (unless RTMS_FLEET_TEST_KEEP).
     func stop() {
         if !exited {

@@ -89,10 +89,13 @@ final class PartitionFleet {
     let dbForwarder: NetnsForwarder
     let simForwarder: NetnsForwarder
     var nodes: [NetnsNode] = []
+    /// The database as the hosts reach it (through the hub).
+    let nodeURL: String
 
-    init?(_ tag: String, keepAliveMs: Int, names: [String] = ["A", "B", "C"]) async throws {
+    /// `databaseURL`: a server of the test's own (one it restarts); else a fresh database.
+    init?(_ tag: String, keepAliveMs: Int, names: [String] = ["A", "B", "C"], databaseURL: String? = nil) async throws {
         Netns.removeLeftovers()
-        url = try await TestPostgres.freshDatabase(tag)
+        if let databaseURL { url = databaseURL } else { url = try await TestPostgres.freshDatabase(tag) }
         let db = try DatabaseURL(url)
         let urlHost = db.host ?? ""
         let dbHost = urlHost == "localhost" ? "127.0.0.1" : urlHost
@@ -121,7 +124,7 @@ final class PartitionFleet {
             dbForwarder.close(); sim.stop(); topology.destroy()
             throw error
         }
-        let nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
+        nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
         do {
             for name in names {
                 nodes.append(try NetnsNode(topology.host(name), hub: topology.hub, databaseURL: nodeURL,
@@ -132,6 +135,17 @@ final class PartitionFleet {
             close()
             throw error
         }
+    }
+
+    /// A new `rtms serve` on the host of `node` (after it was killed or drained), ready.
+    @discardableResult
+    func respawn(_ node: NetnsNode) throws -> NetnsNode {
+        node.stop()
+        let fresh = try NetnsNode(topology.host(node.name), hub: topology.hub, databaseURL: nodeURL,
+                                  leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs)
+        nodes = nodes.map { $0 === node ? fresh : $0 }
+        try fresh.waitReady()
+        return fresh
     }
 
     func close() {

@@ -273,6 +273,17 @@ func spawnDaemon(_ path: String, _ argv: [UnsafeMutablePointer<CChar>?], _ envp:
 }
 
 /// `rtms serve` as a child process: its own webhook port, output folder and log.
+/// Waits for the child `pid` to exit; its wait status, or nil after the timeout.
+func waitForExit(_ pid: pid_t, timeoutMs: Int) -> Int32? {
+    let until = nowMilliseconds() + Int64(timeoutMs)
+    while nowMilliseconds() < until {
+        var st: Int32 = 0
+        if waitpid(pid, &st, WNOHANG) == pid { return st }
+        usleep(10_000)
+    }
+    return nil
+}
+
 final class ServeNode {
     let name: String
     let dir: String
@@ -344,16 +355,9 @@ final class ServeNode {
 
     /// Waits for the process to exit; its exit status, or nil after the timeout.
     func waitExit(timeoutMs: Int = 10_000) -> Int32? {
-        let until = nowMilliseconds() + Int64(timeoutMs)
-        while nowMilliseconds() < until {
-            var st: Int32 = 0
-            if waitpid(pid, &st, WNOHANG) == pid {
-                exited = true
-                return st
-            }
-            usleep(10_000)
-        }
-        return nil
+        let st = waitForExit(pid, timeoutMs: timeoutMs)
+        if st != nil { exited = true }
+        return st
     }
 
     /// GET /metrics: the Prometheus text.
