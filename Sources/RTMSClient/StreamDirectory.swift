@@ -35,11 +35,6 @@ public final class StreamDirectory: @unchecked Sendable {
         }
     }
 
-    /// Stream ids with a live client.
-    public var liveStreamIDs: [String] {
-        lock.withLock { entries.compactMap { $0.value.client?.isLive == true ? $0.key : nil }.sorted() }
-    }
-
     /// What happened to a webhook given to `route`.
     public enum Routing: Sendable, Equatable {
         /// Not an RTMS started/interrupted/stopped event.

@@ -261,8 +261,6 @@ public final class FleetNode: @unchecked Sendable {
     /// Streams held now.
     public var heldStreamIDs: [String] { lock.withLock { held.keys.sorted() } }
 
-    public var counterValues: FleetCounters { lock.withLock { counters } }
-
     /// The last renewal round trip succeeded (renewals run every `renewMs`, with or without streams).
     public var databaseReachable: Bool {
         lock.withLock { lastDatabaseOk != nil && renewFailingSince == nil }
@@ -477,7 +475,6 @@ public final class FleetNode: @unchecked Sendable {
     var isRunningNow: Bool { isRunning }
     var openSegments: [FleetSegment] { lock.withLock { segments } }
     func forgetSegment(_ seg: FleetSegment) { lock.withLock { segments.removeAll { $0 === seg } } }
-    func wakeWriter() { writeSignal.signal() }
 
     func updateGauges() {
         metrics.streamsOwned.record(lock.withLock { held.count })

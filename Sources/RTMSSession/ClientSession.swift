@@ -87,9 +87,6 @@ public struct ClientSession: Sendable {
         return nil
     }
 
-    /// Whether media arriving on `id` belongs to a live media connection.
-    public func isMediaConnection(_ id: Int) -> Bool { media.contains { $0.id == id && $0.state == .up } }
-
     // MARK: Join and leave
 
     /// Starts a join. `nowMs` seeds the handshake sequence (Zoom's client sends a ms tick too).
@@ -383,8 +380,6 @@ public struct ClientSession: Sendable {
         }
         return [.send(id: sid, message: .streamCloseRequest(streamID: p.streamID))]
     }
-
-    public var wantsEvents: [Int] { wantedEvents.filter(\.value).map(\.key).sorted() }
 
     // MARK: Webhook inputs (Zoom's failover signals)
 

@@ -10,7 +10,6 @@ import RTMSSession
 /// announced SRT data transport would be another conformer. Loop-confined.
 public protocol MessageConnection: AnyObject {
     var id: Int { get }
-    var isOpen: Bool { get }
     func send(_ bytes: [UInt8], text: Bool, flush: Bool)
     /// Starts the close handshake; the connection ends when the peer answers or after 2 s.
     func close(code: Int, reason: String)
@@ -99,8 +98,6 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         self.isClient = isClient
         self.delegate = delegate
     }
-
-    public var remoteDescription: String { channel?.remoteAddress?.description ?? "?" }
 
     public var localPort: Int? { (channel ?? dialingChannel)?.localAddress?.port }
 
@@ -300,8 +297,6 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: text ? .text : .binary, maskKey: mask(), data: buffer), promise: promise)
     }
 
-    public var isOpen: Bool { state == .open }
-
     /// False while the socket's outbound buffer is above NIO's high-water mark (a slow reader).
     public var isWritable: Bool { channel?.isWritable ?? false }
 
@@ -385,12 +380,6 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         readingPaused = !on
         if on { lastReceivedNs = DispatchTime.now().uptimeNanoseconds }
         _ = channel?.setOption(ChannelOptions.autoRead, value: on)
-    }
-
-    public func closeAnywhere(code: Int = 1000, reason: String = "Normal close") {
-        if eventLoop.inEventLoop { close(code: code, reason: reason) } else {
-            eventLoop.execute { self.close(code: code, reason: reason) }
-        }
     }
 }
 

@@ -253,5 +253,4 @@ public struct WebhookIntake: Sendable {
     }
 
     mutating func countRouted() { counters.routed += 1 }
-    mutating func countQueueDrop() { counters.droppedQueueFull += 1 }
 }
