@@ -114,7 +114,7 @@ class Postgres:
 
 class Sim:
     def __init__(self, path):
-        self.proc = subprocess.Popen([path, "--host", "127.0.0.1", "--port", "0", "--meetings", "0", "--client-id", CLIENT_ID,
+        self.proc = subprocess.Popen([path, "--host", "127.0.0.1", "--port", "0", "--meetings", "0", "--no-tls", "--client-id", CLIENT_ID,
                                       "--client-secret", CLIENT_SECRET, "--join-wait", "600"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         m = re.search(r"listening on port (\d+)", self.proc.stderr.readline())

@@ -86,7 +86,7 @@ def build_c_runner():
 
 class Sim:
     def __init__(self):
-        self.proc = subprocess.Popen([SIM, "--host", "127.0.0.1", "--port", "0", "--meetings", "0"],
+        self.proc = subprocess.Popen([SIM, "--host", "127.0.0.1", "--port", "0", "--meetings", "0", "--no-tls"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         m = re.search(r"listening on port (\d+)", self.proc.stderr.readline())
         if not m:

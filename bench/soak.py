@@ -546,7 +546,7 @@ class Soak:
             return json.loads(r.read() or b"null")
 
     def start_sim(self, webhook_port):
-        cmd = [self.a.sim, "--host", "127.0.0.1", "--port", "0", "--meetings", "0",
+        cmd = [self.a.sim, "--host", "127.0.0.1", "--port", "0", "--meetings", "0", "--no-tls",
                "--webhook-url", "http://127.0.0.1:%d%s" % (webhook_port, WEBHOOK_PATH), "--webhook-secret", WEBHOOK_SECRET,
                "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET]
         self.sim = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -194,7 +194,7 @@ EOF
                 two) meetings=2; args=(--client-id cid --client-secret csecret --timeout $((2 * dur + 90)) --sessions 2) ;;
                 reject) meetings=1; args=(--client-id cid --client-secret not-the-secret --timeout 40 --expect-reject 3) ;;
             esac
-            "$sim" --host 127.0.0.1 --port 0 --print-started --exit-when-done --meetings "$meetings" \
+            "$sim" --host 127.0.0.1 --port 0 --no-tls --print-started --exit-when-done --meetings "$meetings" \
                 --duration "$dur" --seed 7 --client-id cid --client-secret csecret \
                 > "$work/started-$c.jsonl" 2> "$work/sim-$c.log" &
             local simpid=$! i

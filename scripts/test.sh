@@ -63,7 +63,7 @@ for cmd in join record; do
   bad=$(echo "$opts" | grep -E -- '-[a-z]{1,2}-[a-z]{1,2}$' | grep -vE -- '--(client|stream|node)-id$' || true)
   [ -z "$bad" ] || { echo "rtms $cmd: misspelled options: $bad"; exit 1; }
 done
-"$bin/rtms-sim" --print-started --meetings 2 --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
+"$bin/rtms-sim" --no-tls --print-started --meetings 2 --duration 4 --exit-when-done --client-id cli-id --client-secret cli-secret > "$tmp/sim.out" 2>/dev/null &
 simpid=$!
 for _ in $(seq 100); do [ "$(wc -l < "$tmp/sim.out")" -ge 2 ] && break; sleep 0.1; done
 # A payload that carries its signature joins with no credentials at all.
@@ -91,7 +91,7 @@ for out in "$tmp/join.out" "$tmp/join2.out"; do
 done
 
 step "rtms record --payload, stopped with SIGINT in the middle: every file finalized"
-"$bin/rtms-sim" --print-started --duration 60 --client-id cli-id --client-secret cli-secret > "$tmp/sim2.out" 2>/dev/null &
+"$bin/rtms-sim" --no-tls --print-started --duration 60 --client-id cli-id --client-secret cli-secret > "$tmp/sim2.out" 2>/dev/null &
 simpid=$!
 for _ in $(seq 100); do [ -s "$tmp/sim2.out" ] && break; sleep 0.1; done
 ZM_RTMS_CLIENT=cli-id ZM_RTMS_SECRET=cli-secret "$bin/rtms" record --payload "$(head -1 "$tmp/sim2.out")" --out "$tmp/rec-int" --quiet > "$tmp/rec.log" &

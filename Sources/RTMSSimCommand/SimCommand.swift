@@ -15,14 +15,16 @@ import Darwin
 public struct SimOptions: ParsableArguments {
     @Option(help: "Address to listen on.") public var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 = any free port).") public var port = 0
-    // Zoom serves only wss://; plain ws:// stays the default while the repository's tests, bindings
-    // and benchmarks start rtms-sim without a flag and expect it. --no-tls says plain explicitly.
-    @Flag(inversion: .prefixedNo, help: "Serve wss:// (a certificate is generated unless --cert/--key are given); --no-tls: plain ws:// (the default for now).")
-    public var tls: Bool?
-    @Option(help: "PEM certificate chain for --tls.") public var cert: String?
-    @Option(help: "PEM private key for --tls.") public var key: String?
-    @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init).") public var caOut: String?
-    @Option(help: "TLS material in this folder: ca.pem, cert.pem, key.pem, generated there first when missing (implies --tls). Configure clients with DIR/ca.pem before the simulator starts: see --prepare-only.")
+    // Zoom serves only wss://, and so does the command line unless told --no-tls: a CA and a server
+    // certificate are generated at start (--ca-out writes the CA for clients), or taken from
+    // --tls-dir or --cert/--key. (SimulatorConfig's library default stays plain: tests set it.)
+    @Flag(help: "Serve wss:// and https:// (the default; accepted to say so explicitly).") public var tls = false
+    @Flag(name: .customLong("no-tls"), help: "Serve plain ws:// and http:// instead (not with --tls, --tls-dir, --cert/--key or --ca-out).")
+    public var noTLS = false
+    @Option(help: "PEM certificate chain to serve instead of a generated one (with --key).") public var cert: String?
+    @Option(help: "PEM private key of --cert.") public var key: String?
+    @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init). Without it the CA exists only in memory.") public var caOut: String?
+    @Option(help: "TLS material in this folder: ca.pem, cert.pem, key.pem, generated there first when missing. Configure clients with DIR/ca.pem before the simulator starts: see --prepare-only.")
     public var tlsDir: String?
     @Flag(help: "With --tls-dir: write the TLS material and exit (so a client can be configured first).") public var prepareOnly = false
     @Option(help: "Host name in the URLs handed out (default: --host; use localhost for Zoom's client with TLS).") public var urlHost: String?
@@ -44,18 +46,32 @@ public struct SimOptions: ParsableArguments {
 
     public init() {}
 
+    /// Combinations that cannot mean anything (ArgumentParser calls this before run; makeConfig too).
+    public func validate() throws {
+        if noTLS {
+            let tlsOptions = [(tls, "--tls"), (tlsDir != nil, "--tls-dir"), (cert != nil, "--cert"), (key != nil, "--key"),
+                              (caOut != nil, "--ca-out")].filter { $0.0 }.map { $0.1 }
+            if !tlsOptions.isEmpty {
+                throw ValidationError("--no-tls (plain ws://) cannot be combined with options of wss://: \(tlsOptions.joined(separator: ", "))")
+            }
+        }
+        if (cert == nil) != (key == nil) { throw ValidationError("--cert and --key go together") }
+        if tlsDir != nil && cert != nil { throw ValidationError("give --tls-dir or --cert/--key, not both") }
+        if caOut != nil && (tlsDir != nil || cert != nil) {
+            throw ValidationError("--ca-out writes the CA the simulator generates; with --tls-dir the CA is DIR/ca.pem, with --cert/--key it is yours")
+        }
+        if prepareOnly && tlsDir == nil { throw ValidationError("--prepare-only needs --tls-dir") }
+    }
+
     public func makeConfig() throws -> SimulatorConfig {
         var c = SimulatorConfig()
         c.host = host
         c.port = port
-        if tls == false && (tlsDir != nil || cert != nil || key != nil) {
-            throw ValidationError("--no-tls cannot be combined with --tls-dir, --cert or --key")
-        }
-        c.tls = tls ?? false || tlsDir != nil
+        try validate()
+        c.tls = !noTLS
         c.certificatePath = cert
         c.keyPath = key
         if let dir = tlsDir {
-            guard cert == nil && key == nil else { throw ValidationError("give --tls-dir or --cert/--key, not both") }
             let p = try GeneratedTLS.prepare(in: dir)
             c.certificatePath = p.certificate
             c.keyPath = p.key
@@ -80,12 +96,12 @@ public struct SimOptions: ParsableArguments {
     /// Runs the simulator until every meeting ended (--exit-when-done) or SIGINT/SIGTERM.
     public func run() throws {
         let config = try makeConfig()
-        if prepareOnly {
-            guard let dir = tlsDir else { throw ValidationError("--prepare-only needs --tls-dir") }
+        if prepareOnly, let dir = tlsDir {
             writeStderr("rtms-sim: TLS material in \(dir) (trust \(dir)/ca.pem)\n")
             return
         }
         let sim = Simulator(config: config)
+        Stopper.shared.install()
         let port = try sim.start()
         let remaining = Counter(meetings)
         let exitWhenDone = self.exitWhenDone
@@ -99,8 +115,17 @@ public struct SimOptions: ParsableArguments {
             }
         }
         var msg = "rtms-sim: listening on port \(port); signaling \(sim.signalingURL); control \(sim.baseHTTPURL)/meetings"
-        if let ca = caOut, config.tls, cert == nil, tlsDir == nil { msg += "; CA certificate in \(ca)" }
-        if let dir = tlsDir { msg += "; CA certificate in \(dir)/ca.pem" }
+        if !config.tls {
+            msg += "; plain ws:// (--no-tls)"
+        } else if let dir = tlsDir {
+            msg += "; wss:// with the CA certificate in \(dir)/ca.pem"
+        } else if let c = cert {
+            msg += "; wss:// with the certificate \(c)"
+        } else if let ca = caOut {
+            msg += "; wss:// with a generated CA, its certificate in \(ca) (clients trust it: ZM_RTMS_CA=\(ca))"
+        } else {
+            msg += "; wss:// with a CA generated in memory (for clients to trust it: --ca-out FILE, or --tls-dir DIR for DIR/ca.pem; --no-tls for plain ws://)"
+        }
         if config.clientID != nil && config.clientSecret != nil {
             msg += "; handshake signatures checked for client id \(config.clientID!)"
         } else {
@@ -135,22 +160,45 @@ final class Counter: @unchecked Sendable {
     func decrement() -> Int { lock.wait(); defer { lock.signal() }; n -= 1; return n }
 }
 
+/// The write end of Stopper's pipe: what the signal handler writes to (write(2) is
+/// async-signal-safe).
+nonisolated(unsafe) private var stopWriteFD: Int32 = -1
+
 /// Blocks the main thread until SIGINT, SIGTERM or stop().
 public final class Stopper: @unchecked Sendable {
     public static let shared = Stopper()
-    private let sem = DispatchSemaphore(value: 0)
-    private var sources: [DispatchSourceSignal] = []
+    private let readFD: Int32
+    private var installed = false
 
-    public func stop() { sem.signal() }
+    private init() {
+        var fds: [Int32] = [-1, -1]
+        precondition(pipe(&fds) == 0, "rtms-sim: pipe() failed")
+        readFD = fds[0]
+        stopWriteFD = fds[1]
+    }
+
+    public func stop() {
+        var b: UInt8 = 1
+        _ = write(stopWriteFD, &b, 1)
+    }
+
+    /// Catches SIGINT and SIGTERM from now on, with a handler installed at once (run() calls it
+    /// before the listening line): a signal sent right after that line is never lost, as it was
+    /// when a dispatch signal source was still being registered after SIG_IGN.
+    public func install() {
+        guard !installed else { return }
+        installed = true
+        for s in [SIGINT, SIGTERM] {
+            _ = signal(s) { _ in
+                var b: UInt8 = 1
+                _ = write(stopWriteFD, &b, 1)
+            }
+        }
+    }
 
     public func wait() {
-        for s in [SIGINT, SIGTERM] {
-            signal(s, SIG_IGN)
-            let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            src.setEventHandler { [weak self] in self?.sem.signal() }
-            src.resume()
-            sources.append(src)
-        }
-        sem.wait()
+        install()
+        var b: UInt8 = 0
+        while read(readFD, &b, 1) < 0 && errno == EINTR {}
     }
 }

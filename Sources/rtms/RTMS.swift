@@ -29,7 +29,9 @@ struct RTMS: ParsableCommand {
           rtms record                     receive Zoom's webhooks on ZM_RTMS_PORT (8080) and record every stream started
           rtms record --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}' --out meeting1
                                           record one stream
-          rtms sim --print-started        run the simulator; each rtms_started body goes to stdout
+          rtms sim --print-started --ca-out ca.pem
+                                          run the simulator (wss://, its CA in ca.pem; --no-tls: ws://);
+                                          each rtms_started body goes to stdout
           rtms join --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}'
                                           join one stream (signature from ZM_RTMS_CLIENT/ZM_RTMS_SECRET)
         """,

@@ -2,7 +2,7 @@
  * join_sim.c: joins RTMS streams of rtms-sim from C, the way a program written for Zoom's C SDK
  * does it, and checks that every kind of callback arrives.
  *
- *   rtms-sim --print-started --duration 12 --client-id ID --client-secret SECRET > started.jsonl &
+ *   rtms-sim --no-tls --print-started --duration 12 --client-id ID --client-secret SECRET > started.jsonl &
  *   join_sim --client-id ID --client-secret SECRET "$(head -n 1 started.jsonl)"
  *   join_sim --client-id ID --client-secret SECRET --sessions 2 < started.jsonl
  *

@@ -13,7 +13,8 @@
 #      the header's return-value rules;
 #   6. the CMake package: version policy and a relocated copy of the prefix;
 #   7. builds join_sim with CMake (find_package(OpenRTMS)) and runs it against a fresh rtms-sim
-#      per case on 127.0.0.1: one session, two sequential sessions, a rejected signature.
+#      per case on 127.0.0.1, plain ws:// (--no-tls): one session, two sequential sessions, a
+#      rejected signature.
 #
 # Prints one PASS/FAIL line per check and exits non-zero when any failed.
 #
@@ -226,7 +227,7 @@ sim_case() {
     local t0 i line args=() status
 
     t0=$(date +%s.%N)
-    timeout "$limit" "$sim" --host 127.0.0.1 --port 0 --print-started --exit-when-done \
+    timeout "$limit" "$sim" --host 127.0.0.1 --port 0 --no-tls --print-started --exit-when-done \
         --meetings "$meetings" --duration "$dur" --seed 7 \
         --client-id "$client_id" --client-secret "$secret" >"$started" 2>"$simlog" &
     sim_pid=$!

@@ -150,6 +150,8 @@ class Sim:
                "--client-id", CLIENT_ID, "--client-secret", CLIENT_SECRET, "--keepalive-ms", "1000"]
         if tls:
             cmd += ["--tls", "--ca-out", self.ca, "--url-host", "localhost"]
+        else:
+            cmd += ["--no-tls"]  # rtms-sim's default is wss://
         self.cmd = cmd
         self.err = open(os.path.join(rundir, "sim.err"), "w")
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZM_RTMS_")}

@@ -196,7 +196,7 @@ def give_up(base, stop):
 
 def start_sim(port, duration):
     sim = subprocess.Popen([os.environ.get("RTMS_SIM", os.path.join(ROOT, ".build", "debug", "rtms-sim")),
-                            "--host", "127.0.0.1", "--port", "0", "--webhook-url", "http://127.0.0.1:%d/" % port,
+                            "--host", "127.0.0.1", "--port", "0", "--no-tls", "--webhook-url", "http://127.0.0.1:%d/" % port,
                             "--meetings", "1", "--duration", str(duration), "--client-id", CLIENT_ID,
                             "--client-secret", CLIENT_SECRET, "--exit-when-done"],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

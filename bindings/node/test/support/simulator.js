@@ -7,11 +7,12 @@ const path = require('node:path');
 
 const simBinary = process.env.RTMS_SIM || path.join(__dirname, '..', '..', '..', '..', '.build', 'debug', 'rtms-sim');
 
-// rtms-sim on a free port of 127.0.0.1 with these credentials; resolves to its control API.
+// rtms-sim on a free port of 127.0.0.1 with these credentials, plain ws:// (--no-tls; its default
+// is wss://); resolves to its control API.
 function startSim(credentials, ...extra) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(simBinary, ['--host', '127.0.0.1', '--port', '0', '--meetings', '0', '--client-id', credentials.clientId,
-      '--client-secret', credentials.clientSecret, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(simBinary, ['--host', '127.0.0.1', '--port', '0', '--meetings', '0', '--no-tls', '--client-id',
+      credentials.clientId, '--client-secret', credentials.clientSecret, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
     let buf = '';
     proc.stderr.setEncoding('utf8');
     const onData = (d) => {
