@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The whole OpenRTMS test suite, on a fresh machine of this project's kind (Swift 6.3 on Linux).
-#   1. Swift tests: codec, state machines, core against the simulator, C ABI contract.
+#   1. Swift tests: codec, state machines, core against the simulator, C ABI contract, the fleet
+#      on PostgreSQL (a rolling upgrade runs `rtms` of an earlier revision beside this one: built
+#      from the repository's history by scripts/previous-rtms.sh, a few minutes the first time).
 #   2. C: the shipping librtms.so (release, static stdlib, rtms_* exports only), header test,
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
 #   3. The Python binding: pip install into a fresh venv, its tests against the simulator, rtms.Fleet
@@ -34,6 +36,9 @@ fi
 start=$(date +%s)
 step "swift build (debug, all products and tests)"
 swift build --build-tests
+step "rtms of an earlier revision (fleet schema 2), for the rolling-upgrade test (scripts/previous-rtms.sh)"
+RTMS_PREVIOUS_RTMS=$(bash scripts/previous-rtms.sh)
+export RTMS_PREVIOUS_RTMS
 step "swift test"
 swift test --skip-build
 step "Fuzz smoke: each fuzz target for 10 s from its committed corpus, regressions included (docs/fuzzing.md)"

@@ -294,13 +294,14 @@ final class ServeNode {
     private var exited = false
 
     /// `sharedOut`: the nodes' common recordings folder (shared storage), else one of its own.
+    /// `binary`: another build of `rtms` (an earlier version: the rolling-upgrade test).
     init(_ name: String, databaseURL: String, maxStreams: Int = 10, leaseMs: Int = 3000, renewMs: Int = 500,
-         marginMs: Int = 1000, sharedOut: String? = nil) throws {
+         marginMs: Int = 1000, sharedOut: String? = nil, binary: String? = nil) throws {
         self.name = name
         dir = tempDir("node-\(name)")
         outDir = sharedOut ?? dir + "/out"
         logPath = dir + "/serve.log"
-        let rtms = productsDirectory() + "/rtms"
+        let rtms = binary ?? productsDirectory() + "/rtms"
         guard access(rtms, X_OK) == 0 else { throw FleetError("\(rtms) is not built") }
         let command = "exec '\(rtms)' serve --database-url '\(databaseURL)' --port 0 --path /webhook --node-id \(name) --out '\(outDir)' " +
             "--max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) " +
