@@ -82,10 +82,15 @@ int rtms_get_failure(struct rtms_csdk *sdk, char *buf, int len);
  * More callbacks
  * ------------------------------------------------------------------------------------------- */
 
-#define RTMS_EXT_OPS_VERSION 1
+/* Version 2 appended on_participant_event. A version 1 table (the struct as it was, ending at
+ * on_reconnected) is still accepted: the library reads only the fields of the version given. */
+#define RTMS_EXT_OPS_VERSION 2
 
+/* Like rtms_csdk_ops: any member may be NULL; every callback runs inside rtms_poll() /
+ * rtms_poll_ex() on the calling thread (rtms_csdk.h, "THREADING CONTRACT"); pointers passed to
+ * a callback (strings, arrays, structs) are valid until it returns: copy what you keep. */
 struct rtms_ext_ops {
-    unsigned int version;  /* RTMS_EXT_OPS_VERSION */
+    unsigned int version;  /* RTMS_EXT_OPS_VERSION (1 or 2) */
     /* Chat messages (media type SDK_CHAT): text or JSON text as sent, not NUL-terminated. */
     void (*on_chat_data)(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md);
     /* Every STREAM_STATE_UPDATE: state (0 INACTIVE .. 6 RESUMED), reason (STOP_REASON). */
@@ -96,7 +101,10 @@ struct rtms_ext_ops {
      * or a RTMS_REASON_* for warnings (a dropped malformed message, a media URL the server did not
      * offer...). Called before the on_join_confirm / on_leave it explains. */
     void (*on_error)(struct rtms_csdk *sdk, int code, const char *message);
-    /* Typed events (each also arrives through on_event_ex). Names are "" when the server sent none. */
+    /* Typed events (each also arrives through on_event_ex, just before it, as in Zoom's wrappers:
+     * on_first_packet and on_participant_video come before it, like on_user_update). Names are "" when
+     * the server sent none, user ids 0; ids are the wire's 32-bit ids. on_sharing: is_start 1
+     * for SHARING_START, 0 for SHARING_STOP. */
     void (*on_first_packet)(struct rtms_csdk *sdk, uint64_t timestamp);
     void (*on_active_speaker)(struct rtms_csdk *sdk, int user_id, const char *user_name, uint64_t timestamp);
     void (*on_sharing)(struct rtms_csdk *sdk, int is_start, int user_id, const char *user_name, uint64_t timestamp);
@@ -109,9 +117,18 @@ struct rtms_ext_ops {
      * media_type mask of the media connection (SDK_AUDIO... or SDK_ALL). */
     void (*on_reconnecting)(struct rtms_csdk *sdk, int connection, int attempt, int delay_ms, const char *cause);
     void (*on_reconnected)(struct rtms_csdk *sdk, int connection, int gap_ms);
+    /* Version 2. PARTICIPANT_JOIN / PARTICIPANT_LEAVE (event types 3/4, subscribe them with
+     * rtms_subscribe_event()) as one call per event: op is USER_JOIN or USER_LEAVE, timestamp the
+     * event's (ms; 0 when absent), participants[0..n-1] every participant named, in the order sent
+     * (participant_name "" when the server sent none: Zoom's leave events carry no names). n is 0
+     * and participants NULL when the event named nobody. The array and its names are valid during
+     * the call only. Called after the event's on_user_update calls (one per participant, Zoom's
+     * form) and its on_event_ex. */
+    void (*on_participant_event)(struct rtms_csdk *sdk, int op, uint64_t timestamp, struct participant_info *participants, int n);
 };
 
-/* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION. */
+/* Copies the table (NULL clears it). version must be 1..RTMS_EXT_OPS_VERSION; fields added after
+ * the version given are not read (they stay unset). */
 int rtms_set_ext_callbacks(struct rtms_csdk *sdk, const struct rtms_ext_ops *ops);
 
 /* ---------------------------------------------------------------------------------------------

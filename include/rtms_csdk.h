@@ -89,7 +89,8 @@ struct rtms_csdk {
  *   lost). Not called for rtms_leave() / rtms_release().
  * on_session_update(op, sess): SESSION_ADD / SESSION_STOP / SESSION_PAUSE / SESSION_RESUME.
  * on_user_update(op, pi): USER_JOIN / USER_LEAVE, once per participant. Needs event types 3 and 4
- *   subscribed (rtms_subscribe_event()).
+ *   subscribed (rtms_subscribe_event()). The event as a whole (every participant and the event's
+ *   timestamp, in one call) is openrtms.h's rtms_ext_ops.on_participant_event.
  * on_audio_data / on_video_data / on_ds_data / on_transcript_data(buf, size, timestamp, md):
  *   decoded payload (audio: PCM or codec frames as negotiated; video/deskshare: one JPEG/PNG image
  *   or H.264 access unit; transcript: UTF-8 text, not NUL-terminated), the server's timestamp in ms.

@@ -178,15 +178,19 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
 @c @implementation public func rtms_set_ext_callbacks(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ ops: UnsafePointer<rtms_ext_ops>?) -> Int32 {
     guard let h = handle(sdk, "rtms_set_ext_callbacks") else { return Code.notExist }
     guard let ops else { h.ext = ExtOps(); return Code.ok }
-    let o = ops.pointee
-    guard o.version >= 1 && o.version <= 1 else {
-        return fail(Code.invalidArgs, "rtms_set_ext_callbacks: version \(o.version) unknown (this library knows 1)")
+    // Field by field, never the whole struct: a version 1 table ends before the version 2 field.
+    let version = ops.pointee.version
+    guard version >= 1 && version <= 2 else {
+        return fail(Code.invalidArgs, "rtms_set_ext_callbacks: version \(version) unknown (this library knows 1 and 2)")
     }
-    h.ext = ExtOps(onChat: o.on_chat_data, onStreamState: o.on_stream_state, onStreamClosed: o.on_stream_closed, onError: o.on_error,
-                   onFirstPacket: o.on_first_packet, onActiveSpeaker: o.on_active_speaker, onSharing: o.on_sharing,
-                   onMediaInterrupted: o.on_media_interrupted, onParticipantVideo: o.on_participant_video,
-                   onVideoSubscriptResp: o.on_video_subscript_resp, onReconnecting: o.on_reconnecting,
-                   onReconnected: o.on_reconnected)
+    let o = ops
+    var ext = ExtOps(onChat: o.pointee.on_chat_data, onStreamState: o.pointee.on_stream_state, onStreamClosed: o.pointee.on_stream_closed,
+                     onError: o.pointee.on_error, onFirstPacket: o.pointee.on_first_packet, onActiveSpeaker: o.pointee.on_active_speaker,
+                     onSharing: o.pointee.on_sharing, onMediaInterrupted: o.pointee.on_media_interrupted,
+                     onParticipantVideo: o.pointee.on_participant_video, onVideoSubscriptResp: o.pointee.on_video_subscript_resp,
+                     onReconnecting: o.pointee.on_reconnecting, onReconnected: o.pointee.on_reconnected)
+    if version >= 2 { ext.onParticipantEvent = o.pointee.on_participant_event }
+    h.ext = ext
     return Code.ok
 }
 

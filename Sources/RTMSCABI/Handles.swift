@@ -108,6 +108,8 @@ struct ExtOps {
     var onVideoSubscriptResp: (@convention(c) (SDKPointer?, Int32, Int32, UnsafePointer<CChar>?) -> Void)?
     var onReconnecting: (@convention(c) (SDKPointer?, Int32, Int32, Int32, UnsafePointer<CChar>?) -> Void)?
     var onReconnected: (@convention(c) (SDKPointer?, Int32, Int32) -> Void)?
+    /// Version 2.
+    var onParticipantEvent: (@convention(c) (SDKPointer?, Int32, UInt64, UnsafeMutablePointer<participant_info>?, Int32) -> Void)?
 }
 
 /// How many polls (of any handle or intake) each thread is inside right now. A release from inside
@@ -365,6 +367,19 @@ final class Handle: @unchecked Sendable {
                 var pi = participant_info(participant_id: Int32(truncatingIfNeeded: userID),
                                           participant_name: UnsafeMutablePointer(mutating: n))
                 cb(sdk, Int32(op), &pi)
+            }
+        case .participantEvent(let op, let ts, let participants):
+            guard let cb = ext.onParticipantEvent else { return }
+            // The names' storage lives for the call: one NUL-terminated copy of each.
+            let names = participants.map { strdup($0.userName) }
+            defer { names.forEach { free($0) } }
+            var list = zip(participants, names).map { p, n in
+                participant_info(participant_id: Int32(truncatingIfNeeded: p.userID), participant_name: n)
+            }
+            if list.isEmpty {
+                cb(sdk, Int32(op), UInt64(bitPattern: ts), nil, 0)
+            } else {
+                list.withUnsafeMutableBufferPointer { b in cb(sdk, Int32(op), UInt64(bitPattern: ts), b.baseAddress, Int32(clamping: b.count)) }
             }
         case .eventEx(let json):
             guard let cb = o.on_event_ex else { return }

@@ -634,11 +634,18 @@ public struct ClientSession: Sendable {
             }
             return list
         }
+        // Zoom's order: its C library's per-user on_user_update (and participant video, first
+        // packet), then the raw event (on_event_ex), then the wrappers' typed callbacks, which
+        // Zoom's Python and Node layers parse from that raw event after handing it on.
+        var typed: [SessionAction] = []
         switch t {
-        case EventType.participantJoin:
-            for (id, name) in users() { out.append(.emit(.userUpdate(op: UserOp.join, userID: id, userName: name))) }
-        case EventType.participantLeave:
-            for (id, name) in users() { out.append(.emit(.userUpdate(op: UserOp.leave, userID: id, userName: name))) }
+        case EventType.participantJoin, EventType.participantLeave:
+            let op = t == EventType.participantJoin ? UserOp.join : UserOp.leave
+            let list = users()
+            for (id, name) in list { out.append(.emit(.userUpdate(op: op, userID: id, userName: name))) }
+            // The event as a whole, even when it names nobody.
+            typed.append(.emit(.participantEvent(op: op, timestamp: e.timestamp,
+                                                 participants: list.map { EventParticipant(userID: $0.0, userName: $0.1) })))
         case EventType.participantVideoOn, EventType.participantVideoOff:
             out.append(.emit(.participantVideo(userIDs: users().map(\.0), isOn: t == EventType.participantVideoOn)))
         case EventType.firstPacketTimestamp:
@@ -646,17 +653,17 @@ public struct ClientSession: Sendable {
         case EventType.activeSpeakerChange, EventType.sharingStart, EventType.sharingStop:
             let u = users().first ?? (0, "")
             if t == EventType.activeSpeakerChange {
-                out.append(.emit(.activeSpeaker(userID: u.0, userName: u.1, timestamp: e.timestamp)))
+                typed.append(.emit(.activeSpeaker(userID: u.0, userName: u.1, timestamp: e.timestamp)))
             } else {
-                out.append(.emit(.sharing(started: t == EventType.sharingStart, userID: u.0, userName: u.1, timestamp: e.timestamp)))
+                typed.append(.emit(.sharing(started: t == EventType.sharingStart, userID: u.0, userName: u.1, timestamp: e.timestamp)))
             }
         case EventType.mediaConnectionInterrupted:
-            out.append(.emit(.mediaInterrupted(timestamp: e.timestamp)))
+            typed.append(.emit(.mediaInterrupted(timestamp: e.timestamp)))
         default:
             break
         }
         out.append(.emit(.eventEx(json: JSON.sortedString(.object(e.event)))))
-        return out
+        return out + typed
     }
 
     // MARK: Reconnection

@@ -53,12 +53,24 @@ public enum UserOp {
     public static let join = 0, leave = 1
 }
 
+/// A participant named by an event: the wire's user id and name ("" when the server sent none,
+/// as in Zoom's PARTICIPANT_LEAVE).
+public struct EventParticipant: Sendable, Equatable {
+    public var userID: Int64
+    public var userName: String
+    public init(userID: Int64, userName: String) { self.userID = userID; self.userName = userName }
+}
+
 /// What the application receives (everything except media payloads).
 public enum ClientEvent: Sendable, Equatable {
     case joinConfirm(reason: Int, text: String)
     case leave(reason: Int, text: String)
     case sessionUpdate(op: Int, sessionID: String, state: Int, timestamp: Int64)
+    /// One participant of a PARTICIPANT_JOIN / PARTICIPANT_LEAVE event (Zoom's on_user_update: one per user).
     case userUpdate(op: Int, userID: Int64, userName: String)
+    /// The same event as a whole (UserOp.join / .leave, the event's timestamp, every participant
+    /// in the order sent; empty when the event named nobody). Emitted after its userUpdates.
+    case participantEvent(op: Int, timestamp: Int64, participants: [EventParticipant])
     /// The raw `event` object of an EVENT_UPDATE, compact JSON with sorted keys.
     case eventEx(json: String)
     case participantVideo(userIDs: [Int64], isOn: Bool)
@@ -236,6 +248,9 @@ extension ClientEvent {
             ["cb": .string("session_update"), "op": .int(Int64(op)), "session_id": .string(sid), "state": .int(Int64(state)), "timestamp": .int(ts)]
         case .userUpdate(let op, let id, let name):
             ["cb": .string("user_update"), "op": .int(Int64(op)), "user_id": .int(id), "user_name": .string(name)]
+        case .participantEvent(let op, let ts, let ps):
+            ["cb": .string("participant_event"), "op": .int(Int64(op)), "timestamp": .int(ts),
+             "participants": .array(ps.map { .object(["user_id": .int($0.userID), "user_name": .string($0.userName)]) })]
         case .eventEx(let j): ["cb": .string("event_ex"), "json": .string(j)]
         case .participantVideo(let ids, let on):
             ["cb": .string("participant_video"), "user_ids": .array(ids.map { .int($0) }), "is_on": .bool(on)]

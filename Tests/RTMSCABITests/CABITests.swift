@@ -439,6 +439,85 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
     }
 
+    /// rtms_ext_ops.on_participant_event (version 2): each PARTICIPANT_JOIN / LEAVE the simulator
+    /// sends arrives once, whole: its op, its timestamp and every participant of the raw event, in
+    /// order, after the event's per-user on_user_update calls and its on_event_ex. A version
+    /// 1 table is still accepted and its handle never sees the version 2 field.
+    @Test func participantEventsArriveWholeWithTheirTimestamp() throws {
+        ParticipantLog.reset()
+        let (sim, _, body) = try startSim(durationMs: 5000)
+        defer { sim.stop() }
+        let second = JSON.string(sim.createMeeting())
+        func open(version: UInt32, _ payload: String) throws -> UnsafeMutablePointer<rtms_csdk> {
+            let sdk = try #require(rtms_alloc())
+            var ops = rtms_csdk_ops()
+            ops.on_user_update = { sdk, op, pi in
+                guard let pi else { return }
+                let name = pi.pointee.participant_name.map { String(cString: $0) }
+                ParticipantLog.add(sdk, "user_update", op: op, ts: 0, users: [(pi.pointee.participant_id, name)])
+            }
+            ops.on_event_ex = { sdk, buf, size in
+                guard let buf else { return }
+                let text = String(decoding: UnsafeRawBufferPointer(start: buf, count: Int(size)), as: UTF8.self)
+                guard let o = (try? JSON.parse(text))?.objectValue, let t = o["event_type"]?.intValue, t == 3 || t == 4 else { return }
+                let users = (o["participants"]?.arrayValue ?? []).map { p -> (Int32, String?) in
+                    (Int32(truncatingIfNeeded: p["user_id"]?.intValue ?? -1), p["user_name"]?.stringValue ?? "")
+                }
+                ParticipantLog.add(sdk, "event_ex", op: Int32(t - 3), ts: UInt64(o["timestamp"]?.intValue ?? -1), users: users)
+            }
+            ops.on_leave = { sdk, _ in ParticipantLog.add(sdk, "leave", op: 0, ts: 0, users: []) }
+            #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+            var ext = rtms_ext_ops()
+            ext.version = version
+            // Set in both tables: a version 1 handle must not read it.
+            ext.on_participant_event = { sdk, op, ts, list, n in
+                var users: [(Int32, String?)] = []
+                for i in 0..<Int(n) { users.append((list![i].participant_id, list![i].participant_name.map { String(cString: $0) })) }
+                ParticipantLog.add(sdk, "participant_event", op: op, ts: ts, users: users, nullList: list == nil)
+            }
+            #expect(rtms_set_ext_callbacks(sdk, &ext) == Int32(RTMS_SDK_OK), "version \(version): \(lastError())")
+            #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+            setTestCredentials(sdk)
+            var events: [Int32] = [3, 4]
+            #expect(rtms_subscribe_event(sdk, &events, 2) == Int32(RTMS_SDK_OK))
+            #expect(rtms_join_payload(sdk, payload, 0) == Int32(RTMS_SDK_OK))
+            return sdk
+        }
+        let v2 = try open(version: 2, body), v1 = try open(version: 1, second)
+        defer { _ = rtms_release(v2); _ = rtms_release(v1) }
+        let deadline = nowMs() + 20_000
+        while ParticipantLog.of(v2, "leave").isEmpty || ParticipantLog.of(v1, "leave").isEmpty, nowMs() < deadline {
+            _ = rtms_poll_ex(v2, 0, 20)
+            _ = rtms_poll_ex(v1, 0, 0)
+        }
+        let raw = ParticipantLog.of(v2, "event_ex"), typed = ParticipantLog.of(v2, "participant_event")
+        // The simulator's meeting: two join at once, one joins late and leaves, the rest leave at the end.
+        #expect(raw.count >= 4, "\(raw.count) participant events")
+        #expect(typed.count == raw.count)
+        for (t, r) in zip(typed, raw) {
+            #expect(t.op == r.op && t.ts == r.ts && t.ts > 1_600_000_000_000, "op and the event's own timestamp (ms)")
+            #expect(t.users.map(\.0) == r.users.map(\.0) && t.users.map(\.1) == r.users.map(\.1), "every participant, in order")
+            #expect(!t.nullList && !t.users.isEmpty)
+        }
+        #expect(typed.contains { $0.op == USER_JOIN && $0.users.count >= 2 && $0.users.allSatisfy { ($0.1 ?? "").isEmpty == false } })
+        #expect(typed.contains { $0.op == USER_LEAVE && $0.users.allSatisfy { $0.1 == "" } }, "leaves carry no names: \"\"")
+        // Per event: its user updates, then the raw JSON, then the whole event (Zoom's order).
+        let seq = ParticipantLog.sequence(v2).filter { $0 != "leave" }
+        var expected: [String] = []
+        for t in typed { expected += Array(repeating: "user_update", count: t.users.count) + ["event_ex", "participant_event"] }
+        #expect(seq == expected)
+        #expect(ParticipantLog.of(v2, "user_update").map(\.users[0].0) == typed.flatMap { $0.users.map(\.0) })
+        // Version 1: accepted, same raw events, never the version 2 callback.
+        #expect(ParticipantLog.of(v1, "event_ex").count >= 4)
+        #expect(ParticipantLog.of(v1, "participant_event").isEmpty)
+        var bad = rtms_ext_ops()
+        bad.version = 3
+        #expect(rtms_set_ext_callbacks(v1, &bad) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(lastError().contains("knows 1 and 2"))
+        bad.version = 0
+        #expect(rtms_set_ext_callbacks(v1, &bad) == Int32(RTMS_SDK_INVALID_ARGS))
+    }
+
     @Test func manyHandlesAndSequentialSessions() throws {
         rec.reset()
         var c = SimulatorConfig()
@@ -524,5 +603,22 @@ enum CrossRelease {
         _ = rtms_release(UnsafeMutablePointer<rtms_csdk>(bitPattern: target))
         let ms = nowMs() - t0
         state.withLockedValue { $0.releaseMs = ms }
+    }
+}
+
+/// What participant callbacks saw, per handle and in order (C callbacks cannot capture).
+enum ParticipantLog {
+    struct Entry { var sdk: UInt; var kind: String; var op: Int32; var ts: UInt64; var users: [(Int32, String?)]; var nullList: Bool }
+    static let entries = NIOLockedValueBox<[Entry]>([])
+    static func reset() { entries.withLockedValue { $0 = [] } }
+    static func add(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ kind: String, op: Int32, ts: UInt64, users: [(Int32, String?)], nullList: Bool = false) {
+        let e = Entry(sdk: UInt(bitPattern: sdk), kind: kind, op: op, ts: ts, users: users, nullList: nullList)
+        entries.withLockedValue { $0.append(e) }
+    }
+    static func of(_ sdk: UnsafeMutablePointer<rtms_csdk>, _ kind: String) -> [Entry] {
+        entries.withLockedValue { $0.filter { $0.sdk == UInt(bitPattern: sdk) && $0.kind == kind } }
+    }
+    static func sequence(_ sdk: UnsafeMutablePointer<rtms_csdk>) -> [String] {
+        entries.withLockedValue { $0.filter { $0.sdk == UInt(bitPattern: sdk) }.map(\.kind) }
     }
 }

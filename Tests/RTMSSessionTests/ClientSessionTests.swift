@@ -237,17 +237,45 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         let join = EventUpdate(event: ["event_type": .int(3), "timestamp": .int(5), "participants": .array([
             .object(["user_id": .int(111), "user_name": .string("Bob")]), .object(["user_id": .int(222), "user_name": .string("Carol")])])])
         let a = s.received(sig, .eventUpdate(join), nowMs: 0).events
+        // Zoom's order: per-user updates, the raw event, then the wrappers' typed event.
         #expect(a == [.userUpdate(op: UserOp.join, userID: 111, userName: "Bob"), .userUpdate(op: UserOp.join, userID: 222, userName: "Carol"),
-                      .eventEx(json: #"{"event_type":3,"participants":[{"user_id":111,"user_name":"Bob"},{"user_id":222,"user_name":"Carol"}],"timestamp":5}"#)])
+                      .eventEx(json: #"{"event_type":3,"participants":[{"user_id":111,"user_name":"Bob"},{"user_id":222,"user_name":"Carol"}],"timestamp":5}"#),
+                      .participantEvent(op: UserOp.join, timestamp: 5, participants: [EventParticipant(userID: 111, userName: "Bob"),
+                                                                                      EventParticipant(userID: 222, userName: "Carol")])])
         let leave = EventUpdate(event: ["event_type": .int(4), "timestamp": .int(6), "participants": .array([.object(["user_id": .int(222)])])])
-        #expect(s.received(sig, .eventUpdate(leave), nowMs: 0).events.first == .userUpdate(op: UserOp.leave, userID: 222, userName: ""))
+        let l = s.received(sig, .eventUpdate(leave), nowMs: 0).events
+        #expect(l == [.userUpdate(op: UserOp.leave, userID: 222, userName: ""),
+                      .eventEx(json: #"{"event_type":4,"participants":[{"user_id":222}],"timestamp":6}"#),
+                      .participantEvent(op: UserOp.leave, timestamp: 6, participants: [EventParticipant(userID: 222, userName: "")])],
+                "a leave names nobody: \"\" as the name")
         let video = EventUpdate(event: ["event_type": .int(8), "timestamp": .int(7), "participants": .array([.object(["user_id": .int(111)])])])
         #expect(s.received(sig, .eventUpdate(video), nowMs: 0).events.first == .participantVideo(userIDs: [111], isOn: true))
     }
 
+    @Test func participantEventsWithoutAListStillArriveWhole() {
+        var (s, sig, _, _) = joined(types: 1)
+        func typed(_ e: JSONObject) -> [ClientEvent] {
+            s.received(sig, .eventUpdate(EventUpdate(event: e)), nowMs: 0).events.filter { if case .eventEx = $0 { false } else { true } }
+        }
+        // No participants key, no timestamp: one event naming nobody, timestamp 0, no user updates.
+        #expect(typed(["event_type": .int(3)]) == [.participantEvent(op: UserOp.join, timestamp: 0, participants: [])])
+        #expect(typed(["event_type": .int(4), "timestamp": .int(8), "participants": .array([])])
+                == [.participantEvent(op: UserOp.leave, timestamp: 8, participants: [])])
+        // String ids and a single user at the top level are read as the per-user form reads them.
+        #expect(typed(["event_type": .int(3), "timestamp": .int(9), "participants": .array([.object(["user_id": .string("42")])])])
+                == [.userUpdate(op: UserOp.join, userID: 42, userName: ""),
+                    .participantEvent(op: UserOp.join, timestamp: 9, participants: [EventParticipant(userID: 42, userName: "")])])
+        #expect(typed(["event_type": .int(4), "timestamp": .int(10), "user_id": .int(7), "user_name": .string("Dan")])
+                == [.userUpdate(op: UserOp.leave, userID: 7, userName: "Dan"),
+                    .participantEvent(op: UserOp.leave, timestamp: 10, participants: [EventParticipant(userID: 7, userName: "Dan")])])
+    }
+
     @Test func typedEvents() {
         var (s, sig, _, _) = joined(types: 1)
-        func first(_ e: JSONObject) -> ClientEvent? { s.received(sig, .eventUpdate(EventUpdate(event: e)), nowMs: 0).events.first }
+        // The typed form of each event (the wrappers' typed events follow the raw one).
+        func first(_ e: JSONObject) -> ClientEvent? {
+            s.received(sig, .eventUpdate(EventUpdate(event: e)), nowMs: 0).events.first { if case .eventEx = $0 { false } else { true } }
+        }
         #expect(first(["event_type": .int(1), "timestamp": .int(10)]) == .firstPacket(timestamp: 10))
         #expect(first(["event_type": .int(2), "timestamp": .int(11), "user_id": .int(5), "user_name": .string("Eve")])
                 == .activeSpeaker(userID: 5, userName: "Eve", timestamp: 11))

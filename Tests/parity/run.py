@@ -2,8 +2,9 @@
 """Cross-language parity: one seeded simulator session (every media type, events, states, a media
 connection killed and reconnected, the end) through the C ABI, the Python binding and the Node
 binding. Each runner prints its callbacks as JSON lines; this driver reduces them to a canonical
-transcript (the order of control callbacks, event bodies without timestamps, what arrived per
-media kind) and requires the three to be identical. Then the same for the webhook intake: signed,
+transcript (the order of control callbacks, event bodies without timestamps, the typed events
+(participants, active speaker, sharing) with each timestamp checked against its raw event's, what
+arrived per media kind) and requires the three to be identical. Then the same for the webhook intake: signed,
 forged, replayed, malformed, duplicate deliveries, the validation challenge and an rtms_stopped
 routed to a client of the runner that has joined a live simulator stream; through the core's
 listener (C, Python and Node) and through the web-server integrations of the bindings, whose
@@ -80,10 +81,27 @@ def strip_timestamps(v):
     return v
 
 
+TYPED = ("participant_event", "active_speaker", "sharing", "media_interrupted")
+
+
+def typed_timestamps(lines: list) -> list:
+    """A typed event's timestamp is its raw event's (the last on_event_ex before it) and
+    differs between runs: each becomes "= event" when equal to it, and stays the number (and
+    so differs from the other runners) when not. Participant lists are compared as they are."""
+    out = []
+    for i, rec in enumerate(lines):
+        if rec.get("cb") in TYPED:
+            raw = next((json.loads(r["json"]) for r in reversed(lines[:i]) if r.get("cb") == "event"), {})
+            if rec.get("timestamp") == raw.get("timestamp"):
+                rec = dict(rec, timestamp="= event")
+        out.append(rec)
+    return out
+
+
 def canonical(lines: list) -> dict:
     control, reconnect = [], []
     media = {}
-    for rec in lines:
+    for rec in typed_timestamps(lines):
         cb = rec.get("cb")
         if cb == "media":
             m = media.setdefault(rec["kind"], {"messages": 0, "sizes": set(), "texts": [], "speakers": set()})
@@ -225,6 +243,12 @@ def main() -> int:
             ("the audio connection was reconnected", [(r["cb"], r["connection"]) for r in ref["reconnect"]]
              == [("reconnecting", 1), ("reconnected", 1)]),
             ("the session ended with leave(6)", ref["control"][-1] == {"cb": "leave", "reason": 6}),
+            ("typed events arrived with their event's timestamp: %s" % sorted({r["cb"] for r in ref["control"] if r["cb"] in TYPED}),
+             {"participant_event", "active_speaker", "sharing"} <= {r["cb"] for r in ref["control"] if r["cb"] in TYPED}
+             and all(r["timestamp"] == "= event" for r in ref["control"] if r["cb"] in TYPED)),
+            ("participant events name every participant (join and leave)",
+             {(r["op"], len(r["participants"]) > 0) for r in ref["control"] if r["cb"] == "participant_event"}
+             == {("join", True), ("leave", True)}),
         ]
         for what, ok in checks:
             print("%s %s" % ("ok  " if ok else "FAIL", what))

@@ -74,6 +74,38 @@ static void on_event(struct rtms_csdk *s, const char *buf, int size)
     put_string(buf, size);
     printf("}\n");
 }
+/* Typed events (rtms_ext_ops): the same records as runner.py and runner.js print. */
+static void on_participants(struct rtms_csdk *s, int op, uint64_t ts, struct participant_info *ps, int n)
+{
+    int i;
+    (void)s;
+    printf("{\"cb\":\"participant_event\",\"op\":\"%s\",\"timestamp\":%llu,\"participants\":[",
+           op == USER_JOIN ? "join" : "leave", (unsigned long long)ts);
+    for (i = 0; i < n; i++) {
+        printf("%s{\"user_id\":%u,\"user_name\":", i ? "," : "", (unsigned)ps[i].participant_id);
+        put_string(ps[i].participant_name ? ps[i].participant_name : "", -1);
+        printf("}");
+    }
+    printf("]}\n");
+}
+static void on_speaker(struct rtms_csdk *s, int uid, const char *name, uint64_t ts)
+{
+    (void)s;
+    printf("{\"cb\":\"active_speaker\",\"timestamp\":%llu,\"user_id\":%u,\"user_name\":", (unsigned long long)ts, (unsigned)uid);
+    put_string(name ? name : "", -1);
+    printf("}\n");
+}
+static void on_sharing(struct rtms_csdk *s, int start, int uid, const char *name, uint64_t ts)
+{
+    (void)s;
+    printf("{\"cb\":\"sharing\",\"op\":\"%s\",\"timestamp\":%llu", start ? "start" : "stop", (unsigned long long)ts);
+    if (start) {   /* Zoom's bindings name no user for a stop */
+        printf(",\"user_id\":%u,\"user_name\":", (unsigned)uid);
+        put_string(name ? name : "", -1);
+    }
+    printf("}\n");
+}
+static void on_interrupted(struct rtms_csdk *s, uint64_t ts) { (void)s; printf("{\"cb\":\"media_interrupted\",\"timestamp\":%llu}\n", (unsigned long long)ts); }
 static void on_state(struct rtms_csdk *s, int st, int r) { (void)s; printf("{\"cb\":\"stream_state\",\"state\":%d,\"reason\":%d}\n", st, r); }
 static void on_reconnecting(struct rtms_csdk *s, int c, int a, int d, const char *why)
 {
@@ -108,6 +140,10 @@ static int join_mode(const char *body)
     ext.on_stream_state = on_state;
     ext.on_reconnecting = on_reconnecting;
     ext.on_reconnected = on_reconnected;
+    ext.on_participant_event = on_participants;
+    ext.on_active_speaker = on_speaker;
+    ext.on_sharing = on_sharing;
+    ext.on_media_interrupted = on_interrupted;
     if (!sdk || rtms_set_callbacks(sdk, &ops) || rtms_set_ext_callbacks(sdk, &ext) ||
         rtms_config(sdk, &mp, SDK_AUDIO | SDK_VIDEO | SDK_DESKSHARE | SDK_TRANSCRIPT | SDK_CHAT, 0) ||
         rtms_subscribe_event(sdk, events, 8) || rtms_join_payload(sdk, body, 0)) {

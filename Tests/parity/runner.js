@@ -26,6 +26,18 @@ if (mode === 'join') {
   c.onSessionUpdate((op, s) => emit({ cb: 'session_update', op, active: s.isActive }));
   c.onUserUpdate((op, p) => emit({ cb: 'user_update', op, id: p.id, name: p.name }));
   c.onEventEx((json) => emit({ cb: 'event', json }));
+  // Typed events, as runner.c prints them (people: Zoom's objects {userId, userName}).
+  c.onParticipantEvent((op, timestamp, people) => emit({ cb: 'participant_event', op, timestamp,
+    participants: people.map((p) => ({ user_id: p.userId, user_name: p.userName })) }));
+  c.onActiveSpeakerEvent((timestamp, userId, userName) => emit({ cb: 'active_speaker', timestamp, user_id: userId,
+    user_name: userName }));
+  c.onSharingEvent((op, timestamp, ...user) => {
+    const rec = { cb: 'sharing', op, timestamp };
+    if (op === 'start') [rec.user_id, rec.user_name] = user;
+    else if (user.length) rec.unexpected_user = user; // Zoom's stop passes (op, timestamp) only
+    emit(rec);
+  });
+  c.onMediaConnectionInterrupted((timestamp) => emit({ cb: 'media_interrupted', timestamp }));
   c.onStreamState((state, reason) => emit({ cb: 'stream_state', state, reason }));
   c.onReconnecting((connection, attempt) => emit({ cb: 'reconnecting', connection, attempt }));
   c.onReconnected((connection) => emit({ cb: 'reconnected', connection }));

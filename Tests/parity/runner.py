@@ -40,6 +40,22 @@ def join_mode(body):
     c.on_session_update(lambda op, s: emit({"cb": "session_update", "op": op, "active": s.isActive}))
     c.on_user_update(lambda op, p: emit({"cb": "user_update", "op": op, "id": p.id, "name": p.name}))
     c.on_event_ex(lambda j: emit({"cb": "event", "json": j}))
+    # Typed events, as runner.c prints them (people: Zoom's dicts {"user_id", "user_name"}).
+    c.on_participant_event(lambda op, ts, people: emit({"cb": "participant_event", "op": op, "timestamp": ts,
+                                                        "participants": people}))
+    c.on_active_speaker_event(lambda ts, uid, name: emit({"cb": "active_speaker", "timestamp": ts, "user_id": uid,
+                                                          "user_name": name}))
+
+    def sharing(op, ts, uid, name):
+        rec = {"cb": "sharing", "op": op, "timestamp": ts}
+        if op == "start":
+            rec.update(user_id=uid, user_name=name)
+        elif (uid, name) != (None, None):
+            rec["unexpected_user"] = [uid, name]   # Zoom's stop names nobody
+        emit(rec)
+
+    c.on_sharing_event(sharing)
+    c.on_media_connection_interrupted(lambda ts: emit({"cb": "media_interrupted", "timestamp": ts}))
     c.on_stream_state(lambda st, r: emit({"cb": "stream_state", "state": st, "reason": r}))
     c.on_reconnecting(lambda conn, a, d, why: emit({"cb": "reconnecting", "connection": conn, "attempt": a}))
     c.on_reconnected(lambda conn, gap: emit({"cb": "reconnected", "connection": conn}))

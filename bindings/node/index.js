@@ -183,7 +183,6 @@ class Client {
     this._types = 0;
     this._params = {};
     this._cbs = {};
-    this._typed = {};
     this._events = new Set();
     this._uuid = '';
     this._streamId = '';
@@ -341,48 +340,24 @@ class Client {
   onError(cb) { return this._on('error', cb); }
   onEventEx(cb) { return this._on('event_ex', cb); }
 
+  // Typed events come from the core's typed callbacks (rtms_ext_ops), in Zoom's shapes (the
+  // addon builds them): participant('join'|'leave', ts, [{userId, userName}]), speaker(ts, userId,
+  // userName), sharing('start', ts, userId, userName) / sharing('stop', ts), interrupted(ts).
   _typedOn(kind, cb, events) {
-    if (typeof cb !== 'function') throw new TypeError('Function argument expected');
-    this._typed[kind] = cb;
+    this._on(kind, cb);
     try { this.subscribeEvent(events); } catch (e) { log(LogLevel.WARN, 'client', `subscribe failed: ${e.message}`); }
     return true;
   }
 
-  onParticipantEvent(cb) { return this._typedOn('participant', cb, [3, 4]); }
-  onActiveSpeakerEvent(cb) { return this._typedOn('speaker', cb, [2]); }
+  onParticipantEvent(cb) { return this._typedOn('participant_event', cb, [3, 4]); }
+  onActiveSpeakerEvent(cb) { return this._typedOn('active_speaker', cb, [2]); }
   onSharingEvent(cb) { return this._typedOn('sharing', cb, [5, 6]); }
-  onMediaConnectionInterrupted(cb) { return this._typedOn('interrupted', cb, [7]); }
+  onMediaConnectionInterrupted(cb) { return this._typedOn('media_interrupted', cb, [7]); }
 
   _dispatch(kind, args) {
     if (kind === 'leave' || (kind === 'join_confirm' && args[0] !== 0)) live.delete(this);
-    if (kind === 'event_ex') {
-      if (this._cbs.event_ex) this._cbs.event_ex(args[0]);
-      this._typedEvent(args[0]);
-      return;
-    }
     const cb = this._cbs[kind];
     if (cb) cb(...args);
-  }
-
-  _typedEvent(json) {
-    const t = this._typed;
-    if (!t.participant && !t.speaker && !t.sharing && !t.interrupted) return;
-    let ev;
-    try { ev = JSON.parse(json); } catch (e) { log(LogLevel.ERROR, 'client', `Failed to parse event: ${e.message}`); return; }
-    const ts = ev.timestamp ?? 0;
-    switch (ev.event_type) {
-      case 3: case 4:
-        if (t.participant) {
-          t.participant(ev.event_type === 3 ? 'join' : 'leave', ts,
-            (ev.participants || []).map((p) => ({ userId: p.user_id, userName: p.user_name })));
-        }
-        break;
-      case 2: if (t.speaker) t.speaker(ts, ev.user_id ?? 0, ev.user_name ?? ''); break;
-      case 5: if (t.sharing) t.sharing('start', ts, ev.user_id, ev.user_name); break;
-      case 6: if (t.sharing) t.sharing('stop', ts); break;
-      case 7: if (t.interrupted) t.interrupted(ts); break;
-      default: break;
-    }
   }
 }
 

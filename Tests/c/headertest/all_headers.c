@@ -20,7 +20,7 @@
 HT_STATIC_ASSERT(OPENRTMS_VERSION_NUMBER ==
                      OPENRTMS_VERSION_MAJOR * 10000 + OPENRTMS_VERSION_MINOR * 100 + OPENRTMS_VERSION_PATCH,
                  "version number formula");
-HT_STATIC_ASSERT(RTMS_OPTIONS_VERSION == 1 && RTMS_EXT_OPS_VERSION == 1 && RTMS_STATS_VERSION == 1, "struct versions");
+HT_STATIC_ASSERT(RTMS_OPTIONS_VERSION == 1 && RTMS_EXT_OPS_VERSION == 2 && RTMS_STATS_VERSION == 1, "struct versions");
 HT_STATIC_ASSERT(RTMS_STATE_IDLE == 0 && RTMS_STATE_CONNECTING == 1 && RTMS_STATE_MEDIA == 2 &&
                      RTMS_STATE_JOINED == 3 && RTMS_STATE_ENDED == 4, "handle states");
 HT_STATIC_ASSERT(RTMS_REASON_TIMEOUT == 1 && RTMS_REASON_BAD_RESPONSE == 6 && RTMS_REASON_LIVENESS_TIMEOUT == 16 &&
@@ -79,6 +79,10 @@ static void on_stream_state(struct rtms_csdk *sdk, int state, int reason) { (voi
 static void on_stream_closed(struct rtms_csdk *sdk, int status, const char *reason) { (void)sdk; (void)status; (void)reason; }
 static void on_error(struct rtms_csdk *sdk, int code, const char *message) { (void)sdk; (void)code; (void)message; }
 static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on) { (void)sdk; (void)users; (void)n; (void)is_on; }
+static void on_participant_event(struct rtms_csdk *sdk, int op, uint64_t timestamp, struct participant_info *participants, int n)
+{
+    (void)sdk; (void)op; (void)timestamp; (void)participants; (void)n;
+}
 static void on_video_subscript_resp(struct rtms_csdk *sdk, int user_id, int status, const char *error)
 {
     (void)sdk; (void)user_id; (void)status; (void)error;
@@ -101,6 +105,7 @@ int headertest_openrtms_style(struct rtms_csdk *sdk)
     ext.on_error = on_error;
     ext.on_participant_video = on_participant_video;
     ext.on_video_subscript_resp = on_video_subscript_resp;
+    ext.on_participant_event = on_participant_event;
     stats.version = RTMS_STATS_VERSION;
     opts.client_id = "id";
     opts.client_secret = "secret";

@@ -330,6 +330,56 @@ static void cb_participant_video(struct rtms_csdk *sdk, int *users, int n, int i
     call_dispatch(c->env, c->dispatch, 3, argv);
 }
 
+/* Typed events: the core's rtms_ext_ops callbacks, dispatched in the shapes of Zoom's JavaScript
+ * Client: participant_event('join'|'leave', ts, [{userId, userName}]), active_speaker(ts, userId,
+ * userName), sharing('start', ts, userId, userName) / sharing('stop', ts), media_interrupted(ts). */
+static void cb_participant_event(struct rtms_csdk *sdk, int op, uint64_t ts, struct participant_info *ps, int n)
+{
+    client_ctx *c = ctx_of(sdk);
+    napi_value argv[4], arr, o;
+    int i;
+    if (!c || c->released)
+        return;
+    napi_create_array_with_length(c->env, (size_t)(n > 0 ? n : 0), &arr);
+    for (i = 0; ps && i < n; i++) {
+        napi_create_object(c->env, &o);
+        set_prop(c->env, o, "userId", num_value(c->env, (double)(uint32_t)ps[i].participant_id));
+        set_prop(c->env, o, "userName", str_value(c->env, ps[i].participant_name));
+        napi_set_element(c->env, arr, (uint32_t)i, o);
+    }
+    argv[0] = str_value(c->env, "participant_event");
+    argv[1] = str_value(c->env, op == USER_JOIN ? "join" : "leave");
+    argv[2] = num_value(c->env, (double)ts);
+    argv[3] = arr;
+    call_dispatch(c->env, c->dispatch, 4, argv);
+}
+
+static void cb_active_speaker(struct rtms_csdk *s, int uid, const char *name, uint64_t ts)
+{
+    int64_t v[2] = {(int64_t)ts, (uint32_t)uid};
+    dispatch_ints(s, "active_speaker", 2, v, name);
+}
+
+static void cb_sharing(struct rtms_csdk *sdk, int is_start, int uid, const char *name, uint64_t ts)
+{
+    client_ctx *c = ctx_of(sdk);
+    napi_value argv[5];
+    if (!c || c->released)
+        return;
+    argv[0] = str_value(c->env, "sharing");
+    argv[1] = str_value(c->env, is_start ? "start" : "stop");
+    argv[2] = num_value(c->env, (double)ts);
+    if (!is_start) {
+        call_dispatch(c->env, c->dispatch, 3, argv);
+        return;
+    }
+    argv[3] = num_value(c->env, (double)(uint32_t)uid);
+    argv[4] = str_value(c->env, name);
+    call_dispatch(c->env, c->dispatch, 5, argv);
+}
+
+static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts) { int64_t v = (int64_t)ts; dispatch_ints(s, "media_interrupted", 1, &v, NULL); }
+
 /* ---------------------------------------------------------------------------------------------
  * The libuv side
  * ------------------------------------------------------------------------------------------- */
@@ -489,6 +539,10 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
     xops.on_video_subscript_resp = cb_video_sub;
     xops.on_reconnecting = cb_reconnecting;
     xops.on_reconnected = cb_reconnected;
+    xops.on_participant_event = cb_participant_event;
+    xops.on_active_speaker = cb_active_speaker;
+    xops.on_sharing = cb_sharing;
+    xops.on_media_interrupted = cb_media_interrupted;
     rtms_set_ext_callbacks(c->sdk, &xops);
     if (napi_create_external(env, c, finalize_client, NULL, &ext) != napi_ok) {
         c->finalized = 1;

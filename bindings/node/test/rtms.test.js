@@ -117,6 +117,37 @@ test('against the simulator', async (t) => {
     assert.strictEqual(r.calls[r.calls.length - 1][0], 'leave', 'nothing after on_leave');
   });
 
+  await t.test('participant events arrive whole, with their timestamp, from the core', async () => {
+    // From the core's typed callback (rtms_ext_ops.on_participant_event), not from the JSON: each
+    // PARTICIPANT_JOIN / LEAVE once, with the event's timestamp and every participant.
+    const body = await sim.meeting({ duration: 4, participants: 3 });
+    const c = new rtms.Client();
+    const r = record(c);
+    c.join({ ...body.payload, client: CLIENT_ID, secret: CLIENT_SECRET });
+    await until(() => r.of('leave').length > 0, 20000);
+    c.leave();
+    const raw = r.of('event_ex').map(([j]) => JSON.parse(j)).filter((e) => e.event_type === 3 || e.event_type === 4);
+    const typed = r.of('participant_event');
+    assert.ok(raw.length >= 4, 'two join at once, one joins late and leaves, the rest leave');
+    assert.strictEqual(typed.length, raw.length);
+    typed.forEach(([kind, ts, people], i) => {
+      const e = raw[i];
+      assert.strictEqual(kind, e.event_type === 3 ? 'join' : 'leave');
+      assert.strictEqual(ts, e.timestamp, 'the event\'s own timestamp');
+      // Every participant, in order; a name the server did not send is '' (leaves carry none).
+      assert.deepStrictEqual(people, e.participants.map((p) => ({ userId: p.user_id, userName: p.user_name ?? '' })));
+    });
+    assert.ok(typed.some(([k, , ps]) => k === 'join' && ps.length >= 2 && ps.every((p) => p.userName)));
+    assert.ok(typed.some(([k, , ps]) => k === 'leave' && ps.length > 0));
+    // Zoom's per-user form still arrives too: one onUserUpdate per participant.
+    assert.deepStrictEqual(r.of('user_update').map(([op, p]) => [op, p.id]),
+      typed.flatMap(([k, , ps]) => ps.map((p) => [k === 'join' ? 0 : 1, p.userId])));
+    // The other typed events keep Zoom's shapes: (ts, id, name), ('start', ts, id, name), ('stop', ts).
+    const [sts, uid, name] = r.of('active_speaker')[0];
+    assert.ok(sts > 0 && uid > 0 && name);
+    assert.deepStrictEqual(r.of('sharing').map((a) => [a[0], a.length]), [['start', 4], ['stop', 2]]);
+  });
+
   await t.test('a dropped media connection is reconnected by the core', async () => {
     const body = await sim.meeting({ duration: 30 });
     const c = new rtms.Client();

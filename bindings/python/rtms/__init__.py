@@ -776,12 +776,6 @@ class Client(_ClientBase):
         self._pending_join_params: Optional[dict] = None
         self._participant_video_callback: Optional[Callable] = None
         self._video_subscribed_callback: Optional[Callable] = None
-        self._event_handler_registered = False
-        self._participant_event_callback: Optional[Callable] = None
-        self._active_speaker_callback: Optional[Callable] = None
-        self._sharing_callback: Optional[Callable] = None
-        self._media_interrupted_callback: Optional[Callable] = None
-        self._raw_event_callback: Optional[Callable] = None
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -986,43 +980,17 @@ class Client(_ClientBase):
 
     onParticipantVideo, onVideoSubscribed = on_participant_video, on_video_subscribed
 
-    # -- typed events (from the raw event JSON, like Zoom's) ---------------------------------
-
-    def _setup_event_handler(self) -> None:
-        if self._event_handler_registered:
-            return
-        self._event_handler_registered = True
-
-        def dispatch(text: str) -> None:
-            if self._raw_event_callback:
-                self._raw_event_callback(text)
-            try:
-                ev = json.loads(text)
-            except ValueError as e:
-                log_error("client", "Failed to parse event: %s" % e)
-                return
-            kind, ts = ev.get("event_type"), ev.get("timestamp", 0)
-            if kind in (EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE) and self._participant_event_callback:
-                people = [{"user_id": p.get("user_id"), "user_name": p.get("user_name")} for p in ev.get("participants", [])]
-                self._participant_event_callback("join" if kind == EVENT_PARTICIPANT_JOIN else "leave", ts, people)
-            elif kind == EVENT_ACTIVE_SPEAKER_CHANGE and self._active_speaker_callback:
-                self._active_speaker_callback(ts, ev.get("user_id", 0), ev.get("user_name", ""))
-            elif kind == EVENT_SHARING_START and self._sharing_callback:
-                self._sharing_callback("start", ts, ev.get("user_id"), ev.get("user_name"))
-            elif kind == EVENT_SHARING_STOP and self._sharing_callback:
-                self._sharing_callback("stop", ts, None, None)
-            elif kind == EVENT_MEDIA_CONNECTION_INTERRUPTED and self._media_interrupted_callback:
-                self._media_interrupted_callback(ts)
-
-        super().on_event_ex(dispatch)
-
+    # -- typed events: the core's typed callbacks (rtms_ext_ops), in Zoom's argument shapes ----
+    # on_participant_event(cb("join"|"leave", timestamp, [{"user_id", "user_name"}, ...])),
+    # on_active_speaker_event(cb(timestamp, user_id, user_name)),
+    # on_sharing_event(cb("start", timestamp, user_id, user_name) | cb("stop", timestamp, None, None)),
+    # on_media_connection_interrupted(cb(timestamp)). Each subscribes its event types.
     # These return the callback too (truthy, where Zoom's return True), for decorator use.
 
-    def _typed(self, attr: str, callback: Callable, events: List[int]) -> Callable:
+    def _typed(self, name: str, callback: Callable, events: List[int]) -> Callable:
         if not callable(callback):
             raise TypeError("Function argument expected")
-        setattr(self, attr, callback)
-        self._setup_event_handler()
+        self._set(name, callback)
         try:
             self.subscribe_event(events)
         except Exception as e:
@@ -1030,22 +998,21 @@ class Client(_ClientBase):
         return callback
 
     def on_participant_event(self, callback: Callable) -> Callable:
-        return self._typed("_participant_event_callback", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
+        return self._typed("participant_event", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
 
     def on_active_speaker_event(self, callback: Callable) -> Callable:
-        return self._typed("_active_speaker_callback", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
+        return self._typed("active_speaker", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
 
     def on_sharing_event(self, callback: Callable) -> Callable:
-        return self._typed("_sharing_callback", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
+        return self._typed("sharing", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
 
     def on_media_connection_interrupted(self, callback: Callable) -> Callable:
-        return self._typed("_media_interrupted_callback", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
+        return self._typed("media_interrupted", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
 
     def on_event_ex(self, callback: Callable) -> Callable:
         if not callable(callback):
             raise TypeError("Function argument expected")
-        self._raw_event_callback = callback
-        self._setup_event_handler()
+        super().on_event_ex(callback)
         return callback
 
     onParticipantEvent, onActiveSpeakerEvent, onSharingEvent = on_participant_event, on_active_speaker_event, on_sharing_event

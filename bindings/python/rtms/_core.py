@@ -220,7 +220,9 @@ def _validate_video(p: _Params, what: str) -> None:
 
 _CALLBACK_NAMES = ("join_confirm", "session_update", "user_update", "audio_data", "video_data", "deskshare_data",
                    "transcript_data", "leave", "event_ex", "participant_video", "video_subscribed", "chat_data",
-                   "reconnecting", "reconnected", "stream_state", "error")
+                   "reconnecting", "reconnected", "stream_state", "error",
+                   # typed events (the core's rtms_ext_ops), in the shapes of Zoom's Python Client
+                   "participant_event", "active_speaker", "sharing", "media_interrupted")
 
 _init_lock = threading.Lock()
 
@@ -536,6 +538,16 @@ class NativeClient:
         def pvideo(sdk, users, n, on):
             call("participant_video", [users[i] & 0xFFFFFFFF for i in range(n)], bool(on))
 
+        def people(sdk, op, ts, ps, n):
+            call("participant_event", "join" if op == N.USER_JOIN else "leave", int(ts),
+                 [{"user_id": ps[i].participant_id & 0xFFFFFFFF, "user_name": N._s(ps[i].participant_name)} for i in range(n)])
+
+        def sharing(sdk, start, uid, name, ts):
+            if start:
+                call("sharing", "start", int(ts), uid & 0xFFFFFFFF, N._s(name))
+            else:
+                call("sharing", "stop", int(ts), None, None)
+
         ops = N.rtms_csdk_ops(
             N.JoinCB(lambda sdk, r: call("join_confirm", int(r))),
             N.SessionCB(session), N.UserCB(user),
@@ -543,7 +555,7 @@ class NativeClient:
             N.JoinCB(lambda sdk, r: call("leave", int(r))),
             N.EventExCB(event_ex))
         ext = N.rtms_ext_ops()
-        ext.version = 1
+        ext.version = N.RTMS_EXT_OPS_VERSION
         ext.on_chat_data = data("chat_data")
         ext.on_stream_state = N.StateCB(lambda sdk, st, r: call("stream_state", int(st), int(r)))
         ext.on_error = N.ErrorCB(lambda sdk, code, text: call("error", int(code), N._s(text)))
@@ -551,6 +563,10 @@ class NativeClient:
         ext.on_video_subscript_resp = N.VideoSubCB(lambda sdk, uid, st, err: call("video_subscribed", uid & 0xFFFFFFFF, int(st), N._s(err)))
         ext.on_reconnecting = N.ReconnectingCB(lambda sdk, c, a, d, cause: call("reconnecting", int(c), int(a), int(d), N._s(cause)))
         ext.on_reconnected = N.ReconnectedCB(lambda sdk, c, gap: call("reconnected", int(c), int(gap)))
+        ext.on_participant_event = N.ParticipantEventCB(people)
+        ext.on_active_speaker = N.SpeakerCB(lambda sdk, uid, name, ts: call("active_speaker", int(ts), uid & 0xFFFFFFFF, N._s(name)))
+        ext.on_sharing = N.SharingCB(sharing)
+        ext.on_media_interrupted = N.TsCB(lambda sdk, ts: call("media_interrupted", int(ts)))
         # Keep the ctypes thunks alive as long as the handle.
         self._ops, self._ext = ops, ext
         N.check("setCallbacks", N.rtms_set_callbacks(self._sdk, byref(ops)))

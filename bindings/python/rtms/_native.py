@@ -130,6 +130,10 @@ VideoUsersCB = CFUNCTYPE(None, SDK, POINTER(c_int), c_int, c_int)
 VideoSubCB = CFUNCTYPE(None, SDK, c_int, c_int, c_char_p)
 ReconnectingCB = CFUNCTYPE(None, SDK, c_int, c_int, c_int, c_char_p)
 ReconnectedCB = CFUNCTYPE(None, SDK, c_int, c_int)
+ParticipantEventCB = CFUNCTYPE(None, SDK, c_int, c_uint64, POINTER(participant_info), c_int)
+
+RTMS_EXT_OPS_VERSION = 2
+USER_JOIN, USER_LEAVE = 0, 1  # op of on_user_update and on_participant_event
 
 
 class rtms_ext_ops(Structure):
@@ -137,7 +141,8 @@ class rtms_ext_ops(Structure):
                 ("on_stream_closed", ErrorCB), ("on_error", ErrorCB), ("on_first_packet", TsCB),
                 ("on_active_speaker", SpeakerCB), ("on_sharing", SharingCB), ("on_media_interrupted", TsCB),
                 ("on_participant_video", VideoUsersCB), ("on_video_subscript_resp", VideoSubCB),
-                ("on_reconnecting", ReconnectingCB), ("on_reconnected", ReconnectedCB)]
+                ("on_reconnecting", ReconnectingCB), ("on_reconnected", ReconnectedCB),
+                ("on_participant_event", ParticipantEventCB)]  # version 2
 
 
 class rtms_options(Structure):

@@ -291,6 +291,37 @@ class TestAgainstTheSimulator(unittest.TestCase):
         self.assertEqual(len(rec.threads), 1, "every callback on the client's loop thread")
         self.assertNotIn(threading.get_ident(), rec.threads)
 
+    def test_participant_events_arrive_whole_with_their_timestamp(self):
+        # From the core's typed callback (rtms_ext_ops.on_participant_event), not from the JSON:
+        # each PARTICIPANT_JOIN / LEAVE once, with the event's timestamp and every participant.
+        body = self.sim.meeting(duration=4, participants=3)
+        c = rtms.Client()
+        rec = Recorder(c)
+        self.join(c, body)
+        self.assertTrue(wait_for(lambda: rec.of("leave"), 20), rec.names()[-5:])
+        c.leave()
+        raw = [json.loads(j) for (j,) in rec.of("event_ex")]
+        raw = [e for e in raw if e.get("event_type") in (rtms.EVENT_PARTICIPANT_JOIN, rtms.EVENT_PARTICIPANT_LEAVE)]
+        typed = rec.of("participant_event")
+        self.assertGreaterEqual(len(raw), 4, "two join at once, one joins late and leaves, the rest leave")
+        self.assertEqual(len(typed), len(raw))
+        for (kind, ts, people), e in zip(typed, raw):
+            self.assertEqual(kind, "join" if e["event_type"] == rtms.EVENT_PARTICIPANT_JOIN else "leave")
+            self.assertIsInstance(ts, int)
+            self.assertEqual(ts, e["timestamp"], "the event's own timestamp")
+            # Every participant, in order; a name the server did not send is "" (leaves carry none).
+            self.assertEqual(people, [{"user_id": p["user_id"], "user_name": p.get("user_name", "")} for p in e["participants"]])
+        self.assertTrue(any(k == "join" and len(ps) >= 2 and all(p["user_name"] for p in ps) for k, _, ps in typed), typed)
+        self.assertTrue(any(k == "leave" and ps for k, _, ps in typed), typed)
+        # Zoom's per-user form still arrives too: one on_user_update per participant.
+        self.assertEqual([(op, p.id) for op, p in rec.of("user_update")],
+                         [(rtms.USER_JOIN if k == "join" else rtms.USER_LEAVE, p["user_id"]) for k, _, ps in typed for p in ps])
+        # The other typed events keep Zoom's shapes: (ts, id, name), ("start", ts, id, name), ("stop", ts, None, None).
+        ts, uid, name = rec.of("active_speaker")[0]
+        self.assertTrue(ts > 0 and uid > 0 and name)
+        self.assertEqual([a[0] for a in rec.of("sharing")], ["start", "stop"])
+        self.assertEqual(rec.of("sharing")[1][2:], (None, None))
+
     def test_decorated_callback_is_called_with_real_data(self):
         body = self.sim.meeting(duration=3)
         c = rtms.Client()
