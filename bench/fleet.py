@@ -164,7 +164,7 @@ class Node:
         self.proc = subprocess.Popen([self.rtms, "serve", "--database-url", self.db_url, "--port", "0", "--path", "/webhook",
                                       "--node-id", self.name, "--out", os.path.join(self.dir, "out"), "--max-streams", str(self.max_streams),
                                       "--lease-ms", str(LEASE_MS), "--renew-ms", str(RENEW_MS), "--lease-margin-ms", str(MARGIN_MS),
-                                      "--media", "audio,transcript"],
+                                      "--media", MEDIA],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
         self.port = 0
 
@@ -343,6 +343,11 @@ def set_lease(lease, renew, margin):
     LEASE_MS, RENEW_MS, MARGIN_MS = lease, renew, margin
 
 
+# What every node records (rtms serve --media). transcript alone leaves out audio's 50 messages a
+# second per stream: what remains is the fleet's own cost per stream (lease, rows, connections).
+MEDIA = "audio,transcript"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="seconds: a few meetings, two kills, 30 streams")
@@ -355,10 +360,14 @@ def main():
     ap.add_argument("--lease-ms", type=int, default=3000, help="the nodes' lease (default 3000: the fleet tests'; rtms serve's is 10000)")
     ap.add_argument("--renew-ms", type=int, default=500, help="renewal period (default 500; rtms serve's 2000)")
     ap.add_argument("--margin-ms", type=int, default=1000, help="lease margin (default 1000; rtms serve's 2000)")
+    ap.add_argument("--media", default=MEDIA, help="what the nodes record (default audio,transcript; transcript alone "
+                    "measures the fleet's own cost per stream at a scale the machine's media would saturate)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder (logs, recordings)")
     ap.add_argument("--out", help="write the results as JSON here")
     a = ap.parse_args()
     set_lease(a.lease_ms, a.renew_ms, a.margin_ms)
+    global MEDIA
+    MEDIA = a.media
     if a.smoke:
         a.meetings, a.kills, a.streams, a.seconds = 6, 2, 30, 3
     only = [s.strip() for s in (a.only or "latency,takeover,scale").split(",") if s.strip()]
@@ -368,7 +377,7 @@ def main():
     work = tempfile.mkdtemp(prefix="openrtms-fleet-bench-")
     os.chmod(work, 0o755)   # PostgreSQL runs as its own user when we are root (scripts/pg-test.sh)
     results = {"binaries": {"rtms": os.path.relpath(rtms, ROOT), "rtms-sim": os.path.relpath(sim_path, ROOT)},
-               "lease_ms": LEASE_MS, "renew_ms": RENEW_MS, "margin_ms": MARGIN_MS, "cores": os.cpu_count()}
+               "lease_ms": LEASE_MS, "renew_ms": RENEW_MS, "margin_ms": MARGIN_MS, "media": MEDIA, "cores": os.cpu_count()}
     problems = []
     pg = Postgres(work)
     sim = Sim(sim_path)
