@@ -30,109 +30,138 @@ let package = Package(
     ],
     targets: [
         // Layer 1: the wire codec. Pure: bytes in, values out.
-        .target(name: "RTMSProtocol", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-        ]),
+        .target(
+            name: "RTMSProtocol",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]),
         // Layer 2: value-type state machines (handshake, keep-alive, leave). No sockets.
         .target(name: "RTMSSession", dependencies: ["RTMSProtocol"]),
         // Layer 3: SwiftNIO WebSocket transport (ws, wss, HTTP CONNECT proxy). It reports connection
         // failures and ends in the session's types (TransportFailure, CloseInfo): one type a concept.
-        .target(name: "RTMSTransport", dependencies: [
-            "RTMSProtocol", "RTMSSession",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOExtras", package: "swift-nio-extras"),
-            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-        ]),
+        .target(
+            name: "RTMSTransport",
+            dependencies: [
+                "RTMSProtocol", "RTMSSession",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]),
         // Layer 4: the client engine: sessions + transport + bounded event queue + wake fd.
-        .target(name: "RTMSClient", dependencies: [
-            "RTMSProtocol", "RTMSSession", "RTMSTransport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "RTMSClient",
+            dependencies: [
+                "RTMSProtocol", "RTMSSession", "RTMSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Layer 5: webhook intake: HTTP(S) server, Zoom signature check, dedupe, routing to live streams.
-        .target(name: "RTMSWebhook", dependencies: [
-            "RTMSClient", "RTMSProtocol",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "RTMSWebhook",
+            dependencies: [
+                "RTMSClient", "RTMSProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // The main job: streams to files (WAV, WebVTT, JSON lines, H.264/JPEG, summary.json).
         .target(name: "RTMSRecord", dependencies: ["RTMSClient", "RTMSProtocol", "RTMSSession"]),
         // A fleet of `rtms serve` nodes on PostgreSQL: durable intake, one owner per stream (leases), takeover.
-        .target(name: "RTMSFleet", dependencies: [
-            "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "Metrics", package: "swift-metrics"),
-            .product(name: "CoreMetrics", package: "swift-metrics"),
-            .product(name: "Prometheus", package: "swift-prometheus"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            // Asking a peer node's /healthz (the database-outage rule).
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(
+            name: "RTMSFleet",
+            dependencies: [
+                "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                // Asking a peer node's /healthz (the database-outage rule).
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
         .target(name: "CRTMS"),
-        .target(name: "RTMSCABI", dependencies: ["CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", "RTMSFleet", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "RTMSCABI",
+            dependencies: [
+                "CRTMS", "RTMSClient", "RTMSWebhook", "RTMSProtocol", "RTMSSession", "RTMSTransport", "RTMSFleet",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ]),
         // Zoom's side, for tests, demos and benchmarks.
-        .target(name: "RTMSSimulator", dependencies: [
-            "RTMSProtocol", "RTMSSession", "RTMSTransport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "X509", package: "swift-certificates"),
-            .product(name: "SwiftASN1", package: "swift-asn1"),
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "RTMSSimCommand", dependencies: [
-            "RTMSSimulator", "RTMSProtocol",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .executableTarget(name: "rtms-sim", dependencies: [
-            "RTMSSimCommand",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .executableTarget(name: "rtms", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .target(
+            name: "RTMSSimulator",
+            dependencies: [
+                "RTMSProtocol", "RTMSSession", "RTMSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "RTMSSimCommand",
+            dependencies: [
+                "RTMSSimulator", "RTMSProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "rtms-sim",
+            dependencies: [
+                "RTMSSimCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(
+            name: "rtms",
+            dependencies: [
+                "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
-        .testTarget(name: "RTMSCABITests", dependencies: [
-            "RTMSCABI", "CRTMS", "RTMSSimulator", "RTMSProtocol", "RTMSClient",
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        .testTarget(
+            name: "RTMSCABITests",
+            dependencies: [
+                "RTMSCABI", "CRTMS", "RTMSSimulator", "RTMSProtocol", "RTMSClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
-        .testTarget(name: "RTMSFleetTests", dependencies: [
-            "RTMSFleet", "RTMSSimulator", "RTMSProtocol", "RTMSClient", "RTMSWebhook",
-            .product(name: "PostgresNIO", package: "postgres-nio"),
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .testTarget(name: "RTMSIntegrationTests", dependencies: [
-            "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook", "RTMSRecord",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-        ]),
+        .testTarget(
+            name: "RTMSFleetTests",
+            dependencies: [
+                "RTMSFleet", "RTMSSimulator", "RTMSProtocol", "RTMSClient", "RTMSWebhook",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(
+            name: "RTMSIntegrationTests",
+            dependencies: [
+                "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook", "RTMSRecord",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]),
     ]
 )

@@ -42,18 +42,16 @@ static void on_audio(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64
 {
     int i = index_of(sdk);
     double t = now_s();
-    (void)ts; (void)md;
-    if (lasts[i] > 0 && in_window && t - lasts[i] > max_gap)
-        max_gap = t - lasts[i];
-    if (firsts[i] == 0)
-        firsts[i] = t;
+    (void)ts;
+    (void)md;
+    if (lasts[i] > 0 && in_window && t - lasts[i] > max_gap) max_gap = t - lasts[i];
+    if (firsts[i] == 0) firsts[i] = t;
     lasts[i] = t;
     counts[i]++;
     if (in_window && rate_mode && size >= 8 && nlat < caplat) {
         uint64_t us = 0;
         int b;
-        for (b = 7; b >= 0; b--)
-            us = us << 8 | buf[b];
+        for (b = 7; b >= 0; b--) us = us << 8 | buf[b];
         lat[nlat++] = t * 1e6 - (double)us;
     }
 }
@@ -77,16 +75,15 @@ static int http_post(const char *host, int port, const char *path, const char *b
     a.sin_family = AF_INET;
     a.sin_port = htons((uint16_t)port);
     inet_pton(AF_INET, host, &a.sin_addr);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0)
-        return -1;
-    snprintf(req, sizeof req, "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-             path, host, strlen(body), body);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) return -1;
+    snprintf(req, sizeof req,
+             "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", path,
+             host, strlen(body), body);
     if (write(fd, req, strlen(req)) < 0) {
         close(fd);
         return -1;
     }
-    while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0)
-        got += (size_t)n;
+    while (got + 1 < cap && (n = read(fd, out + got, cap - 1 - got)) > 0) got += (size_t)n;
     out[got] = 0;
     close(fd);
     return 0;
@@ -97,11 +94,9 @@ static int json_field(const char *s, const char *key, char *out, size_t cap)
     char pat[64];
     const char *p, *e;
     snprintf(pat, sizeof pat, "\"%s\":\"", key);
-    if (!(p = strstr(s, pat)))
-        return -1;
+    if (!(p = strstr(s, pat))) return -1;
     p += strlen(pat);
-    if (!(e = strchr(p, '"')) || (size_t)(e - p) >= cap)
-        return -1;
+    if (!(e = strchr(p, '"')) || (size_t)(e - p) >= cap) return -1;
     memcpy(out, p, (size_t)(e - p));
     out[e - p] = 0;
     return 0;
@@ -126,10 +121,8 @@ static long rss_kb(void)
     long kb = 0;
     FILE *f = fopen("/proc/self/status", "r");
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kb = atol(line + 6);
-    if (f)
-        fclose(f);
+        if (strncmp(line, "VmRSS:", 6) == 0) kb = atol(line + 6);
+    if (f) fclose(f);
     return kb;
 }
 
@@ -156,8 +149,7 @@ int main(int argc, char **argv)
     seconds = atof(argv[6]);
     kill_at = atof(argv[7]);
     rate_mode = rate > 0;
-    if (nclients < 1 || nclients > MAXC)
-        return 2;
+    if (nclients < 1 || nclients > MAXC) return 2;
     caplat = 4000000;
     lat = malloc(caplat * sizeof *lat);
     sdk = calloc((size_t)nclients, sizeof *sdk);
@@ -167,9 +159,11 @@ int main(int argc, char **argv)
     ops.on_audio_data = on_audio;
     ops.on_join_confirm = on_join;
     for (i = 0; i < nclients; i++) {
-        snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"count\":%d,\"size\":%d,\"rate\":%d}}", count, size, rate);
+        snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"count\":%d,\"size\":%d,\"rate\":%d}}", count, size,
+                 rate);
         if (http_post(host, port, "/meetings", body, answer, sizeof answer) != 0 ||
-            json_field(answer, "rtms_stream_id", stream[i], sizeof stream[i]) || json_field(answer, "meeting_uuid", uuid, sizeof uuid) ||
+            json_field(answer, "rtms_stream_id", stream[i], sizeof stream[i]) ||
+            json_field(answer, "meeting_uuid", uuid, sizeof uuid) ||
             json_field(answer, "server_urls", urls, sizeof urls)) {
             fprintf(stderr, "c_runner: cannot create meeting %d: %s\n", i, answer);
             return 1;
@@ -197,16 +191,13 @@ int main(int argc, char **argv)
     w0 = now_s() + 60;
     while (joined < nclients && now_s() < w0) {
         nev = epoll_wait(ep, evs, nclients, 50);
-        for (i = 0; i < nev; i++)
-            rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
+        for (i = 0; i < nev; i++) rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
         joined = 0;
-        for (i = 0; i < nclients; i++)
-            joined += joined_ok[i] != 0;
+        for (i = 0; i < nclients; i++) joined += joined_ok[i] != 0;
     }
     c0 = cpu_s();
     w0 = now_s();
-    for (i = 0; i < nclients; i++)
-        n0 += counts[i];
+    for (i = 0; i < nclients; i++) n0 += counts[i];
     in_window = 1;
     while (now_s() - w0 < seconds) {
         if (kill_at >= 0 && !killed && now_s() - w0 >= kill_at) {
@@ -218,14 +209,11 @@ int main(int argc, char **argv)
             }
         }
         nev = epoll_wait(ep, evs, nclients, 100);
-        for (i = 0; i < nev; i++)
-            rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
+        for (i = 0; i < nev; i++) rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
         if (count > 0) {
             total = 0;
-            for (i = 0; i < nclients; i++)
-                total += counts[i];
-            if (total >= (long long)count * nclients)
-                break;
+            for (i = 0; i < nclients; i++) total += counts[i];
+            if (total >= (long long)count * nclients) break;
         }
     }
     in_window = 0;
@@ -233,16 +221,13 @@ int main(int argc, char **argv)
     w1 = now_s();
     /* A stream that never came back counts its silence up to the end of the window. */
     for (i = 0; i < nclients && killed; i++)
-        if (lasts[i] > 0 && w1 - lasts[i] > max_gap)
-            max_gap = w1 - lasts[i];
+        if (lasts[i] > 0 && w1 - lasts[i] > max_gap) max_gap = w1 - lasts[i];
     total = 0;
     for (i = 0; i < nclients; i++) {
         n1 += counts[i];
         total += counts[i];
-        if (firsts[i] > 0 && (first == 0 || firsts[i] < first))
-            first = firsts[i];
-        if (lasts[i] > last)
-            last = lasts[i];
+        if (firsts[i] > 0 && (first == 0 || firsts[i] < first)) first = firsts[i];
+        if (lasts[i] > last) last = lasts[i];
     }
     {
         long rss = rss_kb();
@@ -260,29 +245,26 @@ int main(int argc, char **argv)
         int ok = 0;
         double jm[MAXC];
         for (i = 0; i < nclients; i++)
-            if (joined_ok[i] == 1)
-                jm[ok++] = join_ms[i];
+            if (joined_ok[i] == 1) jm[ok++] = join_ms[i];
         qsort(jm, (size_t)ok, sizeof jm[0], cmp);
         qsort(lat, nlat, sizeof lat[0], cmp);
-        printf("{\"clients\":%d,\"joined\":%d,\"delivered\":%lld,\"total\":%lld,\"msgs_per_s\":%.1f,\"cpu_s\":%.4f,\"wall_s\":%.3f,"
+        printf("{\"clients\":%d,\"joined\":%d,\"delivered\":%lld,\"total\":%lld,\"msgs_per_s\":%.1f,\"cpu_s\":%.4f,"
+               "\"wall_s\":%.3f,"
                "\"cpu_pct\":%.2f,\"cpu_us_per_msg\":%s%.3f,\"rss_kb\":%ld,\"join_ms\":%.2f",
                nclients, ok, n1 - n0, total, msgs, c1 - c0, w1 - w0, 100 * (c1 - c0) / (w1 - w0), "",
                n1 - n0 > 0 ? 1e6 * (c1 - c0) / (double)(n1 - n0) : 0.0, rss, ok ? jm[ok / 2] : -1.0);
         if (rate_mode && nlat)
-            printf(",\"lat_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", lat[nlat / 2] / 1000, lat[(size_t)(nlat * 0.99)] / 1000,
-                   lat[nlat - 1] / 1000);
-        if (rate_mode)
-            printf(",\"expected\":%.0f", (double)rate * nclients * (w1 - w0));
+            printf(",\"lat_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", lat[nlat / 2] / 1000,
+                   lat[(size_t)(nlat * 0.99)] / 1000, lat[nlat - 1] / 1000);
+        if (rate_mode) printf(",\"expected\":%.0f", (double)rate * nclients * (w1 - w0));
         printf(",\"dropped\":%llu,\"read_pauses\":%llu", dropped, pauses);
         if (kill_at >= 0) {
             int back = 0;
-            for (i = 0; i < nclients; i++)
-                back += killed && lasts[i] > killed_at && w1 - lasts[i] < 0.5;
+            for (i = 0; i < nclients; i++) back += killed && lasts[i] > killed_at && w1 - lasts[i] < 0.5;
             printf(",\"max_gap_ms\":%.1f,\"recovered\":%d", max_gap * 1000, back);
         }
         printf("}\n");
     }
-    for (i = 0; i < nclients; i++)
-        rtms_release(sdk[i]);
+    for (i = 0; i < nclients; i++) rtms_release(sdk[i]);
     return 0;
 }

@@ -12,7 +12,7 @@
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
-# Installs what it needs: cmake, pkg-config, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv).
+# Installs what it needs: cmake, pkg-config, clang-format, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip install of
 # step 3 (they need PyPI).
 set -euo pipefail
@@ -22,7 +22,7 @@ export RTMS_LOG_LEVEL=${RTMS_LOG_LEVEL:-error}
 
 step() { printf '\n==> %s\n' "$*"; }
 need=()
-for tool in cmake pkg-config; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+for tool in cmake pkg-config clang-format; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
 # The fleet tests (Tests/RTMSFleetTests) start their own PostgreSQL through scripts/pg-test.sh.
 bash "$root/scripts/pg-test.sh" bindir >/dev/null 2>&1 || need+=(postgresql)
 # The simulator encodes Opus audio with libopus, loaded at run time (silence without it).
@@ -34,6 +34,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 start=$(date +%s)
+step "Formatting: swift-format and clang-format leave every tracked file as it is (scripts/format.sh --check)"
+bash scripts/format.sh --check
 step "swift build (debug, all products and tests)"
 swift build --build-tests
 step "rtms of an earlier revision (fleet schema 2), for the rolling-upgrade test (scripts/previous-rtms.sh)"

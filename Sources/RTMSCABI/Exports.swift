@@ -131,34 +131,42 @@ func localReasonName(_ r: Int32) -> String? {
 
 func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
 
-@c @implementation public func rtms_config(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ params: UnsafeMutablePointer<media_parameters>?, _ media_types: Int32, _ ale: Int32) -> Int32 {
+@c @implementation public func rtms_config(
+    _ sdk: UnsafeMutablePointer<rtms_csdk>?, _ params: UnsafeMutablePointer<media_parameters>?, _ media_types: Int32, _ ale: Int32
+) -> Int32 {
     guard let h = handle(sdk, "rtms_config") else { return Code.notExist }
     guard ale == 0 else { return fail(Code.invalidArgs, "rtms_config: application-layer encryption (ale) is not supported; pass 0") }
     var mp = MediaParams()
     if let p = params?.pointee {
         if let a = p.audio_param?.pointee {
-            let ap = AudioParams(contentType: positive(a.content_type, ContentType.rawAudio),
-                                 sampleRate: a.sample_rate >= 0 ? Int(a.sample_rate) : SampleRate.sr16k,
-                                 channel: positive(a.channel, AudioChannel.mono), codec: positive(a.codec, Codec.l16),
-                                 dataOpt: positive(a.data_opt, DataOption.audioMixedStream),
-                                 sendRate: positive(a.duration, 20))
+            let ap = AudioParams(
+                contentType: positive(a.content_type, ContentType.rawAudio),
+                sampleRate: a.sample_rate >= 0 ? Int(a.sample_rate) : SampleRate.sr16k,
+                channel: positive(a.channel, AudioChannel.mono), codec: positive(a.codec, Codec.l16),
+                dataOpt: positive(a.data_opt, DataOption.audioMixedStream),
+                sendRate: positive(a.duration, 20))
             if a.frame_size > 0, a.duration > 0, let hz = SampleRate.hertz(ap.sampleRate), Int(a.frame_size) != hz * Int(a.duration) / 1000 {
-                return fail(Code.invalidArgs, "rtms_config: audio frame_size \(a.frame_size) does not match \(hz) Hz × \(a.duration) ms = \(hz * Int(a.duration) / 1000) samples")
+                return fail(
+                    Code.invalidArgs,
+                    "rtms_config: audio frame_size \(a.frame_size) does not match \(hz) Hz × \(a.duration) ms = \(hz * Int(a.duration) / 1000) samples")
             }
             mp.audio = ap
         }
         if let v = p.video_param?.pointee {
-            mp.video = VideoParams(contentType: positive(v.content_type, ContentType.rawVideo), codec: positive(v.codec, Codec.jpg),
-                                   resolution: positive(v.resolution, Resolution.hd),
-                                   dataOpt: positive(v.data_opt, DataOption.videoSingleActiveStream), fps: positive(v.fps, 5))
+            mp.video = VideoParams(
+                contentType: positive(v.content_type, ContentType.rawVideo), codec: positive(v.codec, Codec.jpg),
+                resolution: positive(v.resolution, Resolution.hd),
+                dataOpt: positive(v.data_opt, DataOption.videoSingleActiveStream), fps: positive(v.fps, 5))
         }
         if let d = p.ds_param?.pointee {
-            mp.deskshare = DeskshareParams(contentType: positive(d.content_type, ContentType.rawVideo), codec: positive(d.codec, Codec.jpg),
-                                           resolution: positive(d.resolution, Resolution.fhd), fps: positive(d.fps, 1))
+            mp.deskshare = DeskshareParams(
+                contentType: positive(d.content_type, ContentType.rawVideo), codec: positive(d.codec, Codec.jpg),
+                resolution: positive(d.resolution, Resolution.fhd), fps: positive(d.fps, 1))
         }
         if let t = p.tr_param?.pointee {
-            mp.transcript = TranscriptParams(contentType: positive(t.content_type, ContentType.text),
-                                             srcLanguage: Int(t.src_language), enableLID: t.enable_lid)
+            mp.transcript = TranscriptParams(
+                contentType: positive(t.content_type, ContentType.text),
+                srcLanguage: Int(t.src_language), enableLID: t.enable_lid)
         }
     }
     do {
@@ -184,11 +192,12 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
         return fail(Code.invalidArgs, "rtms_set_ext_callbacks: version \(version) unknown (this library knows 1 and 2)")
     }
     let o = ops
-    var ext = ExtOps(onChat: o.pointee.on_chat_data, onStreamState: o.pointee.on_stream_state, onStreamClosed: o.pointee.on_stream_closed,
-                     onError: o.pointee.on_error, onFirstPacket: o.pointee.on_first_packet, onActiveSpeaker: o.pointee.on_active_speaker,
-                     onSharing: o.pointee.on_sharing, onMediaInterrupted: o.pointee.on_media_interrupted,
-                     onParticipantVideo: o.pointee.on_participant_video, onVideoSubscriptResp: o.pointee.on_video_subscript_resp,
-                     onReconnecting: o.pointee.on_reconnecting, onReconnected: o.pointee.on_reconnected)
+    var ext = ExtOps(
+        onChat: o.pointee.on_chat_data, onStreamState: o.pointee.on_stream_state, onStreamClosed: o.pointee.on_stream_closed,
+        onError: o.pointee.on_error, onFirstPacket: o.pointee.on_first_packet, onActiveSpeaker: o.pointee.on_active_speaker,
+        onSharing: o.pointee.on_sharing, onMediaInterrupted: o.pointee.on_media_interrupted,
+        onParticipantVideo: o.pointee.on_participant_video, onVideoSubscriptResp: o.pointee.on_video_subscript_resp,
+        onReconnecting: o.pointee.on_reconnecting, onReconnected: o.pointee.on_reconnected)
     if version >= 2 { ext.onParticipantEvent = o.pointee.on_participant_event }
     h.ext = ext
     return Code.ok
@@ -197,11 +206,12 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
 @c @implementation public func rtms_options_init(_ opts: UnsafeMutablePointer<rtms_options>?, _ version: UInt32) -> Int32 {
     guard let opts else { return fail(Code.invalidArgs, "rtms_options_init: opts is NULL") }
     guard version == 1 else { return fail(Code.invalidArgs, "rtms_options_init: version \(version) unknown (this library knows 1)") }
-    opts.pointee = rtms_options(version: 1, poll_wait_ms: 10, connect_timeout_ms: 10000, queue_max_bytes: 64 << 20,
-                                drop_when_full: 0, max_message_bytes: 64 << 20, client_id: nil, client_secret: nil,
-                                ca_path: nil, verify_cert: -1, buffer_data: -1, client_agent: nil,
-                                reconnect_max_attempts: -1, reconnect_base_delay_ms: -1, connection_max_attempts: -1,
-                                connection_retry_delay_ms: -1, keepalive_interval_ms: -1, keepalive_timeout_ms: -1)
+    opts.pointee = rtms_options(
+        version: 1, poll_wait_ms: 10, connect_timeout_ms: 10000, queue_max_bytes: 64 << 20,
+        drop_when_full: 0, max_message_bytes: 64 << 20, client_id: nil, client_secret: nil,
+        ca_path: nil, verify_cert: -1, buffer_data: -1, client_agent: nil,
+        reconnect_max_attempts: -1, reconnect_base_delay_ms: -1, connection_max_attempts: -1,
+        connection_retry_delay_ms: -1, keepalive_interval_ms: -1, keepalive_timeout_ms: -1)
     return Code.ok
 }
 
@@ -255,8 +265,11 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
     }
     var u = str(url) ?? ""
     if !u.isEmpty {
-        if !u.contains("://") { u = "\(t.isEmpty ? "http" : t)://\(u)" }
-        else if t == "https", u.hasPrefix("http://") { u = "https://" + u.dropFirst("http://".count) }
+        if !u.contains("://") {
+            u = "\(t.isEmpty ? "http" : t)://\(u)"
+        } else if t == "https", u.hasPrefix("http://") {
+            u = "https://" + u.dropFirst("http://".count)
+        }
         do { _ = try ProxyURLCheck.check(u) } catch {
             return fail(Code.invalidArgs, "rtms_set_proxy: \(error)")
         }
@@ -293,14 +306,18 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     }
 }
 
-@c @implementation public func rtms_join(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ meeting_uuid: UnsafePointer<CChar>?, _ rtms_stream_id: UnsafePointer<CChar>?, _ signature: UnsafePointer<CChar>?, _ server_url: UnsafePointer<CChar>?, _ timeout: Int32) -> Int32 {
+@c @implementation public func rtms_join(
+    _ sdk: UnsafeMutablePointer<rtms_csdk>?, _ meeting_uuid: UnsafePointer<CChar>?, _ rtms_stream_id: UnsafePointer<CChar>?, _ signature: UnsafePointer<CChar>?,
+    _ server_url: UnsafePointer<CChar>?, _ timeout: Int32
+) -> Int32 {
     guard let h = handle(sdk, "rtms_join") else { return Code.notExist }
     let instance = str(meeting_uuid) ?? ""
     let stream = str(rtms_stream_id) ?? ""
     h.client.config = effectiveConfig(h)
     do {
-        try h.client.join(instanceID: instance, streamID: stream, signature: str(signature),
-                          serverURLs: str(server_url) ?? "", timeoutMilliseconds: Int(timeout))
+        try h.client.join(
+            instanceID: instance, streamID: stream, signature: str(signature),
+            serverURLs: str(server_url) ?? "", timeoutMilliseconds: Int(timeout))
     } catch {
         return fail(Int32(error.code), "rtms_join: \(error.message)")
     }
@@ -327,8 +344,9 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     }
     h.client.config = effectiveConfig(h)
     do {
-        try h.client.join(instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
-                          serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout))
+        try h.client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
+            serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout))
     } catch {
         return fail(Int32(error.code), "rtms_join_payload: \(error.message)")
     }
@@ -355,7 +373,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
         guard let urls = payload["server_urls"]?.stringValue else { return fail(Code.invalidArgs, "rtms_feed_webhook: rtms_started without server_urls") }
         h.client.failover(serverURLs: urls)
     case "interrupted":
-            h.client.interrupted(serverURLs: payload["server_urls"]?.stringValue)
+        h.client.interrupted(serverURLs: payload["server_urls"]?.stringValue)
     default:
         h.client.stopped(reason: Int(payload["stop_reason"]?.intValue ?? 0))
     }
@@ -481,7 +499,10 @@ func eventList(_ events: UnsafeMutablePointer<Int32>?, _ n: Int32, _ fn: String)
     return Code.ok
 }
 
-@c @implementation public func rtms_generate_signature(_ client_id: UnsafePointer<CChar>?, _ client_secret: UnsafePointer<CChar>?, _ instance_id: UnsafePointer<CChar>?, _ rtms_stream_id: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<CChar>?, _ out_len: Int32) -> Int32 {
+@c @implementation public func rtms_generate_signature(
+    _ client_id: UnsafePointer<CChar>?, _ client_secret: UnsafePointer<CChar>?, _ instance_id: UnsafePointer<CChar>?, _ rtms_stream_id: UnsafePointer<CChar>?,
+    _ out: UnsafeMutablePointer<CChar>?, _ out_len: Int32
+) -> Int32 {
     guard let id = str(client_id), !id.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: client_id is empty") }
     guard let secret = str(client_secret), !secret.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: client_secret is empty") }
     guard let inst = str(instance_id), !inst.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: instance_id is empty") }

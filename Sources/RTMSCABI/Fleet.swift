@@ -21,10 +21,16 @@ import Glibc
 import Darwin
 #endif
 
-public typealias FleetAssignedCB = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int64, UnsafePointer<CChar>?,
-                                                   UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
-public typealias FleetRevokedCB = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int64, UnsafePointer<CChar>?,
-                                                  UnsafeMutableRawPointer?) -> Void
+public typealias FleetAssignedCB =
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<CChar>?, Int64, UnsafePointer<CChar>?,
+        UnsafePointer<CChar>?, UnsafeMutableRawPointer?
+    ) -> Void
+public typealias FleetRevokedCB =
+    @convention(c) (
+        OpaquePointer?, UnsafePointer<CChar>?, Int64, UnsafePointer<CChar>?,
+        UnsafeMutableRawPointer?
+    ) -> Void
 
 /// Versions of struct rtms_fleet_options this library knows.
 private let fleetOptionsVersions: ClosedRange<UInt32> = 1...1
@@ -58,8 +64,10 @@ final class FleetHandle: @unchecked Sendable {
     /// Wakes a poll waiting on another thread when the fleet is released.
     private let stopPipe = WakePipe()
 
-    init(token: OpaquePointer, node: FleetNode, server: WebhookServer, onAssigned: FleetAssignedCB?, onRevoked: FleetRevokedCB?,
-         userData: UnsafeMutableRawPointer?) {
+    init(
+        token: OpaquePointer, node: FleetNode, server: WebhookServer, onAssigned: FleetAssignedCB?, onRevoked: FleetRevokedCB?,
+        userData: UnsafeMutableRawPointer?
+    ) {
         self.token = token
         self.node = node
         self.server = server
@@ -160,8 +168,10 @@ final class FleetHandle: @unchecked Sendable {
     /// Sleeps until the node has something for the application, the fleet is released, or
     /// `milliseconds` pass (< 0: no limit).
     private func waitForWork(_ milliseconds: Int) {
-        var fds = [pollfd(fd: node.wakeFD, events: Int16(POLLIN), revents: 0),
-                   pollfd(fd: stopPipe.fd, events: Int16(POLLIN), revents: 0)]
+        var fds = [
+            pollfd(fd: node.wakeFD, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: stopPipe.fd, events: Int16(POLLIN), revents: 0),
+        ]
         let deadline = milliseconds < 0 ? Int64.max : nowMs() + Int64(milliseconds)
         while !gate.isReleased {
             let left = milliseconds < 0 ? Int32(-1) : Int32(clamping: max(0, deadline - nowMs()))
@@ -242,9 +252,10 @@ private func localHostName() -> String {
     guard fleetOptionsVersions.contains(version) else {
         return whFail(Code.invalidArgs, "rtms_fleet_options_init: version \(version) unknown (this library knows 1)")
     }
-    opts.pointee = rtms_fleet_options(version: version, database_url: nil, node_id: nil, max_streams: -1, lease_ms: -1,
-                                      renew_ms: -1, lease_margin_ms: -1, advertise_url: nil, host: nil, port: -1, path: nil,
-                                      secret_token: nil, cert_path: nil, key_path: nil, start_timeout_ms: -1)
+    opts.pointee = rtms_fleet_options(
+        version: version, database_url: nil, node_id: nil, max_streams: -1, lease_ms: -1,
+        renew_ms: -1, lease_margin_ms: -1, advertise_url: nil, host: nil, port: -1, path: nil,
+        secret_token: nil, cert_path: nil, key_path: nil, start_timeout_ms: -1)
     clearLastError()
     return Code.ok
 }
@@ -260,9 +271,10 @@ private struct FleetSetup {
 private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned: Bool) -> Result<FleetSetup, ClientError> {
     let fn = "rtms_fleet_create"
     func bad(_ text: String) -> Result<FleetSetup, ClientError> { .failure(ClientError(ClientError.invalidArgs, "\(fn): \(text)")) }
-    var o = rtms_fleet_options(version: 1, database_url: nil, node_id: nil, max_streams: -1, lease_ms: -1, renew_ms: -1,
-                               lease_margin_ms: -1, advertise_url: nil, host: nil, port: -1, path: nil, secret_token: nil,
-                               cert_path: nil, key_path: nil, start_timeout_ms: -1)
+    var o = rtms_fleet_options(
+        version: 1, database_url: nil, node_id: nil, max_streams: -1, lease_ms: -1, renew_ms: -1,
+        lease_margin_ms: -1, advertise_url: nil, host: nil, port: -1, path: nil, secret_token: nil,
+        cert_path: nil, key_path: nil, start_timeout_ms: -1)
     if let opts {
         guard fleetOptionsVersions.contains(opts.pointee.version) else {
             return bad("options version \(opts.pointee.version) unknown (this library knows 1); use rtms_fleet_options_init")
@@ -332,8 +344,10 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
     return .success(FleetSetup(config: fc, webhook: ws, advertiseURL: advertise, startTimeoutMs: timeout))
 }
 
-@c @implementation public func rtms_fleet_create(_ opts: UnsafePointer<rtms_fleet_options>?, _ on_assigned: FleetAssignedCB?,
-                                                 _ on_revoked: FleetRevokedCB?, _ user_data: UnsafeMutableRawPointer?) -> OpaquePointer? {
+@c @implementation public func rtms_fleet_create(
+    _ opts: UnsafePointer<rtms_fleet_options>?, _ on_assigned: FleetAssignedCB?,
+    _ on_revoked: FleetRevokedCB?, _ user_data: UnsafeMutableRawPointer?
+) -> OpaquePointer? {
     let setup: FleetSetup
     switch fleetSetup(opts, hasAssigned: on_assigned != nil) {
     case .failure(let e):
@@ -376,8 +390,10 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
         return nil
     }
     let token = OpaquePointer(raw)
-    FleetRegistry.shared.add(FleetHandle(token: token, node: node, server: server, onAssigned: on_assigned, onRevoked: on_revoked,
-                                         userData: user_data))
+    FleetRegistry.shared.add(
+        FleetHandle(
+            token: token, node: node, server: server, onAssigned: on_assigned, onRevoked: on_revoked,
+            userData: user_data))
     clearLastError()
     return token
 }
@@ -402,8 +418,10 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
     return Int32(clamping: f.server.port)
 }
 
-@c @implementation public func rtms_fleet_join(_ fleet: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ generation: Int64,
-                                               _ sdk: UnsafeMutablePointer<rtms_csdk>?, _ timeout_ms: Int32) -> Int32 {
+@c @implementation public func rtms_fleet_join(
+    _ fleet: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ generation: Int64,
+    _ sdk: UnsafeMutablePointer<rtms_csdk>?, _ timeout_ms: Int32
+) -> Int32 {
     let fn = "rtms_fleet_join"
     guard let f = fleetHandle(fleet, "rtms_fleet_join") else { return -Code.notExist }
     let id: String
@@ -424,8 +442,9 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
     }
     h.client.config = effectiveConfig(h)
     do {
-        try h.client.join(instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
-                          serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout_ms))
+        try h.client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
+            serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout_ms))
     } catch {
         f.unclaim(id, generation)
         let code = Int32(clamping: error.code)
@@ -441,8 +460,10 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
     return Code.ok
 }
 
-@c @implementation public func rtms_fleet_done(_ fleet: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ generation: Int64,
-                                               _ stop_reason: Int32) -> Int32 {
+@c @implementation public func rtms_fleet_done(
+    _ fleet: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ generation: Int64,
+    _ stop_reason: Int32
+) -> Int32 {
     let fn = "rtms_fleet_done"
     guard let f = fleetHandle(fleet, "rtms_fleet_done") else { return -Code.notExist }
     let id: String
@@ -458,7 +479,8 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
         return whFail(Code.notExist, "\(fn): stream \(id) generation \(generation) is not assigned to this node (never assigned, revoked, or done)")
     }
     let reason: Int? = stop_reason >= 0 ? Int(stop_reason) : nil
-    let note = reason.map { "the application is done: \(localReasonName(Int32($0)) ?? StopReason.name($0)) (\($0))" }
+    let note =
+        reason.map { "the application is done: \(localReasonName(Int32($0)) ?? StopReason.name($0)) (\($0))" }
         ?? "the application is done"
     f.node.detach(streamID: id, generation: generation, reason: reason, note: note)
     clearLastError()

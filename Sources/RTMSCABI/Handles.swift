@@ -90,7 +90,7 @@ nonisolated(unsafe) var globals = GlobalDefaults()
 /// Options of a handle that the C layer owns (the rest live in RTMSClient.config).
 struct HandleOptions {
     var pollWaitMilliseconds = 10
-    var caPath: String?? = .none   // .none = use rtms_init's
+    var caPath: String?? = .none  // .none = use rtms_init's
     var verify: Bool? = nil
     var clientAgent: String? = nil
 }
@@ -364,8 +364,9 @@ final class Handle: @unchecked Sendable {
         case .userUpdate(let op, let userID, let name):
             guard let cb = o.on_user_update else { return }
             name.withCString { n in
-                var pi = participant_info(participant_id: Int32(truncatingIfNeeded: userID),
-                                          participant_name: UnsafeMutablePointer(mutating: n))
+                var pi = participant_info(
+                    participant_id: Int32(truncatingIfNeeded: userID),
+                    participant_name: UnsafeMutablePointer(mutating: n))
                 cb(sdk, Int32(op), &pi)
             }
         case .participantEvent(let op, let ts, let participants):

@@ -43,7 +43,9 @@ final class WebhookHandle: @unchecked Sendable {
     var counters: WebhookCounters { server?.counters ?? endpoint.counters }
 
     func setCallback(_ cb: WebhookCB?, _ ud: UnsafeMutableRawPointer?) {
-        lock.withLock { callback = cb; userData = ud }
+        lock.withLock {
+            callback = cb; userData = ud
+        }
     }
 
     /// Stops the intake. A poll running on another thread is woken and waited for (it frees
@@ -236,9 +238,11 @@ private func mallocString(_ bytes: some Collection<UInt8>) -> UnsafeMutablePoint
     return p
 }
 
-@c @implementation public func rtms_webhook_handle(_ wh: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ uri: UnsafePointer<CChar>?,
-                                                   _ headers: UnsafePointer<CChar>?, _ body: UnsafePointer<CChar>?, _ body_len: Int32,
-                                                   _ reply_out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+@c @implementation public func rtms_webhook_handle(
+    _ wh: OpaquePointer?, _ method: UnsafePointer<CChar>?, _ uri: UnsafePointer<CChar>?,
+    _ headers: UnsafePointer<CChar>?, _ body: UnsafePointer<CChar>?, _ body_len: Int32,
+    _ reply_out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
     reply_out?.pointee = nil
     guard let h = webhookHandle(wh, "rtms_webhook_handle") else { return -Code.notExist }
     guard let reply_out else { return whFail(Code.invalidArgs, "rtms_webhook_handle: reply_out is NULL") }
@@ -286,7 +290,9 @@ private func mallocString(_ bytes: some Collection<UInt8>) -> UnsafeMutablePoint
     return fd >= 0 ? fd : whFail(Code.failure, "rtms_webhook_get_wake_fd: no wake fd (pipe creation failed)")
 }
 
-@c @implementation public func rtms_webhook_wait_started(_ wh: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ timeout_ms: Int32, _ body_out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+@c @implementation public func rtms_webhook_wait_started(
+    _ wh: OpaquePointer?, _ rtms_stream_id: UnsafePointer<CChar>?, _ timeout_ms: Int32, _ body_out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+) -> Int32 {
     body_out?.pointee = nil
     guard let h = webhookHandle(wh, "rtms_webhook_wait_started") else { return -Code.notExist }
     guard let body_out else { return whFail(Code.invalidArgs, "rtms_webhook_wait_started: body_out is NULL") }

@@ -243,23 +243,31 @@ public final class RTMSClient: @unchecked Sendable {
     // MARK: Join / leave
 
     /// Starts joining. Argument problems throw at once; everything later arrives as events.
-    public func join(instanceID: String, streamID: String, signature: String?, serverURLs: String,
-                     timeoutMilliseconds: Int = -1) throws(ClientError) {
-        guard !instanceID.isEmpty else { throw ClientError(ClientError.invalidArgs, "no instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id)") }
+    public func join(
+        instanceID: String, streamID: String, signature: String?, serverURLs: String,
+        timeoutMilliseconds: Int = -1
+    ) throws(ClientError) {
+        guard !instanceID.isEmpty else {
+            throw ClientError(ClientError.invalidArgs, "no instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id)")
+        }
         guard !streamID.isEmpty else { throw ClientError(ClientError.invalidArgs, "no rtms_stream_id") }
         let urls = JoinParameters.splitURLs(serverURLs)
         guard !urls.isEmpty else { throw ClientError(ClientError.invalidArgs, "no server_urls") }
         var firstError: String? = nil
         let valid = urls.filter { u in
-            do { _ = try EndpointURL(parsing: u); return true } catch let e as EndpointURLError { firstError = firstError ?? e.description; return false } catch { return false }
+            do { _ = try EndpointURL(parsing: u); return true } catch let e as EndpointURLError { firstError = firstError ?? e.description; return false } catch
+            { return false }
         }
         guard !valid.isEmpty else { throw ClientError(ClientError.invalidArgs, firstError ?? "no usable server URL") }
         let cfg = config
         var sig = signature ?? ""
         if sig.isEmpty {
             guard let id = cfg.clientID ?? getenvString("ZM_RTMS_CLIENT"),
-                  let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET") else {
-                throw ClientError(ClientError.invalidArgs, "no signature given and no client credentials to compute one (set client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET)")
+                let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET")
+            else {
+                throw ClientError(
+                    ClientError.invalidArgs,
+                    "no signature given and no client credentials to compute one (set client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET)")
             }
             sig = Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
         }
@@ -283,12 +291,16 @@ public final class RTMSClient: @unchecked Sendable {
                 _pendingPhaseChanges -= 1
                 _streamID = streamBefore
             }
-            throw ClientError(ClientError.invalidStatus, "stream \(streamID) is already joined by another handle in this process (one connection per stream); a new rtms_started for a live stream is a server failover, which the core performs on that handle")
+            throw ClientError(
+                ClientError.invalidStatus,
+                "stream \(streamID) is already joined by another handle in this process (one connection per stream); a new rtms_started for a live stream is a server failover, which the core performs on that handle"
+            )
         }
-        let p = JoinParameters(instanceID: instanceID, streamID: streamID, signature: sig, signalingURLs: valid,
-                               timeoutMilliseconds: timeoutMilliseconds > 0 ? timeoutMilliseconds : 10_000,
-                               mediaTypes: types, mediaParams: params, clientAgent: cfg.clientAgent,
-                               bufferData: cfg.bufferData, policy: cfg.policy)
+        let p = JoinParameters(
+            instanceID: instanceID, streamID: streamID, signature: sig, signalingURLs: valid,
+            timeoutMilliseconds: timeoutMilliseconds > 0 ? timeoutMilliseconds : 10_000,
+            mediaTypes: types, mediaParams: params, clientAgent: cfg.clientAgent,
+            bufferData: cfg.bufferData, policy: cfg.policy)
         queue.reopen()
         eventLoop.execute {
             self.transportConfig = cfg.transport
@@ -363,8 +375,11 @@ public final class RTMSClient: @unchecked Sendable {
         if resume { eventLoop.execute { self.setReading(true) } }
         if let dropped = overflowEnded {
             // Said after the events that were kept; the next poll delivers it.
-            queue.push(.control(.warning(code: ClientReason.queueFull,
-                                         text: "the event queue drained: \(dropped) media messages were dropped while it was full (dropped_queue_full)")))
+            queue.push(
+                .control(
+                    .warning(
+                        code: ClientReason.queueFull,
+                        text: "the event queue drained: \(dropped) media messages were dropped while it was full (dropped_queue_full)")))
         }
         var n = 0
         for it in items {
@@ -409,7 +424,9 @@ public final class RTMSClient: @unchecked Sendable {
             case .close(let id, let code, let reason):
                 mediaReady.remove(id)
                 mediaKinds[id] = nil
-                if let t = closeTimeoutMs { connections[id]?.close(code: code, reason: reason, timeoutMs: t) } else {
+                if let t = closeTimeoutMs {
+                    connections[id]?.close(code: code, reason: reason, timeoutMs: t)
+                } else {
                     connections[id]?.close(code: code, reason: reason)
                 }
             case .drain(let id):
@@ -497,8 +514,13 @@ public final class RTMSClient: @unchecked Sendable {
             // The application stopped draining the queue: keep the connections alive rather
             // than let the server (or our liveness check) drop them with data in flight.
             self.queue.beginOverflow()
-            self.queue.push(.control(.warning(code: ClientReason.queueFull,
-                text: "the application has not drained the event queue for \(limit) ms: reading resumed so the connections stay alive; media beyond the queue limit is dropped and counted (dropped_queue_full) until it drains")))
+            self.queue.push(
+                .control(
+                    .warning(
+                        code: ClientReason.queueFull,
+                        text:
+                            "the application has not drained the event queue for \(limit) ms: reading resumed so the connections stay alive; media beyond the queue limit is dropped and counted (dropped_queue_full) until it drains"
+                    )))
             self.setReading(true)
         }
     }
@@ -531,8 +553,14 @@ extension RTMSClient: MessageConnectionDelegate {
             guard (mediaKinds[ws.id] ?? 0) & m.kind.rawValue != 0 else {
                 // Another kind than this connection asked for: never delivered as that kind.
                 if queue.countWrongKind() == 1 {
-                    apply([.emit(.warning(code: ClientReason.badResponse,
-                        text: "dropped \(m.kind.key) media on a connection opened for other kinds (counted in dropped_unexpected; further ones are counted only)"))])
+                    apply([
+                        .emit(
+                            .warning(
+                                code: ClientReason.badResponse,
+                                text:
+                                    "dropped \(m.kind.key) media on a connection opened for other kinds (counted in dropped_unexpected; further ones are counted only)"
+                            ))
+                    ])
                 }
                 return
             }

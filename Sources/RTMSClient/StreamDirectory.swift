@@ -49,7 +49,8 @@ public final class StreamDirectory: @unchecked Sendable {
     @discardableResult
     public func route(webhook body: JSONObject) -> Routing {
         guard let event = body["event"]?.stringValue, let (_, kind) = Product.parse(event: event),
-              let payload = body["payload"]?.objectValue else { return .notRTMS }
+            let payload = body["payload"]?.objectValue
+        else { return .notRTMS }
         let stream = payload["rtms_stream_id"]?.stringValue ?? ""
         guard !stream.isEmpty, let c = client(for: stream) else { return .noLiveStream(streamID: stream) }
         switch kind {

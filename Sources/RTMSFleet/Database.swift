@@ -94,14 +94,16 @@ final class FleetDatabase: Sendable {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn -> Int? in
-                let rows = try await conn.query("""
+                let rows = try await conn.query(
+                    """
                     SELECT (EXTRACT(EPOCH FROM (now() - heartbeat_at)) * 1000)::float8, stopped_at IS NOT NULL
                     FROM rtms.nodes WHERE node_id = \(info.nodeID) FOR UPDATE
                     """, logger: logger)
                 for try await (age, stopped) in rows.decode((Double, Bool).self) where !stopped && age < Double(info.leaseMs) {
                     return max(100, Int(Double(info.leaseMs) - age) + 100)
                 }
-                try await conn.query("""
+                try await conn.query(
+                    """
                     INSERT INTO rtms.nodes (node_id, max_streams, lease_ms, webhook_port, hostname, pid, software, advertise_url, contact_since)
                     VALUES (\(info.nodeID), \(info.maxStreams), \(info.leaseMs), \(info.webhookPort), \(info.hostname), \(info.pid), \(info.software),
                             \(info.advertiseURL), now())
@@ -110,7 +112,8 @@ final class FleetDatabase: Sendable {
                         webhook_port = EXCLUDED.webhook_port, hostname = EXCLUDED.hostname, pid = EXCLUDED.pid, software = EXCLUDED.software,
                         advertise_url = EXCLUDED.advertise_url, contact_since = now()
                     """, logger: logger)
-                try await conn.query("""
+                try await conn.query(
+                    """
                     UPDATE rtms.streams SET state = 'pending', owner_node = NULL, lease_until = NULL, updated_at = now()
                     WHERE owner_node = \(info.nodeID) AND state = 'owned'
                     """, logger: logger)
@@ -146,7 +149,8 @@ final class FleetDatabase: Sendable {
         return try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn -> StoreOutcome in
                 var eventID: Int64? = nil
-                let inserted = try await conn.query("""
+                let inserted = try await conn.query(
+                    """
                     INSERT INTO rtms.webhook_events (delivery_sha256, event, rtms_kind, rtms_stream_id, event_ts, payload, body, received_by)
                     VALUES (\(digest), \(event), \(kind), \(streamID), \(eventTS), \(payloadText)::jsonb, \(body), \(node))
                     ON CONFLICT (delivery_sha256) DO NOTHING RETURNING id
@@ -158,7 +162,8 @@ final class FleetDatabase: Sendable {
                 switch kind {
                 case "started":
                     guard let start, start.streamID == streamID else { return .stored(eventID: eventID, streamSeq: nil) }
-                    applied = try await conn.query("""
+                    applied = try await conn.query(
+                        """
                         INSERT INTO rtms.streams AS s (rtms_stream_id, instance_id, started_event, state, start_payload, started_ts, event_seq)
                         VALUES (\(streamID), \(start.instanceID), \(event), 'pending', \(payloadText)::jsonb, \(eventTS), 1)
                         ON CONFLICT (rtms_stream_id) DO UPDATE SET
@@ -174,7 +179,8 @@ final class FleetDatabase: Sendable {
                 case "stopped":
                     let reason = payload?["stop_reason"]?.intValue
                     let instance = start?.instanceID
-                    applied = try await conn.query("""
+                    applied = try await conn.query(
+                        """
                         INSERT INTO rtms.streams AS s (rtms_stream_id, instance_id, state, event_seq, end_reason, end_note, ended_at)
                         VALUES (\(streamID), \(instance), 'ended', 1, \(reason), 'rtms_stopped', now())
                         ON CONFLICT (rtms_stream_id) DO UPDATE SET
@@ -185,7 +191,8 @@ final class FleetDatabase: Sendable {
                         """, logger: logger)
                 default:
                     let urls = payload?["server_urls"]?.stringValue ?? ""
-                    applied = try await conn.query("""
+                    applied = try await conn.query(
+                        """
                         UPDATE rtms.streams SET event_seq = event_seq + 1, updated_at = now(),
                             start_payload = CASE WHEN \(urls) <> '' AND start_payload IS NOT NULL
                                                  THEN jsonb_set(start_payload, '{server_urls}', to_jsonb(\(urls)::text)) ELSE start_payload END
@@ -224,7 +231,8 @@ final class FleetDatabase: Sendable {
     func claim(node: String, limit: Int, leaseMs: Int, gapMs: Int, takeoverUntilDbMs: Double?, timeoutMs: Int) async throws -> [ClaimedStream] {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 WITH cand AS (
                     SELECT rtms_stream_id, owner_node AS previous_owner FROM rtms.streams
                     WHERE start_payload IS NOT NULL
@@ -258,7 +266,8 @@ final class FleetDatabase: Sendable {
     func nextClaimable(node: String, leaseMs: Int, timeoutMs: Int) async throws -> Double? {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT (EXTRACT(EPOCH FROM (min(t) - now())) * 1000)::float8 FROM (
                     SELECT greatest(lease_until, (SELECT contact_since FROM rtms.nodes WHERE node_id = \(node))
                                                  + \(Double(leaseMs))::float8 * interval '1 millisecond') AS t
@@ -282,7 +291,8 @@ final class FleetDatabase: Sendable {
         let (client, logger) = (self.client, self.logger)
         let ids = held.map(\.0), gens = held.map(\.1)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 WITH mine AS (SELECT * FROM unnest(\(ids)::text[], \(gens)::int8[]) AS m(id, gen)),
                 hb AS (UPDATE rtms.nodes SET heartbeat_at = now(), held_streams = \(ids.count),
                            contact_since = CASE WHEN heartbeat_at < now() - \(Double(gapMs))::float8 * interval '1 millisecond'
@@ -312,7 +322,8 @@ final class FleetDatabase: Sendable {
     func livePeers(node: String, timeoutMs: Int) async throws -> [PeerNode] {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT node_id, advertise_url FROM rtms.nodes
                 WHERE node_id <> \(node) AND stopped_at IS NULL
                   AND heartbeat_at > now() - 2.0 * lease_ms * interval '1 millisecond'
@@ -329,7 +340,8 @@ final class FleetDatabase: Sendable {
         let (client, logger) = (self.client, self.logger)
         let ids = cursors.map(\.0), seqs = cursors.map(\.1)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT e.rtms_stream_id, e.stream_seq, e.rtms_kind, COALESCE(e.payload::text, '{}')
                 FROM unnest(\(ids)::text[], \(seqs)::int8[]) AS c(id, cur)
                 JOIN rtms.webhook_events e ON e.rtms_stream_id = c.id AND e.stream_seq > c.cur
@@ -349,7 +361,8 @@ final class FleetDatabase: Sendable {
         let (client, logger) = (self.client, self.logger)
         let r = reason.map { Int64($0) }
         try await withDeadline(timeoutMs) {
-            try await client.query("""
+            try await client.query(
+                """
                 UPDATE rtms.streams SET state = 'ended', lease_until = NULL, end_reason = COALESCE(end_reason, \(r)),
                     end_note = COALESCE(end_note, \(note)), ended_at = COALESCE(ended_at, now()), updated_at = now()
                 WHERE rtms_stream_id = \(streamID) AND generation = \(generation) AND owner_node = \(node)
@@ -359,8 +372,10 @@ final class FleetDatabase: Sendable {
 
     /// The join failed here: back to pending for another node (after a growing pause), or ended
     /// after `maxFailures` failed claims. Returns the new state.
-    func releaseForRetry(node: String, streamID: String, generation: Int64, note: String, maxFailures: Int,
-                         busy: Bool = false, maxBusyRefusals: Int = 60, timeoutMs: Int) async throws -> String? {
+    func releaseForRetry(
+        node: String, streamID: String, generation: Int64, note: String, maxFailures: Int,
+        busy: Bool = false, maxBusyRefusals: Int = 60, timeoutMs: Int
+    ) async throws -> String? {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn -> String? in
@@ -370,7 +385,8 @@ final class FleetDatabase: Sendable {
                 // `maxBusyRefusals` instead and is tried again in 0.5 s (each join retries inside
                 // its timeout: about ten minutes in all). Past either limit the stream is ended.
                 let (f, b) = busy ? (0, 1) : (1, 0)
-                let rows = try await conn.query("""
+                let rows = try await conn.query(
+                    """
                     UPDATE rtms.streams s SET failures = s.failures + \(f), busy_refusals = s.busy_refusals + \(b),
                         state = CASE WHEN g.ends THEN 'ended' ELSE 'pending' END,
                         owner_node = CASE WHEN g.ends THEN s.owner_node ELSE NULL END,
@@ -399,7 +415,8 @@ final class FleetDatabase: Sendable {
         let ids = held.map(\.0), gens = held.map(\.1)
         try await withDeadline(timeoutMs) {
             try await client.withTransaction(logger: logger) { conn in
-                try await conn.query("""
+                try await conn.query(
+                    """
                     UPDATE rtms.streams s SET state = 'pending', owner_node = NULL, lease_until = NULL, updated_at = now()
                     FROM unnest(\(ids)::text[], \(gens)::int8[]) AS m(id, gen)
                     WHERE s.rtms_stream_id = m.id AND s.generation = m.gen AND s.owner_node = \(node) AND s.state = 'owned'
@@ -422,7 +439,8 @@ extension FleetDatabase {
         let names = items.map(\.userName), texts = items.map(\.text), starts = items.map(\.startTS), ends = items.map(\.endTS)
         let langs = items.map(\.language), seqs = items.map(\.sequence), types = items.map(\.eventType), bodies = items.map(\.body)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 WITH ins AS (
                     INSERT INTO rtms.stream_items (rtms_stream_id, kind, ts, user_id, content_sha256, user_name, text, start_ts, end_ts,
                                                    language, sequence, event_type, body, generation, written_by)
@@ -446,7 +464,8 @@ extension FleetDatabase {
     func writeSegment(_ s: SegmentRow, timeoutMs: Int) async throws {
         let (client, logger) = (self.client, self.logger)
         try await withDeadline(timeoutMs) {
-            try await client.query("""
+            try await client.query(
+                """
                 INSERT INTO rtms.segments AS g (rtms_stream_id, generation, node_id, hostname, directory, first_media_ts, last_media_ts,
                                                 media, ended_at, end_note)
                 VALUES (\(s.streamID), \(s.generation), \(s.node), \(s.hostname), \(s.directory), NULLIF(\(s.firstMediaTS), -1),
@@ -466,7 +485,8 @@ extension FleetDatabase {
     func streamRecord(_ streamID: String, timeoutMs: Int) async throws -> String? {
         let (client, logger) = (self.client, self.logger)
         return try await withDeadline(timeoutMs) {
-            let rows = try await client.query("""
+            let rows = try await client.query(
+                """
                 SELECT jsonb_build_object(
                     'rtms_stream_id', s.rtms_stream_id, 'instance_id', s.instance_id, 'state', s.state, 'claims', s.claims,
                     'owner_node', s.owner_node, 'end_reason', s.end_reason, 'end_note', s.end_note,

@@ -231,8 +231,9 @@ public final class FleetNode: @unchecked Sendable {
     /// `segmentDirectory`): feed it what the client delivers; its rows go to the database in the
     /// background. Nil when the stream is not held (any more) under this generation.
     public func openSegment(streamID: String, generation: Int64, directory: String, streamDirectory: String) -> FleetSegment? {
-        let seg = FleetSegment(streamID: streamID, generation: generation, directory: directory, streamDirectory: streamDirectory,
-                               urgent: { [writeSignal] in writeSignal.signal() })
+        let seg = FleetSegment(
+            streamID: streamID, generation: generation, directory: directory, streamDirectory: streamDirectory,
+            urgent: { [writeSignal] in writeSignal.signal() })
         let ok: Bool = lock.withLock {
             guard let h = held[streamID], h.generation == generation, h.segment == nil else { return false }
             h.segment = seg
@@ -294,7 +295,8 @@ public final class FleetNode: @unchecked Sendable {
             let now = monotonicMs()
             let promised: Bool = lock.withLock {
                 guard running, renewFailingSince != nil, let r = lastRenewalDone, now - r > Int64(config.takeoverGapMs),
-                      now > takeoverClaimsPossibleUntil else { return false }
+                    now > takeoverClaimsPossibleUntil
+                else { return false }
                 noTakeoverUntil = max(noTakeoverUntil, now + Int64(config.leaseMs))
                 return true
             }
@@ -342,8 +344,12 @@ public final class FleetNode: @unchecked Sendable {
             lock.withLock { counters.storeFailures += 1 }
             metrics.webhooksUnavailable.increment()
             logger.warning("webhook \(d.event) not stored: \(error); answered 503 (Zoom retries)")
-            return WebhookReply(status: 503, body: JSON.string(.object([
-                "error": .string("Service Unavailable: the event could not be stored (\(error)); retry")])))
+            return WebhookReply(
+                status: 503,
+                body: JSON.string(
+                    .object([
+                        "error": .string("Service Unavailable: the event could not be stored (\(error)); retry")
+                    ])))
         }
     }
 
@@ -396,12 +402,14 @@ public final class FleetNode: @unchecked Sendable {
                     migrated = true
                     if !applied.isEmpty { config.log("schema migrated to version \(applied.max()!) (applied \(applied))") }
                 }
-                let info = NodeInfo(nodeID: config.nodeID, maxStreams: config.maxStreams, leaseMs: config.leaseMs,
-                                    webhookPort: config.webhookPort, hostname: hostName(), pid: Int(getpid()),
-                                    software: "openrtms \(OpenRTMSVersion.string), schema \(FleetSchema.latestVersion)",
-                                    advertiseURL: config.advertiseURL)
+                let info = NodeInfo(
+                    nodeID: config.nodeID, maxStreams: config.maxStreams, leaseMs: config.leaseMs,
+                    webhookPort: config.webhookPort, hostname: hostName(), pid: Int(getpid()),
+                    software: "openrtms \(OpenRTMSVersion.string), schema \(FleetSchema.latestVersion)",
+                    advertiseURL: config.advertiseURL)
                 if let wait = try await db.registerNode(info, timeoutMs: config.queryTimeoutMs) {
-                    config.log("node id \(config.nodeID) was in use \(config.leaseMs - wait + 100) ms ago: waiting \(wait) ms for that process's lease to run out")
+                    config.log(
+                        "node id \(config.nodeID) was in use \(config.leaseMs - wait + 100) ms ago: waiting \(wait) ms for that process's lease to run out")
                     await sleepMs(wait)
                     continue
                 }
@@ -608,8 +616,9 @@ public final class FleetNode: @unchecked Sendable {
                 // One at a time: every node that woke claims in turn (SKIP LOCKED), so a burst of
                 // new streams spreads over the nodes instead of going to whichever woke first.
                 // New and released streams first, with the usual timeout.
-                var claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                                 takeoverUntilDbMs: nil, timeoutMs: config.queryTimeoutMs)
+                var claimed = try await db.claim(
+                    node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                    takeoverUntilDbMs: nil, timeoutMs: config.queryTimeoutMs)
                 // Then a takeover: only while renewals succeed and no promise to a peer forbids it,
                 // and only if the statement runs before the claim's deadline on the database's
                 // clock (estimated from the last renewal, erring late by its round trip).
@@ -623,8 +632,9 @@ public final class FleetNode: @unchecked Sendable {
                         return c.dbNowMs + Double(sent - c.sentLocal + Int64(takeoverTimeout))
                     }
                     if let until = takeoverUntil {
-                        claimed = try await db.claim(node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                                     takeoverUntilDbMs: until, timeoutMs: takeoverTimeout)
+                        claimed = try await db.claim(
+                            node: config.nodeID, limit: 1, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                            takeoverUntilDbMs: until, timeoutMs: takeoverTimeout)
                     }
                 }
                 databaseOk()
@@ -648,21 +658,28 @@ public final class FleetNode: @unchecked Sendable {
     private func adopt(_ c: ClaimedStream, sent: Int64) {
         guard let payload = (try? JSON.parse(c.payload))?.objectValue, let start = try? StreamStart(payload: payload) else {
             logger.warning("stream \(c.streamID): the stored start payload is not usable; ending it")
-            Task { try? await db.markEnded(node: config.nodeID, streamID: c.streamID, generation: c.generation, reason: nil,
-                                          note: "unusable start payload", timeoutMs: config.queryTimeoutMs) }
+            Task {
+                try? await db.markEnded(
+                    node: config.nodeID, streamID: c.streamID, generation: c.generation, reason: nil,
+                    note: "unusable start payload", timeoutMs: config.queryTimeoutMs)
+            }
             return
         }
         let takeover = c.previousOwner != nil && c.previousOwner != config.nodeID
         let accepted: Bool = lock.withLock {
             guard running else { return false }
-            held[c.streamID] = Held(streamID: c.streamID, generation: c.generation, cursor: c.eventSeq,
-                                    deadline: sent + Int64(config.leaseMs - config.marginMs))
+            held[c.streamID] = Held(
+                streamID: c.streamID, generation: c.generation, cursor: c.eventSeq,
+                deadline: sent + Int64(config.leaseMs - config.marginMs))
             counters.claims += 1
             if takeover { counters.takeovers += 1 }
             metrics.claims.increment()
             if takeover { metrics.takeovers.increment() }
-            assignments.append(.start(FleetStream(streamID: c.streamID, generation: c.generation, start: start, payload: payload,
-                                                  previousOwner: c.previousOwner)))
+            assignments.append(
+                .start(
+                    FleetStream(
+                        streamID: c.streamID, generation: c.generation, start: start, payload: payload,
+                        previousOwner: c.previousOwner)))
             wake.signal()
             return true
         }
@@ -689,8 +706,9 @@ public final class FleetNode: @unchecked Sendable {
             let sent = monotonicMs()
             let list: [(String, Int64)] = lock.withLock { held.values.map { ($0.streamID, $0.generation) } }
             do {
-                let (rows, dbNow) = try await db.renew(node: config.nodeID, held: list, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
-                                                       timeoutMs: config.renewMs)
+                let (rows, dbNow) = try await db.renew(
+                    node: config.nodeID, held: list, leaseMs: config.leaseMs, gapMs: config.takeoverGapMs,
+                    timeoutMs: config.renewMs)
                 let took = Int(monotonicMs() - sent)
                 metrics.renewalsOK.increment()
                 metrics.renewalLatency.recordMilliseconds(took)
@@ -715,8 +733,10 @@ public final class FleetNode: @unchecked Sendable {
                         } else {
                             held[r.streamID] = nil
                             counters.revokedByOwner += 1
-                            let why = r.state == "owned" ? "owned by \(r.owner ?? "?") now (generation \(r.generation ?? 0))"
-                                                         : "no longer ours (state \(r.state ?? "gone"))"
+                            let why =
+                                r.state == "owned"
+                                ? "owned by \(r.owner ?? "?") now (generation \(r.generation ?? 0))"
+                                : "no longer ours (state \(r.state ?? "gone"))"
                             lost.append((h, why))
                         }
                     }
@@ -759,8 +779,12 @@ public final class FleetNode: @unchecked Sendable {
                     return false
                 }
                 if first {
-                    config.log("lease renewal failed (\(error))" + (list.isEmpty ? "" :
-                        ": leaving \(list.count) stream(s) in \(config.leaseMs - config.marginMs) ms at most unless a renewal succeeds or every other node confirms the database is down for it too"))
+                    config.log(
+                        "lease renewal failed (\(error))"
+                            + (list.isEmpty
+                                ? ""
+                                : ": leaving \(list.count) stream(s) in \(config.leaseMs - config.marginMs) ms at most unless a renewal succeeds or every other node confirms the database is down for it too")
+                    )
                 }
                 if !list.isEmpty { await confirmOutage() }
             }
@@ -836,7 +860,11 @@ public final class FleetNode: @unchecked Sendable {
             if say { config.log("not an outage every node confirms (\(doubt)): the streams are left at their deadline") }
         } else if extended > 0 {
             metrics.outageConfirmed.increment()
-            if say { config.log("the database is unreachable for every node (\(known.count) peer(s) confirm): keeping \(extended) stream(s); media keeps flowing and recording") }
+            if say {
+                config.log(
+                    "the database is unreachable for every node (\(known.count) peer(s) confirm): keeping \(extended) stream(s); media keeps flowing and recording"
+                )
+            }
         }
     }
 
@@ -896,12 +924,16 @@ public final class FleetNode: @unchecked Sendable {
             metrics.streamsOwned.record(held.count)
         }
         for h in expired {
-            revoke(h, reason: "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
+            revoke(
+                h,
+                reason:
+                    "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
         }
         for h in done { finish(h, note: "the client ended") }
         for h in unattached {
             lock.withLock {
-                assignments.append(.revoke(streamID: h.streamID, generation: h.generation, reason: "not joined within \(config.attachTimeoutMs) ms of the assignment"))
+                assignments.append(
+                    .revoke(streamID: h.streamID, generation: h.generation, reason: "not joined within \(config.attachTimeoutMs) ms of the assignment"))
                 wake.signal()
             }
             finish(h, note: "the application did not join it within \(config.attachTimeoutMs) ms")
@@ -951,14 +983,21 @@ public final class FleetNode: @unchecked Sendable {
             for attempt in 0..<20 {
                 do {
                     if joined {
-                        try await db.markEnded(node: node, streamID: streamID, generation: generation, reason: reason, note: note,
-                                               timeoutMs: timeout)
+                        try await db.markEnded(
+                            node: node, streamID: streamID, generation: generation, reason: reason, note: note,
+                            timeoutMs: timeout)
                         self.config.log("stream \(streamID): ended (\(reason.map { StopReason.name($0) } ?? note))")
                     } else {
-                        let state = try await db.releaseForRetry(node: node, streamID: streamID, generation: generation,
-                                                                 note: note, maxFailures: maxFailures, busy: busy, timeoutMs: timeout)
-                        let gaveUp = busy ? "ended: 60 joins refused with status 8 (about ten minutes with the default join timeout)" : "ended after \(maxFailures) failed joins"
-                        self.config.log("stream \(streamID): not joined here (\(note)): \(state == "ended" ? gaveUp : busy ? "the server still holds another connection: again in 0.5 s" : "released for another attempt")")
+                        let state = try await db.releaseForRetry(
+                            node: node, streamID: streamID, generation: generation,
+                            note: note, maxFailures: maxFailures, busy: busy, timeoutMs: timeout)
+                        let gaveUp =
+                            busy
+                            ? "ended: 60 joins refused with status 8 (about ten minutes with the default join timeout)"
+                            : "ended after \(maxFailures) failed joins"
+                        self.config.log(
+                            "stream \(streamID): not joined here (\(note)): \(state == "ended" ? gaveUp : busy ? "the server still holds another connection: again in 0.5 s" : "released for another attempt")"
+                        )
                     }
                     self.databaseOk()
                     if let seg { await self.closeSegment(seg) }

@@ -62,9 +62,10 @@ public final class FleetSegment: @unchecked Sendable {
             case .transcript, .chat:
                 let text = String(decoding: m.data, as: UTF8.self)
                 let kind = m.kind == .transcript ? "transcript" : "chat"
-                row = StreamItemRow(kind: kind, ts: m.timestamp, userID: m.userID, contentSHA256: sha256Hex(Array(text.utf8)),
-                                    userName: m.userName, text: text, startTS: m.startTime, endTS: m.endTime,
-                                    language: m.language.map { Int64($0) } ?? -1, sequence: m.sequence ?? -1)
+                row = StreamItemRow(
+                    kind: kind, ts: m.timestamp, userID: m.userID, contentSHA256: sha256Hex(Array(text.utf8)),
+                    userName: m.userName, text: text, startTS: m.startTime, endTS: m.endTime,
+                    language: m.language.map { Int64($0) } ?? -1, sequence: m.sequence ?? -1)
             default:
                 break
             }
@@ -79,9 +80,10 @@ public final class FleetSegment: @unchecked Sendable {
         case .control(.eventEx(let json)):
             let o = (try? JSON.parse(json))?.objectValue ?? [:]
             let user = o["user_id"]?.intValue ?? o["participants"]?.arrayValue?.first?["user_id"]?.intValue ?? 0
-            row = StreamItemRow(kind: "event", ts: o["timestamp"]?.intValue ?? 0, userID: user,
-                                contentSHA256: sha256Hex(Array(json.utf8)), userName: o["user_name"]?.stringValue ?? "",
-                                eventType: o["event_type"]?.intValue ?? -1, body: json)
+            row = StreamItemRow(
+                kind: "event", ts: o["timestamp"]?.intValue ?? 0, userID: user,
+                contentSHA256: sha256Hex(Array(json.utf8)), userName: o["user_name"]?.stringValue ?? "",
+                eventType: o["event_type"]?.intValue ?? -1, body: json)
         case .control:
             return
         }
@@ -127,8 +129,12 @@ public final class FleetSegment: @unchecked Sendable {
             guard dirty else { return (items, nil) }
             dirty = false
             let m = JSON.string(.object(JSONObject(media.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue.int($0.value)) })))
-            return (items, SegmentRow(streamID: streamID, generation: generation, node: node, hostname: hostname, directory: directory,
-                                      firstMediaTS: firstTS, lastMediaTS: lastTS, mediaJSON: m, ended: ended, endNote: endNote))
+            return (
+                items,
+                SegmentRow(
+                    streamID: streamID, generation: generation, node: node, hostname: hostname, directory: directory,
+                    firstMediaTS: firstTS, lastMediaTS: lastTS, mediaJSON: m, ended: ended, endNote: endNote)
+            )
         }
         var written = 0
         do {
@@ -218,7 +224,8 @@ extension FleetNode {
     /// them on the server's clock, the media counted over all segments, the rows stored, the end.
     func streamSummary(_ streamID: String) async throws -> JSONObject? {
         guard let text = try await db.streamRecord(streamID, timeoutMs: config.queryTimeoutMs),
-              var o = (try? JSON.parse(text))?.objectValue else { return nil }
+            var o = (try? JSON.parse(text))?.objectValue
+        else { return nil }
         let segments = o["segments"]?.arrayValue ?? []
         var owners: [JSONValue] = []
         var gaps: [JSONValue] = []
@@ -229,8 +236,11 @@ extension FleetNode {
             for (k, v) in s["media"]?.objectValue?.pairs ?? [] { media[k, default: 0] += v.intValue ?? 0 }
             guard let first = s["first_media_ts"]?.intValue else { continue }
             if let p = previous, let last = p["last_media_ts"]?.intValue {
-                gaps.append(.object(["after_segment": p["segment"] ?? .null, "before_segment": s["segment"] ?? .null,
-                                     "from_ts": .int(last), "to_ts": .int(first), "gap_ms": .int(first - last)]))
+                gaps.append(
+                    .object([
+                        "after_segment": p["segment"] ?? .null, "before_segment": s["segment"] ?? .null,
+                        "from_ts": .int(last), "to_ts": .int(first), "gap_ms": .int(first - last),
+                    ]))
             }
             previous = s
         }

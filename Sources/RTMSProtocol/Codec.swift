@@ -39,7 +39,9 @@ public struct JSONCodec: WireCodec {
                     s.skipWhitespace()
                     if s.keyEquals(k, "msg_type") {
                         let v = try s.parseValue(depth: 1)
-                        if let i = v.intValue, i >= 0, i < 1 << 20 { msgType = Int(i) } else {
+                        if let i = v.intValue, i >= 0, i < 1 << 20 {
+                            msgType = Int(i)
+                        } else {
                             throw DecodeError(messageType: nil, reason: "msg_type is a \(v.typeName), not an integer")
                         }
                     } else if s.keyEquals(k, "content") {
@@ -83,14 +85,17 @@ public struct JSONCodec: WireCodec {
 
     /// Writes a media message without building a value tree (the simulator's hot path).
     public static func encodeMedia(_ m: MediaData) -> [UInt8] {
-        encodeMedia(kind: m.kind, userID: m.userID, userName: m.userName, channelID: m.channelID,
-                    payload: m.data, timestamp: m.timestamp, startTime: m.startTime, endTime: m.endTime,
-                    language: m.language, sequence: m.sequence)
+        encodeMedia(
+            kind: m.kind, userID: m.userID, userName: m.userName, channelID: m.channelID,
+            payload: m.data, timestamp: m.timestamp, startTime: m.startTime, endTime: m.endTime,
+            language: m.language, sequence: m.sequence)
     }
 
-    public static func encodeMedia(kind: MediaKind, userID: Int64, userName: String, channelID: String? = nil,
-                                   payload: some Collection<UInt8>, timestamp: Int64, startTime: Int64 = 0,
-                                   endTime: Int64 = 0, language: Int? = nil, sequence: Int64? = nil) -> [UInt8] {
+    public static func encodeMedia(
+        kind: MediaKind, userID: Int64, userName: String, channelID: String? = nil,
+        payload: some Collection<UInt8>, timestamp: Int64, startTime: Int64 = 0,
+        endTime: Int64 = 0, language: Int? = nil, sequence: Int64? = nil
+    ) -> [UInt8] {
         var w = JSONWriter(capacity: payload.count * 4 / 3 + 192)
         w.raw("{\"msg_type\":")
         w.int(kind.messageType.rawValue)
@@ -217,8 +222,7 @@ public enum MediaScanner {
                     } else if s.keyEquals(k, "end_time") {
                         endTime = try Self.readInt(&s) ?? 0
                     } else if s.keyEquals(k, "channel_id") {
-                        if first == UInt8(ascii: "\"") { channelID = try Self.readString(&s) }
-                        else if let v = try Self.readInt(&s) { channelID = String(v) }
+                        if first == UInt8(ascii: "\"") { channelID = try Self.readString(&s) } else if let v = try Self.readInt(&s) { channelID = String(v) }
                     } else if s.keyEquals(k, "language") {
                         language = try Self.readInt(&s).map { Int($0) }
                     } else if s.keyEquals(k, "sequence") {
@@ -277,9 +281,10 @@ public enum MediaScanner {
             throw DecodeError(messageType: mt, reason: dataObject == nil ? "no content.data" : "content.data is not a string")
         }
         guard !payload.isEmpty else { throw DecodeError(messageType: mt, reason: "content.data is empty") }
-        return MediaData(kind: kind, userID: userID, userName: userName, data: payload, timestamp: timestamp,
-                         startTime: startTime, endTime: endTime, channelID: channelID, language: language,
-                         sequence: sequence)
+        return MediaData(
+            kind: kind, userID: userID, userName: userName, data: payload, timestamp: timestamp,
+            startTime: startTime, endTime: endTime, channelID: channelID, language: language,
+            sequence: sequence)
     }
 
     /// Integer field: number (fraction truncated) or a string of digits. nil for null or other types.

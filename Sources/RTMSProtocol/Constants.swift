@@ -266,14 +266,26 @@ public enum SampleRate {
     public static let sr8k = 0, sr16k = 1, sr32k = 2, sr48k = 3
     /// Hertz for a SAMPLE_RATE enum value (nil if unknown).
     public static func hertz(_ v: Int) -> Int? {
-        switch v { case 0: 8000; case 1: 16000; case 2: 32000; case 3: 48000; default: nil }
+        switch v {
+        case 0: 8000;
+        case 1: 16000;
+        case 2: 32000;
+        case 3: 48000;
+        default: nil
+        }
     }
 }
 public enum AudioChannel { public static let mono = 1, stereo = 2 }
 public enum Resolution {
     public static let sd = 1, hd = 2, fhd = 3, qhd = 4
     public static func size(_ v: Int) -> (width: Int, height: Int)? {
-        switch v { case 1: (640, 360); case 2: (1280, 720); case 3: (1920, 1080); case 4: (2560, 1440); default: nil }
+        switch v {
+        case 1: (640, 360);
+        case 2: (1280, 720);
+        case 3: (1920, 1080);
+        case 4: (2560, 1440);
+        default: nil
+        }
     }
 }
 public enum DataOption {

@@ -237,9 +237,13 @@ struct JSONScanner {
         var digits = 0
         while pos < end {
             let c = bytes[pos]
-            if c >= 0x30 && c <= 0x39 { digits += 1; pos += 1 }
-            else if c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D { isInt = false; pos += 1 }
-            else { break }
+            if c >= 0x30 && c <= 0x39 {
+                digits += 1; pos += 1
+            } else if c == 0x2E || c == 0x65 || c == 0x45 || c == 0x2B || c == 0x2D {
+                isInt = false; pos += 1
+            } else {
+                break
+            }
         }
         guard digits > 0 else { pos = start; throw error("invalid number") }
         if isInt && pos - start <= 19 {

@@ -11,9 +11,11 @@ public struct AudioParams: Sendable, Equatable {
     /// Milliseconds of audio per message (`send_rate`).
     public var sendRate: Int
 
-    public init(contentType: Int = ContentType.rawAudio, sampleRate: Int = SampleRate.sr16k,
-                channel: Int = AudioChannel.mono, codec: Int = Codec.l16,
-                dataOpt: Int = DataOption.audioMixedStream, sendRate: Int = 20) {
+    public init(
+        contentType: Int = ContentType.rawAudio, sampleRate: Int = SampleRate.sr16k,
+        channel: Int = AudioChannel.mono, codec: Int = Codec.l16,
+        dataOpt: Int = DataOption.audioMixedStream, sendRate: Int = 20
+    ) {
         self.contentType = contentType; self.sampleRate = sampleRate; self.channel = channel
         self.codec = codec; self.dataOpt = dataOpt; self.sendRate = sendRate
     }
@@ -21,9 +23,11 @@ public struct AudioParams: Sendable, Equatable {
     static let fields = ["content_type", "sample_rate", "channel", "codec", "data_opt", "send_rate"]
 
     var json: JSONValue {
-        .object(["content_type": .int(Int64(contentType)), "sample_rate": .int(Int64(sampleRate)),
-                 "channel": .int(Int64(channel)), "codec": .int(Int64(codec)),
-                 "data_opt": .int(Int64(dataOpt)), "send_rate": .int(Int64(sendRate))])
+        .object([
+            "content_type": .int(Int64(contentType)), "sample_rate": .int(Int64(sampleRate)),
+            "channel": .int(Int64(channel)), "codec": .int(Int64(codec)),
+            "data_opt": .int(Int64(dataOpt)), "send_rate": .int(Int64(sendRate)),
+        ])
     }
 
     init(json o: JSONObject, missing: inout [String]) {
@@ -44,8 +48,10 @@ public struct VideoParams: Sendable, Equatable {
     public var dataOpt: Int
     public var fps: Int
 
-    public init(contentType: Int = ContentType.rawVideo, codec: Int = Codec.jpg, resolution: Int = Resolution.hd,
-                dataOpt: Int = DataOption.videoSingleActiveStream, fps: Int = 5) {
+    public init(
+        contentType: Int = ContentType.rawVideo, codec: Int = Codec.jpg, resolution: Int = Resolution.hd,
+        dataOpt: Int = DataOption.videoSingleActiveStream, fps: Int = 5
+    ) {
         self.contentType = contentType; self.codec = codec; self.resolution = resolution
         self.dataOpt = dataOpt; self.fps = fps
     }
@@ -53,8 +59,10 @@ public struct VideoParams: Sendable, Equatable {
     static let fields = ["content_type", "codec", "resolution", "fps"]
 
     var json: JSONValue {
-        .object(["content_type": .int(Int64(contentType)), "codec": .int(Int64(codec)),
-                 "resolution": .int(Int64(resolution)), "data_opt": .int(Int64(dataOpt)), "fps": .int(Int64(fps))])
+        .object([
+            "content_type": .int(Int64(contentType)), "codec": .int(Int64(codec)),
+            "resolution": .int(Int64(resolution)), "data_opt": .int(Int64(dataOpt)), "fps": .int(Int64(fps)),
+        ])
     }
 
     init(json o: JSONObject, missing: inout [String]) {
@@ -74,16 +82,20 @@ public struct DeskshareParams: Sendable, Equatable {
     public var resolution: Int
     public var fps: Int
 
-    public init(contentType: Int = ContentType.rawVideo, codec: Int = Codec.jpg, resolution: Int = Resolution.fhd,
-                fps: Int = 1) {
+    public init(
+        contentType: Int = ContentType.rawVideo, codec: Int = Codec.jpg, resolution: Int = Resolution.fhd,
+        fps: Int = 1
+    ) {
         self.contentType = contentType; self.codec = codec; self.resolution = resolution; self.fps = fps
     }
     public static let protocolDefault = DeskshareParams()
     static let fields = ["content_type", "codec", "resolution", "fps"]
 
     var json: JSONValue {
-        .object(["content_type": .int(Int64(contentType)), "codec": .int(Int64(codec)),
-                 "resolution": .int(Int64(resolution)), "fps": .int(Int64(fps))])
+        .object([
+            "content_type": .int(Int64(contentType)), "codec": .int(Int64(codec)),
+            "resolution": .int(Int64(resolution)), "fps": .int(Int64(fps)),
+        ])
     }
 
     init(json o: JSONObject, missing: inout [String]) {
@@ -136,8 +148,10 @@ public struct MediaParams: Sendable, Equatable {
     public var transcript: TranscriptParams?
     public var chat: ChatParams?
 
-    public init(audio: AudioParams? = nil, video: VideoParams? = nil, deskshare: DeskshareParams? = nil,
-                transcript: TranscriptParams? = nil, chat: ChatParams? = nil) {
+    public init(
+        audio: AudioParams? = nil, video: VideoParams? = nil, deskshare: DeskshareParams? = nil,
+        transcript: TranscriptParams? = nil, chat: ChatParams? = nil
+    ) {
         self.audio = audio; self.video = video; self.deskshare = deskshare
         self.transcript = transcript; self.chat = chat
     }

@@ -17,8 +17,10 @@ public struct SignalingHandshakeRequest: Sendable, Equatable {
     public var bufferData: Bool?
     public var clientAgent: String?
 
-    public init(protocolVersion: Int = 1, sequence: Int64 = 0, instanceID: String, instanceKey: String = "meeting_uuid",
-                streamID: String, signature: String, bufferData: Bool? = nil, clientAgent: String? = nil) {
+    public init(
+        protocolVersion: Int = 1, sequence: Int64 = 0, instanceID: String, instanceKey: String = "meeting_uuid",
+        streamID: String, signature: String, bufferData: Bool? = nil, clientAgent: String? = nil
+    ) {
         self.protocolVersion = protocolVersion; self.sequence = sequence; self.instanceID = instanceID
         self.instanceKey = instanceKey; self.streamID = streamID; self.signature = signature
         self.bufferData = bufferData; self.clientAgent = clientAgent
@@ -33,8 +35,10 @@ public struct SignalingHandshakeResponse: Sendable, Equatable {
     /// `media_server.server_urls`, kind key → URL, in wire order. Empty when not present.
     public var mediaURLs: [(key: String, url: String)]
 
-    public init(protocolVersion: Int? = 1, sequence: Int64? = 0, statusCode: Int, reason: String = "",
-                mediaURLs: [(key: String, url: String)] = []) {
+    public init(
+        protocolVersion: Int? = 1, sequence: Int64? = 0, statusCode: Int, reason: String = "",
+        mediaURLs: [(key: String, url: String)] = []
+    ) {
         self.protocolVersion = protocolVersion; self.sequence = sequence; self.statusCode = statusCode
         self.reason = reason; self.mediaURLs = mediaURLs
     }
@@ -60,9 +64,11 @@ public struct DataHandshakeRequest: Sendable, Equatable {
     public var mediaParams: MediaParams?
     public var payloadEncryption: Bool?
 
-    public init(protocolVersion: Int = 1, sequence: Int64 = 0, instanceID: String, instanceKey: String = "meeting_uuid",
-                streamID: String, signature: String, mediaType: Int, mediaParams: MediaParams? = nil,
-                payloadEncryption: Bool? = nil) {
+    public init(
+        protocolVersion: Int = 1, sequence: Int64 = 0, instanceID: String, instanceKey: String = "meeting_uuid",
+        streamID: String, signature: String, mediaType: Int, mediaParams: MediaParams? = nil,
+        payloadEncryption: Bool? = nil
+    ) {
         self.protocolVersion = protocolVersion; self.sequence = sequence; self.instanceID = instanceID
         self.instanceKey = instanceKey; self.streamID = streamID; self.signature = signature
         self.mediaType = mediaType; self.mediaParams = mediaParams; self.payloadEncryption = payloadEncryption
@@ -80,8 +86,10 @@ public struct DataHandshakeResponse: Sendable, Equatable {
     /// Fields that were absent in the confirmed parameters, e.g. "audio.codec".
     public var missingParamFields: [String]
 
-    public init(protocolVersion: Int? = 1, sequence: Int64? = 0, statusCode: Int, reason: String = "",
-                payloadEncrypted: Bool? = false, mediaParams: MediaParams? = nil, missingParamFields: [String] = []) {
+    public init(
+        protocolVersion: Int? = 1, sequence: Int64? = 0, statusCode: Int, reason: String = "",
+        payloadEncrypted: Bool? = false, mediaParams: MediaParams? = nil, missingParamFields: [String] = []
+    ) {
         self.protocolVersion = protocolVersion; self.sequence = sequence; self.statusCode = statusCode
         self.reason = reason; self.payloadEncrypted = payloadEncrypted; self.mediaParams = mediaParams
         self.missingParamFields = missingParamFields
@@ -140,9 +148,11 @@ public struct MediaData: Sendable, Equatable {
     /// The simulator's per-stream sequence (`content.sequence`), when present.
     public var sequence: Int64?
 
-    public init(kind: MediaKind, userID: Int64 = 0, userName: String = "", data: [UInt8], timestamp: Int64,
-                startTime: Int64 = 0, endTime: Int64 = 0, channelID: String? = nil, language: Int? = nil,
-                sequence: Int64? = nil) {
+    public init(
+        kind: MediaKind, userID: Int64 = 0, userName: String = "", data: [UInt8], timestamp: Int64,
+        startTime: Int64 = 0, endTime: Int64 = 0, channelID: String? = nil, language: Int? = nil,
+        sequence: Int64? = nil
+    ) {
         self.kind = kind; self.userID = userID; self.userName = userName; self.data = data
         self.timestamp = timestamp; self.startTime = startTime; self.endTime = endTime
         self.channelID = channelID; self.language = language; self.sequence = sequence
@@ -157,8 +167,10 @@ public struct StatusReply: Sendable, Equatable {
     public var timestamp: Int64?
     public var sequence: Int64?
     public var subscribe: Bool?
-    public init(streamID: String? = nil, userID: Int64? = nil, statusCode: Int, reason: String = "",
-                timestamp: Int64? = nil, sequence: Int64? = nil, subscribe: Bool? = nil) {
+    public init(
+        streamID: String? = nil, userID: Int64? = nil, statusCode: Int, reason: String = "",
+        timestamp: Int64? = nil, sequence: Int64? = nil, subscribe: Bool? = nil
+    ) {
         self.streamID = streamID; self.userID = userID; self.statusCode = statusCode; self.reason = reason
         self.timestamp = timestamp; self.sequence = sequence; self.subscribe = subscribe
     }
@@ -175,27 +187,27 @@ public struct VideoSubscriptionRequest: Sendable, Equatable {
 
 /// Every V1 message.
 public enum RTMSMessage: Sendable, Equatable {
-    case signalingHandshakeRequest(SignalingHandshakeRequest)      // 1
-    case signalingHandshakeResponse(SignalingHandshakeResponse)    // 2
-    case dataHandshakeRequest(DataHandshakeRequest)                // 3
-    case dataHandshakeResponse(DataHandshakeResponse)              // 4
-    case eventSubscription(EventSubscription)                      // 5
-    case eventUpdate(EventUpdate)                                  // 6
-    case clientReady(streamID: String?)                            // 7
-    case streamStateUpdate(StateUpdate)                            // 8
-    case sessionStateUpdate(StateUpdate)                           // 9
-    case sessionStateRequest(sessionID: String)                    // 10
-    case sessionStateResponse(StateUpdate)                         // 11
-    case keepAliveRequest(KeepAlive)                               // 12
-    case keepAliveResponse(KeepAlive)                              // 13
-    case media(MediaData)                                          // 14–18
-    case streamStateRequest(streamID: String)                      // 19
-    case streamStateResponse(StateUpdate)                          // 20
-    case streamCloseRequest(streamID: String)                      // 21
-    case streamCloseResponse(StatusReply)                          // 22
-    case metadata(type: Int, content: JSONValue)                   // 23–27
-    case videoSubscriptionRequest(VideoSubscriptionRequest)        // 28
-    case videoSubscriptionResponse(StatusReply)                    // 29
+    case signalingHandshakeRequest(SignalingHandshakeRequest)  // 1
+    case signalingHandshakeResponse(SignalingHandshakeResponse)  // 2
+    case dataHandshakeRequest(DataHandshakeRequest)  // 3
+    case dataHandshakeResponse(DataHandshakeResponse)  // 4
+    case eventSubscription(EventSubscription)  // 5
+    case eventUpdate(EventUpdate)  // 6
+    case clientReady(streamID: String?)  // 7
+    case streamStateUpdate(StateUpdate)  // 8
+    case sessionStateUpdate(StateUpdate)  // 9
+    case sessionStateRequest(sessionID: String)  // 10
+    case sessionStateResponse(StateUpdate)  // 11
+    case keepAliveRequest(KeepAlive)  // 12
+    case keepAliveResponse(KeepAlive)  // 13
+    case media(MediaData)  // 14–18
+    case streamStateRequest(streamID: String)  // 19
+    case streamStateResponse(StateUpdate)  // 20
+    case streamCloseRequest(streamID: String)  // 21
+    case streamCloseResponse(StatusReply)  // 22
+    case metadata(type: Int, content: JSONValue)  // 23–27
+    case videoSubscriptionRequest(VideoSubscriptionRequest)  // 28
+    case videoSubscriptionResponse(StatusReply)  // 29
 
     public var messageType: Int {
         switch self {
@@ -277,9 +289,10 @@ extension RTMSMessage {
             if let e = m.payloadEncrypted { o["payload_encrypted"] = .bool(e) }
             if let p = m.mediaParams { o["media_params"] = p.json }
         case .eventSubscription(let m):
-            o["events"] = .array(m.events.map {
-                .object(["event_type": .int(Int64($0.eventType)), "subscribe": .bool($0.subscribe)])
-            })
+            o["events"] = .array(
+                m.events.map {
+                    .object(["event_type": .int(Int64($0.eventType)), "subscribe": .bool($0.subscribe)])
+                })
         case .eventUpdate(let m):
             o["event"] = .object(m.event)
         case .clientReady(let s):
@@ -306,7 +319,9 @@ extension RTMSMessage {
             if let t = k.timestamp { o["timestamp"] = .int(t) }
         case .media(let m):
             var c: JSONObject = [:]
-            if let ch = m.channelID { c["channel_id"] = .string(ch) } else {
+            if let ch = m.channelID {
+                c["channel_id"] = .string(ch)
+            } else {
                 c["user_id"] = .int(m.userID)
                 c["user_name"] = .string(m.userName)
             }
@@ -357,11 +372,12 @@ extension RTMSMessage {
         switch mt {
         case 1:
             let (key, id) = try r.instanceID()
-            self = .signalingHandshakeRequest(SignalingHandshakeRequest(
-                protocolVersion: r.optInt("protocol_version") ?? 1, sequence: r.optInt64("sequence") ?? 0,
-                instanceID: id, instanceKey: key, streamID: try r.string("rtms_stream_id"),
-                signature: try r.string("signature"), bufferData: r.optBool("buffer_data") ?? r.optBool("buffered_data"),
-                clientAgent: r.optString("rtms_client_agent")))
+            self = .signalingHandshakeRequest(
+                SignalingHandshakeRequest(
+                    protocolVersion: r.optInt("protocol_version") ?? 1, sequence: r.optInt64("sequence") ?? 0,
+                    instanceID: id, instanceKey: key, streamID: try r.string("rtms_stream_id"),
+                    signature: try r.string("signature"), bufferData: r.optBool("buffer_data") ?? r.optBool("buffered_data"),
+                    clientAgent: r.optString("rtms_client_agent")))
         case 2:
             let status = try r.int("status_code")
             var urls: [(key: String, url: String)] = []
@@ -376,9 +392,10 @@ extension RTMSMessage {
                     if let s = p.value.stringValue, !s.isEmpty { urls.append((key: p.key, url: s)) }
                 }
             }
-            self = .signalingHandshakeResponse(SignalingHandshakeResponse(
-                protocolVersion: r.optInt("protocol_version"), sequence: r.optInt64("sequence"),
-                statusCode: status, reason: r.optString("reason") ?? "", mediaURLs: urls))
+            self = .signalingHandshakeResponse(
+                SignalingHandshakeResponse(
+                    protocolVersion: r.optInt("protocol_version"), sequence: r.optInt64("sequence"),
+                    statusCode: status, reason: r.optString("reason") ?? "", mediaURLs: urls))
         case 3:
             let (key, id) = try r.instanceID()
             var params: MediaParams? = nil
@@ -386,23 +403,28 @@ extension RTMSMessage {
                 var missing: [String] = []
                 params = MediaParams(json: p, missing: &missing)
             }
-            self = .dataHandshakeRequest(DataHandshakeRequest(
-                protocolVersion: r.optInt("protocol_version") ?? 1, sequence: r.optInt64("sequence") ?? 0,
-                instanceID: id, instanceKey: key, streamID: try r.string("rtms_stream_id"),
-                signature: try r.string("signature"), mediaType: try r.int("media_type"), mediaParams: params,
-                payloadEncryption: r.optBool("payload_encryption")))
+            self = .dataHandshakeRequest(
+                DataHandshakeRequest(
+                    protocolVersion: r.optInt("protocol_version") ?? 1, sequence: r.optInt64("sequence") ?? 0,
+                    instanceID: id, instanceKey: key, streamID: try r.string("rtms_stream_id"),
+                    signature: try r.string("signature"), mediaType: try r.int("media_type"), mediaParams: params,
+                    payloadEncryption: r.optBool("payload_encryption")))
         case 4:
             var params: MediaParams? = nil
             var missing: [String] = []
             if let p = o["media_params"] {
-                if let po = p.objectValue { params = MediaParams(json: po, missing: &missing) }
-                else if !p.isNull { throw r.error("media_params is a \(p.typeName), not an object") }
+                if let po = p.objectValue {
+                    params = MediaParams(json: po, missing: &missing)
+                } else if !p.isNull {
+                    throw r.error("media_params is a \(p.typeName), not an object")
+                }
             }
-            self = .dataHandshakeResponse(DataHandshakeResponse(
-                protocolVersion: r.optInt("protocol_version"), sequence: r.optInt64("sequence"),
-                statusCode: try r.int("status_code"), reason: r.optString("reason") ?? "",
-                payloadEncrypted: r.optBool("payload_encrypted") ?? r.optBool("payload_encryption"),
-                mediaParams: params, missingParamFields: missing))
+            self = .dataHandshakeResponse(
+                DataHandshakeResponse(
+                    protocolVersion: r.optInt("protocol_version"), sequence: r.optInt64("sequence"),
+                    statusCode: try r.int("status_code"), reason: r.optString("reason") ?? "",
+                    payloadEncrypted: r.optBool("payload_encrypted") ?? r.optBool("payload_encryption"),
+                    mediaParams: params, missingParamFields: missing))
         case 5:
             guard let ev = o["events"] else { throw r.error("no events") }
             guard let arr = ev.arrayValue else { throw r.error("events is a \(ev.typeName), not an array") }
@@ -422,12 +444,14 @@ extension RTMSMessage {
         case 7:
             self = .clientReady(streamID: r.optString("rtms_stream_id"))
         case 8, 20:
-            let u = StateUpdate(state: try r.int("state"), reason: r.optInt("reason") ?? r.optInt("stop_reason"),
-                                timestamp: r.optInt64("timestamp"), streamID: r.optString("rtms_stream_id"))
+            let u = StateUpdate(
+                state: try r.int("state"), reason: r.optInt("reason") ?? r.optInt("stop_reason"),
+                timestamp: r.optInt64("timestamp"), streamID: r.optString("rtms_stream_id"))
             self = mt == 8 ? .streamStateUpdate(u) : .streamStateResponse(u)
         case 9, 11:
-            let u = StateUpdate(state: try r.int("state"), reason: r.optInt("reason") ?? r.optInt("stop_reason"),
-                                timestamp: r.optInt64("timestamp"), sessionID: r.optString("rtms_session_id"))
+            let u = StateUpdate(
+                state: try r.int("state"), reason: r.optInt("reason") ?? r.optInt("stop_reason"),
+                timestamp: r.optInt64("timestamp"), sessionID: r.optString("rtms_session_id"))
             self = mt == 9 ? .sessionStateUpdate(u) : .sessionStateResponse(u)
         case 10:
             self = .sessionStateRequest(sessionID: try r.string("rtms_session_id"))
@@ -442,18 +466,20 @@ extension RTMSMessage {
         case 21:
             self = .streamCloseRequest(streamID: try r.string("rtms_stream_id"))
         case 22, 29:
-            let reply = StatusReply(streamID: r.optString("rtms_stream_id"), userID: r.optInt64("user_id"),
-                                    statusCode: try r.int("status_code"), reason: r.optString("reason") ?? "",
-                                    timestamp: r.optInt64("timestamp"), sequence: r.optInt64("sequence"),
-                                    subscribe: r.optBool("subscribe"))
+            let reply = StatusReply(
+                streamID: r.optString("rtms_stream_id"), userID: r.optInt64("user_id"),
+                statusCode: try r.int("status_code"), reason: r.optString("reason") ?? "",
+                timestamp: r.optInt64("timestamp"), sequence: r.optInt64("sequence"),
+                subscribe: r.optBool("subscribe"))
             if mt == 29 && reply.userID == nil { throw r.error("no user_id") }
             self = mt == 22 ? .streamCloseResponse(reply) : .videoSubscriptionResponse(reply)
         case 23...27:
             self = .metadata(type: mt, content: o["content"] ?? .null)
         case 28:
             guard let uid = r.optInt64("user_id") else { throw r.error("user_id missing or not an integer") }
-            self = .videoSubscriptionRequest(VideoSubscriptionRequest(
-                userID: uid, subscribe: r.optBool("subscribe") ?? true, timestamp: r.optInt64("timestamp")))
+            self = .videoSubscriptionRequest(
+                VideoSubscriptionRequest(
+                    userID: uid, subscribe: r.optBool("subscribe") ?? true, timestamp: r.optInt64("timestamp")))
         default:
             throw DecodeError(messageType: mt, reason: "unknown msg_type")
         }

@@ -44,8 +44,10 @@ public struct StreamStart: Sendable, Equatable {
     /// signature given wins; otherwise it is computed from the client id and secret.
     public var signature: String?
 
-    public init(instanceID: String, instanceKey: String = "meeting_uuid", streamID: String, serverURLs: String,
-                signature: String? = nil) {
+    public init(
+        instanceID: String, instanceKey: String = "meeting_uuid", streamID: String, serverURLs: String,
+        signature: String? = nil
+    ) {
         self.instanceID = instanceID; self.instanceKey = instanceKey; self.streamID = streamID
         self.serverURLs = serverURLs; self.signature = signature
     }

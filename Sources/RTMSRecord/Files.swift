@@ -73,7 +73,7 @@ public final class WAVWriter {
     public let sampleRate: Int
     public let channels: Int
     private let file: OutFile
-    public private(set) var frames = 0   // samples per channel written
+    public private(set) var frames = 0  // samples per channel written
 
     public init(path: String, sampleRate: Int, channels: Int) throws {
         self.path = path
@@ -163,7 +163,7 @@ public final class OggOpusWriter {
     public static func samples(_ packet: [UInt8]) -> Int {
         guard let toc = packet.first else { return 0 }
         let config = Int(toc >> 3)
-        let frame: Int   // samples per frame at 48 kHz
+        let frame: Int  // samples per frame at 48 kHz
         switch config {
         case 0...11: frame = [480, 960, 1920, 2880][config % 4]
         case 12...15: frame = [480, 960][config % 2]
@@ -178,7 +178,7 @@ public final class OggOpusWriter {
             count = Int(packet[1] & 0x3F)
         }
         let total = frame * count
-        return total <= 5760 ? total : 0   // at most 120 ms
+        return total <= 5760 ? total : 0  // at most 120 ms
     }
 
     /// Appends one packet. Returns false (and writes nothing) for a packet that is not Opus.
@@ -259,7 +259,7 @@ public final class OggOpusWriter {
 public final class PCMMixer {
     public let writer: WAVWriter
     private let latencyFrames: Int
-    private var acc: [Int32] = []   // interleaved samples from `accStart` (frames)
+    private var acc: [Int32] = []  // interleaved samples from `accStart` (frames)
     private var accStart = 0
 
     public init(writer: WAVWriter, latencyMs: Int = 2000) {

@@ -53,9 +53,11 @@ public final class Recorder {
         // Per-speaker audio (L16: one WAV each, mixed by the recorder; Opus: one Ogg file each),
         // JPEG video.
         let opus = settings.format.codec == .opus
-        let params = MediaParams(audio: AudioParams(contentType: ContentType.rawAudio, sampleRate: opus ? SampleRate.sr48k : rate,
-                                                    channel: settings.format.channels == 2 ? AudioChannel.stereo : AudioChannel.mono,
-                                                    codec: opus ? Codec.opus : Codec.l16, dataOpt: DataOption.audioMultiStreams, sendRate: 20))
+        let params = MediaParams(
+            audio: AudioParams(
+                contentType: ContentType.rawAudio, sampleRate: opus ? SampleRate.sr48k : rate,
+                channel: settings.format.channels == 2 ? AudioChannel.stereo : AudioChannel.mono,
+                codec: opus ? Codec.opus : Codec.l16, dataOpt: DataOption.audioMultiStreams, sendRate: 20))
         do {
             try client.configure(mediaTypes: settings.mediaTypes, params: params)
             client.subscribe(events: settings.events, on: true)
@@ -74,8 +76,7 @@ public final class Recorder {
     public func poll(waitMs: Int, extraFD: Int32 = -1) -> Int {
         var fds = sessions.map { pollfd(fd: $0.client.queue.wakeFD, events: Int16(POLLIN), revents: 0) }
         if extraFD >= 0 { fds.append(pollfd(fd: extraFD, events: Int16(POLLIN), revents: 0)) }
-        if waitMs != 0 && !fds.isEmpty { _ = pollDescriptors(&fds, Int32(waitMs)) }
-        else if waitMs > 0 { usleep(useconds_t(waitMs * 1000)) }
+        if waitMs != 0 && !fds.isEmpty { _ = pollDescriptors(&fds, Int32(waitMs)) } else if waitMs > 0 { usleep(useconds_t(waitMs * 1000)) }
         var n = 0
         for s in sessions where !s.recorder.ended {
             n += s.client.poll(maxEvents: 4096) { s.recorder.add($0) }

@@ -118,8 +118,10 @@ public final class StreamRecorder {
             case .transcript: try transcript(m, rel)
             case .chat:
                 if chat == nil { chat = try JSONLinesWriter(path: directory + "/chat.jsonl") }
-                chat?.write(["t_ms": .int(rel), "user_id": .int(m.userID), "user_name": .string(m.userName),
-                             "text": .string(String(decoding: m.data, as: UTF8.self))])
+                chat?.write([
+                    "t_ms": .int(rel), "user_id": .int(m.userID), "user_name": .string(m.userName),
+                    "text": .string(String(decoding: m.data, as: UTF8.self)),
+                ])
             case .video, .deskshare: try picture(m)
             }
         } catch {
@@ -131,8 +133,9 @@ public final class StreamRecorder {
         if opusTracks[m.userID] == nil {
             try makeDirectory(directory + "/audio")
             let name = m.userID == 0 ? "all" : "\(Self.safeName(m.userName))-\(m.userID)"
-            opusTracks[m.userID] = try OggOpusWriter(path: directory + "/audio/\(name).opus", channels: format.channels,
-                                                     inputSampleRate: format.sampleRate, serial: UInt32(truncatingIfNeeded: m.userID &+ 1))
+            opusTracks[m.userID] = try OggOpusWriter(
+                path: directory + "/audio/\(name).opus", channels: format.channels,
+                inputSampleRate: format.sampleRate, serial: UInt32(truncatingIfNeeded: m.userID &+ 1))
         }
         guard let w = opusTracks[m.userID] else { return }
         w.padSilence(toMs: Int(rel))
@@ -166,8 +169,10 @@ public final class StreamRecorder {
         let start = m.startTime > 0 ? relative(m.startTime) : rel
         let end = m.endTime > 0 ? relative(m.endTime) : start + 1000
         vtt?.cue(startMs: start, endMs: end, speaker: m.userName, text: text)
-        var o: JSONObject = ["start_ms": .int(start), "end_ms": .int(end), "user_id": .int(m.userID),
-                             "user_name": .string(m.userName), "text": .string(text)]
+        var o: JSONObject = [
+            "start_ms": .int(start), "end_ms": .int(end), "user_id": .int(m.userID),
+            "user_name": .string(m.userName), "text": .string(text),
+        ]
         if let l = m.language { o["language"] = .int(Int64(l)) }
         transcriptLines?.write(o)
     }
@@ -280,19 +285,25 @@ public final class StreamRecorder {
             "rtms_stream_id": .string(streamID), "instance_id": .string(instanceID),
             "duration_ms": .int(Int64(audioDurationMs > 0 ? audioDurationMs : Int(nowMilliseconds() - startedWall))),
             "participants": .array(people), "media": .object(kinds), "reconnects": .int(Int64(reconnects)),
-            "audio_format": .object(["codec": .string(format.codec == .opus ? "Opus" : "L16"), "sample_rate": .int(Int64(format.sampleRate)),
-                                     "channels": .int(Int64(format.channels)), "container": .string(format.codec == .opus ? "Ogg" : "WAV")]),
+            "audio_format": .object([
+                "codec": .string(format.codec == .opus ? "Opus" : "L16"), "sample_rate": .int(Int64(format.sampleRate)),
+                "channels": .int(Int64(format.channels)), "container": .string(format.codec == .opus ? "Ogg" : "WAV"),
+            ]),
             "files": .array(files),
         ]
         if let r = leaveReason {
             // A failed join carries a status code (8: DUPLICATE_SIGNAL_REQUEST) or a client reason,
             // an ended stream a stop reason: the same number names different things.
-            o["end"] = .object(["reason": .int(Int64(r)), "name": .string(joinFailed ? ClientReason.describe(r) : StopReason.name(r)),
-                                "text": .string(leaveText), "join_failed": .bool(joinFailed)])
+            o["end"] = .object([
+                "reason": .int(Int64(r)), "name": .string(joinFailed ? ClientReason.describe(r) : StopReason.name(r)),
+                "text": .string(leaveText), "join_failed": .bool(joinFailed),
+            ])
         }
         if let c = counters {
-            o["drops"] = .object(["queue_full": .int(Int64(c.droppedQueueFull)), "malformed": .int(Int64(c.droppedMalformed)),
-                                  "unexpected": .int(Int64(c.droppedUnexpected)), "not_opus": .int(Int64(opusRejected))])
+            o["drops"] = .object([
+                "queue_full": .int(Int64(c.droppedQueueFull)), "malformed": .int(Int64(c.droppedMalformed)),
+                "unexpected": .int(Int64(c.droppedUnexpected)), "not_opus": .int(Int64(opusRejected)),
+            ])
             o["reconnect_attempts"] = .int(Int64(c.reconnectAttempts))
             o["max_gap_ms"] = .int(Int64(c.maxGapMs))
         }

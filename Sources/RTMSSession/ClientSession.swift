@@ -132,9 +132,14 @@ public struct ClientSession: Sendable {
             // The failure that led here was recovered: a later timeout is not its fault.
             lastFailure = ""
             phase = .signalingHandshake
-            return [.send(id: id, message: .signalingHandshakeRequest(SignalingHandshakeRequest(
-                sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
-                bufferData: p.bufferData, clientAgent: p.clientAgent)))]
+            return [
+                .send(
+                    id: id,
+                    message: .signalingHandshakeRequest(
+                        SignalingHandshakeRequest(
+                            sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
+                            bufferData: p.bufferData, clientAgent: p.clientAgent)))
+            ]
         }
         guard id == signalingID || media.contains(where: { $0.id == id }) else {
             // A connection this session gave up on (a failover moved on) opened after all.
@@ -146,9 +151,14 @@ public struct ClientSession: Sendable {
             let m = media[i]
             let kinds = m.mask == MediaMask.all.rawValue ? MediaMask(rawValue: p.mediaTypes & MediaMask.everyKind.rawValue).kinds : m.kinds
             let mp = MediaParams.explicit(for: kinds.isEmpty ? MediaKind.allCases : kinds, configured: p.mediaParams)
-            return [.send(id: id, message: .dataHandshakeRequest(DataHandshakeRequest(
-                sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
-                mediaType: m.mask, mediaParams: mp, payloadEncryption: p.payloadEncryption)))]
+            return [
+                .send(
+                    id: id,
+                    message: .dataHandshakeRequest(
+                        DataHandshakeRequest(
+                            sequence: sequence, instanceID: p.instanceID, streamID: p.streamID, signature: p.signature,
+                            mediaType: m.mask, mediaParams: mp, payloadEncryption: p.payloadEncryption)))
+            ]
         }
         return []
     }
@@ -174,8 +184,10 @@ public struct ClientSession: Sendable {
                 lastFailure = text
                 lastFailureCode = failure.reasonCode
                 let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - connectAttempt + 1)
-                return [.emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
-                        .startTimer(.connectRetry, milliseconds: pause)]
+                return [
+                    .emit(.warning(code: failure.reasonCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+                    .startTimer(.connectRetry, milliseconds: pause),
+                ]
             }
             return fail(failure.reasonCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: id)
         }
@@ -192,7 +204,8 @@ public struct ClientSession: Sendable {
     private mutating func retryMediaDuringJoin(_ i: Int, code: Int, text: String) -> [SessionAction]? {
         let transient = ReconnectPolicy.isRetryable(code) || code == StatusCode.duplicateMediaConnection || code == StatusCode.allConnectionExists
         guard phase == .mediaHandshake, rejoin == nil, let p = params, transient,
-              media[i].attempt + 1 < p.policy.connectMaxAttempts else { return nil }
+            media[i].attempt + 1 < p.policy.connectMaxAttempts
+        else { return nil }
         media[i].attempt += 1
         media[i].id = nil
         media[i].state = .waiting
@@ -200,8 +213,10 @@ public struct ClientSession: Sendable {
         lastFailureCode = code
         let attempt = media[i].attempt + 1
         let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - attempt + 1)
-        return [.emit(.warning(code: code, text: text + "; attempt \(attempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
-                .startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: pause)]
+        return [
+            .emit(.warning(code: code, text: text + "; attempt \(attempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+            .startTimer(.mediaReconnect(mask: media[i].mask), milliseconds: pause),
+        ]
     }
 
     /// The pause before another attempt of the first join: RTMS_CONNECTION_RETRY_DELAY_MS, shortened
@@ -232,7 +247,10 @@ public struct ClientSession: Sendable {
             if let i = media.firstIndex(where: { $0.id == id }) { return mediaLost(i, code: code, cause: what, except: id) }
         }
         if let i = media.firstIndex(where: { $0.id == id }), media[i].state != .up,
-           let retry = retryMediaDuringJoin(i, code: code, text: what) { return retry }
+            let retry = retryMediaDuringJoin(i, code: code, text: what)
+        {
+            return retry
+        }
         return fail(code, what, except: id)
     }
 
@@ -289,8 +307,12 @@ public struct ClientSession: Sendable {
         default:
             break
         }
-        return [.emit(.warning(code: ClientReason.badResponse,
-                               text: "ignored msg_type \(message.messageType) on the \(role.label) connection"))]
+        return [
+            .emit(
+                .warning(
+                    code: ClientReason.badResponse,
+                    text: "ignored msg_type \(message.messageType) on the \(role.label) connection"))
+        ]
     }
 
     /// A message on `id` could not be decoded.
@@ -336,7 +358,8 @@ public struct ClientSession: Sendable {
             return fail(ClientReason.timeout, "reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms waiting for \(waitingFor())", except: nil)
         case .mediaReconnect(let mask):
             guard phase == .ready || (phase == .mediaHandshake && rejoin == nil),
-                  let i = media.firstIndex(where: { $0.mask == mask }) else { return [] }
+                let i = media.firstIndex(where: { $0.mask == mask })
+            else { return [] }
             switch media[i].state {
             case .waiting:
                 let id = newID()
@@ -344,11 +367,14 @@ public struct ClientSession: Sendable {
                 media[i].state = .connecting
                 // During the first join the join timeout bounds the attempt.
                 guard phase == .ready else { return [.connect(id: id, role: .media(mask: mask), url: media[i].url)] }
-                return [.connect(id: id, role: .media(mask: mask), url: media[i].url),
-                        .startTimer(.mediaReconnect(mask: mask), milliseconds: max(1, p.policy.attemptTimeoutMs))]
+                return [
+                    .connect(id: id, role: .media(mask: mask), url: media[i].url),
+                    .startTimer(.mediaReconnect(mask: mask), milliseconds: max(1, p.policy.attemptTimeoutMs)),
+                ]
             case .connecting, .handshaking:
                 guard phase == .ready else { return [] }
-                return mediaLost(i, code: ClientReason.timeout, cause: "\(media[i].label) reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms", except: nil)
+                return mediaLost(
+                    i, code: ClientReason.timeout, cause: "\(media[i].label) reconnection attempt timed out after \(p.policy.attemptTimeoutMs) ms", except: nil)
             case .up:
                 return []
             }
@@ -458,14 +484,16 @@ public struct ClientSession: Sendable {
     private mutating func handleSignalingResponse(_ r: SignalingHandshakeResponse) -> [SessionAction] {
         guard phase == .signalingHandshake, let p = params else { return [] }
         guard r.statusCode == StatusCode.ok else {
-            let text = "signaling handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
+            let text =
+                "signaling handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
                 + (r.reason.isEmpty ? "" : ": \(r.reason)")
             // The server still holds a signaling connection for this stream (a client it has not
             // noticed gone: a crashed or cut-off owner, our own connection of a moment ago) or
             // failed inside: the first join tries again after the pause, like a refused
             // connection, within the join timeout. (A rejoin retries through its own backoff.)
             if rejoin == nil, r.statusCode == StatusCode.duplicateSignalRequest || r.statusCode == StatusCode.internalException,
-               connectAttempt < p.policy.connectMaxAttempts {
+                connectAttempt < p.policy.connectMaxAttempts
+            {
                 connectAttempt += 1
                 lastFailure = text
                 lastFailureCode = r.statusCode
@@ -474,8 +502,10 @@ public struct ClientSession: Sendable {
                 signalingURLIndex = 0
                 phase = .connectingSignaling
                 let pause = joinRetryPause(attemptsLeft: p.policy.connectMaxAttempts - connectAttempt + 1)
-                return out + [.emit(.warning(code: r.statusCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
-                              .startTimer(.connectRetry, milliseconds: pause)]
+                return out + [
+                    .emit(.warning(code: r.statusCode, text: text + "; attempt \(connectAttempt) of \(p.policy.connectMaxAttempts) in \(pause) ms")),
+                    .startTimer(.connectRetry, milliseconds: pause),
+                ]
             }
             return fail(r.statusCode, text + (rejoin == nil && connectAttempt > 1 ? "; gave up after \(connectAttempt) attempts" : ""), except: nil)
         }
@@ -520,12 +550,14 @@ public struct ClientSession: Sendable {
         guard let idx = media.firstIndex(where: { $0.id == id }), media[idx].state == .handshaking else { return [] }
         let label = media[idx].label
         guard r.statusCode == StatusCode.ok else {
-            let text = "\(label) handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
+            let text =
+                "\(label) handshake rejected: \(StatusCode.name(r.statusCode)) (\(r.statusCode))"
                 + (r.reason.isEmpty ? "" : ": \(r.reason)")
             if phase == .ready { return mediaLost(idx, code: r.statusCode, cause: text, except: nil) }
             // The server may still hold a media connection of ours that it has not noticed gone.
             if r.statusCode == StatusCode.duplicateMediaConnection || r.statusCode == StatusCode.allConnectionExists,
-               let id = media[idx].id, let retry = retryMediaDuringJoin(idx, code: r.statusCode, text: text) {
+                let id = media[idx].id, let retry = retryMediaDuringJoin(idx, code: r.statusCode, text: text)
+            {
                 return [.close(id: id, code: 1000, reason: "Normal close")] + retry
             }
             return fail(r.statusCode, text, except: nil)
@@ -576,8 +608,10 @@ public struct ClientSession: Sendable {
     private mutating func becomeReady() -> [SessionAction] {
         guard let sid = signalingID, let p = params else { return [] }
         phase = .ready
-        var out: [SessionAction] = [.cancelTimer(.joinTimeout), .cancelTimer(.attemptTimeout),
-                                    .send(id: sid, message: .clientReady(streamID: p.streamID))]
+        var out: [SessionAction] = [
+            .cancelTimer(.joinTimeout), .cancelTimer(.attemptTimeout),
+            .send(id: sid, message: .clientReady(streamID: p.streamID)),
+        ]
         if let r = rejoin {
             out.append(.emit(.reconnected(connection: .signaling, gapMs: Int(max(0, now - r.lostAtMs)))))
             rejoin = nil
@@ -644,8 +678,11 @@ public struct ClientSession: Sendable {
             let list = users()
             for (id, name) in list { out.append(.emit(.userUpdate(op: op, userID: id, userName: name))) }
             // The event as a whole, even when it names nobody.
-            typed.append(.emit(.participantEvent(op: op, timestamp: e.timestamp,
-                                                 participants: list.map { EventParticipant(userID: $0.0, userName: $0.1) })))
+            typed.append(
+                .emit(
+                    .participantEvent(
+                        op: op, timestamp: e.timestamp,
+                        participants: list.map { EventParticipant(userID: $0.0, userName: $0.1) })))
         case EventType.participantVideoOn, EventType.participantVideoOff:
             out.append(.emit(.participantVideo(userIDs: users().map(\.0), isOn: t == EventType.participantVideoOn)))
         case EventType.firstPacketTimestamp:
@@ -696,9 +733,11 @@ public struct ClientSession: Sendable {
             return finish(leaveReason: code, text: "gave up reconnecting after \(p.policy.maxAttempts) attempts: \(r.cause)")
         }
         let delay = nextDelay(r.attempt)
-        return [.cancelTimer(.attemptTimeout),
-                .emit(.reconnecting(connection: .signaling, attempt: r.attempt, delayMs: delay, cause: r.cause)),
-                .startTimer(.rejoin, milliseconds: delay)]
+        return [
+            .cancelTimer(.attemptTimeout),
+            .emit(.reconnecting(connection: .signaling, attempt: r.attempt, delayMs: delay, cause: r.cause)),
+            .startTimer(.rejoin, milliseconds: delay),
+        ]
     }
 
     /// A rejoin attempt failed: another attempt, or the end when the server refused for good.
@@ -724,8 +763,10 @@ public struct ClientSession: Sendable {
         var out: [SessionAction] = []
         if let id = media[i].id, id != except { out.append(.close(id: id, code: 1000, reason: "Normal close")) }
         if !ReconnectPolicy.isRetryable(code) && code != StatusCode.duplicateMediaConnection && code != StatusCode.allConnectionExists {
-            return out + finish(leaveReason: code == StatusCode.invalidSignature ? StopReason.authenticationFailure : code,
-                                text: "reconnecting \(media[i].label) refused: \(cause)")
+            return out
+                + finish(
+                    leaveReason: code == StatusCode.invalidSignature ? StopReason.authenticationFailure : code,
+                    text: "reconnecting \(media[i].label) refused: \(cause)")
         }
         media[i].id = nil
         media[i].state = .waiting
@@ -788,7 +829,9 @@ public struct ClientSession: Sendable {
         signalingID = nil
         for i in media.indices {
             guard let id = media[i].id else { continue }
-            if media[i].state == .up { out.append(.drain(id: id)) } else {
+            if media[i].state == .up {
+                out.append(.drain(id: id))
+            } else {
                 out.append(.close(id: id, code: 1000, reason: "Normal close"))
                 media[i].id = nil
             }
@@ -807,8 +850,10 @@ public struct ClientSession: Sendable {
     }
 
     private func cancelTimers() -> [SessionAction] {
-        [.cancelTimer(.joinTimeout), .cancelTimer(.connectRetry), .cancelTimer(.rejoin), .cancelTimer(.attemptTimeout),
-         .cancelTimer(.endDrain)]
+        [
+            .cancelTimer(.joinTimeout), .cancelTimer(.connectRetry), .cancelTimer(.rejoin), .cancelTimer(.attemptTimeout),
+            .cancelTimer(.endDrain),
+        ]
             + media.map { .cancelTimer(.mediaReconnect(mask: $0.mask)) }
     }
 

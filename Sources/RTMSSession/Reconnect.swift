@@ -20,8 +20,10 @@ public struct ReconnectPolicy: Sendable, Equatable {
     /// Time one reconnection attempt may take, handshakes included (RTMS_CONNECTION_TIMEOUT_MS).
     public var attemptTimeoutMs: Int
 
-    public init(maxAttempts: Int = 5, baseDelayMs: Int = 3000, maxDelayMs: Int = 30_000, jitterPercent: Int = 20,
-                connectMaxAttempts: Int = 5, connectRetryDelayMs: Int = 5000, attemptTimeoutMs: Int = 10_000) {
+    public init(
+        maxAttempts: Int = 5, baseDelayMs: Int = 3000, maxDelayMs: Int = 30_000, jitterPercent: Int = 20,
+        connectMaxAttempts: Int = 5, connectRetryDelayMs: Int = 5000, attemptTimeoutMs: Int = 10_000
+    ) {
         self.maxAttempts = maxAttempts; self.baseDelayMs = baseDelayMs; self.maxDelayMs = maxDelayMs
         self.jitterPercent = jitterPercent; self.connectMaxAttempts = connectMaxAttempts
         self.connectRetryDelayMs = connectRetryDelayMs; self.attemptTimeoutMs = attemptTimeoutMs
@@ -43,7 +45,7 @@ public struct ReconnectPolicy: Sendable, Equatable {
     public static func isRetryable(_ reason: Int) -> Bool {
         switch reason {
         case ClientReason.timeout, ClientReason.badResponse, ClientReason.livenessTimeout, ClientReason.connectFailed,
-             ClientReason.connectionLost, ClientReason.upgradeRefused, ClientReason.closedByServer:
+            ClientReason.connectionLost, ClientReason.upgradeRefused, ClientReason.closedByServer:
             return true
         case StatusCode.duplicateSignalRequest, StatusCode.internalException:
             return true

@@ -213,10 +213,12 @@ public struct JoinParameters: Sendable, Equatable {
     public var payloadEncryption: Bool?
     public var policy: ReconnectPolicy
 
-    public init(instanceID: String, streamID: String, signature: String, signalingURLs: [String],
-                timeoutMilliseconds: Int = 10_000, mediaTypes: Int, mediaParams: MediaParams = MediaParams(),
-                clientAgent: String? = nil, bufferData: Bool? = nil, payloadEncryption: Bool? = nil,
-                policy: ReconnectPolicy = ReconnectPolicy()) {
+    public init(
+        instanceID: String, streamID: String, signature: String, signalingURLs: [String],
+        timeoutMilliseconds: Int = 10_000, mediaTypes: Int, mediaParams: MediaParams = MediaParams(),
+        clientAgent: String? = nil, bufferData: Bool? = nil, payloadEncryption: Bool? = nil,
+        policy: ReconnectPolicy = ReconnectPolicy()
+    ) {
         self.instanceID = instanceID; self.streamID = streamID; self.signature = signature
         self.signalingURLs = signalingURLs; self.timeoutMilliseconds = timeoutMilliseconds
         self.mediaTypes = mediaTypes; self.mediaParams = mediaParams; self.clientAgent = clientAgent
@@ -249,8 +251,10 @@ extension ClientEvent {
         case .userUpdate(let op, let id, let name):
             ["cb": .string("user_update"), "op": .int(Int64(op)), "user_id": .int(id), "user_name": .string(name)]
         case .participantEvent(let op, let ts, let ps):
-            ["cb": .string("participant_event"), "op": .int(Int64(op)), "timestamp": .int(ts),
-             "participants": .array(ps.map { .object(["user_id": .int($0.userID), "user_name": .string($0.userName)]) })]
+            [
+                "cb": .string("participant_event"), "op": .int(Int64(op)), "timestamp": .int(ts),
+                "participants": .array(ps.map { .object(["user_id": .int($0.userID), "user_name": .string($0.userName)]) }),
+            ]
         case .eventEx(let j): ["cb": .string("event_ex"), "json": .string(j)]
         case .participantVideo(let ids, let on):
             ["cb": .string("participant_video"), "user_ids": .array(ids.map { .int($0) }), "is_on": .bool(on)]

@@ -23,8 +23,12 @@ public struct SimOptions: ParsableArguments {
     public var noTLS = false
     @Option(help: "PEM certificate chain to serve instead of a generated one (with --key).") public var cert: String?
     @Option(help: "PEM private key of --cert.") public var key: String?
-    @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init). Without it the CA exists only in memory.") public var caOut: String?
-    @Option(help: "TLS material in this folder: ca.pem, cert.pem, key.pem, generated there first when missing. Configure clients with DIR/ca.pem before the simulator starts: see --prepare-only.")
+    @Option(help: "Write the generated CA certificate here (clients trust it: ZM_RTMS_CA, rtms_init). Without it the CA exists only in memory.") public
+        var caOut: String?
+    @Option(
+        help:
+            "TLS material in this folder: ca.pem, cert.pem, key.pem, generated there first when missing. Configure clients with DIR/ca.pem before the simulator starts: see --prepare-only."
+    )
     public var tlsDir: String?
     @Flag(help: "With --tls-dir: write the TLS material and exit (so a client can be configured first).") public var prepareOnly = false
     @Option(help: "Host name in the URLs handed out (default: --host; use localhost for Zoom's client with TLS).") public var urlHost: String?
@@ -49,8 +53,10 @@ public struct SimOptions: ParsableArguments {
     /// Combinations that cannot mean anything (ArgumentParser calls this before run; makeConfig too).
     public func validate() throws {
         if noTLS {
-            let tlsOptions = [(tls, "--tls"), (tlsDir != nil, "--tls-dir"), (cert != nil, "--cert"), (key != nil, "--key"),
-                              (caOut != nil, "--ca-out")].filter { $0.0 }.map { $0.1 }
+            let tlsOptions = [
+                (tls, "--tls"), (tlsDir != nil, "--tls-dir"), (cert != nil, "--cert"), (key != nil, "--key"),
+                (caOut != nil, "--ca-out"),
+            ].filter { $0.0 }.map { $0.1 }
             if !tlsOptions.isEmpty {
                 throw ValidationError("--no-tls (plain ws://) cannot be combined with options of wss://: \(tlsOptions.joined(separator: ", "))")
             }

@@ -28,8 +28,9 @@ extension SimStream {
         let us = Self.nowMicroseconds()
         for i in 0..<8 { payload[i] = UInt8((us >> (8 * UInt64(i))) & 0xFF) }
         sequence[0] += 1
-        return JSONCodec.encodeMedia(kind: .audio, userID: 16_778_240, userName: "Bench", payload: payload,
-                                     timestamp: Int64(us / 1000), sequence: Int64(sequence[0]))
+        return JSONCodec.encodeMedia(
+            kind: .audio, userID: 16_778_240, userName: "Bench", payload: payload,
+            timestamp: Int64(us / 1000), sequence: Int64(sequence[0]))
     }
 
     /// The paced message for `us`: the template patched. The timestamp (13 digits until 2286) and

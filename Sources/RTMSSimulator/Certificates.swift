@@ -38,7 +38,9 @@ public struct GeneratedTLS: Sendable {
     public let privateKeyPEM: String
 
     /// Creates a CA and a leaf for `dnsNames` and `ipAddresses`.
-    public static func make(dnsNames: [String] = ["localhost"], ipAddresses: [[UInt8]] = [[127, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]) throws -> GeneratedTLS {
+    public static func make(
+        dnsNames: [String] = ["localhost"], ipAddresses: [[UInt8]] = [[127, 0, 0, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]]
+    ) throws -> GeneratedTLS {
         let now = Date()
         let caKey = P256.Signing.PrivateKey()
         let caName = try DistinguishedName {
@@ -77,7 +79,8 @@ public struct GeneratedTLS: Sendable {
 
         let caPEM = try caCert.serializeAsPEM().pemString
         let leafPEM = try leafCert.serializeAsPEM().pemString
-        return GeneratedTLS(caPEM: caPEM + "\n", certificateChainPEM: leafPEM + "\n" + caPEM + "\n",
-                            privateKeyPEM: leafKey.pemRepresentation + "\n")
+        return GeneratedTLS(
+            caPEM: caPEM + "\n", certificateChainPEM: leafPEM + "\n" + caPEM + "\n",
+            privateKeyPEM: leafKey.pemRepresentation + "\n")
     }
 }

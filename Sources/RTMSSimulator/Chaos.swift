@@ -69,8 +69,11 @@ extension Simulator {
             announce(s.announced ?? startedBody(s))
         }
         log("chaos: \(f.rawValue) on stream \(s.streamID) (\(hit) hit)")
-        chaosEvents.append(.object(["at_ms": .int(wallMilliseconds()), "rtms_stream_id": .string(s.streamID),
-                                    "fault": .string(f.rawValue), "hit": .int(Int64(hit))]))
+        chaosEvents.append(
+            .object([
+                "at_ms": .int(wallMilliseconds()), "rtms_stream_id": .string(s.streamID),
+                "fault": .string(f.rawValue), "hit": .int(Int64(hit)),
+            ]))
     }
 }
 

@@ -15,8 +15,13 @@ extension Simulator {
         let o = json.objectValue ?? [:]
         switch (method, parts.first ?? "", parts.count) {
         case (.GET, "health", 1):
-            return (.ok, .object(["status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL),
-                                  "webhook_validated": validated.map { .bool($0) } ?? .null]))
+            return (
+                .ok,
+                .object([
+                    "status": .string("ok"), "streams": .int(Int64(streams.count)), "signaling_url": .string(signalingURL),
+                    "webhook_validated": validated.map { .bool($0) } ?? .null,
+                ])
+            )
         case (.POST, "meetings", 1):
             var m = config.defaults
             if let d = o["duration_ms"]?.intValue { m.durationMs = Int(d) }
@@ -38,12 +43,16 @@ extension Simulator {
                 m.overrides.omitMediaURLs = ov["omit_media_urls"]?.arrayValue?.compactMap(\.stringValue) ?? []
             }
             if let b = o["bench"]?.objectValue {
-                m.bench = BenchPlan(count: Int(b["count"]?.intValue ?? 0), size: Int(b["size"]?.intValue ?? 640),
-                                    rate: Int(b["rate"]?.intValue ?? 0))
+                m.bench = BenchPlan(
+                    count: Int(b["count"]?.intValue ?? 0), size: Int(b["size"]?.intValue ?? 640),
+                    rate: Int(b["rate"]?.intValue ?? 0))
             }
             for step in o["chaos"]?.arrayValue ?? [] {
-                guard let at = step["at_ms"]?.intValue, let action = ChaosAction.named(step["action"]?.stringValue ?? "",
-                                                                                         code: Int(step["code"]?.intValue ?? 1011)) else {
+                guard let at = step["at_ms"]?.intValue,
+                    let action = ChaosAction.named(
+                        step["action"]?.stringValue ?? "",
+                        code: Int(step["code"]?.intValue ?? 1011))
+                else {
                     return (.badRequest, .object(["error": .string("chaos steps are {\"at_ms\", \"connection\", \"action\": abort|close|freeze|mute}")]))
                 }
                 m.chaosPlan.append((Int(at), step["connection"]?.stringValue ?? "signaling", action))
@@ -98,7 +107,9 @@ extension Simulator {
             if let names = o["faults"]?.arrayValue {
                 faults = names.compactMap { $0.stringValue.flatMap(RandomFault.init(rawValue:)) }
                 guard faults.count == names.count, !faults.isEmpty else {
-                    return (.badRequest, .object(["error": .string("faults must name some of: \(RandomFault.allCases.map(\.rawValue).joined(separator: ", "))")]))
+                    return (
+                        .badRequest, .object(["error": .string("faults must name some of: \(RandomFault.allCases.map(\.rawValue).joined(separator: ", "))")])
+                    )
                 }
             }
             startRandomChaosOnLoop(seed: UInt64(truncatingIfNeeded: o["seed"]?.intValue ?? 1), perMinute: rate, faults: faults)

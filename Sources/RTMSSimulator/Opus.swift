@@ -34,8 +34,10 @@ public final class LibOpus: @unchecked Sendable {
     /// Names tried in order: Debian's runtime package (libopus0), then the development link, macOS.
     static let names = ["libopus.so.0", "libopus.so", "libopus.0.dylib", "libopus.dylib"]
 
-    private init(encoderCreate: EncoderCreate, encode: Encode, encoderDestroy: Destroy, decoderCreate: DecoderCreate,
-                 decode: Decode, decoderDestroy: Destroy, version: String) {
+    private init(
+        encoderCreate: EncoderCreate, encode: Encode, encoderDestroy: Destroy, decoderCreate: DecoderCreate,
+        decode: Decode, decoderDestroy: Destroy, version: String
+    ) {
         self.encoderCreate = encoderCreate
         self.encode = encode
         self.encoderDestroy = encoderDestroy
@@ -67,13 +69,16 @@ public final class LibOpus: @unchecked Sendable {
             return unsafeBitCast(p, to: type)
         }
         guard let ec = sym("opus_encoder_create", EncoderCreate.self), let en = sym("opus_encode", Encode.self),
-              let ed = sym("opus_encoder_destroy", Destroy.self), let dc = sym("opus_decoder_create", DecoderCreate.self),
-              let de = sym("opus_decode", Decode.self), let dd = sym("opus_decoder_destroy", Destroy.self) else {
+            let ed = sym("opus_encoder_destroy", Destroy.self), let dc = sym("opus_decoder_create", DecoderCreate.self),
+            let de = sym("opus_decode", Decode.self), let dd = sym("opus_decoder_destroy", Destroy.self)
+        else {
             return .failure(OpusUnavailable(reason: "libopus lacks the opus_encoder_*/opus_decoder_* functions"))
         }
         let version = sym("opus_get_version_string", VersionString.self).flatMap { f in f().map { String(cString: $0) } } ?? "libopus"
-        return .success(LibOpus(encoderCreate: ec, encode: en, encoderDestroy: ed, decoderCreate: dc, decode: de,
-                                decoderDestroy: dd, version: version))
+        return .success(
+            LibOpus(
+                encoderCreate: ec, encode: en, encoderDestroy: ed, decoderCreate: dc, decode: de,
+                decoderDestroy: dd, version: version))
     }
 }
 

@@ -37,10 +37,14 @@ public struct MeetingScript: Sendable {
     public var durationMs: Int
 
     static let names = ["Alice Anders", "Bob Brandt", "Chen Wei", "Dana Diaz", "Emeka Obi", "Fatima Khan", "Goran Petrov", "Hana Sato"]
-    static let words = ["roadmap", "budget", "release", "customers", "latency", "design", "review", "launch", "metrics",
-                        "quarter", "feedback", "support", "pricing", "onboarding", "security", "deadline", "demo", "team"]
-    static let openers = ["I think the", "Let's look at the", "Can we revisit the", "Quick update on the", "We should finalise the",
-                          "Good point about the", "My concern is the", "Next step for the"]
+    static let words = [
+        "roadmap", "budget", "release", "customers", "latency", "design", "review", "launch", "metrics",
+        "quarter", "feedback", "support", "pricing", "onboarding", "security", "deadline", "demo", "team",
+    ]
+    static let openers = [
+        "I think the", "Let's look at the", "Can we revisit the", "Quick update on the", "We should finalise the",
+        "Good point about the", "My concern is the", "Next step for the",
+    ]
 
     /// A meeting of `durationMs` with `count` participants (2...8), deterministic from `seed`.
     public static func generate(seed: UInt64, durationMs: Int, participantCount: Int = 3) -> MeetingScript {
@@ -49,8 +53,10 @@ public struct MeetingScript: Sendable {
         var people: [Participant] = []
         let base = Int64(16_778_240) + Int64(seed % 1000) * 1024
         for i in 0..<n {
-            people.append(Participant(userID: base + Int64(i) * 1025, name: names[(Int(seed) + i) % names.count],
-                                      pitch: 180 + Double(i) * 70 + Double(rng.next() % 20)))
+            people.append(
+                Participant(
+                    userID: base + Int64(i) * 1025, name: names[(Int(seed) + i) % names.count],
+                    pitch: 180 + Double(i) * 70 + Double(rng.next() % 20)))
         }
         let late = people.count > 2 ? people.removeLast() : nil
         var steps: [(Int, ScriptStep)] = []

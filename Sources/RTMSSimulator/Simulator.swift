@@ -158,15 +158,20 @@ public final class Simulator: @unchecked Sendable {
                                 let s = ch.pipeline.syncOperations
                                 // The control API handler has no business on a WebSocket.
                                 s.removeHandler(boundControl.value, promise: nil)
-                                try s.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
-                                                                             maxAccumulatedFrameSize: 64 << 20))
+                                try s.addHandler(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                                        maxAccumulatedFrameSize: 64 << 20))
                                 try s.addHandler(WebSocketFrameHandler(connection: conn))
                             }
                         })
                     try ch.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in
-                            // The control handler is not needed on a WebSocket.
-                        }))
+                        withServerUpgrade: (
+                            upgraders: [upgrader],
+                            completionHandler: { _ in
+                                // The control handler is not needed on a WebSocket.
+                            }
+                        ))
                     try ch.pipeline.syncOperations.addHandler(control)
                     return ch.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -248,8 +253,10 @@ public final class Simulator: @unchecked Sendable {
         let body: JSONValue = .object([
             "event": .string(s.product.stoppedEvent),
             "event_ts": .int(wallMilliseconds()),
-            "payload": .object([s.product.idKey: .string(s.instanceID), "rtms_stream_id": .string(s.streamID),
-                                "stop_reason": .int(Int64(reason))]),
+            "payload": .object([
+                s.product.idKey: .string(s.instanceID), "rtms_stream_id": .string(s.streamID),
+                "stop_reason": .int(Int64(reason)),
+            ]),
         ])
         postWebhook(body)
         let handlers = onStartedLock.withLock { endedHandlers }
@@ -290,8 +297,10 @@ public final class Simulator: @unchecked Sendable {
 
     /// Sends one frame exactly as given (RSV1, any opcode 0...15, any bytes): hostile servers.
     @discardableResult
-    public func injectFrame(_ streamID: String, connection: String, opcode: UInt8, rsv1: Bool = false, masked: Bool = false,
-                            payload: [UInt8]) -> Bool {
+    public func injectFrame(
+        _ streamID: String, connection: String, opcode: UInt8, rsv1: Bool = false, masked: Bool = false,
+        payload: [UInt8]
+    ) -> Bool {
         onConnection(streamID, connection) { $0.sendRawFrame(rsv1: rsv1, masked: masked, opcode: opcode, payload: payload) }
     }
 
@@ -418,8 +427,11 @@ public final class Simulator: @unchecked Sendable {
         case .signalingHandshakeRequest(let r):
             guard role == .signaling else { return }
             guard let s = streams[r.streamID] else {
-                conn.send(JSONCodec().encode(.signalingHandshakeResponse(SignalingHandshakeResponse(
-                    sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
+                conn.send(
+                    JSONCodec().encode(
+                        .signalingHandshakeResponse(
+                            SignalingHandshakeResponse(
+                                sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
                 return
             }
             router.stream = s
@@ -427,8 +439,11 @@ public final class Simulator: @unchecked Sendable {
         case .dataHandshakeRequest(let r):
             guard case .media = role else { return }
             guard let s = streams[r.streamID] else {
-                conn.send(JSONCodec().encode(.dataHandshakeResponse(DataHandshakeResponse(
-                    sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
+                conn.send(
+                    JSONCodec().encode(
+                        .dataHandshakeResponse(
+                            DataHandshakeResponse(
+                                sequence: r.sequence, statusCode: StatusCode.invalidStreamID, reason: "unknown rtms_stream_id"))), text: true)
                 return
             }
             router.stream = s
@@ -445,15 +460,20 @@ public final class Simulator: @unchecked Sendable {
     /// (the URL validation challenge). `onResponse` hears the first attempt only.
     func postWebhook(_ body: JSONValue, retry: Bool = true, onResponse: (@Sendable (Int, [UInt8]) -> Void)? = nil) {
         guard config.webhookURL != nil else { return }
-        deliver(JSON.serialize(body), event: body["event"]?.stringValue ?? "?", trackingID: "sim-\(wallMilliseconds())-\(nextConnID)",
-                attempt: 0, retry: retry, onResponse: onResponse)
+        deliver(
+            JSON.serialize(body), event: body["event"]?.stringValue ?? "?", trackingID: "sim-\(wallMilliseconds())-\(nextConnID)",
+            attempt: 0, retry: retry, onResponse: onResponse)
     }
 
-    private func deliver(_ bytes: [UInt8], event: String, trackingID: String, attempt: Int, retry: Bool,
-                         onResponse: (@Sendable (Int, [UInt8]) -> Void)?) {
+    private func deliver(
+        _ bytes: [UInt8], event: String, trackingID: String, attempt: Int, retry: Bool,
+        onResponse: (@Sendable (Int, [UInt8]) -> Void)?
+    ) {
         guard let url = config.webhookURL else { return }
-        var headers: [(String, String)] = [("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "Zoom Marketplace/1.0a"),
-                                           ("x-zm-trackingid", trackingID)]
+        var headers: [(String, String)] = [
+            ("Content-Type", "application/json; charset=utf-8"), ("User-Agent", "Zoom Marketplace/1.0a"),
+            ("x-zm-trackingid", trackingID),
+        ]
         if let secret = config.webhookSecret {
             let ts = String(wallMilliseconds() / 1000)
             headers.append(("x-zm-request-timestamp", ts))
@@ -461,7 +481,9 @@ public final class Simulator: @unchecked Sendable {
         }
         let logger = config.logger
         let delays = retry ? config.webhookRetryDelaysMs : []
-        webhookStats.withLockedValue { $0.attempts += 1; if attempt > 0 { $0.retries += 1 } }
+        webhookStats.withLockedValue {
+            $0.attempts += 1; if attempt > 0 { $0.retries += 1 }
+        }
         WebhookPoster.post(url: url, body: bytes, headers: headers, on: loop).whenComplete { [self] r in
             var status = 0
             switch r {
@@ -498,11 +520,14 @@ public final class Simulator: @unchecked Sendable {
         guard config.webhookURL != nil, let secret = config.webhookSecret else { return }
         var r = SeededRandom(seed: UInt64(wallMilliseconds()))
         let plain = Base64Codec.encode((0..<16).map { _ in UInt8(truncatingIfNeeded: r.next()) })
-        let body: JSONValue = .object(["event": .string("endpoint.url_validation"), "event_ts": .int(wallMilliseconds()),
-                                        "payload": .object(["plainToken": .string(plain)])])
+        let body: JSONValue = .object([
+            "event": .string("endpoint.url_validation"), "event_ts": .int(wallMilliseconds()),
+            "payload": .object(["plainToken": .string(plain)]),
+        ])
         postWebhook(body, retry: false) { [self] status, bytes in
             let answer = (try? JSON.parse(bytes))
-            let ok = status == 200 && answer?["plainToken"]?.stringValue == plain
+            let ok =
+                status == 200 && answer?["plainToken"]?.stringValue == plain
                 && answer?["encryptedToken"]?.stringValue == Signatures.urlValidation(secretToken: secret, plainToken: plain)
             loop.execute { self.validated = ok }
             if !ok { config.logger.warning("webhook endpoint failed URL validation (HTTP \(status))") }

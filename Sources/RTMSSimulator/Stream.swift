@@ -69,7 +69,7 @@ final class SimStream {
     let createdAtMs: Int64
     var state: State = .waiting
     var signaling: WebSocketConnection?
-    var media: [Int: MediaLink] = [:]   // by connection id
+    var media: [Int: MediaLink] = [:]  // by connection id
     var clientReady = false
     var subscribed: Set<Int> = []
     var startedAtMs: Int64 = 0
@@ -117,8 +117,9 @@ final class SimStream {
         self.product = options.product
         self.streamID = streamID
         self.instanceID = instanceID
-        self.script = MeetingScript.generate(seed: options.seed, durationMs: options.durationMs,
-                                             participantCount: options.participants)
+        self.script = MeetingScript.generate(
+            seed: options.seed, durationMs: options.durationMs,
+            participantCount: options.participants)
         self.sessionID = "sess-" + streamID
         self.createdAtMs = wallMilliseconds()
         endTimer = sim.loop.scheduleTask(in: .milliseconds(Int64(options.joinWaitMs))) { [weak self] in
@@ -180,17 +181,30 @@ final class SimStream {
         for key in ["audio", "video", "deskshare", "transcript", "chat", "all"] where !ov.omitMediaURLs.contains(key) {
             urls.append((key: key, url: sim.mediaURL(key)))
         }
-        send(conn, .signalingHandshakeResponse(SignalingHandshakeResponse(sequence: req.sequence, statusCode: StatusCode.ok,
-                                                                          reason: "", mediaURLs: urls)))
+        send(
+            conn,
+            .signalingHandshakeResponse(
+                SignalingHandshakeResponse(
+                    sequence: req.sequence, statusCode: StatusCode.ok,
+                    reason: "", mediaURLs: urls)))
         // The first packet timestamp follows every successful signaling handshake.
-        send(conn, .eventUpdate(EventUpdate(event: ["event_type": .int(Int64(EventType.firstPacketTimestamp)),
-                                                     "timestamp": .int(startedAtMs > 0 ? startedAtMs : wallMilliseconds())])))
+        send(
+            conn,
+            .eventUpdate(
+                EventUpdate(event: [
+                    "event_type": .int(Int64(EventType.firstPacketTimestamp)),
+                    "timestamp": .int(startedAtMs > 0 ? startedAtMs : wallMilliseconds()),
+                ])))
     }
 
     func dataHandshake(_ conn: WebSocketConnection, _ req: DataHandshakeRequest) {
         func reject(_ code: Int, _ reason: String) {
-            send(conn, .dataHandshakeResponse(DataHandshakeResponse(sequence: req.sequence, statusCode: code, reason: reason,
-                                                                    payloadEncrypted: false)))
+            send(
+                conn,
+                .dataHandshakeResponse(
+                    DataHandshakeResponse(
+                        sequence: req.sequence, statusCode: code, reason: reason,
+                        payloadEncrypted: false)))
         }
         if state == .ended { return reject(StatusCode.invalidStreamID, "stream \(streamID) has ended") }
         if req.instanceID != instanceID { return reject(StatusCode.invalidPayload, "\(req.instanceKey) does not match the stream") }
@@ -223,8 +237,12 @@ final class SimStream {
         let kinds = mask & MediaMask.all.rawValue != 0 ? MediaKind.allCases : MediaMask(rawValue: mask).kinds
         let confirmed = confirm(req.mediaParams ?? MediaParams(), kinds: kinds)
         media[conn.id] = MediaLink(conn: conn, mask: mask, params: confirmed)
-        send(conn, .dataHandshakeResponse(DataHandshakeResponse(sequence: req.sequence, statusCode: StatusCode.ok, reason: "",
-                                                                payloadEncrypted: false, mediaParams: confirmed)))
+        send(
+            conn,
+            .dataHandshakeResponse(
+                DataHandshakeResponse(
+                    sequence: req.sequence, statusCode: StatusCode.ok, reason: "",
+                    payloadEncrypted: false, mediaParams: confirmed)))
     }
 
     /// Request values merged over protocol defaults, limited to what the simulator produces:
@@ -298,21 +316,37 @@ final class SimStream {
             let status = known || !r.subscribe ? StatusCode.ok : StatusCode.invalidPayload
             if status == StatusCode.ok { videoSubscription = r.subscribe ? r.userID : (videoSubscription == r.userID ? nil : videoSubscription) }
             kaSequence += 1
-            send(conn, .videoSubscriptionResponse(StatusReply(userID: r.userID, statusCode: status,
-                                                              reason: status == 0 ? "OK" : "no participant \(r.userID)",
-                                                              timestamp: r.timestamp ?? wallMilliseconds(), sequence: kaSequence,
-                                                              subscribe: r.subscribe)))
+            send(
+                conn,
+                .videoSubscriptionResponse(
+                    StatusReply(
+                        userID: r.userID, statusCode: status,
+                        reason: status == 0 ? "OK" : "no participant \(r.userID)",
+                        timestamp: r.timestamp ?? wallMilliseconds(), sequence: kaSequence,
+                        subscribe: r.subscribe)))
         case .streamCloseRequest:
             kaSequence += 1
-            send(conn, .streamCloseResponse(StatusReply(streamID: streamID, statusCode: StatusCode.ok, reason: "OK",
-                                                        timestamp: wallMilliseconds(), sequence: kaSequence)))
+            send(
+                conn,
+                .streamCloseResponse(
+                    StatusReply(
+                        streamID: streamID, statusCode: StatusCode.ok, reason: "OK",
+                        timestamp: wallMilliseconds(), sequence: kaSequence)))
             end(reason: StopReason.receiverRequestClose, note: "closed on the client's request")
         case .sessionStateRequest(let sid):
-            send(conn, .sessionStateResponse(StateUpdate(state: state == .running ? SessionState.started.rawValue : SessionState.inactive.rawValue,
-                                                         timestamp: wallMilliseconds(), sessionID: sid)))
+            send(
+                conn,
+                .sessionStateResponse(
+                    StateUpdate(
+                        state: state == .running ? SessionState.started.rawValue : SessionState.inactive.rawValue,
+                        timestamp: wallMilliseconds(), sessionID: sid)))
         case .streamStateRequest:
-            send(conn, .streamStateResponse(StateUpdate(state: state == .running ? StreamState.active.rawValue : StreamState.inactive.rawValue,
-                                                        timestamp: wallMilliseconds(), streamID: streamID)))
+            send(
+                conn,
+                .streamStateResponse(
+                    StateUpdate(
+                        state: state == .running ? StreamState.active.rawValue : StreamState.inactive.rawValue,
+                        timestamp: wallMilliseconds(), streamID: streamID)))
         default:
             sim.log("stream \(streamID): ignored msg_type \(msg.messageType) from the client")
         }
@@ -345,8 +379,12 @@ final class SimStream {
         state = .running
         guard let sig = signaling else { return }
         send(sig, .streamStateUpdate(StateUpdate(state: StreamState.active.rawValue, reason: 0, timestamp: wallMilliseconds(), streamID: streamID)))
-        send(sig, .sessionStateUpdate(StateUpdate(state: resuming ? SessionState.resumed.rawValue : SessionState.started.rawValue,
-                                                  timestamp: wallMilliseconds(), sessionID: sessionID)))
+        send(
+            sig,
+            .sessionStateUpdate(
+                StateUpdate(
+                    state: resuming ? SessionState.resumed.rawValue : SessionState.started.rawValue,
+                    timestamp: wallMilliseconds(), sessionID: sessionID)))
         if resuming {
             // Participants already present are announced again to the new client.
             if subscribed.contains(EventType.participantJoin), !present.isEmpty { sendParticipants(EventType.participantJoin, present, names: true) }
@@ -365,9 +403,10 @@ final class SimStream {
         for (at, target, action) in options.chaosPlan {
             tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(at))) { [weak self] in _ = self?.chaos(target, action) })
         }
-        tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(script.durationMs))) { [weak self] in
-            self?.end(reason: StopReason.meetingEnded, note: "the scripted meeting ended")
-        })
+        tasks.append(
+            sim.loop.scheduleTask(in: .milliseconds(Int64(script.durationMs))) { [weak self] in
+                self?.end(reason: StopReason.meetingEnded, note: "the scripted meeting ended")
+            })
         startTickers()
     }
 
@@ -403,8 +442,9 @@ final class SimStream {
                 sendEvent(["event_type": .int(6), "timestamp": .int(ts), "user_id": .int(p.userID)])
             }
         case .transcript(let p, let text, let startMs, let endMs):
-            sendMedia(.transcript, user: p, payload: Array(text.utf8), timestamp: startedAtMs + Int64(startMs),
-                      startTime: startedAtMs + Int64(startMs), endTime: startedAtMs + Int64(endMs), language: 9)
+            sendMedia(
+                .transcript, user: p, payload: Array(text.utf8), timestamp: startedAtMs + Int64(startMs),
+                startTime: startedAtMs + Int64(startMs), endTime: startedAtMs + Int64(endMs), language: 9)
         case .chat(let p, let text):
             sendMedia(.chat, user: p, payload: Array(text.utf8), timestamp: ts)
         }
@@ -433,11 +473,15 @@ final class SimStream {
     /// An open connection by name: "signaling", a media key ("audio"…) or "all" (the unified one).
     func connection(named name: String) -> WebSocketConnection? {
         let conn: WebSocketConnection?
-        if name == "signaling" { conn = signaling } else if name == "all" {
+        if name == "signaling" {
+            conn = signaling
+        } else if name == "all" {
             conn = media.values.first { $0.mask & MediaMask.all.rawValue != 0 }?.conn
         } else if let k = MediaKind(key: name) {
             conn = link(for: k)?.conn
-        } else { conn = nil }
+        } else {
+            conn = nil
+        }
         guard let conn, conn.state == .open else { return nil }
         return conn
     }
@@ -447,14 +491,17 @@ final class SimStream {
         media.values.first { $0.conn.state == .open && ($0.mask & kind.rawValue != 0 || $0.mask & MediaMask.all.rawValue != 0) }
     }
 
-    func sendMedia(_ kind: MediaKind, user: Participant?, payload: [UInt8], timestamp: Int64, startTime: Int64 = 0,
-                   endTime: Int64 = 0, language: Int? = nil) {
+    func sendMedia(
+        _ kind: MediaKind, user: Participant?, payload: [UInt8], timestamp: Int64, startTime: Int64 = 0,
+        endTime: Int64 = 0, language: Int? = nil
+    ) {
         let idx = kind.rawValue.trailingZeroBitCount
         sequence[idx] += 1
         guard state == .running, clientReady, let l = link(for: kind) else { return }
-        let bytes = JSONCodec.encodeMedia(kind: kind, userID: user?.userID ?? 0, userName: user?.name ?? "",
-                                          payload: payload, timestamp: timestamp, startTime: startTime, endTime: endTime,
-                                          language: language, sequence: Int64(sequence[idx]))
+        let bytes = JSONCodec.encodeMedia(
+            kind: kind, userID: user?.userID ?? 0, userName: user?.name ?? "",
+            payload: payload, timestamp: timestamp, startTime: startTime, endTime: endTime,
+            language: language, sequence: Int64(sequence[idx]))
         guard !frozen.contains(l.conn.id) else { return }
         send(l.conn, raw: bytes)
         sent[idx] += 1
@@ -477,26 +524,29 @@ final class SimStream {
         let audioParams = link(for: .audio)?.params.audio ?? .protocolDefault
         let rate = max(20, audioParams.sendRate)
         var audioTick: Int64 = 0
-        repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(rate)), delay: .milliseconds(Int64(rate))) { [weak self] _ in
-            guard let self else { return }
-            audioTick += 1
-            self.audioTick(audioTick, rate: rate)
-        })
+        repeating.append(
+            sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(rate)), delay: .milliseconds(Int64(rate))) { [weak self] _ in
+                guard let self else { return }
+                audioTick += 1
+                self.audioTick(audioTick, rate: rate)
+            })
         // Video and deskshare.
         let vfps = max(1, link(for: .video)?.params.video?.fps ?? 5)
         var vTick: Int64 = 0
-        repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / vfps)), delay: .milliseconds(Int64(1000 / vfps))) { [weak self] _ in
-            guard let self else { return }
-            vTick += 1
-            self.videoTick(vTick, fps: vfps)
-        })
+        repeating.append(
+            sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / vfps)), delay: .milliseconds(Int64(1000 / vfps))) { [weak self] _ in
+                guard let self else { return }
+                vTick += 1
+                self.videoTick(vTick, fps: vfps)
+            })
         let dfps = max(1, link(for: .deskshare)?.params.deskshare?.fps ?? 1)
         var dTick: Int64 = 0
-        repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / dfps)), delay: .milliseconds(Int64(1000 / dfps))) { [weak self] _ in
-            guard let self else { return }
-            dTick += 1
-            self.deskshareTick(dTick, fps: dfps)
-        })
+        repeating.append(
+            sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / dfps)), delay: .milliseconds(Int64(1000 / dfps))) { [weak self] _ in
+                guard let self else { return }
+                dTick += 1
+                self.deskshareTick(dTick, fps: dfps)
+            })
     }
 
     func voice(_ key: String, make: () -> [UInt8]) -> [UInt8] {
@@ -589,14 +639,16 @@ final class SimStream {
             who = present.first { videoOn.contains($0.userID) }
         }
         guard let who else { return }
-        sendMedia(.video, user: who, payload: frame(v.codec, tick, jpegs: MediaSynth.videoJPEGs),
-                  timestamp: startedAtMs + tick * Int64(1000 / fps))
+        sendMedia(
+            .video, user: who, payload: frame(v.codec, tick, jpegs: MediaSynth.videoJPEGs),
+            timestamp: startedAtMs + tick * Int64(1000 / fps))
     }
 
     func deskshareTick(_ tick: Int64, fps: Int) {
         guard let d = link(for: .deskshare)?.params.deskshare, let s = sharing else { return }
-        sendMedia(.deskshare, user: s, payload: frame(d.codec, tick, jpegs: MediaSynth.deskshareJPEGs),
-                  timestamp: startedAtMs + tick * Int64(1000 / fps))
+        sendMedia(
+            .deskshare, user: s, payload: frame(d.codec, tick, jpegs: MediaSynth.deskshareJPEGs),
+            timestamp: startedAtMs + tick * Int64(1000 / fps))
     }
 
     // MARK: Keep-alive
@@ -604,21 +656,22 @@ final class SimStream {
     func startKeepAlive(_ conn: WebSocketConnection) {
         let ms = Int64(max(50, options.keepAliveMs))
         lastSent[conn.id] = wallMilliseconds()
-        repeating.append(sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(ms), delay: .milliseconds(ms)) { [weak self, weak conn] task in
-            guard let self, let conn, conn.state == .open else { task.cancel(); return }
-            if self.frozen.contains(conn.id) || self.muted.contains(conn.id) { return }
-            let now = wallMilliseconds()
-            guard now - (self.lastSent[conn.id] ?? 0) >= ms - 5 else { return }
-            if (self.outstandingKeepAlives[conn.id] ?? 0) >= 3 {
-                task.cancel()
-                self.keepAliveMissed(conn)
-                return
-            }
-            self.kaSequence += 1
-            self.keepAlivesSent += 1
-            self.outstandingKeepAlives[conn.id, default: 0] += 1
-            self.send(conn, .keepAliveRequest(KeepAlive(sequence: self.kaSequence, timestamp: now)))
-        })
+        repeating.append(
+            sim.loop.scheduleRepeatedTask(initialDelay: .milliseconds(ms), delay: .milliseconds(ms)) { [weak self, weak conn] task in
+                guard let self, let conn, conn.state == .open else { task.cancel(); return }
+                if self.frozen.contains(conn.id) || self.muted.contains(conn.id) { return }
+                let now = wallMilliseconds()
+                guard now - (self.lastSent[conn.id] ?? 0) >= ms - 5 else { return }
+                if (self.outstandingKeepAlives[conn.id] ?? 0) >= 3 {
+                    task.cancel()
+                    self.keepAliveMissed(conn)
+                    return
+                }
+                self.kaSequence += 1
+                self.keepAlivesSent += 1
+                self.outstandingKeepAlives[conn.id, default: 0] += 1
+                self.send(conn, .keepAliveRequest(KeepAlive(sequence: self.kaSequence, timestamp: now)))
+            })
     }
 
     /// Chaos on the connection(s) named `target`. Returns how many were hit.
@@ -686,9 +739,10 @@ final class SimStream {
                 signalingPath = path
                 payload["server_urls"] = .string(sim.signalingURL(self))
             }
-            sim.postWebhook(.object([
-                "event": .string(product.interruptedEvent), "event_ts": .int(wallMilliseconds()), "payload": .object(payload),
-            ]))
+            sim.postWebhook(
+                .object([
+                    "event": .string(product.interruptedEvent), "event_ts": .int(wallMilliseconds()), "payload": .object(payload),
+                ]))
             guard state == .running || state == .handshaking else { return }
             detach(endReason: StopReason.keepAliveTimeout, note: "signaling missed keep-alives and did not come back")
         } else if let link = media[conn.id] {
@@ -696,16 +750,26 @@ final class SimStream {
             media[conn.id] = nil
             conn.abort()
             if let sig = signaling, state == .running {
-                send(sig, .eventUpdate(EventUpdate(event: ["event_type": .int(Int64(EventType.mediaConnectionInterrupted)),
-                                                            "timestamp": .int(wallMilliseconds()), "media_type": .int(Int64(link.mask))])))
-                send(sig, .streamStateUpdate(StateUpdate(state: StreamState.interrupted.rawValue, reason: StopReason.dataConnectionInterrupted,
-                                                         timestamp: wallMilliseconds(), streamID: streamID)))
+                send(
+                    sig,
+                    .eventUpdate(
+                        EventUpdate(event: [
+                            "event_type": .int(Int64(EventType.mediaConnectionInterrupted)),
+                            "timestamp": .int(wallMilliseconds()), "media_type": .int(Int64(link.mask)),
+                        ])))
+                send(
+                    sig,
+                    .streamStateUpdate(
+                        StateUpdate(
+                            state: StreamState.interrupted.rawValue, reason: StopReason.dataConnectionInterrupted,
+                            timestamp: wallMilliseconds(), streamID: streamID)))
             }
             let mask = link.mask
-            tasks.append(sim.loop.scheduleTask(in: .milliseconds(Int64(options.mediaReconnectWindowMs))) { [weak self] in
-                guard let self, self.state == .running, !self.media.values.contains(where: { $0.mask == mask }) else { return }
-                self.end(reason: StopReason.keepAliveTimeout, note: "media(\(mask)) missed keep-alives and did not come back")
-            })
+            tasks.append(
+                sim.loop.scheduleTask(in: .milliseconds(Int64(options.mediaReconnectWindowMs))) { [weak self] in
+                    guard let self, self.state == .running, !self.media.values.contains(where: { $0.mask == mask }) else { return }
+                    self.end(reason: StopReason.keepAliveTimeout, note: "media(\(mask)) missed keep-alives and did not come back")
+                })
         }
     }
 
@@ -717,20 +781,24 @@ final class SimStream {
         stopReason = reason
         sim.log("stream \(streamID) ends: \(StopReason.name(reason)) (\(note))")
         if let sig = signaling, wasRunning || state == .handshaking {
-            send(sig, .sessionStateUpdate(StateUpdate(state: SessionState.stopped.rawValue, reason: reason, timestamp: wallMilliseconds(), sessionID: sessionID)))
+            send(
+                sig, .sessionStateUpdate(StateUpdate(state: SessionState.stopped.rawValue, reason: reason, timestamp: wallMilliseconds(), sessionID: sessionID))
+            )
             if subscribed.contains(EventType.participantLeave), !present.isEmpty {
                 sendParticipants(EventType.participantLeave, present, names: false)
             }
-            send(sig, .streamStateUpdate(StateUpdate(state: StreamState.terminated.rawValue, reason: reason, timestamp: wallMilliseconds(), streamID: streamID)))
+            send(
+                sig, .streamStateUpdate(StateUpdate(state: StreamState.terminated.rawValue, reason: reason, timestamp: wallMilliseconds(), streamID: streamID)))
         }
         if wasRunning, let lag = options.finalAudioLagMs, clientReady, let l = link(for: .audio), !frozen.contains(l.conn.id) {
             let idx = MediaKind.audio.rawValue.trailingZeroBitCount
             sequence[idx] += 1
             sent[idx] += 1
             sentSequences[idx].append(sequence[idx])
-            let bytes = JSONCodec.encodeMedia(kind: .audio, userID: 0, userName: "", payload: [UInt8](repeating: 0, count: 640),
-                                              timestamp: wallMilliseconds(), startTime: 0, endTime: 0, language: nil,
-                                              sequence: Int64(sequence[idx]))
+            let bytes = JSONCodec.encodeMedia(
+                kind: .audio, userID: 0, userName: "", payload: [UInt8](repeating: 0, count: 640),
+                timestamp: wallMilliseconds(), startTime: 0, endTime: 0, language: nil,
+                sequence: Int64(sequence[idx]))
             let conn = l.conn
             conn.setReading(false)
             sim.loop.scheduleTask(in: .milliseconds(Int64(max(0, lag)))) { [weak self] in
@@ -769,9 +837,11 @@ final class SimStream {
             "stop_reason": stopReason.map { .int(Int64($0)) } ?? .null, "sent": .object(sentObj), "generated": .object(seqObj),
             "events_sent": .int(Int64(eventsSent)), "keepalives_sent": .int(Int64(keepAlivesSent)),
             "keepalives_answered": .int(Int64(keepAlivesAnswered)), "interruptions": .int(Int64(interruptions)),
-            "sent_sequences": .object(JSONObject(MediaKind.allCases.map { k in
-                (key: k.key, value: JSONValue.array(sentSequences[k.rawValue.trailingZeroBitCount].map { .int(Int64($0)) }))
-            })),
+            "sent_sequences": .object(
+                JSONObject(
+                    MediaKind.allCases.map { k in
+                        (key: k.key, value: JSONValue.array(sentSequences[k.rawValue.trailingZeroBitCount].map { .int(Int64($0)) }))
+                    })),
             "subscribed": .array(subscribed.sorted().map { .int(Int64($0)) }),
             "connections": .array(conns), "started_ms": .int(startedAtMs),
             // Opus audio: real packets from libopus, or the silence frame (and why).

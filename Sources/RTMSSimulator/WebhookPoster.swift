@@ -11,8 +11,10 @@ public enum WebhookPoster {
 
     /// POSTs `body` to `url` and succeeds with the HTTP status code and the response body.
     /// Fails after `timeout`.
-    public static func post(url: String, body: [UInt8], headers: [(String, String)], on loop: EventLoop,
-                            timeout: TimeAmount = .seconds(3), caPath: String? = nil) -> EventLoopFuture<(status: Int, body: [UInt8])> {
+    public static func post(
+        url: String, body: [UInt8], headers: [(String, String)], on loop: EventLoop,
+        timeout: TimeAmount = .seconds(3), caPath: String? = nil
+    ) -> EventLoopFuture<(status: Int, body: [UInt8])> {
         var text = url
         let tls = text.hasPrefix("https://")
         if text.hasPrefix("http://") { text = "ws://" + text.dropFirst(7) } else if tls { text = "wss://" + text.dropFirst(8) }
@@ -55,7 +57,9 @@ public enum WebhookPoster {
                         promise.fail(Failure(description: "no response from \(url) within \(timeout.nanoseconds / 1_000_000) ms"))
                         ch.close(promise: nil)
                     }
-                    promise.futureResult.whenComplete { _ in t.cancel(); ch.close(promise: nil) }
+                    promise.futureResult.whenComplete { _ in
+                        t.cancel(); ch.close(promise: nil)
+                    }
                 }
             }
         return promise.futureResult

@@ -24,9 +24,11 @@ public struct TransportConfig: Sendable, Equatable {
     public var maxMessageBytes: Int
     public var userAgent: String
 
-    public init(caPath: String? = nil, verifyCertificate: Bool = true, proxyURL: String? = nil,
-                connectTimeoutMilliseconds: Int = 10_000, maxMessageBytes: Int = 64 << 20,
-                userAgent: String = "OpenRTMS") {
+    public init(
+        caPath: String? = nil, verifyCertificate: Bool = true, proxyURL: String? = nil,
+        connectTimeoutMilliseconds: Int = 10_000, maxMessageBytes: Int = 64 << 20,
+        userAgent: String = "OpenRTMS"
+    ) {
         self.caPath = caPath; self.verifyCertificate = verifyCertificate; self.proxyURL = proxyURL
         self.connectTimeoutMilliseconds = connectTimeoutMilliseconds; self.maxMessageBytes = maxMessageBytes
         self.userAgent = userAgent
@@ -70,8 +72,10 @@ import Glibc
 public enum WebSocketClient {
     /// Opens `url` on `connection.eventLoop`. The outcome reaches `connection.delegate`:
     /// `webSocketOpened` or `webSocketFailed`, later messages and `webSocketClosed`.
-    public static func connect(_ url: EndpointURL, config: TransportConfig, connection: WebSocketConnection,
-                               extraHeaders: [(String, String)] = []) {
+    public static func connect(
+        _ url: EndpointURL, config: TransportConfig, connection: WebSocketConnection,
+        extraHeaders: [(String, String)] = []
+    ) {
         let loop = connection.eventLoop
         let proxy: EndpointURL?
         do {
@@ -108,11 +112,13 @@ public enum WebSocketClient {
                             let h = try NIOSSLClientHandler(context: proxyTLS, serverHostname: proxy.hostIsIPAddress ? nil : proxy.host)
                             try channel.pipeline.syncOperations.addHandler(h)
                         }
-                        try addProxyStage(channel: channel, proxy: proxy, url: url, config: config, tls: targetTLS,
-                                          connection: conn, extraHeaders: extraHeaders, timeout: timeout)
+                        try addProxyStage(
+                            channel: channel, proxy: proxy, url: url, config: config, tls: targetTLS,
+                            connection: conn, extraHeaders: extraHeaders, timeout: timeout)
                     } else {
-                        try addWebSocketStage(channel: channel, url: url, config: config, tls: targetTLS,
-                                              connection: conn, extraHeaders: extraHeaders)
+                        try addWebSocketStage(
+                            channel: channel, url: url, config: config, tls: targetTLS,
+                            connection: conn, extraHeaders: extraHeaders)
                     }
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
@@ -130,7 +136,8 @@ public enum WebSocketClient {
                 // Cut half-open connections that never finish the upgrade.
                 let t = ch.eventLoop.scheduleTask(in: timeout) {
                     if conn.state == .connecting {
-                        conn.failedToOpen(TransportFailure(.timeout, "no WebSocket upgrade from \(url.hostHeader) within \(config.connectTimeoutMilliseconds) ms"))
+                        conn.failedToOpen(
+                            TransportFailure(.timeout, "no WebSocket upgrade from \(url.hostHeader) within \(config.connectTimeoutMilliseconds) ms"))
                         ch.close(promise: nil)
                     }
                 }
@@ -150,17 +157,22 @@ public enum WebSocketClient {
         }
         var text = describe(error)
         if let e = error as? NIOConnectionError {
-            if let io = e.connectionErrors.last?.error as? IOError { text = String(cString: strerror(io.errnoCode)) }
-            else if e.dnsAError != nil || e.dnsAAAAError != nil { text = "host name not resolved" }
+            if let io = e.connectionErrors.last?.error as? IOError {
+                text = String(cString: strerror(io.errnoCode))
+            } else if e.dnsAError != nil || e.dnsAAAAError != nil {
+                text = "host name not resolved"
+            }
         } else if let io = error as? IOError {
             text = String(cString: strerror(io.errnoCode))
         }
         return TransportFailure(proxy ? .proxy : .connect, "connect to \(dialing)\(proxy ? " (proxy)" : ""): \(text)")
     }
 
-    static func addProxyStage(channel: Channel, proxy: EndpointURL, url: EndpointURL, config: TransportConfig,
-                              tls: NIOSSLContext?, connection: WebSocketConnection, extraHeaders: [(String, String)],
-                              timeout: TimeAmount) throws {
+    static func addProxyStage(
+        channel: Channel, proxy: EndpointURL, url: EndpointURL, config: TransportConfig,
+        tls: NIOSSLContext?, connection: WebSocketConnection, extraHeaders: [(String, String)],
+        timeout: TimeAmount
+    ) throws {
         let sync = channel.pipeline.syncOperations
         let encoder = HTTPRequestEncoder()
         let decoder = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
@@ -171,8 +183,9 @@ public enum WebSocketClient {
             headers.add(name: "Proxy-Authorization", value: "Basic \(cred)")
         }
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        let connect = NIOHTTP1ProxyConnectHandler(targetHost: url.host, targetPort: url.port, headers: headers,
-                                                  deadline: .now() + timeout, promise: promise)
+        let connect = NIOHTTP1ProxyConnectHandler(
+            targetHost: url.host, targetPort: url.port, headers: headers,
+            deadline: .now() + timeout, promise: promise)
         try sync.addHandler(encoder)
         try sync.addHandler(decoder)
         try sync.addHandler(connect)
@@ -190,8 +203,9 @@ public enum WebSocketClient {
                 sync.removeHandler(con, promise: nil)
                 channel.eventLoop.execute {
                     do {
-                        try addWebSocketStage(channel: channel, url: url, config: config, tls: tls,
-                                              connection: connection, extraHeaders: extraHeaders)
+                        try addWebSocketStage(
+                            channel: channel, url: url, config: config, tls: tls,
+                            connection: connection, extraHeaders: extraHeaders)
                     } catch {
                         connection.failedToOpen(TransportFailure(.proxy, "after CONNECT: \(error)"))
                     }
@@ -203,8 +217,10 @@ public enum WebSocketClient {
         }
     }
 
-    static func addWebSocketStage(channel: Channel, url: EndpointURL, config: TransportConfig, tls: NIOSSLContext?,
-                                  connection: WebSocketConnection, extraHeaders: [(String, String)]) throws {
+    static func addWebSocketStage(
+        channel: Channel, url: EndpointURL, config: TransportConfig, tls: NIOSSLContext?,
+        connection: WebSocketConnection, extraHeaders: [(String, String)]
+    ) throws {
         let sync = channel.pipeline.syncOperations
         if let tls {
             let h = try NIOSSLClientHandler(context: tls, serverHostname: url.hostIsIPAddress ? nil : url.host)
@@ -223,16 +239,19 @@ public enum WebSocketClient {
                 let s = ch.pipeline.syncOperations
                 s.removeHandler(boundRequester.value, promise: nil)
                 try s.addHandler(WebSocketFrameValidator())
-                try s.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
-                                                             maxAccumulatedFrameSize: maxBytes))
+                try s.addHandler(
+                    NIOWebSocketFrameAggregator(
+                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                        maxAccumulatedFrameSize: maxBytes))
                 try s.addHandler(WebSocketFrameHandler(connection: connection))
                 return ch.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return ch.eventLoop.makeFailedFuture(error)
             }
         }
-        try sync.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes,
-                                       withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
+        try sync.addHTTPClientHandlers(
+            leftOverBytesStrategy: .forwardBytes,
+            withClientUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
         try sync.addHandler(requester)
     }
 }

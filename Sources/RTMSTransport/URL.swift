@@ -70,7 +70,9 @@ public struct EndpointURL: Sendable, Equatable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let after = authority[authority.index(after: close)...]
-            if after.hasPrefix(":") { portText = after.dropFirst() } else if !after.isEmpty {
+            if after.hasPrefix(":") {
+                portText = after.dropFirst()
+            } else if !after.isEmpty {
                 throw EndpointURLError(url: text, reason: "unexpected text after IPv6 address")
             }
         } else if let colon = authority.lastIndex(of: ":") {
@@ -101,9 +103,10 @@ public struct EndpointURL: Sendable, Equatable, CustomStringConvertible {
     static func isIPAddress(_ h: String) -> Bool {
         if h.contains(":") { return true }  // IPv6 literal
         let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-        return parts.count == 4 && parts.allSatisfy { p in
-            !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) && Int(p).map { $0 <= 255 } == true
-        }
+        return parts.count == 4
+            && parts.allSatisfy { p in
+                !p.isEmpty && p.count <= 3 && p.allSatisfy(\.isNumber) && Int(p).map { $0 <= 255 } == true
+            }
     }
 }
 

@@ -35,8 +35,10 @@ extension MessageConnection {
 /// Opens message connections.
 public protocol MessageTransport: Sendable {
     /// Starts opening `url`; the outcome reaches `delegate` on `loop`.
-    func open(_ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
-              delegate: MessageConnectionDelegate) -> any MessageConnection
+    func open(
+        _ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
+        delegate: MessageConnectionDelegate
+    ) -> any MessageConnection
 }
 
 /// Receives what happens on a connection. Called on the connection's event loop.
@@ -59,8 +61,10 @@ extension MessageConnectionDelegate {
 /// RTMS V1's transport: WebSockets (ws://, wss://, optionally through an HTTP CONNECT proxy).
 public struct WebSocketTransport: MessageTransport {
     public init() {}
-    public func open(_ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
-                     delegate: MessageConnectionDelegate) -> any MessageConnection {
+    public func open(
+        _ url: EndpointURL, id: Int, config: TransportConfig, on loop: EventLoop,
+        delegate: MessageConnectionDelegate
+    ) -> any MessageConnection {
         let conn = WebSocketConnection(id: id, eventLoop: loop, isClient: true, delegate: delegate)
         WebSocketClient.connect(url, config: config, connection: conn)
         return conn
@@ -247,8 +251,11 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
             delegate?.connectionFailed(self, TransportFailure(.protocolError, error ?? "connection closed during the WebSocket upgrade"))
             return
         }
-        delegate?.connectionClosed(self, CloseInfo(peerCloseCode: peerClose?.0, peerCloseReason: peerClose?.1 ?? "",
-                                                     initiatedLocally: localClose, error: peerClose == nil && !localClose ? (error ?? "connection reset") : nil))
+        delegate?.connectionClosed(
+            self,
+            CloseInfo(
+                peerCloseCode: peerClose?.0, peerCloseReason: peerClose?.1 ?? "",
+                initiatedLocally: localClose, error: peerClose == nil && !localClose ? (error ?? "connection reset") : nil))
     }
 
     // MARK: Use
@@ -470,7 +477,8 @@ public final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChan
         }
         if let why {
             failed = true
-            context.fireErrorCaught(WebSocketViolation(closeCode: 1002, text: "WebSocket protocol violation: \(why) (RFC 6455 §5.2); connection failed with close code 1002"))
+            context.fireErrorCaught(
+                WebSocketViolation(closeCode: 1002, text: "WebSocket protocol violation: \(why) (RFC 6455 §5.2); connection failed with close code 1002"))
             return
         }
         context.fireChannelRead(data)

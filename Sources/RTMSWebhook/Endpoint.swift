@@ -27,10 +27,11 @@ public final class WebhookEndpoint: @unchecked Sendable {
         self.settings = settings
         self.intake = WebhookIntake(settings: settings)
         self.inbox = WebhookInbox(capacity: settings.queueMaxEvents)
-        self.router = router ?? { body in
-            if case .routed = StreamDirectory.shared.route(webhook: body) { return true }
-            return false
-        }
+        self.router =
+            router ?? { body in
+                if case .routed = StreamDirectory.shared.route(webhook: body) { return true }
+                return false
+            }
     }
 
     /// The decision counters (the connection counters are the server's).

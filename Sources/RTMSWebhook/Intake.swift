@@ -192,8 +192,14 @@ public struct WebhookIntake: Sendable {
                 return (.error(400, "endpoint.url_validation without payload.plainToken"), nil)
             }
             counters.validations += 1
-            return (.json(200, ["plainToken": .string(plain),
-                                "encryptedToken": .string(Signatures.urlValidation(secretToken: secret, plainToken: plain))]), nil)
+            return (
+                .json(
+                    200,
+                    [
+                        "plainToken": .string(plain),
+                        "encryptedToken": .string(Signatures.urlValidation(secretToken: secret, plainToken: plain)),
+                    ]), nil
+            )
         }
         // Deliveries are deduplicated, not destinations: Zoom's retries repeat the body byte for
         // byte, while a new announcement of a live stream (another event_ts) is news whatever
@@ -237,7 +243,8 @@ public struct WebhookIntake: Sendable {
         let horizon = nowMs - Int64(settings.dedupeWindowSeconds) * 1000
         // Forget the oldest beyond capacity or age.
         while seenHead < seenOrder.count,
-              seenOrder[seenHead].at < horizon || seenOrder.count - seenHead > settings.dedupeCapacity {
+            seenOrder[seenHead].at < horizon || seenOrder.count - seenHead > settings.dedupeCapacity
+        {
             let old = seenOrder[seenHead]
             if seen[old.key] == old.at { seen[old.key] = nil }
             seenHead += 1

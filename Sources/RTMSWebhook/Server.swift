@@ -55,8 +55,10 @@ public final class WebhookServer: @unchecked Sendable {
 
     /// Starts listening. Throws with readable text when the address is taken or TLS files are bad.
     /// `router`: set by tests and embedders that route differently; default: the StreamDirectory.
-    public convenience init(settings: WebhookSettings, group: EventLoopGroup = Runtime.group,
-                            router: (@Sendable (JSONObject) -> Bool)? = nil) throws {
+    public convenience init(
+        settings: WebhookSettings, group: EventLoopGroup = Runtime.group,
+        router: (@Sendable (JSONObject) -> Bool)? = nil
+    ) throws {
         try self.init(endpoint: WebhookEndpoint(settings: settings, router: router), group: group)
     }
 
@@ -119,8 +121,9 @@ public final class WebhookServer: @unchecked Sendable {
             do {
                 let chain = try NIOSSLCertificate.fromPEMFile(cert)
                 guard !chain.isEmpty else { throw WebhookServerError("no certificate in \(cert)") }
-                var tc = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) },
-                                                                  privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                var tc = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
                 tc.minimumTLSVersion = .tlsv12
                 if let ca = s.clientCAPath {
                     tc.certificateVerification = .noHostnameVerification
@@ -410,7 +413,8 @@ final class RefuseHandler: ChannelInboundHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let body = #"{"error":"Service Unavailable: too many connections"}"#
-        let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
+        let text =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\nConnection: close\r\n\r\n\(body)"
         var buf = context.channel.allocator.buffer(capacity: text.utf8.count)
         buf.writeString(text)
         let channel = context.channel
@@ -450,7 +454,8 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             connection.headReceived()
             let length = h.headers.first(name: "content-length").flatMap { Int($0) }
             if let other = hooks.otherRequest, h.method != .POST || !WebhookIntake(settings: endpoint.settings).pathMatches(h.uri),
-               let (reply, type) = other(h.method.rawValue, h.uri) {
+                let (reply, type) = other(h.method.rawValue, h.uri)
+            {
                 answered = true
                 respond(context, reply, version: h.version, close: !h.isKeepAlive, contentType: type, then: nil)
             } else if let reply = endpoint.checkHead(method: h.method.rawValue, uri: h.uri, contentLength: length) {
@@ -501,15 +506,21 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func respond(_ context: ChannelHandlerContext, _ reply: WebhookReply, version: HTTPVersion, close: Bool,
-                         contentType: String = "application/json", then work: (@Sendable () -> Void)?) {
+    private func respond(
+        _ context: ChannelHandlerContext, _ reply: WebhookReply, version: HTTPVersion, close: Bool,
+        contentType: String = "application/json", then work: (@Sendable () -> Void)?
+    ) {
         let bytes = Array(reply.body.utf8)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: String(bytes.count))
         if close { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: HTTPResponseStatus(statusCode: reply.status),
-                                                             headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(
+                .head(
+                    HTTPResponseHead(
+                        version: version, status: HTTPResponseStatus(statusCode: reply.status),
+                        headers: headers))), promise: nil)
         var buf = context.channel.allocator.buffer(capacity: bytes.count)
         buf.writeBytes(bytes)
         context.write(wrapOutboundOut(.body(.byteBuffer(buf))), promise: nil)

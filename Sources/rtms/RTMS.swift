@@ -23,18 +23,18 @@ struct RTMS: ParsableCommand {
         commandName: "rtms",
         abstract: "OpenRTMS: receive Zoom Realtime Media Streams.",
         discussion: """
-        Examples:
-          rtms demo                       a 20 s scripted meeting on the embedded simulator, recorded to ./rtms-recordings
-          rtms demo --duration 60 --tls   the same over wss:// with a generated certificate
-          rtms record                     receive Zoom's webhooks on ZM_RTMS_PORT (8080) and record every stream started
-          rtms record --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}' --out meeting1
-                                          record one stream
-          rtms sim --print-started --ca-out ca.pem
-                                          run the simulator (wss://, its CA in ca.pem; --no-tls: ws://);
-                                          each rtms_started body goes to stdout
-          rtms join --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}'
-                                          join one stream (signature from ZM_RTMS_CLIENT/ZM_RTMS_SECRET)
-        """,
+            Examples:
+              rtms demo                       a 20 s scripted meeting on the embedded simulator, recorded to ./rtms-recordings
+              rtms demo --duration 60 --tls   the same over wss:// with a generated certificate
+              rtms record                     receive Zoom's webhooks on ZM_RTMS_PORT (8080) and record every stream started
+              rtms record --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}' --out meeting1
+                                              record one stream
+              rtms sim --print-started --ca-out ca.pem
+                                              run the simulator (wss://, its CA in ca.pem; --no-tls: ws://);
+                                              each rtms_started body goes to stdout
+              rtms join --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}'
+                                              join one stream (signature from ZM_RTMS_CLIENT/ZM_RTMS_SECRET)
+            """,
         subcommands: [Demo.self, Record.self, Serve.self, Join.self, Sim.self],
         defaultSubcommand: Demo.self)
 }
@@ -45,10 +45,10 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a scripted meeting on the embedded simulator and record it through the core.",
         discussion: """
-        The simulator posts its rtms_started webhook to the core's webhook intake; the recorder joins
-        the stream and writes WAV, WebVTT, JSON lines, video and a summary under --out. Prints the
-        live transcript, a status line per second, and where the files are.
-        """)
+            The simulator posts its rtms_started webhook to the core's webhook intake; the recorder joins
+            the stream and writes WAV, WebVTT, JSON lines, video and a summary under --out. Prints the
+            live transcript, a status line per second, and where the files are.
+            """)
 
     @Option(help: "Meeting length in seconds.") var duration: Double = 20
     @Option(help: "Seed of the scripted meeting.") var seed: UInt64 = 7
@@ -103,13 +103,15 @@ struct Demo: ParsableCommand {
         if unified { rs.mediaTypes = MediaMask.all.rawValue }
         let recorder = Recorder(settings: rs)
         guard case .started(let d) = intake.inbox.waitStarted(streamID: nil, milliseconds: 10_000),
-              let start = try? StreamStart(payload: d.object) else {
+            let start = try? StreamStart(payload: d.object)
+        else {
             throw ValidationError("no rtms_started webhook reached the intake")
         }
         say("rtms_started for stream \(start.streamID) (meeting \(start.instanceID)): joining and recording")
         let rec = try recorder.record(start)
-        let exit = try runRecorder(recorder, intake: intake, quiet: quiet, deadline: nowMilliseconds() + Int64(duration * 1000) + 30_000,
-                                   stopWhenIdle: true, echo: true)
+        let exit = try runRecorder(
+            recorder, intake: intake, quiet: quiet, deadline: nowMilliseconds() + Int64(duration * 1000) + 30_000,
+            stopWhenIdle: true, echo: true)
         say("recorded to \(rec.directory)/: \(listing(rec.directory))")
         if exit != 0 { throw ExitCode(exit) }
     }
@@ -117,8 +119,10 @@ struct Demo: ParsableCommand {
 
 /// The record loop shared by `demo` and `record`: polls every stream and the intake, joins new
 /// streams, prints a status line, finalizes everything on SIGINT/SIGTERM or when done.
-func runRecorder(_ recorder: Recorder, intake: WebhookServer?, quiet: Bool, deadline: Int64, stopWhenIdle: Bool,
-                 echo: Bool) throws -> Int32 {
+func runRecorder(
+    _ recorder: Recorder, intake: WebhookServer?, quiet: Bool, deadline: Int64, stopWhenIdle: Bool,
+    echo: Bool
+) throws -> Int32 {
     installStopSignals()
     var lastStatus = nowMilliseconds()
     var failed = false
@@ -127,7 +131,8 @@ func runRecorder(_ recorder: Recorder, intake: WebhookServer?, quiet: Bool, dead
         if let intake {
             for d in intake.inbox.take(max: 64) where d.rtmsKind == "started" && !d.routedToLiveStream {
                 guard let start = try? StreamStart(payload: d.object),
-                      !recorder.sessions.contains(where: { $0.recorder.streamID == start.streamID }) else { continue }
+                    !recorder.sessions.contains(where: { $0.recorder.streamID == start.streamID })
+                else { continue }
                 do {
                     let r = try recorder.record(start)
                     say("recording stream \(start.streamID) to \(r.directory)/")
@@ -141,7 +146,8 @@ func runRecorder(_ recorder: Recorder, intake: WebhookServer?, quiet: Bool, dead
             let end = summary["end"]
             say("stream \(s.recorder.streamID) ended: \(end?["name"]?.stringValue ?? "?") (\(end?["reason"]?.intValue ?? -1))")
             if let r = end?["reason"]?.intValue, s.client.phase == .ended, r != Int64(StopReason.meetingEnded), r != Int64(StopReason.hostTriggered),
-               r != Int64(StopReason.userTriggered), r != Int64(StopReason.receiverRequestClose) {
+                r != Int64(StopReason.userTriggered), r != Int64(StopReason.receiverRequestClose)
+            {
                 failed = true
             }
         }
@@ -158,7 +164,9 @@ func runRecorder(_ recorder: Recorder, intake: WebhookServer?, quiet: Bool, dead
     let summaries = recorder.finish()
     for s in summaries {
         let m = s["media"]
-        say("summary \(s["rtms_stream_id"]?.stringValue ?? ""): audio \(m?["audio"]?["messages"]?.intValue ?? 0) msgs, video \(m?["video"]?["messages"]?.intValue ?? 0) frames, transcript \(m?["transcript"]?["messages"]?.intValue ?? 0), chat \(m?["chat"]?["messages"]?.intValue ?? 0); participants \(s["participants"]?.arrayValue?.count ?? 0), reconnects \(s["reconnects"]?.intValue ?? 0)")
+        say(
+            "summary \(s["rtms_stream_id"]?.stringValue ?? ""): audio \(m?["audio"]?["messages"]?.intValue ?? 0) msgs, video \(m?["video"]?["messages"]?.intValue ?? 0) frames, transcript \(m?["transcript"]?["messages"]?.intValue ?? 0), chat \(m?["chat"]?["messages"]?.intValue ?? 0); participants \(s["participants"]?.arrayValue?.count ?? 0), reconnects \(s["reconnects"]?.intValue ?? 0)"
+        )
     }
     return failed ? 1 : 0
 }
@@ -214,15 +222,15 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Record streams to files: WAV per participant and mixed, WebVTT and JSON lines, video, summary.json.",
         discussion: """
-        Without --payload or ids it runs the core's webhook intake (ZM_RTMS_PORT/ZM_RTMS_PATH, HTTPS with
-        ZM_RTMS_CERT/ZM_RTMS_KEY, signatures checked with ZM_RTMS_WEBHOOK_SECRET) and records every
-        stream an rtms_started announces, until SIGINT. Every file is valid when it stops.
+            Without --payload or ids it runs the core's webhook intake (ZM_RTMS_PORT/ZM_RTMS_PATH, HTTPS with
+            ZM_RTMS_CERT/ZM_RTMS_KEY, signatures checked with ZM_RTMS_WEBHOOK_SECRET) and records every
+            stream an rtms_started announces, until SIGINT. Every file is valid when it stops.
 
-        Examples:
-          ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms record --out recordings
-          rtms record --payload "$(cat started.json)" --duration 600
-          rtms record --audio-codec opus --channels 2     Ogg Opus per participant (48 kHz), as received
-        """)
+            Examples:
+              ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms record --out recordings
+              rtms record --payload "$(cat started.json)" --duration 600
+              rtms record --audio-codec opus --channels 2     Ogg Opus per participant (48 kHz), as received
+            """)
 
     @Option(help: "Where recordings go (one folder per stream).") var out = "rtms-recordings"
     @Option(help: "An rtms_started body (or its payload) to record at once.") var payload: String?
@@ -282,7 +290,9 @@ struct Record: ParsableCommand {
             if let port { ws.port = port }
             if let path { ws.path = path }
             intake = try WebhookServer(settings: ws)
-            say("waiting for rtms_started webhooks on port \(intake!.port) path \(ws.path)\(ws.secretToken == nil ? " (signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set)" : ""); Ctrl-C stops and finalizes")
+            say(
+                "waiting for rtms_started webhooks on port \(intake!.port) path \(ws.path)\(ws.secretToken == nil ? " (signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set)" : ""); Ctrl-C stops and finalizes"
+            )
         }
         defer { intake?.stop() }
         let deadline = duration > 0 ? nowMilliseconds() + Int64(duration * 1000) : Int64.max
@@ -316,10 +326,10 @@ struct Join: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Join one stream and print every callback as a JSON line.",
         discussion: """
-        Give either --payload (an rtms_started body or its payload object) or the three ids.
-        The signature is computed from --client-id/--client-secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET
-        unless --signature is given.
-        """)
+            Give either --payload (an rtms_started body or its payload object) or the three ids.
+            The signature is computed from --client-id/--client-secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET
+            unless --signature is given.
+            """)
 
     @Option(help: "The rtms_started webhook body (or its payload) as JSON.") var payload: String?
     @Option(help: "Instance id: meeting_uuid, webinar_uuid, session_id, engagement_id or call_id.") var meetingUUID: String?

@@ -20,14 +20,14 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run one node of a fleet: webhook intake stored in PostgreSQL, one owner per stream, takeover.",
         discussion: """
-        Start the same command on several hosts (behind a load balancer, or with Zoom's webhook pointed at any of them) with one database. Every node checks each webhook and stores it durably before answering 200 (503 while the database cannot store it, so that Zoom retries); the same event posted to two nodes is stored once.
+            Start the same command on several hosts (behind a load balancer, or with Zoom's webhook pointed at any of them) with one database. Every node checks each webhook and stores it durably before answering 200 (503 while the database cannot store it, so that Zoom retries); the same event posted to two nodes is stored once.
 
-        Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire, unless every other node confirms the database is down for it too (GET /healthz at their --advertise-url): then media keeps flowing and recording through the outage; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each owner records its segment of a stream to OUT/<stream id>/<segment>-<node id>/ as `rtms record` records a stream, and OUT/<stream id>/summary.json lists the owners and the gaps; transcript, chat and events also go to the tables rtms.stream_items (views rtms.transcript, rtms.chat, rtms.meeting_events), once each. GET /healthz and GET /metrics (Prometheus) on the webhook port. SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. See docs/fleet.md.
+            Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire, unless every other node confirms the database is down for it too (GET /healthz at their --advertise-url): then media keeps flowing and recording through the outage; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each owner records its segment of a stream to OUT/<stream id>/<segment>-<node id>/ as `rtms record` records a stream, and OUT/<stream id>/summary.json lists the owners and the gaps; transcript, chat and events also go to the tables rtms.stream_items (views rtms.transcript, rtms.chat, rtms.meeting_events), once each. GET /healthz and GET /metrics (Prometheus) on the webhook port. SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. See docs/fleet.md.
 
-        Examples:
-          RTMS_DATABASE_URL=postgres://rtms@db/rtms ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms serve --node-id host1 --out /data/rec
-          rtms serve --database-url postgres://rtms:pw@10.0.0.5/rtms --port 8081 --max-streams 50 --lease-ms 6000 --renew-ms 1500
-        """)
+            Examples:
+              RTMS_DATABASE_URL=postgres://rtms@db/rtms ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms serve --node-id host1 --out /data/rec
+              rtms serve --database-url postgres://rtms:pw@10.0.0.5/rtms --port 8081 --max-streams 50 --lease-ms 6000 --renew-ms 1500
+            """)
 
     @Option(name: .customLong("database-url"), help: "PostgreSQL URL, postgres://user[:password]@host[:port]/db[?sslmode=…] [RTMS_DATABASE_URL].")
     var databaseURL: String?
@@ -36,7 +36,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Where recordings go (one folder per stream, a segment per owner).") var out = "rtms-recordings"
     @Option(name: .customLong("node-id"), help: "This node's name in the fleet, unique per running process [hostname-pid].")
     var nodeID: String?
-    @Option(name: .customLong("advertise-url"), help: "Where the other nodes reach this node's GET /healthz, http://HOST:PORT [RTMS_ADVERTISE_URL; default: the webhook address, or this host's name when it listens on every address]. Used to confirm a database outage: see docs/fleet.md.")
+    @Option(
+        name: .customLong("advertise-url"),
+        help:
+            "Where the other nodes reach this node's GET /healthz, http://HOST:PORT [RTMS_ADVERTISE_URL; default: the webhook address, or this host's name when it listens on every address]. Used to confirm a database outage: see docs/fleet.md."
+    )
     var advertiseURL: String?
     @Option(help: "Streams this node holds at most (0: intake only).") var maxStreams = 100
     @Option(help: "Lease of a claimed stream, milliseconds.") var leaseMs = 10_000
@@ -107,7 +111,9 @@ struct Serve: ParsableCommand {
         do { node = try FleetNode(config: fc) } catch { throw ValidationError(error.description) }
         try node.start()
         slot.node = node
-        say("serving: node \(fc.nodeID), webhooks on port \(server.port) path \(ws.path), database \(url), max streams \(maxStreams), lease \(leaseMs) ms (renewed every \(renewMs) ms), reached by peers at \(fc.advertiseURL ?? "-")\(ws.secretToken == nil ? "; signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set" : "")")
+        say(
+            "serving: node \(fc.nodeID), webhooks on port \(server.port) path \(ws.path), database \(url), max streams \(maxStreams), lease \(leaseMs) ms (renewed every \(renewMs) ms), reached by peers at \(fc.advertiseURL ?? "-")\(ws.secretToken == nil ? "; signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set" : "")"
+        )
 
         installStopSignals()
         // A supervisor may start us with signals blocked; SIGTERM must stop a node cleanly.
@@ -129,10 +135,13 @@ struct Serve: ParsableCommand {
                         let rec = try recorder.record(s.start, directory: segmentDir)
                         guard let client = recorder.sessions.first?.client else { continue }
                         if node.attach(streamID: s.streamID, generation: s.generation, client: client) {
-                            let segment = node.openSegment(streamID: s.streamID, generation: s.generation, directory: segmentDir,
-                                                           streamDirectory: FleetNode.streamDirectory(out: out, streamID: s.streamID))
+                            let segment = node.openSegment(
+                                streamID: s.streamID, generation: s.generation, directory: segmentDir,
+                                streamDirectory: FleetNode.streamDirectory(out: out, streamID: s.streamID))
                             sessions[s.streamID] = (recorder, rec, client, s.generation, segment)
-                            say("[\(fc.nodeID)] recording stream \(s.streamID) (generation \(s.generation)\(s.previousOwner.map { ", taken over from \($0)" } ?? "")) to \(rec.directory)/")
+                            say(
+                                "[\(fc.nodeID)] recording stream \(s.streamID) (generation \(s.generation)\(s.previousOwner.map { ", taken over from \($0)" } ?? "")) to \(rec.directory)/"
+                            )
                         } else {
                             recorder.finish()
                         }

@@ -50,8 +50,12 @@ let rec = Recorder.shared
 
 func makeOps() -> rtms_csdk_ops {
     var ops = rtms_csdk_ops()
-    ops.on_join_confirm = { sdk, reason in rec.note(sdk); rec.lock.withLock { rec.joinConfirms.append(reason) } }
-    ops.on_leave = { sdk, reason in rec.note(sdk); rec.lock.withLock { rec.leaves.append(reason) } }
+    ops.on_join_confirm = { sdk, reason in
+        rec.note(sdk); rec.lock.withLock { rec.joinConfirms.append(reason) }
+    }
+    ops.on_leave = { sdk, reason in
+        rec.note(sdk); rec.lock.withLock { rec.leaves.append(reason) }
+    }
     ops.on_audio_data = { sdk, buf, size, ts, md in
         rec.note(sdk)
         let releaseNow: Bool = rec.lock.withLock {
@@ -60,7 +64,9 @@ func makeOps() -> rtms_csdk_ops {
             return rec.releaseInAudioCallback && rec.audio == 3
         }
         if releaseNow, let sdk {
-            rec.lock.withLock { rec.released.insert(UnsafeMutableRawPointer(sdk)); rec.releasedInCallback += 1 }
+            rec.lock.withLock {
+                rec.released.insert(UnsafeMutableRawPointer(sdk)); rec.releasedInCallback += 1
+            }
             _ = rtms_release(sdk)
         }
     }
@@ -85,7 +91,9 @@ func makeOps() -> rtms_csdk_ops {
 func makeExt() -> rtms_ext_ops {
     var ext = rtms_ext_ops()
     ext.version = UInt32(RTMS_EXT_OPS_VERSION)
-    ext.on_chat_data = { sdk, _, _, _, _ in rec.note(sdk); rec.lock.withLock { rec.chat += 1 } }
+    ext.on_chat_data = { sdk, _, _, _, _ in
+        rec.note(sdk); rec.lock.withLock { rec.chat += 1 }
+    }
     ext.on_error = { sdk, code, text in
         rec.note(sdk)
         let s = text.map { String(cString: $0) } ?? ""
@@ -217,8 +225,11 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
             #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
             #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
             if credentials { setTestCredentials(sdk) }
-            let payload = JSON.string(.object(["meeting_uuid": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
-                                               "server_urls": .string(start.serverURLs), "signature": .string(signature)]))
+            let payload = JSON.string(
+                .object([
+                    "meeting_uuid": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
+                    "server_urls": .string(start.serverURLs), "signature": .string(signature),
+                ]))
             let r = rtms_join_payload(sdk, payload, 5000)
             #expect(r == Int32(RTMS_SDK_OK), "\(lastError())")
             guard r == Int32(RTMS_SDK_OK) else { return nil }
@@ -239,7 +250,9 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_poll(nil) == Int32(RTMS_SDK_NOT_EXIST))
         let mine = lastError()
         let other = NIOLockedValueBox("")
-        let t = Thread { _ = rtms_config(nil, nil, 1, 0); other.withLockedValue { $0 = lastError() } }
+        let t = Thread {
+            _ = rtms_config(nil, nil, 1, 0); other.withLockedValue { $0 = lastError() }
+        }
         t.join()
         #expect(other.withLockedValue { $0 }.contains("rtms_config"))
         #expect(lastError() == mine)
@@ -341,9 +354,9 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
                 return rec.audio == 1
             }
             guard first else { return }
-            rec.lock.withLock { rec.sessionOps.append(1) }   // inside the slow callback
+            rec.lock.withLock { rec.sessionOps.append(1) }  // inside the slow callback
             usleep(400_000)
-            rec.lock.withLock { rec.sessionOps.append(2) }   // about to return
+            rec.lock.withLock { rec.sessionOps.append(2) }  // about to return
         }
         #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
         #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
@@ -430,7 +443,11 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
         var o = rtms_options()
         _ = rtms_options_init(&o, 1)
-        "cabi-client".withCString { id in "cabi-secret".withCString { s in o.client_id = id; o.client_secret = s; _ = rtms_set_options(sdk, &o) } }
+        "cabi-client".withCString { id in
+            "cabi-secret".withCString { s in
+                o.client_id = id; o.client_secret = s; _ = rtms_set_options(sdk, &o)
+            }
+        }
         #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
         let deadline = nowMs() + 10_000
         while rec.lock.withLock({ rec.joinConfirms.isEmpty }) && nowMs() < deadline { _ = rtms_poll(sdk) }
@@ -567,15 +584,16 @@ final class Thread: @unchecked Sendable {
     init(_ body: @escaping () -> Void) {
         self.body = body
         let box = Unmanaged.passRetained(self).toOpaque()
-        pthread_create(&tid, nil, { p in
-            let t = Unmanaged<Thread>.fromOpaque(p!).takeRetainedValue()
-            t.body()
-            return nil
-        }, box)
+        pthread_create(
+            &tid, nil,
+            { p in
+                let t = Unmanaged<Thread>.fromOpaque(p!).takeRetainedValue()
+                t.body()
+                return nil
+            }, box)
     }
     func join() { pthread_join(tid, nil) }
 }
-
 
 /// State for releaseFromACallbackOfAnotherHandleDoesNotWait (C callbacks cannot capture).
 enum CrossRelease {

@@ -21,12 +21,17 @@ final class WebhookRecorder: @unchecked Sendable {
     var events: [(event: String, routed: Int32, size: Int32)] = []
     var stopInside = false
     var stopResult: Int32 = -99
-    func reset() { lock.withLock { events = []; stopInside = false; stopResult = -99 } }
+    func reset() {
+        lock.withLock {
+            events = []; stopInside = false; stopResult = -99
+        }
+    }
 }
 
 let whrec = WebhookRecorder.shared
 
-let webhookCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Void = { wh, ev, body, size, routed, ud in
+let webhookCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Void = {
+    wh, ev, body, size, routed, ud in
     let name = ev.map { String(cString: $0) } ?? ""
     let stop: Bool = whrec.lock.withLock {
         whrec.events.append((name, routed, size))
@@ -161,9 +166,11 @@ extension CABITests {
         for i in 0..<3 {
             let body = Array(#"{"event":"session.something","n":\#(i)}"#.utf8)
             let ts = String(nowMs() / 1000)
-            let r = try WebhookPoster.post(url: url, body: body,
-                                           headers: [("x-zm-request-timestamp", ts), ("x-zm-signature", Signatures.webhook(secretToken: "s", timestamp: ts, body: body))],
-                                           on: Runtime.group.next()).wait()
+            let r = try WebhookPoster.post(
+                url: url, body: body,
+                headers: [("x-zm-request-timestamp", ts), ("x-zm-signature", Signatures.webhook(secretToken: "s", timestamp: ts, body: body))],
+                on: Runtime.group.next()
+            ).wait()
             #expect(r.status == 200)
         }
         let fd = rtms_webhook_get_wake_fd(wh)
@@ -230,7 +237,8 @@ final class NestedPollRecorder: @unchecked Sendable {
     var routed: [Int32] = []
 }
 
-let nestedPollCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Void = { wh, _, _, _, routed, _ in
+let nestedPollCallback: @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int32, Int32, UnsafeMutableRawPointer?) -> Void = {
+    wh, _, _, _, routed, _ in
     let r = rtms_webhook_poll(wh, 0, 0)
     NestedPollRecorder.shared.lock.withLock {
         NestedPollRecorder.shared.nested.append(r)
@@ -311,7 +319,9 @@ extension CABITests {
         #expect(rtms_webhook_handle(wh, "POST", "/hook", nil, "{}", -2, &reply) == invalid)
         #expect(reply == nil)
         // A nested poll from inside the callback.
-        NestedPollRecorder.shared.lock.withLock { NestedPollRecorder.shared.nested = []; NestedPollRecorder.shared.routed = [] }
+        NestedPollRecorder.shared.lock.withLock {
+            NestedPollRecorder.shared.nested = []; NestedPollRecorder.shared.routed = []
+        }
         #expect(rtms_webhook_set_callback(wh, nestedPollCallback, nil) == Int32(RTMS_SDK_OK))
         let event = #"{"event":"session.nested"}"#
         #expect(whHandle(wh, "/hook", headers: signedHeaderLines(event, secret: "s"), body: event).0 == 200)
@@ -412,15 +422,18 @@ extension CABITests {
         var st = rtms_webhook_stats()
         st.version = UInt32(RTMS_WEBHOOK_STATS_VERSION)
         #expect(rtms_webhook_get_stats(wh, &st) == Int32(RTMS_SDK_OK))
-        #expect(st.requests == 10 && st.accepted == 2 && st.duplicates == 1 && st.validations == 1 && st.unauthorized == 2 &&
-                st.not_found == 2 && st.malformed == 1 && st.too_large == 1 && st.connections_accepted == 0)
+        #expect(
+            st.requests == 10 && st.accepted == 2 && st.duplicates == 1 && st.validations == 1 && st.unauthorized == 2 && st.not_found == 2 && st.malformed == 1
+                && st.too_large == 1 && st.connections_accepted == 0)
         #expect(rtms_webhook_poll(wh, 0, 1000) == 1)
         #expect(whrec.lock.withLock { whrec.events.count } == 2)
     }
 
     @Test func webhookHandleRoutesToALiveStreamAndQueuesTheRest() throws {
         rec.reset()
-        NestedPollRecorder.shared.lock.withLock { NestedPollRecorder.shared.nested = []; NestedPollRecorder.shared.routed = [] }
+        NestedPollRecorder.shared.lock.withLock {
+            NestedPollRecorder.shared.nested = []; NestedPollRecorder.shared.routed = []
+        }
         let (sim, start, startedBody) = try startSim(durationMs: 60_000)
         defer { sim.stop() }
         let wh = try createIntake(secret: "route-sec", path: "/")
@@ -439,7 +452,8 @@ extension CABITests {
         while rec.lock.withLock({ rec.audio < 5 }) && nowMs() < deadline { _ = rtms_poll_ex(sdk, 0, 20) }
         #expect(rec.lock.withLock { rec.joinConfirms } == [0])
         // rtms_stopped for the live stream: routed to its handle (on_leave), and queued with routed = 1.
-        let stopped = #"{"event":"meeting.rtms_stopped","event_ts":\#(nowMs()),"payload":{"meeting_uuid":"\#(start.instanceID)","rtms_stream_id":"\#(start.streamID)","stop_reason":\#(StopReason.hostTriggered)}}"#
+        let stopped =
+            #"{"event":"meeting.rtms_stopped","event_ts":\#(nowMs()),"payload":{"meeting_uuid":"\#(start.instanceID)","rtms_stream_id":"\#(start.streamID)","stop_reason":\#(StopReason.hostTriggered)}}"#
         #expect(whHandle(wh, "/", headers: signedHeaderLines(stopped, secret: "route-sec"), body: stopped).0 == 200)
         deadline = nowMs() + 10_000
         while rec.lock.withLock({ rec.leaves.isEmpty }) && nowMs() < deadline { _ = rtms_poll_ex(sdk, 0, 20) }

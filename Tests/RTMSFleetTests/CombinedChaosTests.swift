@@ -47,9 +47,10 @@ extension PartitionTests {
             let (rx, ry) = await (x, y)
             #expect(rx.status == 200 && ry.status == 200, "meeting \(i): \(rx) \(ry)")
         }
-        try #require(await eventually(timeoutMs: 30_000, everyMs: 100) {
-            ids.allSatisfy { simSent(sim, $0) >= 25 && simConnections(sim, $0).contains { $0.isSignaling && $0.closed == nil } }
-        }, "every meeting flowing\n\(fleet.nodes.map(\.log).joined(separator: "\n"))")
+        try #require(
+            await eventually(timeoutMs: 30_000, everyMs: 100) {
+                ids.allSatisfy { simSent(sim, $0) >= 25 && simConnections(sim, $0).contains { $0.isSignaling && $0.closed == nil } }
+            }, "every meeting flowing\n\(fleet.nodes.map(\.log).joined(separator: "\n"))")
         #expect(try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE rtms_kind = 'started'") == ids.count)
 
         /// The live node owning the most streams, and its streams.
@@ -105,8 +106,11 @@ extension PartitionTests {
         for n in fleet.nodes {
             let others = fleet.nodes.map(\.name).filter { $0 != n.name }
             let listed = [#""peers":["\#(others[0])","\#(others[1])"]"#, #""peers":["\#(others[1])","\#(others[0])"]"#]
-            #expect(await eventually(timeoutMs: 10_000, everyMs: 50) { let h = n.healthz(); return h.0 == 200 && listed.contains { h.1.contains($0) } },
-                    "\(n.name) knows both peers: \(n.healthz())")
+            #expect(
+                await eventually(timeoutMs: 10_000, everyMs: 50) {
+                    let h = n.healthz(); return h.0 == 200 && listed.contains { h.1.contains($0) }
+                },
+                "\(n.name) knows both peers: \(n.healthz())")
         }
         var generations: [String: Int64] = [:], signaling: [String: Int] = [:]
         for id in ids {
@@ -123,8 +127,9 @@ extension PartitionTests {
         let grew = ids.filter { simSent(sim, $0) >= (sentAtDown[$0] ?? 0) + Int64(downMs / 20 / 2) }
         #expect(grew.count == ids.count, "audio kept flowing through the outage: \(grew.count) of \(ids.count)")
         #expect(await restart.value)
-        #expect(await eventually(timeoutMs: 15_000, everyMs: 100) { fleet.nodes.allSatisfy { $0.healthz().0 == 200 } },
-                "every node reaches the database again")
+        #expect(
+            await eventually(timeoutMs: 15_000, everyMs: 100) { fleet.nodes.allSatisfy { $0.healthz().0 == 200 } },
+            "every node reaches the database again")
         try await Task.sleep(for: .milliseconds(testLeaseMs))
         var movedByOutage: [String] = []
         for id in ids {
@@ -136,7 +141,7 @@ extension PartitionTests {
         summary.append("database down \(downMs) ms: \(movedByOutage.count) stream(s) moved, audio flowing on \(grew.count) of \(ids.count)")
 
         // The whole run, from the simulator's reports and the tables.
-        try await Task.sleep(for: .milliseconds(1500))   // rows land after the lines
+        try await Task.sleep(for: .milliseconds(1500))  // rows land after the lines
         var handovers = 0, lostLines = 0
         let live = Set(fleet.nodes.map(\.name))
         for id in ids {
@@ -155,7 +160,8 @@ extension PartitionTests {
                 var out: [(Int64, Int64)] = []
                 for try await (lo, hi) in try await conn.query(
                     "SELECT min(sequence), max(sequence) FROM rtms.transcript WHERE rtms_stream_id = \(id) GROUP BY generation",
-                    logger: testLogger).decode((Int64, Int64).self) { out.append((lo, hi)) }
+                    logger: testLogger
+                ).decode((Int64, Int64).self) { out.append((lo, hi)) }
                 return out
             }
             let lastStored = stored.last ?? -1
@@ -166,8 +172,9 @@ extension PartitionTests {
         }
         let gaps = try await intColumn(url, "SELECT gap_before_ms FROM rtms.segment_gaps WHERE gap_before_ms IS NOT NULL ORDER BY gap_before_ms")
         #expect(gaps.allSatisfy { $0 > 0 && $0 <= 5000 }, "gaps between owners (server clock): \(gaps) ms")
-        print("fleet-combined: 3 hosts, \(ids.count) meetings each posted to two nodes (seed \(seed)); " + summary.joined(separator: "; ") +
-              "; \(handovers) handover(s) in all, one signaling connection at a time for every stream, gaps between owners \(range(gaps)) ms, " +
-              "\(lostLines) transcript line(s) lost, all between owners; runtime \(nowMilliseconds() - tStart) ms")
+        print(
+            "fleet-combined: 3 hosts, \(ids.count) meetings each posted to two nodes (seed \(seed)); " + summary.joined(separator: "; ")
+                + "; \(handovers) handover(s) in all, one signaling connection at a time for every stream, gaps between owners \(range(gaps)) ms, "
+                + "\(lostLines) transcript line(s) lost, all between owners; runtime \(nowMilliseconds() - tStart) ms")
     }
 }

@@ -45,8 +45,9 @@ func mediaFlowing(_ sim: Simulator, _ id: String, since: Int64, messages: Int64 
 struct FleetProcessTests {
     func nodes(_ names: [String], url: String, maxStreams: Int = 10, sharedOut: String? = nil) throws -> [ServeNode] {
         let list = try names.map {
-            try ServeNode($0, databaseURL: url, maxStreams: maxStreams, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs,
-                          sharedOut: sharedOut)
+            try ServeNode(
+                $0, databaseURL: url, maxStreams: maxStreams, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs,
+                sharedOut: sharedOut)
         }
         for n in list { try n.waitReady() }
         return list
@@ -77,8 +78,9 @@ struct FleetProcessTests {
         let signaling = simConnections(sim, id).filter(\.isSignaling)
         #expect(signaling.count == 1, "one signaling connection for the stream, ever: \(signaling)")
 
-        #expect(try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE rtms_kind = 'started'") == 1,
-                "four posts of one delivery to two nodes: stored once")
+        #expect(
+            try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE rtms_kind = 'started'") == 1,
+            "four posts of one delivery to two nodes: stored once")
         #expect(try await eventually(timeoutMs: 5000, everyMs: 50) { try await streamRow(url, id)?.state == "ended" })
         let row = try #require(try await streamRow(url, id))
         #expect(row.generation == 1 && row.claims == 1 && row.endReason == StopReason.meetingEnded, "\(row)")
@@ -98,7 +100,9 @@ struct FleetProcessTests {
         #expect(total(#"rtms_fleet_webhooks_total{result="duplicate"}"#) == 3)
         #expect(total(#"rtms_fleet_webhooks_total{result="unavailable"}"#) == 0)
         #expect(total("rtms_fleet_claims_total") == 1 && total("rtms_fleet_joins_total") == 1 && total("rtms_fleet_takeovers_total") == 0)
-        print("duplicate to two nodes: 4 posts → 1 event stored, 1 claim (by \(owner.name)), 1 signaling connection; webhook to signaling \(joinMs) ms; \(audio) audio messages recorded")
+        print(
+            "duplicate to two nodes: 4 posts → 1 event stored, 1 claim (by \(owner.name)), 1 signaling connection; webhook to signaling \(joinMs) ms; \(audio) audio messages recorded"
+        )
     }
 
     @Test func aKilledOwnersStreamIsTakenOverAndMediaFlowsAgain() async throws {
@@ -116,9 +120,10 @@ struct FleetProcessTests {
         let owner = try #require(ns.first { $0.name == row.owner })
         // Kill just after a transcript line reached the table (the next one is over a second away).
         let linesBefore = try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)'")
-        #expect(try await eventually(timeoutMs: 10_000, everyMs: 10) {
-            try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)'") > linesBefore
-        }, "the owner writes transcript lines as they come")
+        #expect(
+            try await eventually(timeoutMs: 10_000, everyMs: 10) {
+                try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)'") > linesBefore
+            }, "the owner writes transcript lines as they come")
         let ownerMetrics = owner.metrics()
         #expect((metricValue(ownerMetrics, "rtms_fleet_stream_items_written_total") ?? 0) >= 1, "\(ownerMetrics)")
 
@@ -144,23 +149,28 @@ struct FleetProcessTests {
         let m1 = survivor.metrics()
         #expect(metricValue(m1, "rtms_fleet_takeovers_total") == 1 && metricValue(m1, "rtms_fleet_streams_owned") == 1, "\(m1)")
         #expect(metricValue(m1, "rtms_fleet_joins_total") == 1 && metricValue(m1, "rtms_fleet_claims_total") == 1)
-        for name in ["rtms_fleet_reconnects_total", "rtms_fleet_drops_total", "rtms_fleet_lease_losses_total",
-                     #"rtms_fleet_lease_renewals_total{result="failed"}"#, #"rtms_fleet_webhooks_total{result="unavailable"}"#] {
+        for name in [
+            "rtms_fleet_reconnects_total", "rtms_fleet_drops_total", "rtms_fleet_lease_losses_total",
+            #"rtms_fleet_lease_renewals_total{result="failed"}"#, #"rtms_fleet_webhooks_total{result="unavailable"}"#,
+        ] {
             #expect(metricValue(m1, name) != nil, "\(name) is exported")
         }
         // The survivor records from then on; end the meeting and let it finalize.
         try await Task.sleep(for: .milliseconds(1000))
         let m2 = survivor.metrics()
-        let renewals = (metricValue(m1, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0,
-                        metricValue(m2, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0)
+        let renewals = (
+            metricValue(m1, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0,
+            metricValue(m2, #"rtms_fleet_lease_renewals_total{result="ok"}"#) ?? 0
+        )
         #expect(renewals.1 >= renewals.0 + 1, "renewals every \(testRenewMs) ms: \(renewals)")
         let latencyCount = metricValue(m2, "rtms_fleet_lease_renewal_seconds_count") ?? 0
         #expect(latencyCount >= renewals.1 && latencyCount > (metricValue(m1, "rtms_fleet_lease_renewal_seconds_count") ?? 0))
         #expect(metricValue(m2, #"rtms_fleet_lease_renewal_seconds_bucket{le="+Inf"}"#) == latencyCount, "\(m2)")
         // Two more transcript lines on the new owner before the meeting ends.
-        #expect(try await eventually(timeoutMs: 10_000, everyMs: 50) {
-            try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation = 2") >= 2
-        })
+        #expect(
+            try await eventually(timeoutMs: 10_000, everyMs: 50) {
+                try await countRows(url, "SELECT count(*) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation = 2") >= 2
+            })
         sim.stopStream(id)
         let s = try #require(await summary(survivor, id))
         #expect((s["media"]?["audio"]?["messages"]?.intValue ?? 0) > 20)
@@ -190,8 +200,12 @@ struct FleetProcessTests {
         let chatSent = simSentSequences(sim, id, "chat")
         let chatStored = try await intColumn(url, "SELECT sequence FROM rtms.chat WHERE rtms_stream_id = '\(id)' ORDER BY sequence")
         #expect(chatStored == chatSent.sorted(), "chat: sent \(chatSent), stored \(chatStored)")
-        print("segments after SIGKILL: \(segmentDirs) in one folder; gap between owners \(gap) ms (server clock); transcript: \(sent.count) lines sent, \(stored.count) rows (\(byOwner) per owner), none twice")
-        print("takeover after SIGKILL of \(owner.name): media flowing again after \(takeoverMs) ms (new signaling connection at +\(newOpenMs) ms; lease \(testLeaseMs) ms, renewed every \(testRenewMs) ms), taken over by \(survivor.name)")
+        print(
+            "segments after SIGKILL: \(segmentDirs) in one folder; gap between owners \(gap) ms (server clock); transcript: \(sent.count) lines sent, \(stored.count) rows (\(byOwner) per owner), none twice"
+        )
+        print(
+            "takeover after SIGKILL of \(owner.name): media flowing again after \(takeoverMs) ms (new signaling connection at +\(newOpenMs) ms; lease \(testLeaseMs) ms, renewed every \(testRenewMs) ms), taken over by \(survivor.name)"
+        )
     }
 
     @Test func failoverInterruptionAndStopPostedToANonOwnerReachTheOwner() async throws {
@@ -210,8 +224,9 @@ struct FleetProcessTests {
         let failover = try #require(sim.failover(id))
         let tFailover = nowMilliseconds()
         #expect(await postSigned(other.webhookURL, JSON.serialize(failover)).status == 200)
-        #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id).contains { $0.isSignaling && $0.path.contains("failover") } },
-                "the owner joined the server named only by the webhook")
+        #expect(
+            await eventually(timeoutMs: 10_000) { simConnections(sim, id).contains { $0.isSignaling && $0.path.contains("failover") } },
+            "the owner joined the server named only by the webhook")
         let failoverMs = (simConnections(sim, id).first { $0.isSignaling && $0.path.contains("failover") }?.opened ?? 0) - tFailover
         #expect(await mediaFlowing(sim, id, since: tFailover, timeoutMs: 10_000) != nil)
 
@@ -225,8 +240,9 @@ struct FleetProcessTests {
         ])
         let tInterrupt = nowMilliseconds()
         #expect(await postSigned(other.webhookURL, JSON.serialize(interrupted)).status == 200)
-        #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id).contains { $0.isSignaling && $0.path == "/signaling/moved" } },
-                "the owner rejoined where rtms_interrupted said")
+        #expect(
+            await eventually(timeoutMs: 10_000) { simConnections(sim, id).contains { $0.isSignaling && $0.path == "/signaling/moved" } },
+            "the owner rejoined where rtms_interrupted said")
         let interruptMs = (simConnections(sim, id).first { $0.isSignaling && $0.path == "/signaling/moved" }?.opened ?? 0) - tInterrupt
         #expect(await mediaFlowing(sim, id, since: tInterrupt, timeoutMs: 10_000) != nil)
 
@@ -237,8 +253,9 @@ struct FleetProcessTests {
         ])
         let tStop = nowMilliseconds()
         #expect(await postSigned(other.webhookURL, JSON.serialize(stopped)).status == 200)
-        #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id).allSatisfy { $0.closed != nil } },
-                "every connection of the stream closed")
+        #expect(
+            await eventually(timeoutMs: 10_000) { simConnections(sim, id).allSatisfy { $0.closed != nil } },
+            "every connection of the stream closed")
         let stopMs = (simConnections(sim, id).compactMap(\.closed).max() ?? 0) - tStop
         let s = try #require(await summary(owner, id))
         #expect(s["end"]?["reason"]?.intValue == Int64(StopReason.hostTriggered), "\(s)")
@@ -251,7 +268,9 @@ struct FleetProcessTests {
         try await Task.sleep(for: .milliseconds(testLeaseMs + 1000))
         #expect(try await streamRow(url, id)?.generation == 1)
         #expect(simConnections(sim, id).allSatisfy { $0.opened <= tStop }, "no connection after the stop")
-        print("events via the non-owner: failover webhook → owner on the new server in \(failoverMs) ms; rtms_interrupted → rejoined at the named server in \(interruptMs) ms; rtms_stopped → owner's connections closed in \(stopMs) ms")
+        print(
+            "events via the non-owner: failover webhook → owner on the new server in \(failoverMs) ms; rtms_interrupted → rejoined at the named server in \(interruptMs) ms; rtms_stopped → owner's connections closed in \(stopMs) ms"
+        )
     }
 
     @Test func maxStreamsIsRespectedAndFreedCapacityTakesTheNextStream() async throws {
@@ -302,7 +321,9 @@ struct FleetProcessTests {
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(worst == 2)
-        print("max streams 2 × 2 nodes, 5 meetings (each posted to both nodes): 2 + 2 owned, 1 waiting; a meeting ended → the waiting stream joined by \(victimOwner) \(nextMs) ms later")
+        print(
+            "max streams 2 × 2 nodes, 5 meetings (each posted to both nodes): 2 + 2 owned, 1 waiting; a meeting ended → the waiting stream joined by \(victimOwner) \(nextMs) ms later"
+        )
     }
 
     @Test func aStoppedNodeHandsItsStreamsBack() async throws {
@@ -377,7 +398,9 @@ struct FleetProcessTests {
         #expect(owners.count == 2, "the streams spread over B and C: \(owners)")
         #expect(a.log.contains("released 8 stream(s)"), "\(a.log)")
         withExtendedLifetime(others) {}
-        print("drain: SIGTERM of a node holding 8 streams: each flowing again on B or C \(gaps.first ?? -1)–\(gaps.last ?? -1) ms after the signal (median \(gaps.isEmpty ? -1 : gaps[gaps.count / 2]) ms); spread \(owners.sorted { $0.key < $1.key })")
+        print(
+            "drain: SIGTERM of a node holding 8 streams: each flowing again on B or C \(gaps.first ?? -1)–\(gaps.last ?? -1) ms after the signal (median \(gaps.isEmpty ? -1 : gaps[gaps.count / 2]) ms); spread \(owners.sorted { $0.key < $1.key })"
+        )
     }
 
     @Test func aDatabaseOutageLongerThanTheLeaseCostsNothing() async throws {
@@ -400,8 +423,9 @@ struct FleetProcessTests {
         #expect(await mediaFlowing(sim, id, since: 0, timeoutMs: 10_000) != nil)
         let before = try #require(try await streamRow(url, id))
         let owner = try #require(ns.first { $0.name == before.owner })
-        #expect(await eventually(timeoutMs: 5000) { owner.healthz().1.contains(#""peers":["\#(owner.name == "A" ? "B" : "A")"]"#) },
-                "the owner knows its peer: \(owner.healthz())")
+        #expect(
+            await eventually(timeoutMs: 5000) { owner.healthz().1.contains(#""peers":["\#(owner.name == "A" ? "B" : "A")"]"#) },
+            "the owner knows its peer: \(owner.healthz())")
         let wav = "\(owner.outDir)/\(id)/001-\(owner.name)/audio/mixed.wav"
 
         // A webhook during the outage waits for the database up to the intake's timeout (2.5 s),
@@ -426,9 +450,12 @@ struct FleetProcessTests {
         #expect(sizeLater > sizeAtLease, "audio kept being recorded past the lease: \(sizeAtLease) -> \(sizeLater) bytes\n\(owner.log)")
         #expect(await restart.value)
         let restartMs = nowMilliseconds() - t0
-        #expect(await eventually(timeoutMs: 15_000, everyMs: 50) {
-            ns.allSatisfy { let h = $0.healthz(); return h.0 == 200 && h.1.contains(#""listening":true"#) }
-        }, "both nodes reach the database again and listen")
+        #expect(
+            await eventually(timeoutMs: 15_000, everyMs: 50) {
+                ns.allSatisfy {
+                    let h = $0.healthz(); return h.0 == 200 && h.1.contains(#""listening":true"#)
+                }
+            }, "both nodes reach the database again and listen")
         let healthyMs = nowMilliseconds() - t0
         // Zoom's retry is stored, and noticed at once (the listeners reconnected: no waiting for a poll).
         let t1 = nowMilliseconds()
@@ -448,7 +475,9 @@ struct FleetProcessTests {
         let m = owner.metrics()
         #expect((metricValue(m, #"rtms_fleet_outage_checks_total{result="confirmed"}"#) ?? 0) >= 1, "\(m)")
         #expect(metricValue(m, "rtms_fleet_lease_losses_total") == 0)
-        print("database down \(downMs) ms (lease \(leaseMs) ms; crash and restart, \(restartMs) ms in all): the live stream kept its one connection, its owner and its recording (\(sizeAtLease) -> \(sizeLater) bytes a lease into the outage); a webhook during the outage got 503; nodes healthy and listening \(healthyMs - restartMs) ms after the database was back; Zoom's retry joined \(joinMs) ms after the post")
+        print(
+            "database down \(downMs) ms (lease \(leaseMs) ms; crash and restart, \(restartMs) ms in all): the live stream kept its one connection, its owner and its recording (\(sizeAtLease) -> \(sizeLater) bytes a lease into the outage); a webhook during the outage got 503; nodes healthy and listening \(healthyMs - restartMs) ms after the database was back; Zoom's retry joined \(joinMs) ms after the post"
+        )
     }
 
     @Test func aNodeCutOffFromTheDatabaseLeavesBeforeItsLeaseExpires() async throws {
@@ -470,8 +499,9 @@ struct FleetProcessTests {
 
         proxy.frozen = true
         let tCut = nowMilliseconds()
-        #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id).first(where: \.isSignaling)?.closed != nil },
-                "A left the stream")
+        #expect(
+            await eventually(timeoutMs: 10_000) { simConnections(sim, id).first(where: \.isSignaling)?.closed != nil },
+            "A left the stream")
         let first = simConnections(sim, id).first(where: \.isSignaling)!
         let leftMs = first.closed! - tCut
         #expect(await eventually(timeoutMs: 10_000) { simConnections(sim, id).filter(\.isSignaling).count == 2 }, "B joined")
@@ -505,7 +535,9 @@ struct FleetProcessTests {
         try await Task.sleep(for: .milliseconds(testLeaseMs))
         #expect(try await streamRow(url, id)?.owner == "B")
         #expect(simConnections(sim, id).filter(\.isSignaling).count == 2)
-        print("A cut off from the database: left its stream \(leftMs) ms after the cut (lease \(testLeaseMs) ms, margin \(testMarginMs) ms); B joined \(gapMs) ms after A's signaling closed (no overlap); a webhook to A during the cut got 503 after \(refusedMs) ms, its retry after the cut 200")
+        print(
+            "A cut off from the database: left its stream \(leftMs) ms after the cut (lease \(testLeaseMs) ms, margin \(testMarginMs) ms); B joined \(gapMs) ms after A's signaling closed (no overlap); a webhook to A during the cut got 503 after \(refusedMs) ms, its retry after the cut 200"
+        )
     }
 }
 

@@ -61,7 +61,8 @@ enum Netns {
         for line in run(["netns", "list"]).output.split(separator: "\n") {
             let name = String(line.split(separator: " ").first ?? "")
             guard name.hasPrefix(prefix), let dash = name.firstIndex(of: "-"),
-                  let owner = Int32(name[name.index(name.startIndex, offsetBy: prefix.count)..<dash]) else { continue }
+                let owner = Int32(name[name.index(name.startIndex, offsetBy: prefix.count)..<dash])
+            else { continue }
             if owner != getpid() && kill(owner, 0) == 0 { continue }
             for p in run(["netns", "pids", name]).output.split(separator: "\n").compactMap({ Int32($0) }) where p > 1 {
                 kill(p, SIGKILL)
@@ -96,11 +97,13 @@ func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t? {
     }
     let box = Unmanaged.passRetained(Body(body)).toOpaque()
     var t = pthread_t()
-    let rc = pthread_create(&t, nil, { raw in
-        let b = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
-        b.run()
-        return nil
-    }, box)
+    let rc = pthread_create(
+        &t, nil,
+        { raw in
+            let b = Unmanaged<Body>.fromOpaque(raw!).takeRetainedValue()
+            b.run()
+            return nil
+        }, box)
     guard rc == 0 else {
         Unmanaged<AnyObject>.fromOpaque(box).release()
         return nil
@@ -208,8 +211,10 @@ final class NetnsForwarder: @unchecked Sendable {
     private var wake: [Int32] = [-1, -1]
     private var startError: String?
 
-    init(_ label: String, listenIn: String?, host: String, port: Int, connectIn: String?, toHost: String, toPort: Int,
-         tap: Bool = false) throws {
+    init(
+        _ label: String, listenIn: String?, host: String, port: Int, connectIn: String?, toHost: String, toPort: Int,
+        tap: Bool = false
+    ) throws {
         self.label = label
         guard pipeCloseOnExec(&wake) else { throw FleetError("\(label): pipe") }
         _ = fcntl(wake[0], F_SETFL, fcntl(wake[0], F_GETFL) | O_NONBLOCK)
@@ -264,8 +269,10 @@ final class NetnsForwarder: @unchecked Sendable {
         }
     }
 
-    private func run(listenIn: String?, host: String, port: Int, connectIn: String?, toHost: String, toPort: Int, tap: Bool,
-                     ready: DispatchSemaphore) {
+    private func run(
+        listenIn: String?, host: String, port: Int, connectIn: String?, toHost: String, toPort: Int, tap: Bool,
+        ready: DispatchSemaphore
+    ) {
         let home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         var failure: String? = home < 0 ? "cannot open this thread's namespace" : nil
         if failure == nil, let ns = listenIn, !Netns.enter(ns) { failure = "cannot enter \(ns)" }
@@ -306,7 +313,9 @@ final class NetnsForwarder: @unchecked Sendable {
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = address(host, port)
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard ok == 0, Glibc.listen(fd, 256) == 0 else {
             Glibc.close(fd)
             return (-1, 0)
@@ -416,9 +425,12 @@ final class NetnsForwarder: @unchecked Sendable {
                 setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
                 let b = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
                 var to = Self.address(toHost, toPort)
-                let rc = b < 0 ? -1 : withUnsafePointer(to: &to) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(b, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
+                let rc =
+                    b < 0
+                    ? -1
+                    : withUnsafePointer(to: &to) {
+                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(b, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                    }
                 let peerIP = String(cString: inet_ntoa(peer.sin_addr))
                 let index: Int = lock.withLock {
                     _connections.append(Connection(peer: peerIP, peerPort: Int(UInt16(bigEndian: peer.sin_port)), acceptedMs: now))
@@ -466,7 +478,8 @@ final class NetnsForwarder: @unchecked Sendable {
 
     /// An HTTP head, then one WebSocket frame (RFC 6455 §5.2, unmasked here): nil until complete.
     static func firstFrame(_ bytes: [UInt8]) -> (head: String, payload: [UInt8])? {
-        guard bytes.count >= 4, let end = (0...(bytes.count - 4)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 })
+        guard bytes.count >= 4,
+            let end = (0...(bytes.count - 4)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 })
         else { return nil }
         var i = end + 4
         guard bytes.count >= i + 2 else { return nil }
@@ -516,15 +529,19 @@ final class NetnsNode: @unchecked Sendable {
         dir = tempDir("netns-node-\(host.name)")
         outDir = dir + "/out"
         logPath = dir + "/serve.log"
-        webhook = try NetnsForwarder("webhook \(host.name)", listenIn: nil, host: "127.0.0.1", port: 0, connectIn: hub,
-                                     toHost: host.address, toPort: Self.webhookPort)
+        webhook = try NetnsForwarder(
+            "webhook \(host.name)", listenIn: nil, host: "127.0.0.1", port: 0, connectIn: hub,
+            toHost: host.address, toPort: Self.webhookPort)
         let rtms = productsDirectory() + "/rtms"
         guard access(rtms, X_OK) == 0, let ip = Netns.ip else { throw FleetError("\(rtms) is not built") }
-        let command = "exec '\(rtms)' serve --database-url '\(databaseURL)' --port \(Self.webhookPort) --path /webhook --node-id \(host.name) " +
-            "--out '\(outDir)' --max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) " +
-            "--media audio,transcript,chat > '\(logPath)' 2>&1"
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(ip), strdup("netns"), strdup("exec"), strdup(host.namespace),
-                                                    strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+        let command =
+            "exec '\(rtms)' serve --database-url '\(databaseURL)' --port \(Self.webhookPort) --path /webhook --node-id \(host.name) "
+            + "--out '\(outDir)' --max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) "
+            + "--media audio,transcript,chat > '\(logPath)' 2>&1"
+        let argv: [UnsafeMutablePointer<CChar>?] = [
+            strdup(ip), strdup("netns"), strdup("exec"), strdup(host.namespace),
+            strdup("/bin/sh"), strdup("-c"), strdup(command), nil,
+        ]
         let envp: [UnsafeMutablePointer<CChar>?] = [
             strdup("ZM_RTMS_CLIENT=\(clientID)"), strdup("ZM_RTMS_SECRET=\(clientSecret)"),
             strdup("ZM_RTMS_WEBHOOK_SECRET=\(webhookSecret)"), strdup("PATH=/usr/bin:/bin"), strdup("RTMS_LOG_LEVEL=warning"),

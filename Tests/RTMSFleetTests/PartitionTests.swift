@@ -111,15 +111,17 @@ final class PartitionFleet {
             throw error
         }
         do {
-            dbForwarder = try NetnsForwarder("database", listenIn: topology.hub, host: topology.hubAddress, port: db.port,
-                                             connectIn: nil, toHost: dbHost, toPort: db.port)
+            dbForwarder = try NetnsForwarder(
+                "database", listenIn: topology.hub, host: topology.hubAddress, port: db.port,
+                connectIn: nil, toHost: dbHost, toPort: db.port)
         } catch {
             sim.stop(); topology.destroy()
             throw error
         }
         do {
-            simForwarder = try NetnsForwarder("simulator", listenIn: topology.hub, host: topology.hubAddress, port: sim.port,
-                                              connectIn: nil, toHost: "127.0.0.1", toPort: sim.port, tap: true)
+            simForwarder = try NetnsForwarder(
+                "simulator", listenIn: topology.hub, host: topology.hubAddress, port: sim.port,
+                connectIn: nil, toHost: "127.0.0.1", toPort: sim.port, tap: true)
         } catch {
             dbForwarder.close(); sim.stop(); topology.destroy()
             throw error
@@ -127,8 +129,10 @@ final class PartitionFleet {
         nodeURL = url.replacing("\(urlHost):\(db.port)", with: "\(topology.hubAddress):\(db.port)", maxReplacements: 1)
         do {
             for name in names {
-                nodes.append(try NetnsNode(topology.host(name), hub: topology.hub, databaseURL: nodeURL,
-                                           leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs))
+                nodes.append(
+                    try NetnsNode(
+                        topology.host(name), hub: topology.hub, databaseURL: nodeURL,
+                        leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs))
             }
             for n in nodes { try n.waitReady() }
         } catch {
@@ -141,8 +145,9 @@ final class PartitionFleet {
     @discardableResult
     func respawn(_ node: NetnsNode) throws -> NetnsNode {
         node.stop()
-        let fresh = try NetnsNode(topology.host(node.name), hub: topology.hub, databaseURL: nodeURL,
-                                  leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs)
+        let fresh = try NetnsNode(
+            topology.host(node.name), hub: topology.hub, databaseURL: nodeURL,
+            leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs)
         nodes = nodes.map { $0 === node ? fresh : $0 }
         try fresh.waitReady()
         return fresh
@@ -171,8 +176,9 @@ struct PartitionTests {
         defer { fleet.close() }
         let (url, topology, sim, simForwarder, nodes) = (fleet.url, fleet.topology, fleet.sim, fleet.simForwarder, fleet.nodes)
         for n in nodes {
-            #expect(await eventually(timeoutMs: 10_000, everyMs: 50) { n.healthz().0 == 200 },
-                    "\(n.name) in its namespace reaches the database through the hub: \(n.healthz())\n\(n.log)")
+            #expect(
+                await eventually(timeoutMs: 10_000, everyMs: 50) { n.healthz().0 == 200 },
+                "\(n.name) in its namespace reaches the database through the hub: \(n.healthz())\n\(n.log)")
         }
         let tReady = nowMilliseconds()
 
@@ -202,8 +208,9 @@ struct PartitionTests {
         // connection each, opened by its owner's host (the forwarder saw where it came from).
         var rows: [String: StreamRow] = [:]
         for id in ids { rows[id] = try await streamRow(url, id) }
-        #expect(try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE rtms_kind = 'started'") == meetings,
-                "\(2 * meetings) posts of \(meetings) deliveries to two nodes each: stored once each")
+        #expect(
+            try await countRows(url, "SELECT count(*) FROM rtms.webhook_events WHERE rtms_kind = 'started'") == meetings,
+            "\(2 * meetings) posts of \(meetings) deliveries to two nodes each: stored once each")
         let address = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, $0.host.address) })
         let joinedBefore = simForwarder.connections.filter { $0.isSignaling && $0.statusCode == 0 }
         for id in ids {
@@ -215,8 +222,9 @@ struct PartitionTests {
             let interruptions = Int(sim.report(id)?["interruptions"]?.intValue ?? 0)
             #expect(sigs.count >= 1 && sigs.count <= 1 + interruptions && !overlapping(sigs), "\(id): one signaling connection: \(sigs)")
             let joins = joinedBefore.filter { $0.streamID == id }
-            #expect(joins.count == sigs.count && joins.allSatisfy { $0.peer == address[row?.owner ?? ""] },
-                    "\(id): opened by its owner \(row?.owner ?? "?") only: \(joins)")
+            #expect(
+                joins.count == sigs.count && joins.allSatisfy { $0.peer == address[row?.owner ?? ""] },
+                "\(id): opened by its owner \(row?.owner ?? "?") only: \(joins)")
         }
         let before = try await ownership(url)
         let stored = nodes.map { metricValue($0.metrics(), #"rtms_fleet_webhooks_total{result="stored"}"#) ?? 0 }.reduce(0, +)
@@ -246,8 +254,9 @@ struct PartitionTests {
 
         // The cut-off host's side, sampled: when it left each stream (its log line) and when it
         // closed the stream's signaling socket, against when the new owner's signaling opened.
-        #expect(await eventually(timeoutMs: 10_000, everyMs: 50) { watch.sockets.values.allSatisfy { $0.goneMs != nil } },
-                "the cut-off host closed every connection to the RTMS server: \(watch.sockets)")
+        #expect(
+            await eventually(timeoutMs: 10_000, everyMs: 50) { watch.sockets.values.allSatisfy { $0.goneMs != nil } },
+            "the cut-off host closed every connection to the RTMS server: \(watch.sockets)")
         let sockets = watch.sockets
         var overlaps: [Int64] = [], appGaps: [Int64] = []
         var leftAfterCut: [Int64] = [], closedAfterLeft: [Int64] = [], serverNoticed: [Int64] = []
@@ -259,7 +268,9 @@ struct PartitionTests {
             let gone = signalingPort[id].flatMap { sockets[$0]?.goneMs }
             let left = watch.lineTime(containing: "stream \(id): left")
             guard let old, let new, let gone, let left else {
-                Issue.record("\(id): old \(String(describing: old)), new \(String(describing: new)), socket closed \(String(describing: gone)), left \(String(describing: left))\n\(victim.log)")
+                Issue.record(
+                    "\(id): old \(String(describing: old)), new \(String(describing: new)), socket closed \(String(describing: gone)), left \(String(describing: left))\n\(victim.log)"
+                )
                 continue
             }
             overlaps.append(gone - new.opened)
@@ -332,15 +343,21 @@ struct PartitionTests {
         for id in moved {
             let stored = try await intColumn(url, "SELECT sequence FROM rtms.transcript WHERE rtms_stream_id = '\(id)' ORDER BY sequence")
             let sent = simSentSequences(sim, id, "transcript")
-            let lastOld = try await intColumn(url, "SELECT coalesce(max(sequence), -1) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation = 1").first ?? -1
-            let firstNew = try await intColumn(url, "SELECT coalesce(min(sequence), -1) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation > 1").first ?? -1
+            let lastOld =
+                try await intColumn(url, "SELECT coalesce(max(sequence), -1) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation = 1").first
+                ?? -1
+            let firstNew =
+                try await intColumn(url, "SELECT coalesce(min(sequence), -1) FROM rtms.transcript WHERE rtms_stream_id = '\(id)' AND generation > 1").first
+                ?? -1
             let missing = Set(sentBefore[id] ?? []).subtracting(stored)
             lostLines += missing.count
             #expect(Set(stored).isSubset(of: Set(sent)) && stored.count == Set(stored).count, "\(id): stored \(stored), sent \(sent)")
-            #expect(missing.allSatisfy { $0 > lastOld && (firstNew < 0 || $0 < firstNew) },
-                    "\(id): lost \(missing.sorted()) outside the gap (\(lastOld), \(firstNew)): sent \(sent), stored \(stored)")
+            #expect(
+                missing.allSatisfy { $0 > lastOld && (firstNew < 0 || $0 < firstNew) },
+                "\(id): lost \(missing.sorted()) outside the gap (\(lastOld), \(firstNew)): sent \(sent), stored \(stored)")
         }
-        let gaps = try await intColumn(url, "SELECT gap_before_ms FROM rtms.segment_gaps WHERE previous_node = '\(victim.name)' AND gap_before_ms IS NOT NULL ORDER BY gap_before_ms")
+        let gaps = try await intColumn(
+            url, "SELECT gap_before_ms FROM rtms.segment_gaps WHERE previous_node = '\(victim.name)' AND gap_before_ms IS NOT NULL ORDER BY gap_before_ms")
         #expect(gaps.count == moved.count && gaps.allSatisfy { $0 > 0 && $0 <= 5000 }, "the gaps between owners, server clock: \(gaps) ms")
 
         // The healed host takes new work; duplicates still start one stream once.
@@ -362,23 +379,25 @@ struct PartitionTests {
             let sigs = simConnections(sim, id).filter(\.isSignaling)
             let interruptions = Int(sim.report(id)?["interruptions"]?.intValue ?? 0)
             let hosts = Set(simForwarder.connections.filter { $0.isSignaling && $0.streamID == id && $0.statusCode == 0 }.map(\.peer))
-            #expect(row?.claims == 1 && sigs.count >= 1 && sigs.count <= 1 + interruptions && hosts == [address[row?.owner ?? ""] ?? "?"],
-                    "\(id): started once, by \(row?.owner ?? "?"): \(sigs), from \(hosts)")
+            #expect(
+                row?.claims == 1 && sigs.count >= 1 && sigs.count <= 1 + interruptions && hosts == [address[row?.owner ?? ""] ?? "?"],
+                "\(id): started once, by \(row?.owner ?? "?"): \(sigs), from \(hosts)")
         }
         let freshOnVictim = try await ownership(url)[victim.name] ?? 0
         let attempts = watch.newConnections.values.filter { $0.firstSeenMs < tHeal }.count
 
         let total = nowMilliseconds() - tStart
         func range(_ v: [Int64]) -> String { v.isEmpty ? "-" : (v.min()! == v.max()! ? "\(v[0])" : "\(v.min()!)…\(v.max()!)") }
-        print("fleet-partition: 3 hosts (network namespaces), \(meetings) meetings each posted to two nodes (seed \(seed)): stored once, claimed once each; " +
-              "\(victim.name) held \(moved.count) and was cut off: media flowing again \(range(takeover)) ms after the cut; " +
-              "\(victim.name) left them \(range(leftAfterCut)) ms after the cut and its signaling sockets closed \(range(closedAfterLeft)) ms after that; " +
-              "new owner's signaling opened \(range(appGaps)) ms after the leave; socket overlap old/new \(range(overlaps)) ms (negative: a gap); " +
-              "the server dropped the old connections \(range(serverNoticed)) ms after the cut (keep-alive \(keepAliveMs) ms), \(refused) join(s) refused before (status 8); " +
-              "gap between owners \(range(gaps)) ms (server clock), \(lostLines) transcript line(s) lost in it, none outside; " +
-              "\(attempts) new connection(s) to the server tried by \(victim.name) during the cut; healed: healthy again after \(healthyMs) ms, took nothing back, " +
-              "then took \(freshOnVictim) of 3 new meetings; \(reconnects) reconnection(s) of the other streams; " +
-              "runtime \(total) ms (nodes ready \(tReady - tStart) ms, \(meetings) meetings flowing \(tFlowing - tReady) ms later)")
+        print(
+            "fleet-partition: 3 hosts (network namespaces), \(meetings) meetings each posted to two nodes (seed \(seed)): stored once, claimed once each; "
+                + "\(victim.name) held \(moved.count) and was cut off: media flowing again \(range(takeover)) ms after the cut; "
+                + "\(victim.name) left them \(range(leftAfterCut)) ms after the cut and its signaling sockets closed \(range(closedAfterLeft)) ms after that; "
+                + "new owner's signaling opened \(range(appGaps)) ms after the leave; socket overlap old/new \(range(overlaps)) ms (negative: a gap); "
+                + "the server dropped the old connections \(range(serverNoticed)) ms after the cut (keep-alive \(keepAliveMs) ms), \(refused) join(s) refused before (status 8); "
+                + "gap between owners \(range(gaps)) ms (server clock), \(lostLines) transcript line(s) lost in it, none outside; "
+                + "\(attempts) new connection(s) to the server tried by \(victim.name) during the cut; healed: healthy again after \(healthyMs) ms, took nothing back, "
+                + "then took \(freshOnVictim) of 3 new meetings; \(reconnects) reconnection(s) of the other streams; "
+                + "runtime \(total) ms (nodes ready \(tReady - tStart) ms, \(meetings) meetings flowing \(tFlowing - tReady) ms later)")
     }
     /// A server slow to notice the cut-off owner refuses the survivors' joins with status 8 long
     /// after the lease expired. (Zoom sends keep-alives only on idle connections, so while media
@@ -416,13 +435,20 @@ struct PartitionTests {
         for id in moved {
             let row = try await streamRow(url, id)
             #expect(row?.state == "owned" && row?.owner != victim.name, "\(id) taken over, not ended: \(row.map(\.description) ?? "-")")
-            refused += simForwarder.connections.filter { $0.isSignaling && $0.streamID == id && $0.acceptedMs >= tCut && $0.statusCode == StatusCode.duplicateSignalRequest }.count
+            refused +=
+                simForwarder.connections.filter {
+                    $0.isSignaling && $0.streamID == id && $0.acceptedMs >= tCut && $0.statusCode == StatusCode.duplicateSignalRequest
+                }.count
             let sigs = simConnections(sim, id).filter(\.isSignaling)
             #expect(!overlapping(sigs), "\(id): one signaling connection at a time: \(sigs)")
         }
-        #expect(flowing.count == moved.count, "every stream of the cut-off host flows again: \(flowing.count) of \(moved.count)\n\(nodes.map(\.log).joined(separator: "\n"))")
+        #expect(
+            flowing.count == moved.count,
+            "every stream of the cut-off host flows again: \(flowing.count) of \(moved.count)\n\(nodes.map(\.log).joined(separator: "\n"))")
         #expect(refused > 0, "the server refused joins while it still saw the old owner (status 8)")
         #expect(try await countRows(url, "SELECT count(*) FROM rtms.streams WHERE state = 'ended'") == 0, "no stream was ended")
-        print("fleet-partition (slow server): the server dropped the old connections \(noticeAfterMs) ms after the cut; \(moved.count) stream(s) of the cut-off host: \(refused) join(s) refused with status 8 while the server still saw the old owner; flowing again \(takeover.min() ?? -1)…\(takeover.max() ?? -1) ms after the cut; none ended")
+        print(
+            "fleet-partition (slow server): the server dropped the old connections \(noticeAfterMs) ms after the cut; \(moved.count) stream(s) of the cut-off host: \(refused) join(s) refused with status 8 while the server still saw the old owner; flowing again \(takeover.min() ?? -1)…\(takeover.max() ?? -1) ms after the cut; none ended"
+        )
     }
 }

@@ -16,7 +16,9 @@ import Glibc
 extension FleetProcessTests {
     @Test func oldAndNewBinariesServeSideBySideThroughARollingUpgrade() async throws {
         guard let previous = getenv("RTMS_PREVIOUS_RTMS").map({ String(cString: $0) }), !previous.isEmpty else {
-            print("rolling upgrade: skipped (RTMS_PREVIOUS_RTMS names no earlier build: `RTMS_PREVIOUS_RTMS=$(bash scripts/previous-rtms.sh)`; scripts/test.sh sets it)")
+            print(
+                "rolling upgrade: skipped (RTMS_PREVIOUS_RTMS names no earlier build: `RTMS_PREVIOUS_RTMS=$(bash scripts/previous-rtms.sh)`; scripts/test.sh sets it)"
+            )
             return
         }
         try #require(access(previous, X_OK) == 0, "RTMS_PREVIOUS_RTMS=\(previous) is not an executable")
@@ -24,8 +26,9 @@ extension FleetProcessTests {
         let sim = try makeSimulator()
         defer { sim.stop() }
         func node(_ name: String, old: Bool) throws -> ServeNode {
-            let n = try ServeNode(name, databaseURL: url, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs,
-                                  binary: old ? previous : nil)
+            let n = try ServeNode(
+                name, databaseURL: url, leaseMs: testLeaseMs, renewMs: testRenewMs, marginMs: testMarginMs,
+                binary: old ? previous : nil)
             try n.waitReady()
             return n
         }
@@ -102,8 +105,9 @@ extension FleetProcessTests {
         }
         withExtendedLifetime([newA, newB, newC]) {}
         let gaps = (gapsA + gapsB + gapsC).sorted()
-        print("rolling upgrade: \(ids.count) meetings on old nodes (schema 2) and new ones (schema 3, migrated under the old); an old node started on schema 3; " +
-              "6 more posted to old and new nodes alike, each started once; three old nodes drained one by one: \(handovers) handovers, " +
-              "flowing again \(gaps.first ?? -1)–\(gaps.last ?? -1) ms after SIGTERM; one signaling connection at a time throughout")
+        print(
+            "rolling upgrade: \(ids.count) meetings on old nodes (schema 2) and new ones (schema 3, migrated under the old); an old node started on schema 3; "
+                + "6 more posted to old and new nodes alike, each started once; three old nodes drained one by one: \(handovers) handovers, "
+                + "flowing again \(gaps.first ?? -1)–\(gaps.last ?? -1) ms after SIGTERM; one signaling connection at a time throughout")
     }
 }

@@ -115,7 +115,8 @@ enum TestPostgres {
     /// A server can be had: RTMS_TEST_DATABASE_URL, or PostgreSQL's binaries for scripts/pg-test.sh.
     static let available: Bool = environmentURL != nil || runCommand(["/bin/bash", script, "bindir"]).status == 0
 
-    static let skipped: Comment = "no PostgreSQL binaries found: apt-get install postgresql (scripts/test.sh and .ci/run do), set PG_BINDIR, or give RTMS_TEST_DATABASE_URL"
+    static let skipped: Comment =
+        "no PostgreSQL binaries found: apt-get install postgresql (scripts/test.sh and .ci/run do), set PG_BINDIR, or give RTMS_TEST_DATABASE_URL"
 
     private static let lock = NIOLock()
     nonisolated(unsafe) private static var adminURL: String?
@@ -208,7 +209,8 @@ struct StreamRow: Sendable, CustomStringConvertible {
 
 func streamRow(_ url: String, _ id: String) async throws -> StreamRow? {
     try await withConnection(url) { conn in
-        let rows = try await conn.query("""
+        let rows = try await conn.query(
+            """
             SELECT state, owner_node, generation, claims, end_reason FROM rtms.streams WHERE rtms_stream_id = \(id)
             """, logger: testLogger)
         for try await (state, owner, gen, claims, reason) in rows.decode((String, String?, Int64, Int32, Int32?).self) {
@@ -230,8 +232,9 @@ func countRows(_ url: String, _ sql: String) async throws -> Int {
 func ownership(_ url: String) async throws -> [String: Int] {
     try await withConnection(url) { conn in
         var out: [String: Int] = [:]
-        let rows = try await conn.query("SELECT owner_node, count(*) FROM rtms.streams WHERE state = 'owned' GROUP BY owner_node",
-                                        logger: testLogger)
+        let rows = try await conn.query(
+            "SELECT owner_node, count(*) FROM rtms.streams WHERE state = 'owned' GROUP BY owner_node",
+            logger: testLogger)
         for try await (owner, n) in rows.decode((String, Int64).self) { out[owner] = Int(n) }
         return out
     }
@@ -295,17 +298,20 @@ final class ServeNode {
 
     /// `sharedOut`: the nodes' common recordings folder (shared storage), else one of its own.
     /// `binary`: another build of `rtms` (an earlier version: the rolling-upgrade test).
-    init(_ name: String, databaseURL: String, maxStreams: Int = 10, leaseMs: Int = 3000, renewMs: Int = 500,
-         marginMs: Int = 1000, sharedOut: String? = nil, binary: String? = nil) throws {
+    init(
+        _ name: String, databaseURL: String, maxStreams: Int = 10, leaseMs: Int = 3000, renewMs: Int = 500,
+        marginMs: Int = 1000, sharedOut: String? = nil, binary: String? = nil
+    ) throws {
         self.name = name
         dir = tempDir("node-\(name)")
         outDir = sharedOut ?? dir + "/out"
         logPath = dir + "/serve.log"
         let rtms = binary ?? productsDirectory() + "/rtms"
         guard access(rtms, X_OK) == 0 else { throw FleetError("\(rtms) is not built") }
-        let command = "exec '\(rtms)' serve --database-url '\(databaseURL)' --port 0 --path /webhook --node-id \(name) --out '\(outDir)' " +
-            "--max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) " +
-            "--media audio,transcript,chat > '\(logPath)' 2>&1"
+        let command =
+            "exec '\(rtms)' serve --database-url '\(databaseURL)' --port 0 --path /webhook --node-id \(name) --out '\(outDir)' "
+            + "--max-streams \(maxStreams) --lease-ms \(leaseMs) --renew-ms \(renewMs) --lease-margin-ms \(marginMs) "
+            + "--media audio,transcript,chat > '\(logPath)' 2>&1"
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = [
             strdup("ZM_RTMS_CLIENT=\(clientID)"), strdup("ZM_RTMS_SECRET=\(clientSecret)"),
@@ -388,7 +394,9 @@ enum HTTPGet {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard ok == 0 else { throw FleetError("connect to \(port) failed") }
         var tv = timeval(tv_sec: 5, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
@@ -413,8 +421,10 @@ enum HTTPGet {
 /// POSTs a webhook body signed with the fleet tests' secret.
 func postSigned(_ url: String, _ body: [UInt8]) async -> (status: Int, body: String) {
     let ts = String(nowMilliseconds() / 1000)
-    let headers = [("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
-                   ("x-zm-signature", Signatures.webhook(secretToken: webhookSecret, timestamp: ts, body: body))]
+    let headers = [
+        ("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
+        ("x-zm-signature", Signatures.webhook(secretToken: webhookSecret, timestamp: ts, body: body)),
+    ]
     do {
         let r = try await WebhookPoster.post(url: url, body: body, headers: headers, on: Runtime.group.next(), timeout: .seconds(10)).get()
         return (r.status, String(decoding: r.body, as: UTF8.self))
@@ -456,8 +466,9 @@ struct SimConnection {
 
 func simConnections(_ sim: Simulator, _ id: String) -> [SimConnection] {
     (sim.report(id)?["connections"]?.arrayValue ?? []).map {
-        SimConnection(label: $0["connection"]?.stringValue ?? "", path: $0["path"]?.stringValue ?? "",
-                      opened: $0["opened_ms"]?.intValue ?? 0, closed: $0["closed_ms"]?.intValue)
+        SimConnection(
+            label: $0["connection"]?.stringValue ?? "", path: $0["path"]?.stringValue ?? "",
+            opened: $0["opened_ms"]?.intValue ?? 0, closed: $0["closed_ms"]?.intValue)
     }
 }
 
@@ -500,7 +511,9 @@ final class FreezableProxy: @unchecked Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = 0
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         guard bound == 0, listen(fd, 64) == 0 else { throw FleetError("proxy: cannot listen") }
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
@@ -542,7 +555,9 @@ final class FreezableProxy: @unchecked Sendable {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(targetPort).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let ok = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        let ok = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
         if ok != 0 {
             Glibc.close(fd)
             return -1
@@ -594,7 +609,9 @@ func portRefuses(_ port: Int) -> Bool {
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = in_port_t(UInt16(port).bigEndian)
     addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
     return rc != 0
 }
 

@@ -90,11 +90,12 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
         var weakClients: [WeakRef] = []
         var simPort = 0
         do {
-            let intake = try WebhookServer(settings: {
-                var s = WebhookSettings()
-                s.host = "127.0.0.1"; s.port = 0; s.path = "/chaos"; s.secretToken = "chaos-secret"
-                return s
-            }())
+            let intake = try WebhookServer(
+                settings: {
+                    var s = WebhookSettings()
+                    s.host = "127.0.0.1"; s.port = 0; s.path = "/chaos"; s.secretToken = "chaos-secret"
+                    return s
+                }())
             defer { intake.stop() }
             let h = try SimHarness { c in
                 c.webhookURL = "http://127.0.0.1:\(intake.port)/chaos"
@@ -167,7 +168,9 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             let recovered = seen.filter { $0.leave == nil }.count
             let reconnects = seen.map { $0.reconnected.count }.reduce(0, +)
             #expect(reconnects > 0, "the faults caused reconnections")
-            print("chaos: \(faults.count) faults over \(seconds) s on \(streams) streams; \(reconnects) reconnections; \(recovered) streams live at the end, \(streams - recovered) ended with a reason")
+            print(
+                "chaos: \(faults.count) faults over \(seconds) s on \(streams) streams; \(reconnects) reconnections; \(recovered) streams live at the end, \(streams - recovered) ended with a reason"
+            )
 
             // The end of every stream still reaches its client.
             for (client, start) in clients where client.isLive { h.sim.stopStream(start.streamID, reason: StopReason.hostTriggered) }
@@ -189,7 +192,9 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
                 sleepMs(50)
                 open = clientSocketsHeldOpen(toPort: simPort, localPorts: ours)
             }
-            if nowMilliseconds() - t0 > 1000 { print("chaos: the clients' sockets took \(nowMilliseconds() - t0) ms to close after leave; held at leave: \(heldAtLeave)") }
+            if nowMilliseconds() - t0 > 1000 {
+                print("chaos: the clients' sockets took \(nowMilliseconds() - t0) ms to close after leave; held at leave: \(heldAtLeave)")
+            }
             let foreign = Set(clientSocketsHeldOpen(toPort: simPort)).subtracting(open)
             if !foreign.isEmpty { print("chaos: other sockets of this process to the simulator's port (not the chaos clients'): \(foreign.sorted())") }
             #expect(open.isEmpty, "\(open.count) client sockets to the simulator still open: \(open)")

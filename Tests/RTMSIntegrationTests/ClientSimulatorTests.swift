@@ -24,7 +24,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 @Suite(.serialized) struct ClientSimulatorTests {
     @Test func everyMediaTypeEventAndStateArrivesExactlyOnce() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 6000; $0.participants = 4; $0.seed = 11 }
+        let start = h.meeting {
+            $0.durationMs = 6000; $0.participants = 4; $0.seed = 11
+        }
         let client = try makeClient(types: MediaMask.everyKind.rawValue)
         client.subscribe(events: allEvents, on: true)
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
@@ -43,16 +45,21 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
             #expect(String(decoding: t.data, as: UTF8.self).hasSuffix("."))
         }
         #expect(c.count(.chat) == 2)
-        let users = c.events.compactMap { e -> (Int, Int64)? in if case .userUpdate(let op, let id, _) = e { return (op, id) }; return nil }
+        let users = c.events.compactMap { e -> (Int, Int64)? in
+            if case .userUpdate(let op, let id, _) = e { return (op, id) }; return nil
+        }
         #expect(users.filter { $0.0 == UserOp.join }.count == 4)
         #expect(users.filter { $0.0 == UserOp.leave }.count >= 3)
         #expect(c.events.contains(.participantVideo(userIDs: (c.media[.video] ?? []).map(\.userID).prefix(1).map { $0 }, isOn: true)))
-        let eventTypes = Set(c.events.compactMap { e -> Int64? in
-            if case .eventEx(let j) = e { return (try? JSON.parse(j))?["event_type"]?.intValue }
-            return nil
-        })
+        let eventTypes = Set(
+            c.events.compactMap { e -> Int64? in
+                if case .eventEx(let j) = e { return (try? JSON.parse(j))?["event_type"]?.intValue }
+                return nil
+            })
         #expect(eventTypes.isSuperset(of: [1, 2, 3, 4, 5, 6, 8, 9]))
-        let sessionOps = c.events.compactMap { e -> Int? in if case .sessionUpdate(let op, _, _, _) = e { return op }; return nil }
+        let sessionOps = c.events.compactMap { e -> Int? in
+            if case .sessionUpdate(let op, _, _, _) = e { return op }; return nil
+        }
         #expect(sessionOps == [SessionOp.add, SessionOp.stop])
         #expect(c.events.contains(.streamState(state: StreamState.active.rawValue, reason: 0)))
         #expect(c.events.contains(.streamState(state: StreamState.terminated.rawValue, reason: StopReason.meetingEnded)))
@@ -63,9 +70,12 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     @Test func unifiedConnectionCarriesEveryKind() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 5000; $0.seed = 12 }
-        let client = try makeClient(types: MediaMask.all.rawValue,
-                                    params: MediaParams(audio: AudioParams(sampleRate: SampleRate.sr48k, channel: 2, dataOpt: 2, sendRate: 40)))
+        let start = h.meeting {
+            $0.durationMs = 5000; $0.seed = 12
+        }
+        let client = try makeClient(
+            types: MediaMask.all.rawValue,
+            params: MediaParams(audio: AudioParams(sampleRate: SampleRate.sr48k, channel: 2, dataOpt: 2, sendRate: 40)))
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         let c = collect(client)
         #expect(c.joinConfirm?.reason == 0)
@@ -80,7 +90,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     @Test func h264VideoAbove5fps() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 4000; $0.seed = 13 }
+        let start = h.meeting {
+            $0.durationMs = 4000; $0.seed = 13
+        }
         let client = try makeClient(types: MediaMask.video.rawValue, params: MediaParams(video: VideoParams(codec: Codec.h264, fps: 15)))
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         let c = collect(client)
@@ -91,19 +103,28 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     @Test func individualVideoSubscription() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 5000; $0.participants = 3; $0.seed = 14 }
+        let start = h.meeting {
+            $0.durationMs = 5000; $0.participants = 3; $0.seed = 14
+        }
         let script = MeetingScript.generate(seed: 14, durationMs: 5000, participantCount: 3)
-        let target = try #require(script.steps.compactMap { s -> Int64? in if case .videoOn(let p) = s.step { return p.userID }; return nil }.first)
-        let client = try makeClient(types: MediaMask.video.rawValue,
-                                    params: MediaParams(video: VideoParams(dataOpt: DataOption.videoSingleIndividualStream)))
+        let target = try #require(
+            script.steps.compactMap { s -> Int64? in
+                if case .videoOn(let p) = s.step { return p.userID }; return nil
+            }.first)
+        let client = try makeClient(
+            types: MediaMask.video.rawValue,
+            params: MediaParams(video: VideoParams(dataOpt: DataOption.videoSingleIndividualStream)))
         client.subscribe(events: [8, 9], on: true)
-        client.subscribeVideo(userID: target, on: true)   // queued until joined
-        client.subscribeVideo(userID: 999, on: true)      // nobody: refused
+        client.subscribeVideo(userID: target, on: true)  // queued until joined
+        client.subscribeVideo(userID: 999, on: true)  // nobody: refused
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         let c = collect(client)
         #expect(c.joinConfirm?.reason == 0)
         #expect(c.events.contains(.videoSubscribed(userID: target, status: 0, reason: "OK")))
-        #expect(c.events.contains { if case .videoSubscribed(999, let st, _) = $0 { return st != 0 }; return false })
+        #expect(
+            c.events.contains {
+                if case .videoSubscribed(999, let st, _) = $0 { return st != 0 }; return false
+            })
         #expect(c.count(.video) > 0)
         #expect((c.media[.video] ?? []).allSatisfy { $0.userID == target })
     }
@@ -128,7 +149,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
     /// still delivers what arrives before the server answers the close, then the leave.
     @Test func mediaSentBeforeTheEndArrivesAfterTerminatedAndBeforeTheLeave() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 1500; $0.seed = 21; $0.finalAudioLagMs = 40 }
+        let start = h.meeting {
+            $0.durationMs = 1500; $0.seed = 21; $0.finalAudioLagMs = 40
+        }
         let client = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         var order: [String] = []
@@ -156,7 +179,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     /// A long soak must not grow the simulator by a report per ended stream.
     @Test func theSimulatorKeepsOnlyTheNewestFinalReports() throws {
-        let h = try SimHarness { $0.endedStreamLingerMs = 50; $0.finishedReportLimit = 2 }
+        let h = try SimHarness {
+            $0.endedStreamLingerMs = 50; $0.finishedReportLimit = 2
+        }
         let starts = (0..<3).map { i in h.meeting { $0.joinWaitMs = 100 + 50 * i } }
         var kept: [Bool] = []
         for _ in 0..<60 {
@@ -194,7 +219,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 
     @Test func keepAlivesAreAnsweredOnEveryConnection() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 30_000; $0.keepAliveMs = 150 }
+        let start = h.meeting {
+            $0.durationMs = 30_000; $0.keepAliveMs = 150
+        }
         let client = try makeClient(types: MediaMask.transcript.rawValue | MediaMask.chat.rawValue)
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         var c = Collected()
@@ -254,8 +281,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         }
         // From elsewhere (another process), the server answers DUPLICATE_SIGNAL_REQUEST.
         let sig = Signatures.handshake(clientID: testClientID, clientSecret: testClientSecret, instanceID: start.instanceID, streamID: start.streamID)
-        let peer = RawPeer(first: .signalingHandshakeRequest(SignalingHandshakeRequest(instanceID: start.instanceID, streamID: start.streamID, signature: sig)),
-                           answerKeepAlives: true)
+        let peer = RawPeer(
+            first: .signalingHandshakeRequest(SignalingHandshakeRequest(instanceID: start.instanceID, streamID: start.streamID, signature: sig)),
+            answerKeepAlives: true)
         try peer.connect(start.serverURLs)
         #expect(waitUntil(5) { !peer.messages.isEmpty })
         if case .signalingHandshakeResponse(let r) = peer.messages.first {
@@ -304,15 +332,25 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
 @Suite(.serialized) struct FailureTests {
     static let variants: [(String, String, Int, String)] = [
         ("signaling", #"{"msg_type":2,"reason":""}"#, ClientReason.badResponse, "no status_code"),
-        ("signaling", #"{"msg_type":2,"status_code":"0","media_server":{"server_urls":{"audio":"ws://x"}}}"#, ClientReason.badResponse, "status_code is a string"),
+        (
+            "signaling", #"{"msg_type":2,"status_code":"0","media_server":{"server_urls":{"audio":"ws://x"}}}"#, ClientReason.badResponse,
+            "status_code is a string"
+        ),
         ("signaling", #"{"msg_type":2,"status_code":0}"#, ClientReason.badResponse, "no media_server"),
         ("signaling", #"{"msg_type":2,"status_code":0,"media_server":{"server_urls":"ws://x"}}"#, ClientReason.badResponse, "server_urls is a string"),
         ("signaling", #"{"msg_type":2,"status_code":15,"reason":"nope"}"#, 15, "MEDIA_DATA_ALL_CONNECTION_EXIST"),
         ("signaling", "this is not json", ClientReason.badResponse, "not a JSON object"),
         ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false}"#, ClientReason.badResponse, "media_params.audio is missing"),
         ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{}}}"#, ClientReason.badResponse, "audio.content_type"),
-        ("media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{"codec":1}}}"#, ClientReason.badResponse, "audio.sample_rate"),
-        ("media", #"{"msg_type":4,"status_code":0,"media_params":{"audio":{"content_type":2,"sample_rate":1,"channel":1,"codec":1,"data_opt":1,"send_rate":20}}}"#, ClientReason.badResponse, "payload_encrypted is missing"),
+        (
+            "media", #"{"msg_type":4,"status_code":0,"payload_encrypted":false,"media_params":{"audio":{"codec":1}}}"#, ClientReason.badResponse,
+            "audio.sample_rate"
+        ),
+        (
+            "media",
+            #"{"msg_type":4,"status_code":0,"media_params":{"audio":{"content_type":2,"sample_rate":1,"channel":1,"codec":1,"data_opt":1,"send_rate":20}}}"#,
+            ClientReason.badResponse, "payload_encrypted is missing"
+        ),
         ("media", #"{"msg_type":4,"status_code":33,"reason":"bad codec"}"#, 33, "bad codec"),
         ("media", #"{"msg_type":4}"#, ClientReason.badResponse, "no status_code"),
     ]
@@ -325,8 +363,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
             if which == "signaling" { o.overrides.signalingResponse = raw } else { o.overrides.mediaResponse = raw }
         }
         let client = try makeClient(types: MediaMask.audio.rawValue)
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
-                        timeoutMilliseconds: 5000)
+        try client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
+            timeoutMilliseconds: 5000)
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == reason)
         #expect(c.joinConfirm?.text.contains(text) == true, "\(c.joinConfirm?.text ?? "no join confirm")")
@@ -349,8 +388,9 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         let start = h.meeting { o in if v.0 == "signaling" { o.overrides.silentSignaling = true } else { o.overrides.silentMedia = true } }
         let client = try makeClient(types: MediaMask.audio.rawValue)
         let t0 = nowMilliseconds()
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
-                        timeoutMilliseconds: 1500)
+        try client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
+            timeoutMilliseconds: 1500)
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == ClientReason.timeout)
         #expect(c.joinConfirm?.text.contains(v.1) == true, "\(c.joinConfirm?.text ?? "")")
@@ -372,15 +412,22 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         let probe = try SimHarness()
         let port = probe.sim.port
         probe.sim.stop()
-        let client = try makeClient(types: 1) { $0.policy.connectMaxAttempts = 5; $0.policy.connectRetryDelayMs = 300 }
+        let client = try makeClient(types: 1) {
+            $0.policy.connectMaxAttempts = 5; $0.policy.connectRetryDelayMs = 300
+        }
         let t0 = nowMilliseconds()
         try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:\(port)/signaling")
         sleepMs(400)
         let h = try SimHarness { $0.port = port }
-        let start = h.meeting { $0.streamID = "s"; $0.instanceID = "m" }
+        let start = h.meeting {
+            $0.streamID = "s"; $0.instanceID = "m"
+        }
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == StatusCode.invalidSignature, "reached the late server: \(c.joinConfirm?.text ?? "")")
-        #expect(c.events.contains { if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("attempt 2 of 5") }; return false })
+        #expect(
+            c.events.contains {
+                if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("attempt 2 of 5") }; return false
+            })
         #expect(nowMilliseconds() - t0 < 5000)
         _ = start
     }
@@ -389,11 +436,15 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         let h = try SimHarness()
         let start = h.meeting()
         let client = try makeClient(types: MediaMask.audio.rawValue)
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil,
-                        serverURLs: "ws://127.0.0.1:1/signaling, " + start.serverURLs)
+        try client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: nil,
+            serverURLs: "ws://127.0.0.1:1/signaling, " + start.serverURLs)
         let c = collect(client, timeout: 10) { $0.joinConfirm != nil }
         #expect(c.joinConfirm?.reason == 0)
-        #expect(c.events.contains { if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("trying") }; return false })
+        #expect(
+            c.events.contains {
+                if case .warning(ClientReason.connectFailed, let t) = $0 { return t.contains("trying") }; return false
+            })
         client.leave()
     }
 
@@ -427,7 +478,10 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         let before = c.count(.audio)
         collect(client, into: &c, timeout: 10) { $0.count(.audio) >= before + 10 }
         #expect(client.counters.droppedMalformed == 3)
-        #expect(c.events.filter { if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false }.count == 3)
+        #expect(
+            c.events.filter {
+                if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false
+            }.count == 3)
         #expect(c.leave == nil && client.phase == .ready)
         client.leave()
     }
@@ -449,7 +503,10 @@ func expectExactlyOnce(_ c: Collected, report: JSONValue?, kinds: [MediaKind], s
         #expect(counters.droppedMalformed == 2000)
         let logged = 2000 - counters.warningsNotLogged
         #expect(logged >= 1 && logged <= 20, "\(logged) log lines for 2000 malformed messages")
-        #expect(c.events.filter { if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false }.count == 2000)
+        #expect(
+            c.events.filter {
+                if case .warning(_, let t) = $0 { return t.contains("dropped") }; return false
+            }.count == 2000)
         #expect(c.leave == nil && client.phase == .ready)
     }
 }

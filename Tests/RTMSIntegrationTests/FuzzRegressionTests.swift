@@ -17,8 +17,9 @@ import Testing
         var intake = WebhookIntake(settings: s)
         let body = Array(#"{"event":"meeting.rtms_started","payload":{}}"#.utf8)
         let signed = Signatures.webhook(secretToken: "fuzz-secret", timestamp: ts, body: body)
-        let req = WebhookRequest(method: "POST", uri: "/", headers: ["x-zm-request-timestamp": ts, "x-zm-signature": signed],
-                                 body: body)
+        let req = WebhookRequest(
+            method: "POST", uri: "/", headers: ["x-zm-request-timestamp": ts, "x-zm-signature": signed],
+            body: body)
         let (reply, delivery) = intake.handle(req, nowMs: nowMilliseconds())
         #expect(reply.status == 401 && delivery == nil)
         #expect(intake.counters.unauthorized == 1)

@@ -60,10 +60,11 @@ func writeTestFile(_ path: String, _ text: String) throws {
     fclose(f)
 }
 
-
 /// A client with the test credentials.
-func makeClient(types: Int, params: MediaParams? = nil, secret: String = testClientSecret,
-                configure: (inout ClientConfig) -> Void = { _ in }) throws -> RTMSClient {
+func makeClient(
+    types: Int, params: MediaParams? = nil, secret: String = testClientSecret,
+    configure: (inout ClientConfig) -> Void = { _ in }
+) throws -> RTMSClient {
     let c = RTMSClient()
     var cfg = c.config
     cfg.clientID = testClientID

@@ -107,7 +107,9 @@ struct ScriptAudio {
     }
 
     func join(_ h: SimHarness, _ audio: AudioParams) throws -> (StreamStart, Collected, started: Int64) {
-        let start = h.meeting { $0.durationMs = Self.durationMs; $0.participants = 3; $0.seed = Self.seed }
+        let start = h.meeting {
+            $0.durationMs = Self.durationMs; $0.participants = 3; $0.seed = Self.seed
+        }
         let client = try makeClient(types: MediaMask.audio.rawValue, params: MediaParams(audio: audio))
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         let c = collect(client, timeout: 20)
@@ -145,8 +147,11 @@ struct ScriptAudio {
     @Test(.enabled(if: LibOpus.shared != nil, Comment(rawValue: libopusMissing)))
     func perSpeakerStereoOpusCarriesEachSpeakersVoice() throws {
         let h = try SimHarness()
-        let (_, c, started) = try join(h, AudioParams(sampleRate: SampleRate.sr48k, channel: AudioChannel.stereo, codec: Codec.opus,
-                                                      dataOpt: DataOption.audioMultiStreams, sendRate: 20))
+        let (_, c, started) = try join(
+            h,
+            AudioParams(
+                sampleRate: SampleRate.sr48k, channel: AudioChannel.stereo, codec: Codec.opus,
+                dataOpt: DataOption.audioMultiStreams, sendRate: 20))
         let script = Self.script(Self.seed)
         let audio = c.media[.audio] ?? []
         #expect(audio.allSatisfy { $0.userID != 0 && $0.data[0] & 0x04 != 0 }, "speaker packets, stereo")
@@ -176,7 +181,9 @@ struct ScriptAudio {
         // What `rtms record --audio-codec opus` writes: an Ogg Opus file per speaker, the packets
         // as received with silence frames in the gaps.
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = Self.durationMs; $0.participants = 3; $0.seed = Self.seed }
+        let start = h.meeting {
+            $0.durationMs = Self.durationMs; $0.participants = 3; $0.seed = Self.seed
+        }
         let (summary, base) = try recordOpusMeeting(start, into: testDirectory("opus-audible"))
         let tracks = (summary["files"]?.arrayValue ?? []).compactMap(\.stringValue).filter { $0.hasSuffix(".opus") }
         #expect(tracks.count >= 2, "\(tracks)")

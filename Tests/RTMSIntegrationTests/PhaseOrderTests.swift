@@ -13,7 +13,9 @@ import Testing
 /// Holds the client's event loop until release(): everything the API queues meanwhile runs after.
 private func holdLoop(_ client: RTMSClient) -> DispatchSemaphore {
     let entered = DispatchSemaphore(value: 0), gate = DispatchSemaphore(value: 0)
-    client.eventLoop.execute { entered.signal(); gate.wait() }
+    client.eventLoop.execute {
+        entered.signal(); gate.wait()
+    }
     entered.wait()
     return gate
 }
@@ -24,11 +26,13 @@ private func holdLoop(_ client: RTMSClient) -> DispatchSemaphore {
         let start = h.meeting { $0.durationMs = 3000 }
         let client = try makeClient(types: MediaMask.audio.rawValue)
         let gate = holdLoop(client)
-        client.subscribe(events: [3, 4], on: true)      // a step the loop runs before the join's
+        client.subscribe(events: [3, 4], on: true)  // a step the loop runs before the join's
         let seen = NIOLockedValueBox<ClientSession.Phase?>(nil)
         let probe = DispatchSemaphore(value: 0)
         // Queued before join() but run after it returned: between the subscribe and join steps.
-        client.eventLoop.execute { seen.withLockedValue { $0 = client.phase }; probe.signal() }
+        client.eventLoop.execute {
+            seen.withLockedValue { $0 = client.phase }; probe.signal()
+        }
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
         #expect(client.phase == .connectingSignaling)
         gate.signal()

@@ -18,17 +18,23 @@ func fastPolicy(_ cfg: inout ClientConfig) {
 
 extension Collected {
     var reconnecting: [(String, Int)] {
-        events.compactMap { if case .reconnecting(let c, let a, _, _) = $0 { return (c.label, a) }; return nil }
+        events.compactMap {
+            if case .reconnecting(let c, let a, _, _) = $0 { return (c.label, a) }; return nil
+        }
     }
     var reconnected: [(String, Int)] {
-        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil }
+        events.compactMap {
+            if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil
+        }
     }
 }
 
 /// Every media message received was sent, none twice; the ones missing were in flight when a
 /// connection was cut (at most `slack` per cut).
-func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, kind: MediaKind, cuts: Int, slack: Int = 25,
-                                           sourceLocation: SourceLocation = #_sourceLocation) {
+func expectNoDuplicatesAndOnlyInFlightLoss(
+    _ c: Collected, report: JSONValue?, kind: MediaKind, cuts: Int, slack: Int = 25,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
     let got = (c.media[kind] ?? []).compactMap(\.sequence).map(Int.init)
     let sent = (report?["sent_sequences"]?[kind.key]?.arrayValue ?? []).compactMap(\.intValue).map(Int.init)
     #expect(Set(got).count == got.count, "\(kind.key): duplicates", sourceLocation: sourceLocation)
@@ -38,7 +44,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
 }
 
 @Suite(.serialized) struct ReconnectIntegrationTests {
-    func joined(_ h: SimHarness, types: Int, until: Int = 10, _ configure: (inout ClientConfig) -> Void = fastPolicy) throws -> (RTMSClient, StreamStart, Collected) {
+    func joined(
+        _ h: SimHarness, types: Int, until: Int = 10, _ configure: (inout ClientConfig) -> Void = fastPolicy
+    ) throws -> (RTMSClient, StreamStart, Collected) {
         let start = h.meeting { $0.durationMs = 60_000 }
         let client = try makeClient(types: types, configure: configure)
         try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
@@ -78,7 +86,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         let c = collect(client, timeout: 10) { $0.ended || $0.count(.audio) >= 10 }
         #expect(c.joinConfirm?.reason == 0, "\(c.joinConfirm?.text ?? "no join confirm")")
         #expect(c.count(.audio) >= 10)
-        let warned = c.events.contains { if case .warning(_, let t) = $0 { return t.contains("attempt 2 of") }; return false }
+        let warned = c.events.contains {
+            if case .warning(_, let t) = $0 { return t.contains("attempt 2 of") }; return false
+        }
         #expect(warned, "the refusal and the retry are reported")
         let conns = h.sim.report(start.streamID)?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
         #expect(conns.filter { $0.hasPrefix("signaling") }.count == 1, "signaling was not redone: \(conns)")
@@ -96,7 +106,10 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         // The server drops media too; the client may notice that first, then rejoins everything.
         #expect(c.reconnecting.contains { $0.0 == "signaling" })
         #expect(c.reconnected.last.map { $0.0 } == "signaling")
-        #expect(c.events.filter { if case .joinConfirm = $0 { return true }; return false }.count == 1, "no second join confirm")
+        #expect(
+            c.events.filter {
+                if case .joinConfirm = $0 { return true }; return false
+            }.count == 1, "no second join confirm")
         let report = h.sim.report(start.streamID)
         let conns = report?["connections"]?.arrayValue?.compactMap { $0["connection"]?.stringValue } ?? []
         #expect(conns.filter { $0.hasPrefix("signaling") }.count == 2 && conns.filter { $0 == "media(1)" }.count == 2)
@@ -114,7 +127,10 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         client.leave()
         #expect(c.leave == nil)
         #expect(c.reconnecting.count >= 2, "refused attempts: \(c.reconnecting)")
-        #expect(c.events.contains { if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("503") }; return false })
+        #expect(
+            c.events.contains {
+                if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("503") }; return false
+            })
         #expect(c.reconnected.map(\.0) == ["signaling"])
         #expect((c.reconnected.first?.1 ?? 0) >= 600)
     }
@@ -167,7 +183,10 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         collect(client, into: &c, timeout: 10) { $0.ended || !$0.reconnected.isEmpty }
         client.leave()
         #expect(c.reconnecting.first.map { $0.0 } == "media(audio)")
-        #expect(c.events.contains { if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("no traffic") }; return false })
+        #expect(
+            c.events.contains {
+                if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("no traffic") }; return false
+            })
         #expect(c.reconnected.map(\.0) == ["media(audio)"])
         #expect(nowMilliseconds() - t0 < 4000, "seconds, not Zoom's 92 s")
     }
@@ -206,7 +225,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
     @Test func aLongPauseLosesNothingSilently() throws {
         let h = try SimHarness()
         let total = 20_000
-        let start = h.meeting { $0.durationMs = 60_000; $0.bench = BenchPlan(count: total, size: 640, rate: 4000) }
+        let start = h.meeting {
+            $0.durationMs = 60_000; $0.bench = BenchPlan(count: total, size: 640, rate: 4000)
+        }
         let client = try makeClient(types: MediaMask.audio.rawValue) { c in
             fastPolicy(&c)
             c.queue = EventQueue.Limits(highWaterBytes: 256 << 10, lowWaterBytes: 64 << 10)
@@ -236,8 +257,9 @@ func expectNoDuplicatesAndOnlyInFlightLoss(_ c: Collected, report: JSONValue?, k
         #expect(Set(seqs).count == seqs.count, "no duplicates")
         #expect(c.reconnecting.isEmpty, "a connection we paused is not dead: \(c.reconnecting)")
         #expect(counters.readPauses >= 1 && counters.droppedQueueFull > 0, "the pause was bounded: \(counters)")
-        #expect(c.count(.audio) + counters.droppedQueueFull == total,
-                "received \(c.count(.audio)) + dropped \(counters.droppedQueueFull) == sent \(total)")
+        #expect(
+            c.count(.audio) + counters.droppedQueueFull == total,
+            "received \(c.count(.audio)) + dropped \(counters.droppedQueueFull) == sent \(total)")
         let warnings = c.events.compactMap { e -> String? in
             if case .warning(let code, let text) = e, code == ClientReason.queueFull { return text }
             return nil
@@ -251,7 +273,9 @@ extension BackpressureTests {
     /// once, even with no pause limit (a paused connection would never report anything).
     @Test func aPauseDoesNotOutliveItsSession() throws {
         let h = try SimHarness()
-        let first = h.meeting { $0.durationMs = 60_000; $0.bench = BenchPlan(count: 20_000, size: 640, rate: 4000) }
+        let first = h.meeting {
+            $0.durationMs = 60_000; $0.bench = BenchPlan(count: 20_000, size: 640, rate: 4000)
+        }
         let client = try makeClient(types: MediaMask.audio.rawValue) { c in
             c.queue = EventQueue.Limits(highWaterBytes: 64 << 10, lowWaterBytes: 16 << 10)
             c.maxPauseMs = 0
@@ -276,7 +300,9 @@ extension BackpressureTests {
     @Test func dropModeKeepsTheStreamAliveAndRecoversAtOnce() throws {
         let h = try SimHarness()
         let total = 24_000
-        let start = h.meeting { $0.durationMs = 60_000; $0.keepAliveMs = 1000; $0.bench = BenchPlan(count: total, size: 640, rate: 3000) }
+        let start = h.meeting {
+            $0.durationMs = 60_000; $0.keepAliveMs = 1000; $0.bench = BenchPlan(count: total, size: 640, rate: 3000)
+        }
         let client = try makeClient(types: MediaMask.audio.rawValue) { c in
             c.queue = EventQueue.Limits(highWaterBytes: 256 << 10, lowWaterBytes: 64 << 10, dropWhenFull: true)
         }
@@ -322,9 +348,12 @@ extension BackpressureTests {
         client.leave()
         let deadline = nowMilliseconds() + 4000
         while h.sim.openSockets > 0 && nowMilliseconds() < deadline { sleepMs(50) }
-        let stillOpen = h.sim.report(start.streamID)?["connections"]?.arrayValue?.filter { $0["closed_ms"] == .null }
+        let stillOpen =
+            h.sim.report(start.streamID)?["connections"]?.arrayValue?.filter { $0["closed_ms"] == .null }
             .map { "\($0["connection"]?.stringValue ?? "?") \($0["path"]?.stringValue ?? "?")" } ?? []
-        #expect(h.sim.openSockets == 0, "\(h.sim.openSockets) connections still open after leave; WebSockets of the stream open: \(stillOpen); tcp: \(tcpStates(port: h.sim.port))")
+        #expect(
+            h.sim.openSockets == 0,
+            "\(h.sim.openSockets) connections still open after leave; WebSockets of the stream open: \(stillOpen); tcp: \(tcpStates(port: h.sim.port))")
     }
 
     /// A server that accepts TCP and never answers the upgrade (a dead or overloaded old
@@ -361,7 +390,6 @@ extension BackpressureTests {
         #expect(open.withLockedValue { $0 } == 0, "abandoned connections still open: \(open.withLockedValue { $0 })")
     }
 }
-
 
 /// Lines of /proc/net/tcp that involve `port` (either end): local, remote, state (hex).
 func tcpStates(port: Int) -> [String] {

@@ -32,8 +32,9 @@ func u16(_ b: [UInt8], _ at: Int) -> Int { Int(b[at]) | Int(b[at + 1]) << 8 }
 func wavInfo(_ path: String) -> (rate: Int, channels: Int, frames: Int)? {
     let b = readFile(path)
     guard b.count >= 44, Array(b[0..<4]) == Array("RIFF".utf8), Array(b[8..<12]) == Array("WAVE".utf8),
-          Array(b[12..<16]) == Array("fmt ".utf8), u16(b, 20) == 1, u16(b, 34) == 16,
-          Array(b[36..<40]) == Array("data".utf8) else { return nil }
+        Array(b[12..<16]) == Array("fmt ".utf8), u16(b, 20) == 1, u16(b, 34) == 16,
+        Array(b[36..<40]) == Array("data".utf8)
+    else { return nil }
     let data = u32(b, 40)
     guard u32(b, 4) == 36 + data, data == b.count - 44 else { return nil }
     let ch = u16(b, 22)
@@ -75,7 +76,9 @@ func testDirectory(_ name: String) -> String {
 }
 
 func pcm(_ samples: [Int16]) -> [UInt8] {
-    samples.flatMap { s -> [UInt8] in let v = UInt16(bitPattern: s); return [UInt8(v & 0xFF), UInt8(v >> 8)] }
+    samples.flatMap { s -> [UInt8] in
+        let v = UInt16(bitPattern: s); return [UInt8(v & 0xFF), UInt8(v >> 8)]
+    }
 }
 
 func samples(_ b: [UInt8]) -> [Int16] {
@@ -166,7 +169,9 @@ func samples(_ b: [UInt8]) -> [Int16] {
 
     @Test func aWholeMeetingOnDisk() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 6000; $0.participants = 4 }
+        let start = h.meeting {
+            $0.durationMs = 6000; $0.participants = 4
+        }
         let dir = testDirectory("meeting")
         let r = try record(h, start, dir: dir)
         let deadline = nowMilliseconds() + 20_000
@@ -199,7 +204,9 @@ func samples(_ b: [UInt8]) -> [Int16] {
 
     @Test func opusIsRecordedAsOggPerSpeaker() throws {
         let h = try SimHarness()
-        let start = h.meeting { $0.durationMs = 6000; $0.participants = 4 }
+        let start = h.meeting {
+            $0.durationMs = 6000; $0.participants = 4
+        }
         let (summary, base) = try recordOpusMeeting(start, into: testDirectory("opus"))
         #expect(summary["audio_format"]?["codec"]?.stringValue == "Opus" && summary["audio_format"]?["sample_rate"]?.intValue == 48_000)
         let files = (summary["files"]?.arrayValue ?? []).compactMap(\.stringValue)

@@ -24,11 +24,15 @@ import Testing
     }
 
     /// The audio connection is failed for `why`, reconnected, and audio flows again.
-    func expectFailedAndRecovered(_ client: RTMSClient, _ c: inout Collected, causeContains why: String,
-                                  sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectFailedAndRecovered(
+        _ client: RTMSClient, _ c: inout Collected, causeContains why: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         let before = c.count(.audio)
         collect(client, into: &c, timeout: 10) { $0.ended || (!$0.reconnected.isEmpty && $0.count(.audio) >= before + 10) }
-        let causes = c.events.compactMap { e -> String? in if case .reconnecting(_, _, _, let cause) = e { return cause }; return nil }
+        let causes = c.events.compactMap { e -> String? in
+            if case .reconnecting(_, _, _, let cause) = e { return cause }; return nil
+        }
         #expect(causes.contains { $0.contains(why) }, "causes: \(causes)", sourceLocation: sourceLocation)
         #expect(c.reconnected.map(\.0) == ["media(audio)"], sourceLocation: sourceLocation)
         #expect(c.leave == nil, sourceLocation: sourceLocation)
@@ -92,8 +96,9 @@ import Testing
         let h = try SimHarness()
         var (client, start, c) = try joined(h)
         defer { client.leave() }
-        let transcript = JSONCodec.encodeMedia(kind: .transcript, userID: 1, userName: "x", payload: Array("not for you".utf8),
-                                               timestamp: 1, sequence: 777_777)
+        let transcript = JSONCodec.encodeMedia(
+            kind: .transcript, userID: 1, userName: "x", payload: Array("not for you".utf8),
+            timestamp: 1, sequence: 777_777)
         #expect(h.sim.inject(start.streamID, connection: "audio", raw: String(decoding: transcript, as: UTF8.self)))
         let before = c.count(.audio)
         collect(client, into: &c, timeout: 10) { $0.ended || $0.count(.audio) >= before + 10 }
@@ -108,8 +113,9 @@ import Testing
         let start = h.meeting { $0.durationMs = 30_000 }
         let client = try makeClient(types: MediaMask.audio.rawValue) { $0.policy.connectRetryDelayMs = 300 }
         defer { client.leave() }
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
-                        timeoutMilliseconds: 3000)
+        try client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs,
+            timeoutMilliseconds: 3000)
         return collect(client, timeout: 10) { $0.ended || $0.joinConfirm != nil }
     }
 
@@ -133,6 +139,9 @@ import Testing
         #expect(c.joinConfirm?.reason == ClientReason.upgradeRefused)
         let text = c.joinConfirm?.text ?? ""
         #expect(text.hasPrefix("signaling connection to") && text.contains("HTTP 500") && text.contains("gave up"), "\(text)")
-        #expect(c.events.filter { if case .warning(_, let t) = $0 { return t.contains("attempt") }; return false }.count >= 2, "retried")
+        #expect(
+            c.events.filter {
+                if case .warning(_, let t) = $0 { return t.contains("attempt") }; return false
+            }.count >= 2, "retried")
     }
 }

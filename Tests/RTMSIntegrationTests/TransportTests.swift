@@ -57,12 +57,19 @@ import Testing
 
     @Test func rejectsAHostNameTheCertificateDoesNotName() throws {
         // The generated certificate names localhost, 127.0.0.1 and ::1; "127.0.0.2" is none of them.
-        let h = try SimHarness(tls: true, configure: { $0.host = "127.0.0.1"; $0.urlHost = "127.0.0.2" })
+        let h = try SimHarness(
+            tls: true,
+            configure: {
+                $0.host = "127.0.0.1"; $0.urlHost = "127.0.0.2"
+            })
         let start = h.meeting()
-        let client = try makeClient(types: 1) { $0.transport.caPath = h.caFile; $0.policy.connectMaxAttempts = 1 }
+        let client = try makeClient(types: 1) {
+            $0.transport.caPath = h.caFile; $0.policy.connectMaxAttempts = 1
+        }
         // 127.0.0.2 is loopback too but the simulator listens on 127.0.0.1 only: connect fails or TLS fails.
-        try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil,
-                        serverURLs: "wss://127.0.0.2:\(h.sim.port)/signaling")
+        try client.join(
+            instanceID: start.instanceID, streamID: start.streamID, signature: nil,
+            serverURLs: "wss://127.0.0.2:\(h.sim.port)/signaling")
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm.map { $0.reason == ClientReason.tlsFailed || $0.reason == ClientReason.connectFailed } == true)
     }
@@ -201,7 +208,9 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     @Test func unreachableProxyIsAConnectFailure() throws {
-        let client = try makeClient(types: 1) { $0.transport.proxyURL = "http://127.0.0.1:1"; $0.policy.connectMaxAttempts = 1 }
+        let client = try makeClient(types: 1) {
+            $0.transport.proxyURL = "http://127.0.0.1:1"; $0.policy.connectMaxAttempts = 1
+        }
         try client.join(instanceID: "m", streamID: "s", signature: "x", serverURLs: "ws://127.0.0.1:9/signaling")
         let c = collect(client, timeout: 10)
         #expect(c.joinConfirm?.reason == ClientReason.connectFailed)
@@ -215,7 +224,9 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
         let n = 50
         var clients: [(RTMSClient, StreamStart)] = []
         for i in 0..<n {
-            let start = h.meeting { $0.durationMs = 4000; $0.seed = UInt64(100 + i) }
+            let start = h.meeting {
+                $0.durationMs = 4000; $0.seed = UInt64(100 + i)
+            }
             let c = try makeClient(types: MediaMask.audio.rawValue | MediaMask.transcript.rawValue)
             try c.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
             clients.append((c, start))
@@ -237,7 +248,9 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
     @Test func hundredSequentialSessionsInOneProcess() throws {
         let h = try SimHarness()
         for i in 0..<100 {
-            let start = h.meeting { $0.durationMs = 60_000; $0.seed = UInt64(1000 + i); $0.reconnectWindowMs = 1000 }
+            let start = h.meeting {
+                $0.durationMs = 60_000; $0.seed = UInt64(1000 + i); $0.reconnectWindowMs = 1000
+            }
             let client = try makeClient(types: MediaMask.audio.rawValue)
             try client.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
             let c = collect(client, timeout: 10) { $0.ended || $0.count(.audio) >= 2 }
@@ -249,7 +262,9 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
         // The same handle joins again after a meeting ends.
         let reuse = try makeClient(types: MediaMask.audio.rawValue)
         for i in 0..<3 {
-            let start = h.meeting { $0.durationMs = 1000; $0.seed = UInt64(5000 + i) }
+            let start = h.meeting {
+                $0.durationMs = 1000; $0.seed = UInt64(5000 + i)
+            }
             try reuse.join(instanceID: start.instanceID, streamID: start.streamID, signature: nil, serverURLs: start.serverURLs)
             let c = collect(reuse, timeout: 10)
             #expect(c.joinConfirm?.reason == 0 && c.leave?.reason == StopReason.meetingEnded, "rejoin \(i)")

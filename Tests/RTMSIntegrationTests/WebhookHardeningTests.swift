@@ -29,8 +29,10 @@ private func hardenedSettings(_ change: (inout WebhookSettings) -> Void = { _ in
 
 private func signed(_ body: [UInt8], secret: String = secret) -> [(String, String)] {
     let ts = String(nowMilliseconds() / 1000)
-    return [("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
-            ("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: body))]
+    return [
+        ("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
+        ("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: body)),
+    ]
 }
 
 /// POSTs a signed event; (status, milliseconds taken). Status 0 = no answer within `timeoutMs`.
@@ -38,8 +40,10 @@ private func postSigned(port: Int, event: String = "session.hardening", timeoutM
     let body = Array(#"{"event":"\#(event)","payload":{"n":\#(nowMilliseconds())}}"#.utf8)
     let t0 = nowMilliseconds()
     do {
-        let r = try WebhookPoster.post(url: "http://127.0.0.1:\(port)\(path)", body: body, headers: signed(body),
-                                       on: Runtime.group.next(), timeout: .milliseconds(timeoutMs)).wait()
+        let r = try WebhookPoster.post(
+            url: "http://127.0.0.1:\(port)\(path)", body: body, headers: signed(body),
+            on: Runtime.group.next(), timeout: .milliseconds(timeoutMs)
+        ).wait()
         return (r.status, nowMilliseconds() - t0)
     } catch {
         print("postSigned: \(error)")
@@ -97,7 +101,10 @@ private func peerClosed(_ fd: Int32, waitMs: Int32) -> Bool {
 
 @Suite(.serialized) struct WebhookHardeningTests {
     @Test func manyIdleSocketsLeaveRoomForASignedWebhook() throws {
-        let server = try WebhookServer(settings: hardenedSettings { $0.maxConnections = 64; $0.headerTimeoutMs = 60_000 })
+        let server = try WebhookServer(
+            settings: hardenedSettings {
+                $0.maxConnections = 64; $0.headerTimeoutMs = 60_000
+            })
         defer { server.stop() }
         var idle: [Int32] = []
         defer { idle.forEach { close($0) } }
@@ -166,7 +173,10 @@ private func peerClosed(_ fd: Int32, waitMs: Int32) -> Bool {
     }
 
     @Test func idleConnectionsAreClosedFreshOrKeptAlive() throws {
-        let server = try WebhookServer(settings: hardenedSettings { $0.idleTimeoutMs = 800; $0.headerTimeoutMs = 1200 })
+        let server = try WebhookServer(
+            settings: hardenedSettings {
+                $0.idleTimeoutMs = 800; $0.headerTimeoutMs = 1200
+            })
         defer { server.stop() }
         // Kept alive after an answered request, then silent: closed after the idle timeout.
         let fd = rawConnect(server.port)
@@ -200,7 +210,10 @@ private func peerClosed(_ fd: Int32, waitMs: Int32) -> Bool {
     }
 
     @Test func atTheCapASlowlorisCrowdDoesNotKeepOutARealRequest() throws {
-        let server = try WebhookServer(settings: hardenedSettings { $0.maxConnections = 16; $0.headerTimeoutMs = 60_000 })
+        let server = try WebhookServer(
+            settings: hardenedSettings {
+                $0.maxConnections = 16; $0.headerTimeoutMs = 60_000
+            })
         defer { server.stop() }
         // 40 clients, each in the middle of a request head: no connection is idle.
         var slow: [Int32] = []
@@ -309,8 +322,10 @@ extension WebhookHardeningTests {
         posix_spawn_file_actions_addclose(&actions, out[0])
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("ZM_RTMS_WEBHOOK_SECRET=\(secret)"), strdup("PATH=/usr/bin:/bin"),
-                                                    strdup("RTMS_LOG_LEVEL=error"), nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = [
+            strdup("ZM_RTMS_WEBHOOK_SECRET=\(secret)"), strdup("PATH=/usr/bin:/bin"),
+            strdup("RTMS_LOG_LEVEL=error"), nil,
+        ]
         defer { (argv + envp).forEach { free($0) } }
         #expect(posix_spawn(&pid, "/bin/sh", &actions, nil, argv, envp) == 0)
         close(out[1])
@@ -331,8 +346,9 @@ extension WebhookHardeningTests {
             if n <= 0 { break }
             text += String(decoding: buf[0..<n], as: UTF8.self)
         }
-        let port = try #require(text.split(separator: " ").drop { $0 != "port" }.dropFirst().first.flatMap { Int($0) },
-                                "no port in \(text)")
+        let port = try #require(
+            text.split(separator: " ").drop { $0 != "port" }.dropFirst().first.flatMap { Int($0) },
+            "no port in \(text)")
         #expect(postSigned(port: port).0 == 200, "answers before the flood")
 
         // Twice as many idle connections as the child has descriptors.

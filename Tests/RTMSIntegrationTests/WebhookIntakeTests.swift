@@ -17,8 +17,10 @@ import Glibc
 
 private let secret = "whsec-intake"
 
-private func signedRequest(_ body: String, path: String = "/", secret: String? = secret, timestamp: Int64? = nil,
-                           signature: String? = nil) -> WebhookRequest {
+private func signedRequest(
+    _ body: String, path: String = "/", secret: String? = secret, timestamp: Int64? = nil,
+    signature: String? = nil
+) -> WebhookRequest {
     let bytes = Array(body.utf8)
     var headers: [String: String] = ["content-type": "application/json"]
     let ts = String(timestamp ?? nowMilliseconds() / 1000)
@@ -39,7 +41,8 @@ private func settings(_ change: (inout WebhookSettings) -> Void = { _ in }) -> W
     return s
 }
 
-private let startedBody = #"{"event":"meeting.rtms_started","event_ts":1,"payload":{"meeting_uuid":"m==","rtms_stream_id":"s1","server_urls":"ws://127.0.0.1:1/signaling"}}"#
+private let startedBody =
+    #"{"event":"meeting.rtms_started","event_ts":1,"payload":{"meeting_uuid":"m==","rtms_stream_id":"s1","server_urls":"ws://127.0.0.1:1/signaling"}}"#
 
 @Suite struct WebhookIntakeDecisionTests {
     @Test func aCorrectlySignedEventIsAcceptedOnce() {
@@ -91,12 +94,15 @@ private let startedBody = #"{"event":"meeting.rtms_started","event_ts":1,"payloa
         var get = signedRequest(startedBody, path: "/zoom/webhook")
         get.method = "GET"
         #expect(intake.handle(get, nowMs: now).reply.status == 404)
-        #expect(intake.handle(signedRequest(startedBody, path: "/zoom/webhook?x=1"), nowMs: now).reply.status == 200, "the query string is not part of the path")
+        #expect(
+            intake.handle(signedRequest(startedBody, path: "/zoom/webhook?x=1"), nowMs: now).reply.status == 200, "the query string is not part of the path")
         #expect(intake.checkHead(method: "POST", uri: "/zoom/webhook", contentLength: 513)?.status == 413)
         #expect(intake.checkHead(method: "POST", uri: "/zoom/webhook", contentLength: 512) == nil)
         let big = #"{"event":"x","pad":""# + String(repeating: "a", count: 600) + #""}"#
         #expect(intake.handle(signedRequest(big, path: "/zoom/webhook"), nowMs: now).reply.status == 413)
-        #expect(intake.handle(signedRequest("{not json", path: "/zoom/webhook"), nowMs: now).reply == WebhookReply(status: 400, body: #"{"error":"Invalid JSON received"}"#))
+        #expect(
+            intake.handle(signedRequest("{not json", path: "/zoom/webhook"), nowMs: now).reply
+                == WebhookReply(status: 400, body: #"{"error":"Invalid JSON received"}"#))
         #expect(intake.handle(signedRequest("[1,2]", path: "/zoom/webhook"), nowMs: now).reply.status == 400)
         let noEvent = intake.handle(signedRequest(#"{"payload":{}}"#, path: "/zoom/webhook"), nowMs: now).reply
         #expect(noEvent.status == 400 && noEvent.body.contains("event"))
@@ -128,7 +134,10 @@ private let startedBody = #"{"event":"meeting.rtms_started","event_ts":1,"payloa
     }
 
     @Test func theDedupeMemoryIsBounded() {
-        var intake = WebhookIntake(settings: settings { $0.dedupeCapacity = 8; $0.secretToken = nil })
+        var intake = WebhookIntake(
+            settings: settings {
+                $0.dedupeCapacity = 8; $0.secretToken = nil
+            })
         let now = nowMilliseconds()
         for i in 0..<20 {
             #expect(intake.handle(signedRequest(#"{"event":"e","n":\#(i)}"#, path: "/zoom/webhook", secret: nil), nowMs: now).delivery != nil)
@@ -137,8 +146,11 @@ private let startedBody = #"{"event":"meeting.rtms_started","event_ts":1,"payloa
         #expect(intake.handle(signedRequest(#"{"event":"e","n":19}"#, path: "/zoom/webhook", secret: nil), nowMs: now).delivery == nil)
         #expect(intake.handle(signedRequest(#"{"event":"e","n":0}"#, path: "/zoom/webhook", secret: nil), nowMs: now).delivery != nil)
         // And they expire with the window.
-        #expect(intake.handle(signedRequest(#"{"event":"e","n":18}"#, path: "/zoom/webhook", secret: nil),
-                              nowMs: now + Int64(intake.settings.dedupeWindowSeconds) * 1000 + 1).delivery != nil)
+        #expect(
+            intake.handle(
+                signedRequest(#"{"event":"e","n":18}"#, path: "/zoom/webhook", secret: nil),
+                nowMs: now + Int64(intake.settings.dedupeWindowSeconds) * 1000 + 1
+            ).delivery != nil)
     }
 
     @Test func theInboxDropsTheOldestAndCountsIt() {
@@ -201,8 +213,10 @@ func post(_ url: String, _ body: [UInt8], headers: [(String, String)] = [], caPa
 
 func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String)] {
     let ts = String(nowMilliseconds() / 1000)
-    return [("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
-            ("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: body))]
+    return [
+        ("Content-Type", "application/json"), ("x-zm-request-timestamp", ts),
+        ("x-zm-signature", Signatures.webhook(secretToken: secret, timestamp: ts, body: body)),
+    ]
 }
 
 @Suite(.serialized) struct WebhookServerTests {
@@ -248,7 +262,10 @@ func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String
             #expect(e.description.contains("both"))
         }
         do {
-            _ = try WebhookServer(settings: settings { $0.certificatePath = "/nonexistent.pem"; $0.keyPath = "/nonexistent.key" })
+            _ = try WebhookServer(
+                settings: settings {
+                    $0.certificatePath = "/nonexistent.pem"; $0.keyPath = "/nonexistent.key"
+                })
             Issue.record("missing files must not start")
         } catch let e as WebhookServerError {
             #expect(e.description.contains("/nonexistent.pem"))
@@ -283,7 +300,10 @@ func signedHeaders(_ body: [UInt8], secret: String = secret) -> [(String, String
         try writeTestFile(base + "-key.pem", tls.privateKeyPEM)
         try writeTestFile(base + "-ca.pem", tls.caPEM)
         defer { for f in ["-cert.pem", "-key.pem", "-ca.pem"] { unlink(base + f) } }
-        let server = try WebhookServer(settings: settings { $0.certificatePath = base + "-cert.pem"; $0.keyPath = base + "-key.pem" })
+        let server = try WebhookServer(
+            settings: settings {
+                $0.certificatePath = base + "-cert.pem"; $0.keyPath = base + "-key.pem"
+            })
         defer { server.stop() }
         let body = Array(startedBody.utf8)
         #expect(post("https://127.0.0.1:\(server.port)/zoom/webhook", body, headers: signedHeaders(body), caPath: base + "-ca.pem").0 == 200)

@@ -37,9 +37,13 @@ final class WebhookReceiver: @unchecked Sendable {
         lock.withLock { requests.append(r) }
         // Answer Zoom's validation challenge like an application would.
         if let v = try? JSON.parse(r.body), v["event"]?.stringValue == "endpoint.url_validation",
-           let plain = v["payload"]?["plainToken"]?.stringValue {
-            return JSON.serialize(.object(["plainToken": .string(plain),
-                                           "encryptedToken": .string(Signatures.urlValidation(secretToken: secret, plainToken: plain))]))
+            let plain = v["payload"]?["plainToken"]?.stringValue
+        {
+            return JSON.serialize(
+                .object([
+                    "plainToken": .string(plain),
+                    "encryptedToken": .string(Signatures.urlValidation(secretToken: secret, plainToken: plain)),
+                ]))
         }
         return Array(#"{"status":"ok"}"#.utf8)
     }
@@ -110,7 +114,10 @@ final class ReceiverHandler: ChannelInboundHandler, RemovableChannelHandler {
     @Test func productsUseTheirOwnEventNamesAndIDKeys() throws {
         let h = try SimHarness()
         for p in Product.allCases {
-            let body = h.sim.createMeeting({ var o = MeetingOptions(); o.product = p; return o }())
+            let body = h.sim.createMeeting(
+                {
+                    var o = MeetingOptions(); o.product = p; return o
+                }())
             #expect(body["event"]?.stringValue == p.startedEvent)
             #expect(body["payload"]?[p.idKey]?.stringValue?.isEmpty == false)
         }

@@ -65,10 +65,10 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
     @Test func acceptsEverySpelling() {
         let bytes: [UInt8] = [0xfb, 0xff, 0xbe, 0x00, 0x10]
         #expect(Base64Codec.decode("+/++ABA=") == bytes)  // padded
-        #expect(Base64Codec.decode("+/++ABA") == bytes)   // unpadded
-        #expect(Base64Codec.decode("-_--ABA") == bytes)   // URL-safe, unpadded
+        #expect(Base64Codec.decode("+/++ABA") == bytes)  // unpadded
+        #expect(Base64Codec.decode("-_--ABA") == bytes)  // URL-safe, unpadded
         #expect(Base64Codec.decode("-_--ABA=") == bytes)  // URL-safe, padded
-        #expect(Base64Codec.decode("+/++\nABA=") == bytes) // with a line break
+        #expect(Base64Codec.decode("+/++\nABA=") == bytes)  // with a line break
     }
 
     @Test func rejectsNonBase64() {
@@ -79,14 +79,22 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
 
 @Suite struct MessageRoundTripTests {
     static let samples: [RTMSMessage] = [
-        .signalingHandshakeRequest(SignalingHandshakeRequest(sequence: 7, instanceID: "m==", streamID: "s1", signature: "sig", bufferData: false, clientAgent: "agent")),
-        .signalingHandshakeResponse(SignalingHandshakeResponse(sequence: 7, statusCode: 0, reason: "", mediaURLs: [(key: "audio", url: "ws://h/a"), (key: "all", url: "ws://h/all")])),
+        .signalingHandshakeRequest(
+            SignalingHandshakeRequest(sequence: 7, instanceID: "m==", streamID: "s1", signature: "sig", bufferData: false, clientAgent: "agent")),
+        .signalingHandshakeResponse(
+            SignalingHandshakeResponse(sequence: 7, statusCode: 0, reason: "", mediaURLs: [(key: "audio", url: "ws://h/a"), (key: "all", url: "ws://h/all")])),
         .signalingHandshakeResponse(SignalingHandshakeResponse(sequence: 1, statusCode: 3, reason: "invalid signature")),
-        .dataHandshakeRequest(DataHandshakeRequest(sequence: 9, instanceID: "w", instanceKey: "webinar_uuid", streamID: "s", signature: "x", mediaType: 32,
-                                                   mediaParams: .explicit(for: MediaKind.allCases), payloadEncryption: false)),
-        .dataHandshakeResponse(DataHandshakeResponse(sequence: 9, statusCode: 0, payloadEncrypted: false, mediaParams: MediaParams(audio: AudioParams(sendRate: 100)))),
+        .dataHandshakeRequest(
+            DataHandshakeRequest(
+                sequence: 9, instanceID: "w", instanceKey: "webinar_uuid", streamID: "s", signature: "x", mediaType: 32,
+                mediaParams: .explicit(for: MediaKind.allCases), payloadEncryption: false)),
+        .dataHandshakeResponse(
+            DataHandshakeResponse(sequence: 9, statusCode: 0, payloadEncrypted: false, mediaParams: MediaParams(audio: AudioParams(sendRate: 100)))),
         .eventSubscription(EventSubscription(events: [.init(eventType: 2, subscribe: true), .init(eventType: 8, subscribe: false)])),
-        .eventUpdate(EventUpdate(event: ["event_type": .int(3), "timestamp": .int(5), "participants": .array([.object(["user_id": .int(1), "user_name": .string("A")])])])),
+        .eventUpdate(
+            EventUpdate(event: [
+                "event_type": .int(3), "timestamp": .int(5), "participants": .array([.object(["user_id": .int(1), "user_name": .string("A")])]),
+            ])),
         .clientReady(streamID: "s"),
         .streamStateUpdate(StateUpdate(state: 4, reason: 6, timestamp: 10, streamID: "s")),
         .sessionStateUpdate(StateUpdate(state: 5, reason: 6, timestamp: 10, sessionID: "sess")),
@@ -97,7 +105,9 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         .media(MediaData(kind: .audio, userID: 16_778_240, userName: "Alice", data: [0, 7, 14, 21], timestamp: 99, sequence: 4)),
         .media(MediaData(kind: .video, userID: 1, userName: "B", data: [0xff, 0xd8, 0xff], timestamp: 100)),
         .media(MediaData(kind: .deskshare, userID: 2, userName: "C", data: [1], timestamp: 101)),
-        .media(MediaData(kind: .transcript, userID: 3, userName: "D", data: Array("Héllo \"world\"".utf8), timestamp: 102, startTime: 90, endTime: 102, language: 9)),
+        .media(
+            MediaData(
+                kind: .transcript, userID: 3, userName: "D", data: Array("Héllo \"world\"".utf8), timestamp: 102, startTime: 90, endTime: 102, language: 9)),
         .media(MediaData(kind: .chat, userID: 4, userName: "E", data: Array("hi\nthere".utf8), timestamp: 103)),
         .media(MediaData(kind: .audio, data: [9, 9], timestamp: 104, channelID: "ch-1")),
         .streamStateRequest(streamID: "s"),
@@ -124,7 +134,8 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
 @Suite struct ToleranceTests {
     @Test func acceptsZoomClientsPrettyBinaryJSONInAnyKeyOrder() throws {
         // What Zoom's client sends: JsonCpp styled output, tabs, "key" : value, trailing newline.
-        let frame = "{\n\t\"meeting_uuid\" : \"mtg-uuid-1==\",\n\t\"msg_type\" : 1,\n\t\"protocol_version\" : 1,\n\t\"rtms_client_agent\" : \"rtms_sdk_cpp-.0.20260319-python-rtms\",\n\t\"rtms_stream_id\" : \"stream-1\",\n\t\"sequence\" : 297376,\n\t\"signature\" : \"sig-abc\"\n}\n"
+        let frame =
+            "{\n\t\"meeting_uuid\" : \"mtg-uuid-1==\",\n\t\"msg_type\" : 1,\n\t\"protocol_version\" : 1,\n\t\"rtms_client_agent\" : \"rtms_sdk_cpp-.0.20260319-python-rtms\",\n\t\"rtms_stream_id\" : \"stream-1\",\n\t\"sequence\" : 297376,\n\t\"signature\" : \"sig-abc\"\n}\n"
         guard case .signalingHandshakeRequest(let r) = try decode(frame) else { Issue.record("wrong type"); return }
         #expect(r.instanceID == "mtg-uuid-1==" && r.streamID == "stream-1" && r.signature == "sig-abc")
         #expect(r.clientAgent == "rtms_sdk_cpp-.0.20260319-python-rtms")
@@ -132,14 +143,18 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
 
     @Test(arguments: ["meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id"])
     func acceptsTheInstanceIDUnderAnyProductKey(_ key: String) throws {
-        guard case .dataHandshakeRequest(let r) = try decode(#"{"msg_type":3,"\#(key)":"id-1","rtms_stream_id":"s","signature":"x","media_type":1,"media_params":null}"#) else {
+        guard
+            case .dataHandshakeRequest(let r) = try decode(
+                #"{"msg_type":3,"\#(key)":"id-1","rtms_stream_id":"s","signature":"x","media_type":1,"media_params":null}"#)
+        else {
             Issue.record("wrong type"); return
         }
         #expect(r.instanceID == "id-1" && r.instanceKey == key && r.mediaParams == nil)
     }
 
     @Test func ignoresUnknownKeysAndMediaKeysOutsideContentOrder() throws {
-        let m = try decode(#"{"zzz":{"deep":[1,{"x":"}"}]},"content":{"extra":[1,2],"timestamp":5,"data":"AAE=","user_name":"N","user_id":"42"},"msg_type":14}"#)
+        let m = try decode(
+            #"{"zzz":{"deep":[1,{"x":"}"}]},"content":{"extra":[1,2],"timestamp":5,"data":"AAE=","user_name":"N","user_id":"42"},"msg_type":14}"#)
         #expect(m == .media(MediaData(kind: .audio, userID: 42, userName: "N", data: [0, 1], timestamp: 5)))
     }
 
@@ -151,7 +166,8 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
     }
 
     @Test func transcriptTextIsNotBase64AndKeepsUnicode() throws {
-        let m = try decode(#"{"msg_type":17,"content":{"user_id":1,"user_name":"A","data":"SGVsbG8 \u00fc ✓","timestamp":1,"start_time":1,"end_time":2,"language":9}}"#)
+        let m = try decode(
+            #"{"msg_type":17,"content":{"user_id":1,"user_name":"A","data":"SGVsbG8 \u00fc ✓","timestamp":1,"start_time":1,"end_time":2,"language":9}}"#)
         guard case .media(let d) = m else { Issue.record("not media"); return }
         #expect(String(decoding: d.data, as: UTF8.self) == "SGVsbG8 ü ✓")
         #expect(d.startTime == 1 && d.endTime == 2 && d.language == 9)
@@ -209,23 +225,28 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
 @Suite struct SignatureTests {
     @Test func handshakeSignatureMatchesZoomsClient() {
         // Observed on the wire from Zoom's client.
-        #expect(Signatures.handshake(clientID: "cid123", clientSecret: "csec456", instanceID: "4444AAAiAAAAAiAiAiiAii==",
-                                     streamID: "609340fb2a7946909659956c8aa9250c")
-            == "79f72363c77402ba68663a47ac4d4a02dc6daad1dd843796f950cc0a24595107")
+        #expect(
+            Signatures.handshake(
+                clientID: "cid123", clientSecret: "csec456", instanceID: "4444AAAiAAAAAiAiAiiAii==",
+                streamID: "609340fb2a7946909659956c8aa9250c")
+                == "79f72363c77402ba68663a47ac4d4a02dc6daad1dd843796f950cc0a24595107")
     }
 
     @Test func webhookSignatureAndValidationToken() {
-        #expect(Signatures.webhook(secretToken: "tok", timestamp: "1700000000", body: Array(#"{"event":"x"}"#.utf8))
-            == "v0=67db58c5cf544da273f7139bb12d722e02d905e02a133c8630ae15cf2e068381")
-        #expect(Signatures.urlValidation(secretToken: "tok", plainToken: "plain123")
-            == "33aff939b126c706ae5310fcae440e2033546224091690c1f3c7bd54fa24185b")
+        #expect(
+            Signatures.webhook(secretToken: "tok", timestamp: "1700000000", body: Array(#"{"event":"x"}"#.utf8))
+                == "v0=67db58c5cf544da273f7139bb12d722e02d905e02a133c8630ae15cf2e068381")
+        #expect(
+            Signatures.urlValidation(secretToken: "tok", plainToken: "plain123")
+                == "33aff939b126c706ae5310fcae440e2033546224091690c1f3c7bd54fa24185b")
         #expect(Signatures.constantTimeEqual("abc", "abc"))
         #expect(!Signatures.constantTimeEqual("abc", "abd"))
         #expect(!Signatures.constantTimeEqual("abc", "ab"))
     }
 
     @Test func webhookPayloadGivesJoinInformationByIDPriority() throws {
-        let body = try JSON.parse(#"{"event":"webinar.rtms_started","payload":{"webinar_uuid":"w","session_id":"x","rtms_stream_id":"s","server_urls":"wss://a"}}"#)
+        let body = try JSON.parse(
+            #"{"event":"webinar.rtms_started","payload":{"webinar_uuid":"w","session_id":"x","rtms_stream_id":"s","server_urls":"wss://a"}}"#)
         let s = try StreamStart(payload: body.objectValue!)
         #expect(s.instanceID == "w" && s.instanceKey == "webinar_uuid" && s.streamID == "s" && s.serverURLs == "wss://a")
         #expect(Product.parse(event: "contact_center.voice_rtms_stopped")! == (.contactCenter, "stopped"))

@@ -26,8 +26,10 @@ func loadWireFrames() -> [WireFrame] {
     var cap = 0
     while getline(&line, &cap, f) > 0 {
         guard let line, let v = try? JSON.parse(String(cString: line)) else { continue }
-        frames.append(WireFrame(run: v["run"]?.stringValue ?? "", clientToServer: v["dir"]?.stringValue == "c2s",
-                                data: v["data"]?.stringValue ?? ""))
+        frames.append(
+            WireFrame(
+                run: v["run"]?.stringValue ?? "", clientToServer: v["dir"]?.stringValue == "c2s",
+                data: v["data"]?.stringValue ?? ""))
     }
     free(line)
     return frames
@@ -67,8 +69,10 @@ let wireFrames = loadWireFrames()
 
     /// Every server frame of the well-formed runs decodes on the client side.
     @Test func serverFramesOfWellFormedRunsDecode() throws {
-        let good: Set<String> = ["r01_basic", "r12_all4", "r14_params", "r30_keepalive", "r41_subs", "r43_states",
-                                 "r44_terminate", "r91_vsub_ok", "r91_vsub_err", "c02_ctypes_all_ok", "r60_subproto_binary_pretty"]
+        let good: Set<String> = [
+            "r01_basic", "r12_all4", "r14_params", "r30_keepalive", "r41_subs", "r43_states",
+            "r44_terminate", "r91_vsub_ok", "r91_vsub_err", "c02_ctypes_all_ok", "r60_subproto_binary_pretty",
+        ]
         var n = 0
         for f in wireFrames where !f.clientToServer && good.contains(f.run) {
             _ = try decode(f.data)
@@ -87,8 +91,10 @@ let wireFrames = loadWireFrames()
             }
         }
         // Only runs that exist to send broken frames fail.
-        let brokenRuns: Set<String> = ["r11_no_status", "r12c_sig_status_str", "r11_no_media_server", "r11_url_string",
-                                       "r50_media", "r51_media2", "r95_misc", "r52_meta", "r40_events"]
+        let brokenRuns: Set<String> = [
+            "r11_no_status", "r12c_sig_status_str", "r11_no_media_server", "r11_url_string",
+            "r50_media", "r51_media2", "r95_misc", "r52_meta", "r40_events",
+        ]
         for run in failures.keys { #expect(brokenRuns.contains(run), "unexpected decode failure in \(run)") }
         #expect(failures["r11_no_status"] == 1)
         #expect(failures["r12c_sig_status_str"] == 1)

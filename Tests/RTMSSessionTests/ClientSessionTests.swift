@@ -5,20 +5,37 @@ import Testing
 @testable import RTMSSession
 
 func params(types: Int, urls: [String] = ["ws://sig"], timeout: Int = 5000) -> JoinParameters {
-    JoinParameters(instanceID: "m==", streamID: "s1", signature: "sig", signalingURLs: urls, timeoutMilliseconds: timeout,
-                   mediaTypes: types, clientAgent: "test")
+    JoinParameters(
+        instanceID: "m==", streamID: "s1", signature: "sig", signalingURLs: urls, timeoutMilliseconds: timeout,
+        mediaTypes: types, clientAgent: "test")
 }
 
 extension Array where Element == SessionAction {
     var connects: [(id: Int, role: ConnectionRole, url: String)] {
-        compactMap { if case .connect(let id, let role, let url) = $0 { return (id, role, url) }; return nil }
+        compactMap {
+            if case .connect(let id, let role, let url) = $0 { return (id, role, url) }; return nil
+        }
     }
     var sends: [(id: Int, message: RTMSMessage)] {
-        compactMap { if case .send(let id, let m) = $0 { return (id, m) }; return nil }
+        compactMap {
+            if case .send(let id, let m) = $0 { return (id, m) }; return nil
+        }
     }
-    var events: [ClientEvent] { compactMap { if case .emit(let e) = $0 { return e }; return nil } }
-    var closes: [Int] { compactMap { if case .close(let id, _, _) = $0 { return id }; return nil } }
-    var drains: [Int] { compactMap { if case .drain(let id) = $0 { return id }; return nil } }
+    var events: [ClientEvent] {
+        compactMap {
+            if case .emit(let e) = $0 { return e }; return nil
+        }
+    }
+    var closes: [Int] {
+        compactMap {
+            if case .close(let id, _, _) = $0 { return id }; return nil
+        }
+    }
+    var drains: [Int] {
+        compactMap {
+            if case .drain(let id) = $0 { return id }; return nil
+        }
+    }
     var joinConfirm: (Int, String)? {
         for e in events { if case .joinConfirm(let r, let t) = e { return (r, t) } }
         return nil
@@ -97,7 +114,8 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         #expect(a.connects.count == 1 && a.connects[0].url == "ws://media/all" && a.connects[0].role == .media(mask: 32))
         guard case .dataHandshakeRequest(let r) = s.connected(a.connects[0].id).sends.first?.message else { Issue.record("no request"); return }
         #expect(r.mediaType == 32)
-        #expect(r.mediaParams?.audio != nil && r.mediaParams?.video != nil && r.mediaParams?.deskshare != nil
+        #expect(
+            r.mediaParams?.audio != nil && r.mediaParams?.video != nil && r.mediaParams?.deskshare != nil
                 && r.mediaParams?.transcript != nil && r.mediaParams?.chat != nil)
     }
 
@@ -125,7 +143,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         _ = s.connected(sig)
         let a = s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: [(key: "audio", url: "ws://a")])), nowMs: 0)
         #expect(a.connects.count == 1)
-        #expect(a.events.contains { if case .warning(_, let t) = $0 { return t.contains("video") }; return false })
+        #expect(
+            a.events.contains {
+                if case .warning(_, let t) = $0 { return t.contains("video") }; return false
+            })
 
         var s2 = ClientSession()
         let sig2 = s2.join(params(types: 2), nowMs: 0).connects[0].id
@@ -138,7 +159,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
     @Test(arguments: [
         (DataHandshakeResponse(statusCode: 0, payloadEncrypted: false, mediaParams: nil), "media_params.audio is missing"),
         (DataHandshakeResponse(statusCode: 0, payloadEncrypted: nil, mediaParams: .explicit(for: [.audio])), "payload_encrypted is missing"),
-        (DataHandshakeResponse(statusCode: 0, payloadEncrypted: false, mediaParams: .explicit(for: [.audio]), missingParamFields: ["audio.codec"]), "audio.codec"),
+        (
+            DataHandshakeResponse(statusCode: 0, payloadEncrypted: false, mediaParams: .explicit(for: [.audio]), missingParamFields: ["audio.codec"]),
+            "audio.codec"
+        ),
         (DataHandshakeResponse(statusCode: 33, reason: "bad params"), "INVALID_MEDIA_DESKSHARE_CODEC"),
     ])
     func brokenMediaResponsesFailTheJoinWithText(_ r: DataHandshakeResponse, _ text: String) throws {
@@ -210,8 +234,12 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         }
         #expect(subs == [[.init(eventType: 2, subscribe: true), .init(eventType: 3, subscribe: true), .init(eventType: 4, subscribe: true)]])
         // Order: client ready, join confirm, then the subscription.
-        let readyIndex = last.firstIndex { if case .send(_, .clientReady) = $0 { return true }; return false }
-        let subIndex = last.firstIndex { if case .send(_, .eventSubscription) = $0 { return true }; return false }
+        let readyIndex = last.firstIndex {
+            if case .send(_, .clientReady) = $0 { return true }; return false
+        }
+        let subIndex = last.firstIndex {
+            if case .send(_, .eventSubscription) = $0 { return true }; return false
+        }
         #expect(readyIndex! < subIndex!)
     }
 
@@ -234,20 +262,34 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
 
     @Test func participantEventsBecomeUserUpdatesAndRawJSON() {
         var (s, sig, _, _) = joined(types: 1)
-        let join = EventUpdate(event: ["event_type": .int(3), "timestamp": .int(5), "participants": .array([
-            .object(["user_id": .int(111), "user_name": .string("Bob")]), .object(["user_id": .int(222), "user_name": .string("Carol")])])])
+        let join = EventUpdate(event: [
+            "event_type": .int(3), "timestamp": .int(5),
+            "participants": .array([
+                .object(["user_id": .int(111), "user_name": .string("Bob")]), .object(["user_id": .int(222), "user_name": .string("Carol")]),
+            ]),
+        ])
         let a = s.received(sig, .eventUpdate(join), nowMs: 0).events
         // Zoom's order: per-user updates, the raw event, then the wrappers' typed event.
-        #expect(a == [.userUpdate(op: UserOp.join, userID: 111, userName: "Bob"), .userUpdate(op: UserOp.join, userID: 222, userName: "Carol"),
-                      .eventEx(json: #"{"event_type":3,"participants":[{"user_id":111,"user_name":"Bob"},{"user_id":222,"user_name":"Carol"}],"timestamp":5}"#),
-                      .participantEvent(op: UserOp.join, timestamp: 5, participants: [EventParticipant(userID: 111, userName: "Bob"),
-                                                                                      EventParticipant(userID: 222, userName: "Carol")])])
+        #expect(
+            a == [
+                .userUpdate(op: UserOp.join, userID: 111, userName: "Bob"), .userUpdate(op: UserOp.join, userID: 222, userName: "Carol"),
+                .eventEx(json: #"{"event_type":3,"participants":[{"user_id":111,"user_name":"Bob"},{"user_id":222,"user_name":"Carol"}],"timestamp":5}"#),
+                .participantEvent(
+                    op: UserOp.join, timestamp: 5,
+                    participants: [
+                        EventParticipant(userID: 111, userName: "Bob"),
+                        EventParticipant(userID: 222, userName: "Carol"),
+                    ]),
+            ])
         let leave = EventUpdate(event: ["event_type": .int(4), "timestamp": .int(6), "participants": .array([.object(["user_id": .int(222)])])])
         let l = s.received(sig, .eventUpdate(leave), nowMs: 0).events
-        #expect(l == [.userUpdate(op: UserOp.leave, userID: 222, userName: ""),
-                      .eventEx(json: #"{"event_type":4,"participants":[{"user_id":222}],"timestamp":6}"#),
-                      .participantEvent(op: UserOp.leave, timestamp: 6, participants: [EventParticipant(userID: 222, userName: "")])],
-                "a leave names nobody: \"\" as the name")
+        #expect(
+            l == [
+                .userUpdate(op: UserOp.leave, userID: 222, userName: ""),
+                .eventEx(json: #"{"event_type":4,"participants":[{"user_id":222}],"timestamp":6}"#),
+                .participantEvent(op: UserOp.leave, timestamp: 6, participants: [EventParticipant(userID: 222, userName: "")]),
+            ],
+            "a leave names nobody: \"\" as the name")
         let video = EventUpdate(event: ["event_type": .int(8), "timestamp": .int(7), "participants": .array([.object(["user_id": .int(111)])])])
         #expect(s.received(sig, .eventUpdate(video), nowMs: 0).events.first == .participantVideo(userIDs: [111], isOn: true))
     }
@@ -259,15 +301,22 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         }
         // No participants key, no timestamp: one event naming nobody, timestamp 0, no user updates.
         #expect(typed(["event_type": .int(3)]) == [.participantEvent(op: UserOp.join, timestamp: 0, participants: [])])
-        #expect(typed(["event_type": .int(4), "timestamp": .int(8), "participants": .array([])])
+        #expect(
+            typed(["event_type": .int(4), "timestamp": .int(8), "participants": .array([])])
                 == [.participantEvent(op: UserOp.leave, timestamp: 8, participants: [])])
         // String ids and a single user at the top level are read as the per-user form reads them.
-        #expect(typed(["event_type": .int(3), "timestamp": .int(9), "participants": .array([.object(["user_id": .string("42")])])])
-                == [.userUpdate(op: UserOp.join, userID: 42, userName: ""),
-                    .participantEvent(op: UserOp.join, timestamp: 9, participants: [EventParticipant(userID: 42, userName: "")])])
-        #expect(typed(["event_type": .int(4), "timestamp": .int(10), "user_id": .int(7), "user_name": .string("Dan")])
-                == [.userUpdate(op: UserOp.leave, userID: 7, userName: "Dan"),
-                    .participantEvent(op: UserOp.leave, timestamp: 10, participants: [EventParticipant(userID: 7, userName: "Dan")])])
+        #expect(
+            typed(["event_type": .int(3), "timestamp": .int(9), "participants": .array([.object(["user_id": .string("42")])])])
+                == [
+                    .userUpdate(op: UserOp.join, userID: 42, userName: ""),
+                    .participantEvent(op: UserOp.join, timestamp: 9, participants: [EventParticipant(userID: 42, userName: "")]),
+                ])
+        #expect(
+            typed(["event_type": .int(4), "timestamp": .int(10), "user_id": .int(7), "user_name": .string("Dan")])
+                == [
+                    .userUpdate(op: UserOp.leave, userID: 7, userName: "Dan"),
+                    .participantEvent(op: UserOp.leave, timestamp: 10, participants: [EventParticipant(userID: 7, userName: "Dan")]),
+                ])
     }
 
     @Test func typedEvents() {
@@ -277,9 +326,11 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
             s.received(sig, .eventUpdate(EventUpdate(event: e)), nowMs: 0).events.first { if case .eventEx = $0 { false } else { true } }
         }
         #expect(first(["event_type": .int(1), "timestamp": .int(10)]) == .firstPacket(timestamp: 10))
-        #expect(first(["event_type": .int(2), "timestamp": .int(11), "user_id": .int(5), "user_name": .string("Eve")])
+        #expect(
+            first(["event_type": .int(2), "timestamp": .int(11), "user_id": .int(5), "user_name": .string("Eve")])
                 == .activeSpeaker(userID: 5, userName: "Eve", timestamp: 11))
-        #expect(first(["event_type": .int(5), "timestamp": .int(12), "user_id": .int(5), "user_name": .string("Eve")])
+        #expect(
+            first(["event_type": .int(5), "timestamp": .int(12), "user_id": .int(5), "user_name": .string("Eve")])
                 == .sharing(started: true, userID: 5, userName: "Eve", timestamp: 12))
         #expect(first(["event_type": .int(6), "timestamp": .int(13)]) == .sharing(started: false, userID: 0, userName: "", timestamp: 13))
         #expect(first(["event_type": .int(7), "timestamp": .int(14)]) == .mediaInterrupted(timestamp: 14))
@@ -303,7 +354,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         #expect(a.closes == [sig])
         #expect(Set(a.drains) == Set(media.keys))
         #expect(a.contains(.startTimer(.endDrain, milliseconds: ClientSession.endDrainMs)))
-        #expect(!a.events.contains { if case .leave = $0 { return true }; return false } && !a.contains(.ended))
+        #expect(
+            !a.events.contains {
+                if case .leave = $0 { return true }; return false
+            } && !a.contains(.ended))
         #expect(s.phase == .ending && s.isActive && !s.isJoined)
         // Nothing else starts meanwhile: no reconnection, no second end.
         #expect(s.stopped(reason: 6, nowMs: 0).isEmpty)
@@ -311,7 +365,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         let ids = Array(media.keys)
         #expect(s.closed(ids[0], CloseInfo(peerCloseCode: 1000, initiatedLocally: true), nowMs: 1).isEmpty)
         let b = s.closed(ids[1], CloseInfo(peerCloseCode: nil, initiatedLocally: true), nowMs: 2)
-        #expect(b.events.contains { if case .leave(6, let t) = $0 { return t.contains("MEETING_ENDED") }; return false })
+        #expect(
+            b.events.contains {
+                if case .leave(6, let t) = $0 { return t.contains("MEETING_ENDED") }; return false
+            })
         #expect(b.contains(.cancelTimer(.endDrain)) && b.contains(.ended) && !s.isActive)
     }
 
@@ -320,7 +377,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         _ = s.received(sig, .streamStateUpdate(StateUpdate(state: 4, reason: 6)), nowMs: 0)
         let a = s.timerFired(.endDrain, nowMs: 3000)
         #expect(Set(a.closes) == Set(media.keys))
-        #expect(a.events.contains { if case .leave(6, _) = $0 { return true }; return false } && a.contains(.ended))
+        #expect(
+            a.events.contains {
+                if case .leave(6, _) = $0 { return true }; return false
+            } && a.contains(.ended))
 
         var (t, _, media2, _) = joined(types: 1)
         _ = t.stopped(reason: 6, nowMs: 0)
@@ -344,7 +404,10 @@ func joined(types: Int, subscribeFirst: [Int] = []) -> (ClientSession, sig: Int,
         let sig = s.join(params(types: 0), nowMs: 0).connects[0].id
         _ = s.connected(sig)
         let a = s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0)
-        #expect(a.sends.contains { if case .videoSubscriptionRequest(let r) = $0.message { return r.userID == 16_778_240 && r.subscribe }; return false })
+        #expect(
+            a.sends.contains {
+                if case .videoSubscriptionRequest(let r) = $0.message { return r.userID == 16_778_240 && r.subscribe }; return false
+            })
         let b = s.received(sig, .videoSubscriptionResponse(StatusReply(userID: 16_778_240, statusCode: 0, reason: "OK")), nowMs: 0)
         #expect(b.events == [.videoSubscribed(userID: 16_778_240, status: 0, reason: "OK")])
     }

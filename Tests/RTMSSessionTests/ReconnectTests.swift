@@ -6,12 +6,20 @@ import Testing
 
 extension Array where Element == SessionAction {
     var reconnecting: [(String, Int, Int)] {
-        events.compactMap { if case .reconnecting(let c, let a, let d, _) = $0 { return (c.label, a, d) }; return nil }
+        events.compactMap {
+            if case .reconnecting(let c, let a, let d, _) = $0 { return (c.label, a, d) }; return nil
+        }
     }
     var reconnected: [(String, Int)] {
-        events.compactMap { if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil }
+        events.compactMap {
+            if case .reconnected(let c, let g) = $0 { return (c.label, g) }; return nil
+        }
     }
-    var leaves: [Int] { events.compactMap { if case .leave(let r, _) = $0 { return r }; return nil } }
+    var leaves: [Int] {
+        events.compactMap {
+            if case .leave(let r, _) = $0 { return r }; return nil
+        }
+    }
     func timer(_ k: TimerKind) -> Int? {
         for a in self { if case .startTimer(let t, let ms) = a, t == k { return ms } }
         return nil
@@ -81,7 +89,10 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         }
         #expect(delays[0] == 0 && delays[1] >= 2400 && delays[1] <= 3600 && delays[4] >= 19_200)
         #expect(a.leaves == [ClientReason.connectFailed])
-        #expect(a.events.contains { if case .leave(_, let t) = $0 { return t.contains("gave up reconnecting media(audio) after 5 attempts") }; return false })
+        #expect(
+            a.events.contains {
+                if case .leave(_, let t) = $0 { return t.contains("gave up reconnecting media(audio) after 5 attempts") }; return false
+            })
         #expect(!s.isActive)
     }
 
@@ -116,8 +127,14 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(b.joinConfirm == nil)
         #expect(b.reconnected.map(\.0) == ["signaling"] && b.reconnected[0].1 == 250)
         // What the application registered is sent again.
-        #expect(b.sends.contains { if case .eventSubscription(let e) = $0.message { return e.events.map(\.eventType) == [3, 4] }; return false })
-        #expect(b.sends.contains { if case .videoSubscriptionRequest(let v) = $0.message { return v.userID == 77 && v.subscribe }; return false })
+        #expect(
+            b.sends.contains {
+                if case .eventSubscription(let e) = $0.message { return e.events.map(\.eventType) == [3, 4] }; return false
+            })
+        #expect(
+            b.sends.contains {
+                if case .videoSubscriptionRequest(let v) = $0.message { return v.userID == 77 && v.subscribe }; return false
+            })
         #expect(b.sends.contains { $0.message == .clientReady(streamID: "s1") })
         #expect(s.isJoined && !s.isRejoining)
     }
@@ -145,7 +162,10 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         #expect(b.timer(.attemptTimeout) == 10_000)
         let c = s.timerFired(.attemptTimeout, nowMs: 10_000)
         #expect(c.reconnecting.first?.1 == 2)
-        #expect(c.events.contains { if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("timed out") }; return false })
+        #expect(
+            c.events.contains {
+                if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("timed out") }; return false
+            })
     }
 
     @Test func scenario1NewServerURLsMoveTheSessionAndDuplicatesAreIgnored() throws {
@@ -293,7 +313,9 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         p.policy.connectRetryDelayMs = 100
         let sig = s.join(p, nowMs: 0).connects[0].id
         _ = s.connected(sig)
-        let audio = try #require(s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0).connects.first).id
+        let audio = try #require(
+            s.received(sig, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: 0, mediaURLs: okURLs)), nowMs: 0).connects.first
+        ).id
         _ = s.connected(audio)
         let a = s.received(audio, .dataHandshakeResponse(DataHandshakeResponse(statusCode: StatusCode.duplicateMediaConnection)), nowMs: 10)
         #expect(a.joinConfirm == nil && a.closes == [audio] && a.timer(.mediaReconnect(mask: 1)) == 100)
@@ -325,11 +347,13 @@ func completeRejoin(_ s: inout ClientSession, _ a: [SessionAction], now: Int64) 
         var last: [SessionAction] = []
         for attempt in 0..<3 {
             _ = t.connected(id)
-            last = t.received(id, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: StatusCode.duplicateSignalRequest)), nowMs: Int64(attempt * 100))
+            last = t.received(
+                id, .signalingHandshakeResponse(SignalingHandshakeResponse(statusCode: StatusCode.duplicateSignalRequest)), nowMs: Int64(attempt * 100))
             if attempt < 2 { id = try #require(t.timerFired(.connectRetry, nowMs: Int64(attempt * 100 + 100)).connects.first).id }
         }
-        #expect(last.joinConfirm?.0 == StatusCode.duplicateSignalRequest && last.joinConfirm?.1.contains("gave up after 3 attempts") == true,
-                "\(String(describing: last.joinConfirm))")
+        #expect(
+            last.joinConfirm?.0 == StatusCode.duplicateSignalRequest && last.joinConfirm?.1.contains("gave up after 3 attempts") == true,
+            "\(String(describing: last.joinConfirm))")
 
         // A refusal for good (a bad signature) is not retried.
         var u = ClientSession()

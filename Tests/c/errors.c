@@ -14,7 +14,8 @@
 
 static int passed, failed;
 
-static void check(int ok, const char *what, long got) {
+static void check(int ok, const char *what, long got)
+{
     if (ok) {
         passed++;
         return;
@@ -24,24 +25,25 @@ static void check(int ok, const char *what, long got) {
 }
 
 /* A status error: positive code (RTMS_SDK_FAILURE is the one negative status) and text. */
-#define STATUS_ERR(call, code)                                                                   \
-    do {                                                                                         \
-        int r_ = (call);                                                                         \
-        check(r_ == (code) && rtms_last_error()[0] != '\0', #call " == " #code, r_);            \
+#define STATUS_ERR(call, code)                                                                                         \
+    do {                                                                                                               \
+        int r_ = (call);                                                                                               \
+        check(r_ == (code) && rtms_last_error()[0] != '\0', #call " == " #code, r_);                                   \
     } while (0)
 /* A value (or webhook) error: negative, the negated code, and text. */
-#define VALUE_ERR(call, code)                                                                    \
-    do {                                                                                         \
-        int r_ = (call);                                                                         \
-        check(r_ == -(code) && rtms_last_error()[0] != '\0', #call " == -" #code, r_);          \
+#define VALUE_ERR(call, code)                                                                                          \
+    do {                                                                                                               \
+        int r_ = (call);                                                                                               \
+        check(r_ == -(code) && rtms_last_error()[0] != '\0', #call " == -" #code, r_);                                 \
     } while (0)
-#define IS_NULL(call)                                                                            \
-    do {                                                                                         \
-        const void *p_ = (const void *)(call);                                                   \
-        check(p_ == NULL && rtms_last_error()[0] != '\0', #call " == NULL", p_ != NULL);        \
+#define IS_NULL(call)                                                                                                  \
+    do {                                                                                                               \
+        const void *p_ = (const void *)(call);                                                                         \
+        check(p_ == NULL && rtms_last_error()[0] != '\0', #call " == NULL", p_ != NULL);                               \
     } while (0)
 
-static void client_functions(struct rtms_csdk *h) {
+static void client_functions(struct rtms_csdk *h)
+{
     struct rtms_options o;
     struct rtms_stats st;
     struct rtms_csdk_ops ops;
@@ -82,7 +84,8 @@ static void client_functions(struct rtms_csdk *h) {
     IS_NULL(rtms_get_user_data(h));
 }
 
-static void bad_arguments(void) {
+static void bad_arguments(void)
+{
     struct rtms_csdk *h = rtms_alloc();
     struct rtms_options o;
     struct rtms_stats st;
@@ -121,7 +124,8 @@ static void bad_arguments(void) {
     client_functions(h);
 }
 
-static void webhook_functions(void) {
+static void webhook_functions(void)
+{
     struct rtms_webhook_options o;
     struct rtms_webhook_stats st;
     char *out = NULL;
@@ -163,18 +167,27 @@ static void webhook_functions(void) {
     VALUE_ERR(rtms_webhook_stop(wh), RTMS_SDK_NOT_EXIST);
 }
 
-static void on_assigned(rtms_fleet *f, const char *id, int64_t generation, const char *payload, const char *prev, void *ud) {
-    (void)f; (void)id; (void)generation; (void)payload; (void)prev; (void)ud;
+static void on_assigned(rtms_fleet *f, const char *id, int64_t generation, const char *payload, const char *prev,
+                        void *ud)
+{
+    (void)f;
+    (void)id;
+    (void)generation;
+    (void)payload;
+    (void)prev;
+    (void)ud;
 }
 
 /* A fleet that cannot be created: every option checked before anything is bound or connected. */
-static void fleet_refused(const char *what, struct rtms_fleet_options *o, rtms_fleet_assigned_cb cb) {
+static void fleet_refused(const char *what, struct rtms_fleet_options *o, rtms_fleet_assigned_cb cb)
+{
     rtms_fleet *f = rtms_fleet_create(o, cb, NULL, NULL);
     check(f == NULL && rtms_last_error()[0] != '\0', what, f != NULL);
     if (f) rtms_fleet_release(f);
 }
 
-static void fleet_functions(void) {
+static void fleet_functions(void)
+{
     struct rtms_fleet_options o;
     struct rtms_fleet_options init = RTMS_FLEET_OPTIONS_INIT;
     char *out = (char *)"not touched";
@@ -184,16 +197,19 @@ static void fleet_functions(void) {
     VALUE_ERR(rtms_fleet_options_init(NULL, RTMS_FLEET_OPTIONS_VERSION), RTMS_SDK_INVALID_ARGS);
     VALUE_ERR(rtms_fleet_options_init(&o, 99), RTMS_SDK_INVALID_ARGS);
     VALUE_ERR(rtms_fleet_options_init(&o, 0), RTMS_SDK_INVALID_ARGS);
-    check(rtms_fleet_options_init(&o, RTMS_FLEET_OPTIONS_VERSION) == RTMS_SDK_OK, "rtms_fleet_options_init == RTMS_SDK_OK", 0);
+    check(rtms_fleet_options_init(&o, RTMS_FLEET_OPTIONS_VERSION) == RTMS_SDK_OK,
+          "rtms_fleet_options_init == RTMS_SDK_OK", 0);
     check(o.version == init.version && o.database_url == init.database_url && o.node_id == init.node_id &&
-          o.max_streams == init.max_streams && o.lease_ms == init.lease_ms && o.renew_ms == init.renew_ms &&
-          o.lease_margin_ms == init.lease_margin_ms && o.advertise_url == init.advertise_url && o.host == init.host &&
-          o.port == init.port && o.path == init.path && o.secret_token == init.secret_token &&
-          o.cert_path == init.cert_path && o.key_path == init.key_path && o.start_timeout_ms == init.start_timeout_ms,
+              o.max_streams == init.max_streams && o.lease_ms == init.lease_ms && o.renew_ms == init.renew_ms &&
+              o.lease_margin_ms == init.lease_margin_ms && o.advertise_url == init.advertise_url &&
+              o.host == init.host && o.port == init.port && o.path == init.path &&
+              o.secret_token == init.secret_token && o.cert_path == init.cert_path && o.key_path == init.key_path &&
+              o.start_timeout_ms == init.start_timeout_ms,
           "rtms_fleet_options_init == RTMS_FLEET_OPTIONS_INIT", 0);
     check(o.max_streams == -1 && o.lease_ms == -1 && o.port == -1 && o.database_url == NULL && o.start_timeout_ms == -1,
           "rtms_fleet_options_init: -1 and NULL defaults", 0);
-    check(RTMS_FLEET_REASON_UNKNOWN == -1 && RTMS_FLEET_DEFAULT_LEASE_MS == 10000 && RTMS_FLEET_DEFAULT_MAX_STREAMS == 100,
+    check(RTMS_FLEET_REASON_UNKNOWN == -1 && RTMS_FLEET_DEFAULT_LEASE_MS == 10000 &&
+              RTMS_FLEET_DEFAULT_MAX_STREAMS == 100,
           "RTMS_FLEET_* constants", 0);
 
     /* rtms_fleet_create: NULL with the reason, for every bad option. */
@@ -273,11 +289,13 @@ static void fleet_functions(void) {
     VALUE_ERR(rtms_fleet_done(fake, "s", 1, 6), RTMS_SDK_NOT_EXIST);
     VALUE_ERR(rtms_fleet_release(fake), RTMS_SDK_NOT_EXIST);
     /* The client handle is untouched by all of that. */
-    check(rtms_get_state(h) == RTMS_STATE_IDLE, "rtms_get_state(after fleet errors) == RTMS_STATE_IDLE", rtms_get_state(h));
+    check(rtms_get_state(h) == RTMS_STATE_IDLE, "rtms_get_state(after fleet errors) == RTMS_STATE_IDLE",
+          rtms_get_state(h));
     check(rtms_release(h) == RTMS_SDK_OK, "rtms_release(after fleet errors) == RTMS_SDK_OK", 0);
 }
 
-int main(void) {
+int main(void)
+{
     client_functions(NULL);
     bad_arguments();
     webhook_functions();

@@ -50,18 +50,18 @@ struct counts {
     int session_add, session_stop, session_other;
     int events_ex, participant_video;
     int stream_states, errors;
-    int anomalies;               /* callback arguments that contradict the header's contract */
+    int anomalies; /* callback arguments that contradict the header's contract */
 };
 
 static struct counts c;
-static volatile int done;        /* set by on_leave, or by a failed on_join_confirm */
+static volatile int done; /* set by on_leave, or by a failed on_join_confirm */
 static char expect_uuid[256], expect_stream[256];
 
 static void anomaly(const char *fmt, ...)
 {
     va_list ap;
     c.anomalies++;
-    if (c.anomalies > 10) return;   /* enough to see the pattern */
+    if (c.anomalies > 10) return; /* enough to see the pattern */
     fprintf(stderr, "join_sim: anomaly: ");
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -97,44 +97,66 @@ static int json_string(const char *json, const char *key, char *out, size_t out_
         }
         q = p + klen + 1;
         while (*q == ' ' || *q == '\t') q++;
-        if (*q != ':') { p = q; continue; }          /* the key text appeared as a value */
+        if (*q != ':') {
+            p = q;
+            continue;
+        } /* the key text appeared as a value */
         q++;
         while (*q == ' ' || *q == '\t') q++;
-        if (*q != '"') return 0;                      /* not a string value */
+        if (*q != '"') return 0; /* not a string value */
         q++;
         while (*q && *q != '"') {
             char ch = *q++;
             if (ch == '\\') {
                 char e = *q++;
                 switch (e) {
-                case '"': case '\\': case '/': ch = e; break;
-                case 'n': ch = '\n'; break;
-                case 't': ch = '\t'; break;
-                case 'r': ch = '\r'; break;
-                case 'b': ch = '\b'; break;
-                case 'f': ch = '\f'; break;
-                case 'u': {                            /* ASCII only; ids are ASCII */
+                case '"':
+                case '\\':
+                case '/':
+                    ch = e;
+                    break;
+                case 'n':
+                    ch = '\n';
+                    break;
+                case 't':
+                    ch = '\t';
+                    break;
+                case 'r':
+                    ch = '\r';
+                    break;
+                case 'b':
+                    ch = '\b';
+                    break;
+                case 'f':
+                    ch = '\f';
+                    break;
+                case 'u': { /* ASCII only; ids are ASCII */
                     unsigned v = 0;
                     int i;
                     for (i = 0; i < 4; i++) {
                         char h = *q++;
                         v <<= 4;
-                        if (h >= '0' && h <= '9') v |= (unsigned)(h - '0');
-                        else if (h >= 'a' && h <= 'f') v |= (unsigned)(h - 'a' + 10);
-                        else if (h >= 'A' && h <= 'F') v |= (unsigned)(h - 'A' + 10);
-                        else return 0;
+                        if (h >= '0' && h <= '9')
+                            v |= (unsigned)(h - '0');
+                        else if (h >= 'a' && h <= 'f')
+                            v |= (unsigned)(h - 'a' + 10);
+                        else if (h >= 'A' && h <= 'F')
+                            v |= (unsigned)(h - 'A' + 10);
+                        else
+                            return 0;
                     }
                     if (v == 0 || v > 0x7F) return 0;
                     ch = (char)v;
                     break;
                 }
-                default: return 0;
+                default:
+                    return 0;
                 }
             }
             if (n + 1 >= out_len) return 0;
             out[n++] = ch;
         }
-        if (*q != '"') return 0;                      /* unterminated */
+        if (*q != '"') return 0; /* unterminated */
         out[n] = '\0';
         return 1;
     }
@@ -151,21 +173,26 @@ static void on_join_confirm(struct rtms_csdk *sdk, int reason)
     c.join_reason = reason;
     printf("join_sim: on_join_confirm(%d)\n", reason);
     if (reason != 0) {
-        done = 1;                                      /* a failed join reports no on_leave */
+        done = 1; /* a failed join reports no on_leave */
         return;
     }
     if (sdk->meeting_uuid == NULL || strcmp(sdk->meeting_uuid, expect_uuid) != 0)
-        anomaly("sdk->meeting_uuid is '%s', expected '%s'", sdk->meeting_uuid ? sdk->meeting_uuid : "(null)", expect_uuid);
+        anomaly("sdk->meeting_uuid is '%s', expected '%s'", sdk->meeting_uuid ? sdk->meeting_uuid : "(null)",
+                expect_uuid);
     if (sdk->rtms_stream_id == NULL || strcmp(sdk->rtms_stream_id, expect_stream) != 0)
-        anomaly("sdk->rtms_stream_id is '%s', expected '%s'", sdk->rtms_stream_id ? sdk->rtms_stream_id : "(null)", expect_stream);
+        anomaly("sdk->rtms_stream_id is '%s', expected '%s'", sdk->rtms_stream_id ? sdk->rtms_stream_id : "(null)",
+                expect_stream);
 }
 
 static void on_session_update(struct rtms_csdk *sdk, int op, struct session_info *sess)
 {
     (void)sdk;
-    if (op == SESSION_ADD) c.session_add++;
-    else if (op == SESSION_STOP) c.session_stop++;
-    else c.session_other++;
+    if (op == SESSION_ADD)
+        c.session_add++;
+    else if (op == SESSION_STOP)
+        c.session_stop++;
+    else
+        c.session_other++;
     if (sess == NULL || sess->session_id == NULL || sess->session_id[0] == '\0') {
         anomaly("on_session_update(%d) without a session id", op);
         return;
@@ -199,42 +226,52 @@ static void check_media(const char *kind, unsigned char *buf, int size, struct r
     if (md == NULL || md->user_name == NULL) anomaly("%s callback without metadata/user_name", kind);
 }
 
-static void on_audio_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
+static void on_audio_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp,
+                          struct rtms_metadata *md)
 {
-    (void)sdk; (void)timestamp;
+    (void)sdk;
+    (void)timestamp;
     c.audio++;
     c.audio_bytes += size;
     check_media("audio", buf, size, md);
     if (size % 2 != 0) anomaly("L16 audio message of odd size %d", size);
 }
 
-static void on_video_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
+static void on_video_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp,
+                          struct rtms_metadata *md)
 {
-    (void)sdk; (void)timestamp;
+    (void)sdk;
+    (void)timestamp;
     c.video++;
     c.video_bytes += size;
     check_media("video", buf, size, md);
     if (!is_jpeg(buf, size)) anomaly("video frame %d is not a JPEG", c.video);
 }
 
-static void on_ds_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
+static void on_ds_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp,
+                       struct rtms_metadata *md)
 {
-    (void)sdk; (void)timestamp;
+    (void)sdk;
+    (void)timestamp;
     c.ds++;
     c.ds_bytes += size;
     check_media("deskshare", buf, size, md);
     if (!is_jpeg(buf, size)) anomaly("deskshare frame %d is not a JPEG", c.ds);
 }
 
-static void on_transcript_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
+static void on_transcript_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp,
+                               struct rtms_metadata *md)
 {
-    (void)sdk; (void)timestamp;
+    (void)sdk;
+    (void)timestamp;
     c.transcript++;
     check_media("transcript", buf, size, md);
     if (md != NULL && md->start_ts > md->end_ts)
-        anomaly("transcript start_ts %llu > end_ts %llu", (unsigned long long)md->start_ts, (unsigned long long)md->end_ts);
+        anomaly("transcript start_ts %llu > end_ts %llu", (unsigned long long)md->start_ts,
+                (unsigned long long)md->end_ts);
     if (c.transcript == 1 && buf != NULL && size > 0)
-        printf("join_sim: first transcript from '%s': %.*s\n", md && md->user_name ? md->user_name : "?", size, (const char *)buf);
+        printf("join_sim: first transcript from '%s': %.*s\n", md && md->user_name ? md->user_name : "?", size,
+               (const char *)buf);
 }
 
 static void on_leave(struct rtms_csdk *sdk, int reason)
@@ -265,9 +302,11 @@ static double now_seconds(void)
  * Part 2: OpenRTMS additions (openrtms.h)
  * ========================================================================================== */
 
-static void on_chat_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
+static void on_chat_data(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp,
+                         struct rtms_metadata *md)
 {
-    (void)sdk; (void)timestamp;
+    (void)sdk;
+    (void)timestamp;
     c.chat++;
     check_media("chat", buf, size, md);
     if (buf != NULL && size > 0)
@@ -276,14 +315,17 @@ static void on_chat_data(struct rtms_csdk *sdk, unsigned char *buf, int size, ui
 
 static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on)
 {
-    (void)sdk; (void)is_on;
+    (void)sdk;
+    (void)is_on;
     c.participant_video++;
     if (n <= 0 || users == NULL) anomaly("on_participant_video with %d users", n);
 }
 
 static void on_stream_state(struct rtms_csdk *sdk, int state, int reason)
 {
-    (void)sdk; (void)state; (void)reason;
+    (void)sdk;
+    (void)state;
+    (void)reason;
     c.stream_states++;
 }
 
@@ -306,7 +348,7 @@ static int openrtms_setup(struct rtms_csdk *sdk, const char *client_id, const ch
     ext.on_chat_data = on_chat_data;
     ext.on_stream_state = on_stream_state;
     ext.on_error = on_error;
-    ext.on_participant_video = on_participant_video;   /* not in Zoom's rtms_csdk_ops */
+    ext.on_participant_video = on_participant_video; /* not in Zoom's rtms_csdk_ops */
     if ((rc = rtms_set_ext_callbacks(sdk, &ext)) != RTMS_SDK_OK) {
         fprintf(stderr, "join_sim: rtms_set_ext_callbacks: %d (%s)\n", rc, rtms_last_error());
         return rc;
@@ -315,8 +357,8 @@ static int openrtms_setup(struct rtms_csdk *sdk, const char *client_id, const ch
         fprintf(stderr, "join_sim: rtms_options_init: %d (%s)\n", rc, rtms_last_error());
         return rc;
     }
-    opts.client_id = client_id;           /* NULL: ZM_RTMS_CLIENT from the environment */
-    opts.client_secret = client_secret;   /* NULL: ZM_RTMS_SECRET */
+    opts.client_id = client_id;         /* NULL: ZM_RTMS_CLIENT from the environment */
+    opts.client_secret = client_secret; /* NULL: ZM_RTMS_SECRET */
     if ((rc = rtms_set_options(sdk, &opts)) != RTMS_SDK_OK) {
         fprintf(stderr, "join_sim: rtms_set_options: %d (%s)\n", rc, rtms_last_error());
         return rc;
@@ -337,16 +379,28 @@ static int openrtms_check_stats(struct rtms_csdk *sdk, char *summary, size_t len
         snprintf(summary, len, "stats=unavailable");
         return 0;
     }
-    snprintf(summary, len, "queued=%llu/%llu/%llu/%llu/%llu control=%llu delivered=%llu malformed=%llu unexpected=%llu full=%llu pauses=%llu hwm=%llu",
+    snprintf(summary, len,
+             "queued=%llu/%llu/%llu/%llu/%llu control=%llu delivered=%llu malformed=%llu unexpected=%llu full=%llu "
+             "pauses=%llu hwm=%llu",
              (unsigned long long)st.media_messages[0], (unsigned long long)st.media_messages[1],
              (unsigned long long)st.media_messages[2], (unsigned long long)st.media_messages[3],
              (unsigned long long)st.media_messages[4], (unsigned long long)st.control_events,
              (unsigned long long)st.delivered, (unsigned long long)st.dropped_malformed,
              (unsigned long long)st.dropped_unexpected, (unsigned long long)st.dropped_queue_full,
              (unsigned long long)st.read_pauses, (unsigned long long)st.queue_high_water_bytes);
-    if (st.version != RTMS_STATS_VERSION) { fprintf(stderr, "join_sim: stats.version %u\n", st.version); ok = 0; }
-    if (st.dropped_malformed != 0) { fprintf(stderr, "join_sim: dropped_malformed = %llu\n", (unsigned long long)st.dropped_malformed); ok = 0; }
-    if (st.dropped_queue_full != 0) { fprintf(stderr, "join_sim: dropped_queue_full = %llu without drop_when_full\n", (unsigned long long)st.dropped_queue_full); ok = 0; }
+    if (st.version != RTMS_STATS_VERSION) {
+        fprintf(stderr, "join_sim: stats.version %u\n", st.version);
+        ok = 0;
+    }
+    if (st.dropped_malformed != 0) {
+        fprintf(stderr, "join_sim: dropped_malformed = %llu\n", (unsigned long long)st.dropped_malformed);
+        ok = 0;
+    }
+    if (st.dropped_queue_full != 0) {
+        fprintf(stderr, "join_sim: dropped_queue_full = %llu without drop_when_full\n",
+                (unsigned long long)st.dropped_queue_full);
+        ok = 0;
+    }
     /* Every media callback was queued first; events queued after on_leave are never delivered. */
     if (st.media_messages[0] < (uint64_t)c.audio || st.media_messages[1] < (uint64_t)c.video ||
         st.media_messages[2] < (uint64_t)c.ds || st.media_messages[3] < (uint64_t)c.transcript ||
@@ -368,7 +422,7 @@ static int openrtms_check_stats(struct rtms_csdk *sdk, char *summary, size_t len
 struct run_options {
     const char *client_id, *client_secret;
     int explicit_params;
-    int expect_reject;                   /* 0 = expect success; else the expected join reason */
+    int expect_reject; /* 0 = expect success; else the expected join reason */
     double timeout_s;
 };
 
@@ -391,7 +445,7 @@ static int run_session(int index, const char *line, const struct run_options *ro
     struct ds_parameters dp;
     struct transcript_parameters tp;
     struct media_parameters mp;
-    int events[] = { 2, 3, 4, 5, 6, 8, 9 };
+    int events[] = {2, 3, 4, 5, 6, 8, 9};
     struct rtms_csdk *sdk;
     char stats_summary[512] = "";
     int stats_ok = 0, rc, before = fail_count;
@@ -421,27 +475,27 @@ static int run_session(int index, const char *line, const struct run_options *ro
     /* Media: everything, one connection per kind. */
     if (ro->explicit_params) {
         memset(&ap, 0, sizeof ap);
-        ap.content_type = 2;   /* RAW_AUDIO */
-        ap.codec = 1;          /* L16 */
-        ap.sample_rate = 1;    /* SR_16K */
-        ap.channel = 1;        /* MONO */
-        ap.data_opt = 1;       /* AUDIO_MIXED_STREAM */
+        ap.content_type = 2; /* RAW_AUDIO */
+        ap.codec = 1;        /* L16 */
+        ap.sample_rate = 1;  /* SR_16K */
+        ap.channel = 1;      /* MONO */
+        ap.data_opt = 1;     /* AUDIO_MIXED_STREAM */
         ap.duration = 20;
-        ap.frame_size = 320;   /* 16 kHz x 20 ms */
+        ap.frame_size = 320; /* 16 kHz x 20 ms */
         memset(&vp, 0, sizeof vp);
-        vp.content_type = 3;   /* RAW_VIDEO */
-        vp.codec = 5;          /* JPG */
-        vp.resolution = 2;     /* HD */
-        vp.data_opt = 3;       /* VIDEO_SINGLE_ACTIVE_STREAM */
+        vp.content_type = 3; /* RAW_VIDEO */
+        vp.codec = 5;        /* JPG */
+        vp.resolution = 2;   /* HD */
+        vp.data_opt = 3;     /* VIDEO_SINGLE_ACTIVE_STREAM */
         vp.fps = 5;
         memset(&dp, 0, sizeof dp);
         dp.content_type = 3;
         dp.codec = 5;
-        dp.resolution = 3;     /* FHD */
+        dp.resolution = 3; /* FHD */
         dp.fps = 1;
         memset(&tp, 0, sizeof tp);
-        tp.content_type = 5;   /* TEXT */
-        tp.src_language = -1;  /* let the server detect */
+        tp.content_type = 5;  /* TEXT */
+        tp.src_language = -1; /* let the server detect */
         tp.enable_lid = true;
         mp.audio_param = &ap;
         mp.video_param = &vp;
@@ -492,14 +546,16 @@ static int run_session(int index, const char *line, const struct run_options *ro
     if (rc != RTMS_SDK_OK) {
         /* Nothing to check about callbacks: the join never started. */
     } else if (ro->expect_reject) {
-        expect(c.join_confirms == 1 && c.join_reason == ro->expect_reject, "on_join_confirm reports the expected rejection");
+        expect(c.join_confirms == 1 && c.join_reason == ro->expect_reject,
+               "on_join_confirm reports the expected rejection");
         expect(c.leaves == 0, "no on_leave after a failed join");
         expect(c.errors >= 1, "on_error explains the failed join");
         expect(c.audio + c.video + c.ds + c.transcript + c.chat == 0, "no media after a failed join");
         {
             char text[512];
             int n = rtms_get_failure(sdk, text, (int)sizeof text);
-            printf("join_sim: rtms_get_failure: %s (%s)\n", n > 0 ? text : "(none)", rtms_join_reason_string(c.join_reason));
+            printf("join_sim: rtms_get_failure: %s (%s)\n", n > 0 ? text : "(none)",
+                   rtms_join_reason_string(c.join_reason));
             expect(n > 0, "rtms_get_failure has text after a failed join");
         }
     } else {
@@ -528,10 +584,10 @@ static int run_session(int index, const char *line, const struct run_options *ro
     printf("join_sim: session %d: %s join=%d audio=%d(%lldB) video=%d(%lldB) ds=%d(%lldB) transcript=%d chat=%d "
            "user_join=%d user_leave=%d session_add=%d session_stop=%d event_ex=%d participant_video=%d "
            "stream_state=%d errors=%d anomalies=%d leave=%d(%s) %s\n",
-           index, fail_count == before ? "PASS" : "FAIL", c.join_reason, c.audio, c.audio_bytes, c.video,
-           c.video_bytes, c.ds, c.ds_bytes, c.transcript, c.chat, c.user_join, c.user_leave, c.session_add,
-           c.session_stop, c.events_ex, c.participant_video, c.stream_states, c.errors, c.anomalies,
-           c.leave_reason, c.leaves ? rtms_leave_reason_string(c.leave_reason) : "none", stats_summary);
+           index, fail_count == before ? "PASS" : "FAIL", c.join_reason, c.audio, c.audio_bytes, c.video, c.video_bytes,
+           c.ds, c.ds_bytes, c.transcript, c.chat, c.user_join, c.user_leave, c.session_add, c.session_stop,
+           c.events_ex, c.participant_video, c.stream_states, c.errors, c.anomalies, c.leave_reason,
+           c.leaves ? rtms_leave_reason_string(c.leave_reason) : "none", stats_summary);
     return fail_count == before;
 }
 
@@ -541,10 +597,9 @@ static int run_session(int index, const char *line, const struct run_options *ro
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: join_sim [--client-id ID] [--client-secret SECRET] [--sessions N] [--explicit-params]\n"
-            "                [--expect-reject REASON] [--timeout SECONDS] [RTMS_STARTED_JSON]\n"
-            "The rtms_started line(s) come from the last argument or, one per session, from stdin.\n");
+    fprintf(stderr, "usage: join_sim [--client-id ID] [--client-secret SECRET] [--sessions N] [--explicit-params]\n"
+                    "                [--expect-reject REASON] [--timeout SECONDS] [RTMS_STARTED_JSON]\n"
+                    "The rtms_started line(s) come from the last argument or, one per session, from stdin.\n");
 }
 
 static char *read_line(FILE *f)
@@ -555,7 +610,7 @@ static char *read_line(FILE *f)
 
     while ((n = getline(&line, &cap, f)) >= 0) {
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
-        if (n > 0) return line;                      /* skip blank lines */
+        if (n > 0) return line; /* skip blank lines */
     }
     free(line);
     return NULL;
@@ -567,23 +622,40 @@ int main(int argc, char **argv)
     const char *json_arg = NULL;
     int sessions = 1, i, passed = 0;
 
-    setvbuf(stdout, NULL, _IOLBF, 0);   /* keep stdout and stderr in order in logs */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order in logs */
     memset(&ro, 0, sizeof ro);
     ro.timeout_s = 60;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--client-id") == 0 && i + 1 < argc) ro.client_id = argv[++i];
-        else if (strcmp(a, "--client-secret") == 0 && i + 1 < argc) ro.client_secret = argv[++i];
-        else if (strcmp(a, "--sessions") == 0 && i + 1 < argc) sessions = atoi(argv[++i]);
-        else if (strcmp(a, "--explicit-params") == 0) ro.explicit_params = 1;
-        else if (strcmp(a, "--expect-reject") == 0 && i + 1 < argc) ro.expect_reject = atoi(argv[++i]);
-        else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) ro.timeout_s = atof(argv[++i]);
-        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) { usage(); return 0; }
-        else if (a[0] == '-' && a[1] == '-') { usage(); return 2; }
-        else if (json_arg == NULL) json_arg = a;
-        else { usage(); return 2; }
+        if (strcmp(a, "--client-id") == 0 && i + 1 < argc)
+            ro.client_id = argv[++i];
+        else if (strcmp(a, "--client-secret") == 0 && i + 1 < argc)
+            ro.client_secret = argv[++i];
+        else if (strcmp(a, "--sessions") == 0 && i + 1 < argc)
+            sessions = atoi(argv[++i]);
+        else if (strcmp(a, "--explicit-params") == 0)
+            ro.explicit_params = 1;
+        else if (strcmp(a, "--expect-reject") == 0 && i + 1 < argc)
+            ro.expect_reject = atoi(argv[++i]);
+        else if (strcmp(a, "--timeout") == 0 && i + 1 < argc)
+            ro.timeout_s = atof(argv[++i]);
+        else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage();
+            return 0;
+        } else if (a[0] == '-' && a[1] == '-') {
+            usage();
+            return 2;
+        } else if (json_arg == NULL)
+            json_arg = a;
+        else {
+            usage();
+            return 2;
+        }
     }
-    if (sessions < 1 || ro.timeout_s <= 0 || (json_arg != NULL && sessions != 1)) { usage(); return 2; }
+    if (sessions < 1 || ro.timeout_s <= 0 || (json_arg != NULL && sessions != 1)) {
+        usage();
+        return 2;
+    }
 
     /* Zoom's order: process-wide init first (no CA file, verify certificates, agent name). */
     if (rtms_init(NULL, 1, "c-test") != RTMS_SDK_OK) {

@@ -27,38 +27,46 @@ let package = Package(
     ],
     targets: [
         // The main package's modules (symlinked sources), with the same dependencies.
-        .target(name: "RTMSProtocol", dependencies: [
-            .product(name: "Crypto", package: "swift-crypto"),
-            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-        ]),
+        .target(
+            name: "RTMSProtocol",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]),
         .target(name: "RTMSSession", dependencies: ["RTMSProtocol"]),
-        .target(name: "RTMSTransport", dependencies: [
-            "RTMSProtocol", "RTMSSession",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "NIOExtras", package: "swift-nio-extras"),
-            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-        ]),
-        .target(name: "RTMSClient", dependencies: [
-            "RTMSProtocol", "RTMSSession", "RTMSTransport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
-        .target(name: "RTMSWebhook", dependencies: [
-            "RTMSClient", "RTMSProtocol",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            .product(name: "NIOPosix", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-            .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            .product(name: "Crypto", package: "swift-crypto"),
-        ]),
+        .target(
+            name: "RTMSTransport",
+            dependencies: [
+                "RTMSProtocol", "RTMSSession",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]),
+        .target(
+            name: "RTMSClient",
+            dependencies: [
+                "RTMSProtocol", "RTMSSession", "RTMSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "RTMSWebhook",
+            dependencies: [
+                "RTMSClient", "RTMSProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
 
         // libFuzzer's driver entry point, and the fuzz targets' shared checks and helpers.
         .target(name: "CLibFuzzer"),
@@ -67,21 +75,27 @@ let package = Package(
         // The fuzz targets: one executable each; LLVMFuzzerTestOneInput is in Target.swift, main.swift
         // hands it to libFuzzer's driver.
         .executableTarget(name: "fuzz-json", dependencies: ["FuzzSupport", "RTMSProtocol"]),
-        .executableTarget(name: "fuzz-base64", dependencies: [
-            "FuzzSupport", "RTMSProtocol",
-            .product(name: "ExtrasBase64", package: "swift-extras-base64"),
-        ]),
-        .executableTarget(name: "fuzz-websocket", dependencies: [
-            "FuzzSupport", "RTMSProtocol", "RTMSSession", "RTMSTransport",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "NIOWebSocket", package: "swift-nio"),
-        ]),
-        .executableTarget(name: "fuzz-webhook", dependencies: [
-            "FuzzSupport", "RTMSProtocol", "RTMSWebhook",
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOEmbedded", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        .executableTarget(
+            name: "fuzz-base64",
+            dependencies: [
+                "FuzzSupport", "RTMSProtocol",
+                .product(name: "ExtrasBase64", package: "swift-extras-base64"),
+            ]),
+        .executableTarget(
+            name: "fuzz-websocket",
+            dependencies: [
+                "FuzzSupport", "RTMSProtocol", "RTMSSession", "RTMSTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]),
+        .executableTarget(
+            name: "fuzz-webhook",
+            dependencies: [
+                "FuzzSupport", "RTMSProtocol", "RTMSWebhook",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
     ]
 )

@@ -17,7 +17,7 @@
 
 #include "openrtms.h"
 
-static int done;      /* join mode: on_leave; webhook mode: "parity.done" */
+static int done; /* join mode: on_leave; webhook mode: "parity.done" */
 static int left;
 
 static void put_string(const char *s, int n)
@@ -48,17 +48,52 @@ static void media(const char *kind, unsigned char *buf, int size, struct rtms_me
     printf("}\n");
 }
 
-static void on_audio(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("audio", b, n, m); }
-static void on_video(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("video", b, n, m); }
-static void on_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("deskshare", b, n, m); }
-static void on_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("transcript", b, n, m); }
-static void on_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { (void)s; (void)t; media("chat", b, n, m); }
-static void on_join(struct rtms_csdk *s, int r) { (void)s; printf("{\"cb\":\"join_confirm\",\"reason\":%d}\n", r); }
-static void on_leave(struct rtms_csdk *s, int r) { (void)s; printf("{\"cb\":\"leave\",\"reason\":%d}\n", r); left = 1; }
+static void on_audio(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    (void)s;
+    (void)t;
+    media("audio", b, n, m);
+}
+static void on_video(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    (void)s;
+    (void)t;
+    media("video", b, n, m);
+}
+static void on_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    (void)s;
+    (void)t;
+    media("deskshare", b, n, m);
+}
+static void on_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    (void)s;
+    (void)t;
+    media("transcript", b, n, m);
+}
+static void on_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    (void)s;
+    (void)t;
+    media("chat", b, n, m);
+}
+static void on_join(struct rtms_csdk *s, int r)
+{
+    (void)s;
+    printf("{\"cb\":\"join_confirm\",\"reason\":%d}\n", r);
+}
+static void on_leave(struct rtms_csdk *s, int r)
+{
+    (void)s;
+    printf("{\"cb\":\"leave\",\"reason\":%d}\n", r);
+    left = 1;
+}
 static void on_session(struct rtms_csdk *s, int op, struct session_info *si)
 {
     (void)s;
-    printf("{\"cb\":\"session_update\",\"op\":%d,\"active\":%s}\n", op, si->status == SESS_STATUS_PAUSED ? "false" : "true");
+    printf("{\"cb\":\"session_update\",\"op\":%d,\"active\":%s}\n", op,
+           si->status == SESS_STATUS_PAUSED ? "false" : "true");
 }
 static void on_user(struct rtms_csdk *s, int op, struct participant_info *pi)
 {
@@ -91,7 +126,8 @@ static void on_participants(struct rtms_csdk *s, int op, uint64_t ts, struct par
 static void on_speaker(struct rtms_csdk *s, int uid, const char *name, uint64_t ts)
 {
     (void)s;
-    printf("{\"cb\":\"active_speaker\",\"timestamp\":%llu,\"user_id\":%u,\"user_name\":", (unsigned long long)ts, (unsigned)uid);
+    printf("{\"cb\":\"active_speaker\",\"timestamp\":%llu,\"user_id\":%u,\"user_name\":", (unsigned long long)ts,
+           (unsigned)uid);
     put_string(name ? name : "", -1);
     printf("}\n");
 }
@@ -99,20 +135,35 @@ static void on_sharing(struct rtms_csdk *s, int start, int uid, const char *name
 {
     (void)s;
     printf("{\"cb\":\"sharing\",\"op\":\"%s\",\"timestamp\":%llu", start ? "start" : "stop", (unsigned long long)ts);
-    if (start) {   /* Zoom's bindings name no user for a stop */
+    if (start) { /* Zoom's bindings name no user for a stop */
         printf(",\"user_id\":%u,\"user_name\":", (unsigned)uid);
         put_string(name ? name : "", -1);
     }
     printf("}\n");
 }
-static void on_interrupted(struct rtms_csdk *s, uint64_t ts) { (void)s; printf("{\"cb\":\"media_interrupted\",\"timestamp\":%llu}\n", (unsigned long long)ts); }
-static void on_state(struct rtms_csdk *s, int st, int r) { (void)s; printf("{\"cb\":\"stream_state\",\"state\":%d,\"reason\":%d}\n", st, r); }
+static void on_interrupted(struct rtms_csdk *s, uint64_t ts)
+{
+    (void)s;
+    printf("{\"cb\":\"media_interrupted\",\"timestamp\":%llu}\n", (unsigned long long)ts);
+}
+static void on_state(struct rtms_csdk *s, int st, int r)
+{
+    (void)s;
+    printf("{\"cb\":\"stream_state\",\"state\":%d,\"reason\":%d}\n", st, r);
+}
 static void on_reconnecting(struct rtms_csdk *s, int c, int a, int d, const char *why)
 {
-    (void)s; (void)d; (void)why;
+    (void)s;
+    (void)d;
+    (void)why;
     printf("{\"cb\":\"reconnecting\",\"connection\":%d,\"attempt\":%d}\n", c, a);
 }
-static void on_reconnected(struct rtms_csdk *s, int c, int g) { (void)s; (void)g; printf("{\"cb\":\"reconnected\",\"connection\":%d}\n", c); }
+static void on_reconnected(struct rtms_csdk *s, int c, int g)
+{
+    (void)s;
+    (void)g;
+    printf("{\"cb\":\"reconnected\",\"connection\":%d}\n", c);
+}
 
 static int join_mode(const char *body)
 {
@@ -150,8 +201,7 @@ static int join_mode(const char *body)
         fprintf(stderr, "runner: %s\n", rtms_last_error());
         return 1;
     }
-    while (!left && rtms_poll_ex(sdk, 0, 30000) >= 0)
-        fflush(stdout);
+    while (!left && rtms_poll_ex(sdk, 0, 30000) >= 0) fflush(stdout);
     fflush(stdout);
     rtms_release(sdk);
     return left ? 0 : 1;
@@ -159,19 +209,23 @@ static int join_mode(const char *body)
 
 static void on_webhook(rtms_webhook *wh, const char *event, const char *body, int size, int routed, void *ud)
 {
-    (void)wh; (void)ud;
+    (void)wh;
+    (void)ud;
     printf("{\"cb\":\"webhook\",\"event\":");
     put_string(event, -1);
     printf(",\"routed\":%s,\"body\":", routed ? "true" : "false");
     put_string(body, size);
     printf("}\n");
     fflush(stdout);
-    if (strcmp(event, "parity.done") == 0)
-        done = 1;
+    if (strcmp(event, "parity.done") == 0) done = 1;
 }
 
 static int joined = -1;
-static void on_hook_join(struct rtms_csdk *s, int r) { (void)s; joined = r; }
+static void on_hook_join(struct rtms_csdk *s, int r)
+{
+    (void)s;
+    joined = r;
+}
 
 static int webhook_mode(const char *secret, const char *body)
 {
@@ -200,8 +254,7 @@ static int webhook_mode(const char *secret, const char *body)
             fprintf(stderr, "runner: %s\n", rtms_last_error());
             return 1;
         }
-        for (i = 0; i < 300 && joined < 0; i++)
-            rtms_poll_ex(sdk, 0, 100);
+        for (i = 0; i < 300 && joined < 0; i++) rtms_poll_ex(sdk, 0, 100);
         if (joined != 0) {
             fprintf(stderr, "runner: join_confirm %d\n", joined);
             return 1;
@@ -210,10 +263,8 @@ static int webhook_mode(const char *secret, const char *body)
     printf("{\"port\":%d}\n", rtms_webhook_port(wh));
     fflush(stdout);
     for (i = 0; i < 3000 && !(done && (!sdk || left)); i++) {
-        if (sdk)
-            rtms_poll_ex(sdk, 0, 0);
-        if (rtms_webhook_poll(wh, 0, 10) < 0)
-            break;
+        if (sdk) rtms_poll_ex(sdk, 0, 0);
+        if (rtms_webhook_poll(wh, 0, 10) < 0) break;
         fflush(stdout);
     }
     memset(&st, 0, sizeof st);
@@ -225,16 +276,14 @@ static int webhook_mode(const char *secret, const char *body)
            (unsigned long long)st.validations, (unsigned long long)st.not_found, (unsigned long long)st.malformed,
            (unsigned long long)st.too_large, (unsigned long long)st.unauthorized, (unsigned long long)st.routed);
     fflush(stdout);
-    if (sdk)
-        rtms_release(sdk);
+    if (sdk) rtms_release(sdk);
     rtms_webhook_stop(wh);
     return done && (!sdk || left) ? 0 : 1;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "join") == 0)
-        return join_mode(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "join") == 0) return join_mode(argv[2]);
     if ((argc == 3 || argc == 4) && strcmp(argv[1], "webhook") == 0)
         return webhook_mode(argv[2], argc == 4 ? argv[3] : NULL);
     fprintf(stderr, "usage: runner join '<rtms_started body>' | runner webhook <secret> ['<rtms_started body>']\n");

@@ -5,7 +5,7 @@
  * compile-time constants. Compile only (-c); version_check.c compares with the library.
  */
 #include "openrtms.h"
-#include "rtms_csdk.h"   /* including it again must be harmless */
+#include "rtms_csdk.h" /* including it again must be harmless */
 #include "rtms_common.h"
 
 #include <stddef.h>
@@ -22,17 +22,20 @@ HT_STATIC_ASSERT(OPENRTMS_VERSION_NUMBER ==
                  "version number formula");
 HT_STATIC_ASSERT(RTMS_OPTIONS_VERSION == 1 && RTMS_EXT_OPS_VERSION == 2 && RTMS_STATS_VERSION == 1, "struct versions");
 HT_STATIC_ASSERT(RTMS_STATE_IDLE == 0 && RTMS_STATE_CONNECTING == 1 && RTMS_STATE_MEDIA == 2 &&
-                     RTMS_STATE_JOINED == 3 && RTMS_STATE_ENDED == 4, "handle states");
+                     RTMS_STATE_JOINED == 3 && RTMS_STATE_ENDED == 4,
+                 "handle states");
 HT_STATIC_ASSERT(RTMS_REASON_TIMEOUT == 1 && RTMS_REASON_BAD_RESPONSE == 6 && RTMS_REASON_LIVENESS_TIMEOUT == 16 &&
                      RTMS_REASON_CONNECT_FAILED == 500 && RTMS_REASON_CONNECTION_LOST == 502 &&
                      RTMS_REASON_TLS_FAILED == 610 && RTMS_REASON_UPGRADE_REFUSED == 620 &&
-                     RTMS_REASON_CLOSED_BY_SERVER == 960, "local reasons");
+                     RTMS_REASON_CLOSED_BY_SERVER == 960,
+                 "local reasons");
 /* Versioned structs start with their version field; FFI layers rely on it. */
 HT_STATIC_ASSERT(offsetof(struct rtms_options, version) == 0, "rtms_options.version first");
 HT_STATIC_ASSERT(offsetof(struct rtms_ext_ops, version) == 0, "rtms_ext_ops.version first");
 HT_STATIC_ASSERT(offsetof(struct rtms_stats, version) == 0, "rtms_stats.version first");
 /* OpenRTMS fields come after Zoom's in the shared structs. */
-HT_STATIC_ASSERT(offsetof(struct rtms_metadata, channel_id) > offsetof(struct rtms_metadata, aii), "metadata additions last");
+HT_STATIC_ASSERT(offsetof(struct rtms_metadata, channel_id) > offsetof(struct rtms_metadata, aii),
+                 "metadata additions last");
 HT_STATIC_ASSERT(offsetof(struct rtms_csdk, user_data) > offsetof(struct rtms_csdk, rtms_stream_id), "user_data last");
 
 /* The OpenRTMS additions with their declared types. */
@@ -64,34 +67,85 @@ struct openrtms_api {
 
 extern const struct openrtms_api headertest_openrtms_api;
 const struct openrtms_api headertest_openrtms_api = {
-    rtms_version, rtms_version_number, rtms_last_error, rtms_strerror, rtms_join_reason_string,
-    rtms_leave_reason_string, rtms_get_failure, rtms_set_ext_callbacks, rtms_options_init,
-    rtms_options_size, rtms_set_options, rtms_get_wake_fd, rtms_wait, rtms_poll_ex, rtms_leave,
-    rtms_close_stream, rtms_join_payload, rtms_get_state, rtms_set_user_data, rtms_get_user_data,
-    rtms_get_stats, rtms_generate_signature,
+    rtms_version,
+    rtms_version_number,
+    rtms_last_error,
+    rtms_strerror,
+    rtms_join_reason_string,
+    rtms_leave_reason_string,
+    rtms_get_failure,
+    rtms_set_ext_callbacks,
+    rtms_options_init,
+    rtms_options_size,
+    rtms_set_options,
+    rtms_get_wake_fd,
+    rtms_wait,
+    rtms_poll_ex,
+    rtms_leave,
+    rtms_close_stream,
+    rtms_join_payload,
+    rtms_get_state,
+    rtms_set_user_data,
+    rtms_get_user_data,
+    rtms_get_stats,
+    rtms_generate_signature,
 };
 
 static void on_chat(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
 {
-    (void)sdk; (void)buf; (void)size; (void)ts; (void)md->channel_id; (void)md->language;
+    (void)sdk;
+    (void)buf;
+    (void)size;
+    (void)ts;
+    (void)md->channel_id;
+    (void)md->language;
 }
-static void on_stream_state(struct rtms_csdk *sdk, int state, int reason) { (void)sdk; (void)state; (void)reason; }
-static void on_stream_closed(struct rtms_csdk *sdk, int status, const char *reason) { (void)sdk; (void)status; (void)reason; }
-static void on_error(struct rtms_csdk *sdk, int code, const char *message) { (void)sdk; (void)code; (void)message; }
-static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on) { (void)sdk; (void)users; (void)n; (void)is_on; }
-static void on_participant_event(struct rtms_csdk *sdk, int op, uint64_t timestamp, struct participant_info *participants, int n)
+static void on_stream_state(struct rtms_csdk *sdk, int state, int reason)
 {
-    (void)sdk; (void)op; (void)timestamp; (void)participants; (void)n;
+    (void)sdk;
+    (void)state;
+    (void)reason;
+}
+static void on_stream_closed(struct rtms_csdk *sdk, int status, const char *reason)
+{
+    (void)sdk;
+    (void)status;
+    (void)reason;
+}
+static void on_error(struct rtms_csdk *sdk, int code, const char *message)
+{
+    (void)sdk;
+    (void)code;
+    (void)message;
+}
+static void on_participant_video(struct rtms_csdk *sdk, int *users, int n, int is_on)
+{
+    (void)sdk;
+    (void)users;
+    (void)n;
+    (void)is_on;
+}
+static void on_participant_event(struct rtms_csdk *sdk, int op, uint64_t timestamp,
+                                 struct participant_info *participants, int n)
+{
+    (void)sdk;
+    (void)op;
+    (void)timestamp;
+    (void)participants;
+    (void)n;
 }
 static void on_video_subscript_resp(struct rtms_csdk *sdk, int user_id, int status, const char *error)
 {
-    (void)sdk; (void)user_id; (void)status; (void)error;
+    (void)sdk;
+    (void)user_id;
+    (void)status;
+    (void)error;
 }
 
 extern int headertest_openrtms_style(struct rtms_csdk *sdk);
 int headertest_openrtms_style(struct rtms_csdk *sdk)
 {
-    struct rtms_options opts = RTMS_OPTIONS_INIT;   /* the macro is a valid initialiser in C and C++ */
+    struct rtms_options opts = RTMS_OPTIONS_INIT; /* the macro is a valid initialiser in C and C++ */
     struct rtms_ext_ops ext;
     struct rtms_stats stats;
     char failure[256];
@@ -123,7 +177,8 @@ int headertest_openrtms_style(struct rtms_csdk *sdk)
 HT_STATIC_ASSERT(RTMS_FLEET_OPTIONS_VERSION == 1 && RTMS_FLEET_REASON_UNKNOWN == -1, "fleet constants");
 HT_STATIC_ASSERT(RTMS_FLEET_DEFAULT_MAX_STREAMS == 100 && RTMS_FLEET_DEFAULT_LEASE_MS == 10000 &&
                      RTMS_FLEET_DEFAULT_RENEW_MS == 2000 && RTMS_FLEET_DEFAULT_LEASE_MARGIN_MS == 2000 &&
-                     RTMS_FLEET_DEFAULT_START_TIMEOUT_MS == 60000, "fleet defaults");
+                     RTMS_FLEET_DEFAULT_START_TIMEOUT_MS == 60000,
+                 "fleet defaults");
 HT_STATIC_ASSERT(offsetof(struct rtms_fleet_options, version) == 0, "rtms_fleet_options.version first");
 
 struct openrtms_fleet_api {
@@ -133,7 +188,8 @@ struct openrtms_fleet_api {
     int (*poll)(rtms_fleet *fleet, int timeout_ms);
     int (*get_wake_fd)(rtms_fleet *fleet);
     int (*port)(rtms_fleet *fleet);
-    int (*join)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, struct rtms_csdk *sdk, int timeout_ms);
+    int (*join)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, struct rtms_csdk *sdk,
+                int timeout_ms);
     int (*done)(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, int stop_reason);
     int (*status)(rtms_fleet *fleet, char **json_out);
     int (*release)(rtms_fleet *fleet);
@@ -141,24 +197,34 @@ struct openrtms_fleet_api {
 
 extern const struct openrtms_fleet_api headertest_openrtms_fleet_api;
 const struct openrtms_fleet_api headertest_openrtms_fleet_api = {
-    rtms_fleet_options_init, rtms_fleet_create, rtms_fleet_poll, rtms_fleet_get_wake_fd, rtms_fleet_port,
-    rtms_fleet_join, rtms_fleet_done, rtms_fleet_status, rtms_fleet_release,
+    rtms_fleet_options_init, rtms_fleet_create, rtms_fleet_poll,   rtms_fleet_get_wake_fd, rtms_fleet_port,
+    rtms_fleet_join,         rtms_fleet_done,   rtms_fleet_status, rtms_fleet_release,
 };
 
-static void on_fleet_assigned(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, const char *payload_json,
-                              const char *previous_owner, void *user_data)
+static void on_fleet_assigned(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation,
+                              const char *payload_json, const char *previous_owner, void *user_data)
 {
-    (void)fleet; (void)rtms_stream_id; (void)generation; (void)payload_json; (void)previous_owner; (void)user_data;
+    (void)fleet;
+    (void)rtms_stream_id;
+    (void)generation;
+    (void)payload_json;
+    (void)previous_owner;
+    (void)user_data;
 }
-static void on_fleet_revoked(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, const char *reason, void *user_data)
+static void on_fleet_revoked(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, const char *reason,
+                             void *user_data)
 {
-    (void)fleet; (void)rtms_stream_id; (void)generation; (void)reason; (void)user_data;
+    (void)fleet;
+    (void)rtms_stream_id;
+    (void)generation;
+    (void)reason;
+    (void)user_data;
 }
 
 extern rtms_fleet *headertest_fleet_style(const char *database_url);
 rtms_fleet *headertest_fleet_style(const char *database_url)
 {
-    struct rtms_fleet_options opts = RTMS_FLEET_OPTIONS_INIT;   /* a valid initialiser in C and C++ */
+    struct rtms_fleet_options opts = RTMS_FLEET_OPTIONS_INIT; /* a valid initialiser in C and C++ */
     opts.database_url = database_url;
     opts.node_id = "node-1";
     opts.port = 0;

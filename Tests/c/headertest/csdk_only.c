@@ -8,7 +8,7 @@
  */
 #include "rtms_csdk.h"
 
-#include <stddef.h>   /* NULL */
+#include <stddef.h> /* NULL */
 
 #ifdef OPENRTMS_H
 #error "rtms_csdk.h must not include openrtms.h"
@@ -43,8 +43,8 @@ struct zoom_api {
     int (*release)(struct rtms_csdk *sdk);
     int (*config)(struct rtms_csdk *sdk, struct media_parameters *params, int media_types, int ale);
     int (*set_callbacks)(struct rtms_csdk *sdk, struct rtms_csdk_ops *ops);
-    int (*join)(struct rtms_csdk *sdk, const char *meeting_uuid, const char *rtms_stream_id,
-                const char *signature, const char *server_url, int timeout);
+    int (*join)(struct rtms_csdk *sdk, const char *meeting_uuid, const char *rtms_stream_id, const char *signature,
+                const char *server_url, int timeout);
     int (*poll)(struct rtms_csdk *sdk);
     int (*subscribe_event)(struct rtms_csdk *sdk, int *events, int n);
     int (*unsubscribe_event)(struct rtms_csdk *sdk, int *events, int n);
@@ -54,40 +54,67 @@ struct zoom_api {
 
 extern const struct zoom_api headertest_zoom_api;
 const struct zoom_api headertest_zoom_api = {
-    rtms_init, rtms_uninit, rtms_alloc, rtms_release, rtms_config, rtms_set_callbacks,
-    rtms_join, rtms_poll, rtms_subscribe_event, rtms_unsubscribe_event, rtms_set_proxy,
-    rtms_send_subscript_video,
+    rtms_init, rtms_uninit, rtms_alloc,           rtms_release,           rtms_config,    rtms_set_callbacks,
+    rtms_join, rtms_poll,   rtms_subscribe_event, rtms_unsubscribe_event, rtms_set_proxy, rtms_send_subscript_video,
 };
 
 /* Callbacks written the way a Zoom SDK user writes them, stored in the ops table. */
-static void on_join_confirm(struct rtms_csdk *sdk, int reason) { (void)sdk; (void)reason; }
+static void on_join_confirm(struct rtms_csdk *sdk, int reason)
+{
+    (void)sdk;
+    (void)reason;
+}
 static void on_session_update(struct rtms_csdk *sdk, int op, struct session_info *sess)
 {
-    (void)sdk; (void)op;
-    (void)sess->session_id; (void)sess->stream_id; (void)sess->meeting_id[0]; (void)sess->stat_time; (void)sess->status;
+    (void)sdk;
+    (void)op;
+    (void)sess->session_id;
+    (void)sess->stream_id;
+    (void)sess->meeting_id[0];
+    (void)sess->stat_time;
+    (void)sess->status;
 }
 static void on_user_update(struct rtms_csdk *sdk, int op, struct participant_info *pi)
 {
-    (void)sdk; (void)op; (void)pi->participant_id; (void)pi->participant_name;
+    (void)sdk;
+    (void)op;
+    (void)pi->participant_id;
+    (void)pi->participant_name;
 }
 static void on_media(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t timestamp, struct rtms_metadata *md)
 {
-    (void)sdk; (void)buf; (void)size; (void)timestamp;
-    (void)md->user_name; (void)md->user_id; (void)md->start_ts; (void)md->end_ts; (void)md->aii.target_size;
+    (void)sdk;
+    (void)buf;
+    (void)size;
+    (void)timestamp;
+    (void)md->user_name;
+    (void)md->user_id;
+    (void)md->start_ts;
+    (void)md->end_ts;
+    (void)md->aii.target_size;
 }
-static void on_leave(struct rtms_csdk *sdk, int reason) { (void)sdk; (void)reason; }
-static void on_event_ex(struct rtms_csdk *sdk, const char *buf, int size) { (void)sdk; (void)buf; (void)size; }
+static void on_leave(struct rtms_csdk *sdk, int reason)
+{
+    (void)sdk;
+    (void)reason;
+}
+static void on_event_ex(struct rtms_csdk *sdk, const char *buf, int size)
+{
+    (void)sdk;
+    (void)buf;
+    (void)size;
+}
 
 extern int headertest_zoom_style(const char *uuid, const char *stream, const char *sig, const char *url);
 int headertest_zoom_style(const char *uuid, const char *stream, const char *sig, const char *url)
 {
     struct rtms_csdk_ops ops;
-    struct audio_parameters ap = { 2, 1, 1, 1, 1, 20, 320 };
-    struct video_parameters vp = { 3, 5, 2, 3, 5 };
-    struct ds_parameters dp = { 3, 5, 3, 1 };
-    struct transcript_parameters tp = { 5, -1, false };
-    struct media_parameters mp = { &ap, &vp, &dp, &tp };
-    int events[] = { 2, 3, 4, 5, 6, 8, 9 };
+    struct audio_parameters ap = {2, 1, 1, 1, 1, 20, 320};
+    struct video_parameters vp = {3, 5, 2, 3, 5};
+    struct ds_parameters dp = {3, 5, 3, 1};
+    struct transcript_parameters tp = {5, -1, false};
+    struct media_parameters mp = {&ap, &vp, &dp, &tp};
+    int events[] = {2, 3, 4, 5, 6, 8, 9};
     struct rtms_csdk *sdk;
 
     ops.on_join_confirm = on_join_confirm;

@@ -25,14 +25,14 @@
 
 #include "openrtms.h"
 
-#define CHECK(call)                                                                                    \
-    do {                                                                                               \
-        if ((call) != napi_ok) {                                                                       \
-            const napi_extended_error_info *info_ = NULL;                                              \
-            napi_get_last_error_info(env, &info_);                                                     \
-            napi_throw_error(env, NULL, info_ && info_->error_message ? info_->error_message : #call); \
-            return NULL;                                                                               \
-        }                                                                                              \
+#define CHECK(call)                                                                                                    \
+    do {                                                                                                               \
+        if ((call) != napi_ok) {                                                                                       \
+            const napi_extended_error_info *info_ = NULL;                                                              \
+            napi_get_last_error_info(env, &info_);                                                                     \
+            napi_throw_error(env, NULL, info_ && info_->error_message ? info_->error_message : #call);                 \
+            return NULL;                                                                                               \
+        }                                                                                                              \
     } while (0)
 
 /* One joined (or joinable) handle. Owned by the JS object through an external; the handle is
@@ -41,14 +41,14 @@
 typedef struct client_ctx {
     napi_env env;
     struct rtms_csdk *sdk;
-    napi_ref dispatch;    /* JS function(kind, ...args), held weakly */
+    napi_ref dispatch; /* JS function(kind, ...args), held weakly */
     uv_poll_t poll;
-    int polling;          /* poll handle started */
-    int closing;          /* uv_close requested */
-    int closed;           /* uv_close completed */
+    int polling; /* poll handle started */
+    int closing; /* uv_close requested */
+    int closed;  /* uv_close completed */
     int released;
-    int finalized;        /* the JS external was garbage-collected */
-    int in_dispatch;      /* inside rtms_poll_ex on the JS thread */
+    int finalized;   /* the JS external was garbage-collected */
+    int in_dispatch; /* inside rtms_poll_ex on the JS thread */
 } client_ctx;
 
 /* Core handles allocated and not yet released (for tests: liveHandles()). */
@@ -59,8 +59,8 @@ static int64_t live_handles;
 typedef struct webhook_ctx {
     napi_env env;
     rtms_webhook *wh;
-    napi_ref dispatch;    /* rtms_webhook_start(): JS function(event, body, routed) */
-    napi_value collect;   /* inside webhookPoll(): the array the callback appends to */
+    napi_ref dispatch;  /* rtms_webhook_start(): JS function(event, body, routed) */
+    napi_value collect; /* inside webhookPoll(): the array the callback appends to */
     uv_poll_t poll;
     int polling;
     int stopped;
@@ -111,13 +111,10 @@ static char *arg_string(napi_env env, napi_value v)
     napi_valuetype t;
     size_t len = 0;
     char *out;
-    if (napi_typeof(env, v, &t) != napi_ok || t != napi_string)
-        return NULL;
-    if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok)
-        return NULL;
+    if (napi_typeof(env, v, &t) != napi_ok || t != napi_string) return NULL;
+    if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
     out = malloc(len + 1);
-    if (!out)
-        return NULL;
+    if (!out) return NULL;
     napi_get_value_string_utf8(env, v, out, len + 1, &len);
     return out;
 }
@@ -126,10 +123,8 @@ static int arg_int(napi_env env, napi_value v, int def)
 {
     napi_valuetype t;
     int32_t n;
-    if (napi_typeof(env, v, &t) != napi_ok || t != napi_number)
-        return def;
-    if (napi_get_value_int32(env, v, &n) != napi_ok)
-        return def;
+    if (napi_typeof(env, v, &t) != napi_ok || t != napi_number) return def;
+    if (napi_get_value_int32(env, v, &n) != napi_ok) return def;
     return n;
 }
 
@@ -145,8 +140,7 @@ static void call_dispatch(napi_env env, napi_ref ref, size_t argc, napi_value *a
 {
     napi_value fn, global, result;
     bool pending = false;
-    if (napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL)
-        return;
+    if (napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL) return;
     napi_get_global(env, &global);
     if (napi_call_function(env, global, fn, argc, argv, &result) != napi_ok) {
         napi_is_exception_pending(env, &pending);
@@ -162,10 +156,7 @@ static void call_dispatch(napi_env env, napi_ref ref, size_t argc, napi_value *a
  * Core callbacks (inside rtms_poll_ex, on the JS thread)
  * ------------------------------------------------------------------------------------------- */
 
-static client_ctx *ctx_of(struct rtms_csdk *sdk)
-{
-    return sdk ? (client_ctx *)rtms_get_user_data(sdk) : NULL;
-}
+static client_ctx *ctx_of(struct rtms_csdk *sdk) { return sdk ? (client_ctx *)rtms_get_user_data(sdk) : NULL; }
 
 static napi_value metadata_value(napi_env env, struct rtms_metadata *md)
 {
@@ -188,29 +179,43 @@ static napi_value metadata_value(napi_env env, struct rtms_metadata *md)
     return o;
 }
 
-static void on_data(const char *kind, struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+static void on_data(const char *kind, struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts,
+                    struct rtms_metadata *md)
 {
     client_ctx *c = ctx_of(sdk);
     napi_env env;
     napi_value argv[5];
     void *copy = NULL;
-    if (!c || c->released || !buf || size <= 0 || !md)
-        return;
+    if (!c || c->released || !buf || size <= 0 || !md) return;
     env = c->env;
     argv[0] = str_value(env, kind);
-    if (napi_create_buffer_copy(env, (size_t)size, buf, &copy, &argv[1]) != napi_ok)
-        return;
+    if (napi_create_buffer_copy(env, (size_t)size, buf, &copy, &argv[1]) != napi_ok) return;
     argv[2] = int_value(env, size);
     argv[3] = num_value(env, (double)ts);
     argv[4] = metadata_value(env, md);
     call_dispatch(env, c->dispatch, 5, argv);
 }
 
-static void cb_audio(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { on_data("audio", s, b, n, t, m); }
-static void cb_video(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { on_data("video", s, b, n, t, m); }
-static void cb_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { on_data("deskshare", s, b, n, t, m); }
-static void cb_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { on_data("transcript", s, b, n, t, m); }
-static void cb_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m) { on_data("chat", s, b, n, t, m); }
+static void cb_audio(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    on_data("audio", s, b, n, t, m);
+}
+static void cb_video(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    on_data("video", s, b, n, t, m);
+}
+static void cb_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    on_data("deskshare", s, b, n, t, m);
+}
+static void cb_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    on_data("transcript", s, b, n, t, m);
+}
+static void cb_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
+{
+    on_data("chat", s, b, n, t, m);
+}
 
 /* dispatch(kind, ints...) */
 static void dispatch_ints(struct rtms_csdk *sdk, const char *kind, int n, const int64_t *vals, const char *text)
@@ -218,13 +223,10 @@ static void dispatch_ints(struct rtms_csdk *sdk, const char *kind, int n, const 
     client_ctx *c = ctx_of(sdk);
     napi_value argv[6];
     int i;
-    if (!c || c->released)
-        return;
+    if (!c || c->released) return;
     argv[0] = str_value(c->env, kind);
-    for (i = 0; i < n && i < 4; i++)
-        argv[1 + i] = num_value(c->env, (double)vals[i]);
-    if (text)
-        argv[1 + i++] = str_value(c->env, text);
+    for (i = 0; i < n && i < 4; i++) argv[1 + i] = num_value(c->env, (double)vals[i]);
+    if (text) argv[1 + i++] = str_value(c->env, text);
     call_dispatch(c->env, c->dispatch, (size_t)(1 + i), argv);
 }
 
@@ -233,16 +235,14 @@ static void session_ended(client_ctx *c);
 static void cb_join(struct rtms_csdk *s, int reason)
 {
     int64_t v = reason;
-    if (reason != 0 && ctx_of(s))
-        session_ended(ctx_of(s));
+    if (reason != 0 && ctx_of(s)) session_ended(ctx_of(s));
     dispatch_ints(s, "join_confirm", 1, &v, NULL);
 }
 
 static void cb_leave(struct rtms_csdk *s, int reason)
 {
     int64_t v = reason;
-    if (ctx_of(s))
-        session_ended(ctx_of(s));
+    if (ctx_of(s)) session_ended(ctx_of(s));
     dispatch_ints(s, "leave", 1, &v, NULL);
 }
 
@@ -252,8 +252,7 @@ static void cb_session(struct rtms_csdk *sdk, int op, struct session_info *si)
     napi_env env;
     napi_value argv[3], o;
     char mid[MAX_MEETING_ID_LEN + 1];
-    if (!c || c->released || !si)
-        return;
+    if (!c || c->released || !si) return;
     env = c->env;
     memcpy(mid, si->meeting_id, MAX_MEETING_ID_LEN);
     mid[MAX_MEETING_ID_LEN] = 0;
@@ -277,8 +276,7 @@ static void cb_user(struct rtms_csdk *sdk, int op, struct participant_info *pi)
     client_ctx *c = ctx_of(sdk);
     napi_env env;
     napi_value argv[3], o;
-    if (!c || c->released || !pi)
-        return;
+    if (!c || c->released || !pi) return;
     env = c->env;
     napi_create_object(env, &o);
     set_prop(env, o, "id", num_value(env, (double)(uint32_t)pi->participant_id));
@@ -293,21 +291,32 @@ static void cb_event_ex(struct rtms_csdk *sdk, const char *buf, int size)
 {
     client_ctx *c = ctx_of(sdk);
     napi_value argv[2];
-    if (!c || c->released || !buf || size <= 0)
-        return;
+    if (!c || c->released || !buf || size <= 0) return;
     argv[0] = str_value(c->env, "event_ex");
     napi_create_string_utf8(c->env, buf, (size_t)size, &argv[1]);
     call_dispatch(c->env, c->dispatch, 2, argv);
 }
 
-static void cb_stream_state(struct rtms_csdk *s, int st, int r) { int64_t v[2] = {st, r}; dispatch_ints(s, "stream_state", 2, v, NULL); }
-static void cb_error(struct rtms_csdk *s, int code, const char *t) { int64_t v = code; dispatch_ints(s, "error", 1, &v, t); }
+static void cb_stream_state(struct rtms_csdk *s, int st, int r)
+{
+    int64_t v[2] = {st, r};
+    dispatch_ints(s, "stream_state", 2, v, NULL);
+}
+static void cb_error(struct rtms_csdk *s, int code, const char *t)
+{
+    int64_t v = code;
+    dispatch_ints(s, "error", 1, &v, t);
+}
 static void cb_reconnecting(struct rtms_csdk *s, int conn, int attempt, int delay, const char *cause)
 {
     int64_t v[3] = {conn, attempt, delay};
     dispatch_ints(s, "reconnecting", 3, v, cause);
 }
-static void cb_reconnected(struct rtms_csdk *s, int conn, int gap) { int64_t v[2] = {conn, gap}; dispatch_ints(s, "reconnected", 2, v, NULL); }
+static void cb_reconnected(struct rtms_csdk *s, int conn, int gap)
+{
+    int64_t v[2] = {conn, gap};
+    dispatch_ints(s, "reconnected", 2, v, NULL);
+}
 static void cb_video_sub(struct rtms_csdk *s, int uid, int status, const char *err)
 {
     int64_t v[2] = {(uint32_t)uid, status};
@@ -319,11 +328,9 @@ static void cb_participant_video(struct rtms_csdk *sdk, int *users, int n, int i
     client_ctx *c = ctx_of(sdk);
     napi_value argv[3], arr;
     int i;
-    if (!c || c->released)
-        return;
+    if (!c || c->released) return;
     napi_create_array_with_length(c->env, (size_t)(n > 0 ? n : 0), &arr);
-    for (i = 0; i < n; i++)
-        napi_set_element(c->env, arr, (uint32_t)i, num_value(c->env, (double)(uint32_t)users[i]));
+    for (i = 0; i < n; i++) napi_set_element(c->env, arr, (uint32_t)i, num_value(c->env, (double)(uint32_t)users[i]));
     argv[0] = str_value(c->env, "participant_video");
     argv[1] = arr;
     argv[2] = bool_value(c->env, is_on);
@@ -338,8 +345,7 @@ static void cb_participant_event(struct rtms_csdk *sdk, int op, uint64_t ts, str
     client_ctx *c = ctx_of(sdk);
     napi_value argv[4], arr, o;
     int i;
-    if (!c || c->released)
-        return;
+    if (!c || c->released) return;
     napi_create_array_with_length(c->env, (size_t)(n > 0 ? n : 0), &arr);
     for (i = 0; ps && i < n; i++) {
         napi_create_object(c->env, &o);
@@ -364,8 +370,7 @@ static void cb_sharing(struct rtms_csdk *sdk, int is_start, int uid, const char 
 {
     client_ctx *c = ctx_of(sdk);
     napi_value argv[5];
-    if (!c || c->released)
-        return;
+    if (!c || c->released) return;
     argv[0] = str_value(c->env, "sharing");
     argv[1] = str_value(c->env, is_start ? "start" : "stop");
     argv[2] = num_value(c->env, (double)ts);
@@ -378,7 +383,11 @@ static void cb_sharing(struct rtms_csdk *sdk, int is_start, int uid, const char 
     call_dispatch(c->env, c->dispatch, 5, argv);
 }
 
-static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts) { int64_t v = (int64_t)ts; dispatch_ints(s, "media_interrupted", 1, &v, NULL); }
+static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts)
+{
+    int64_t v = (int64_t)ts;
+    dispatch_ints(s, "media_interrupted", 1, &v, NULL);
+}
 
 /* ---------------------------------------------------------------------------------------------
  * The libuv side
@@ -386,8 +395,7 @@ static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts) { int64_t v =
 
 static void free_client(client_ctx *c)
 {
-    if (c->dispatch)
-        napi_delete_reference(c->env, c->dispatch);
+    if (c->dispatch) napi_delete_reference(c->env, c->dispatch);
     free(c);
 }
 
@@ -395,14 +403,12 @@ static void free_client(client_ctx *c)
  * with the poll handle. */
 static void maybe_free_client(client_ctx *c)
 {
-    if (c->finalized && (!c->polling || c->closed))
-        free_client(c);
+    if (c->finalized && (!c->polling || c->closed)) free_client(c);
 }
 
 static void release_handle(client_ctx *c)
 {
-    if (c->released)
-        return;
+    if (c->released) return;
     c->released = 1;
     rtms_release(c->sdk);
     c->sdk = NULL;
@@ -419,8 +425,7 @@ static void on_client_closed(uv_handle_t *h)
 /* The session ended: the poll handle no longer keeps the process alive (join() refs it again). */
 static void session_ended(client_ctx *c)
 {
-    if (c->polling && !c->closing)
-        uv_unref((uv_handle_t *)&c->poll);
+    if (c->polling && !c->closing) uv_unref((uv_handle_t *)&c->poll);
 }
 
 static void stop_polling(client_ctx *c)
@@ -438,17 +443,14 @@ static void on_client_readable(uv_poll_t *h, int status, int events)
     napi_handle_scope scope;
     (void)status;
     (void)events;
-    if (c->released || c->closing)
-        return;
+    if (c->released || c->closing) return;
     napi_open_handle_scope(c->env, &scope);
     c->in_dispatch = 1;
     rtms_poll_ex(c->sdk, 0, 0);
     c->in_dispatch = 0;
     napi_close_handle_scope(c->env, scope);
-    if (c->finalized)
-        release_handle(c);  /* collected during this poll: its finalizer left the release to us */
-    if (c->released)
-        stop_polling(c);
+    if (c->finalized) release_handle(c); /* collected during this poll: its finalizer left the release to us */
+    if (c->released) stop_polling(c);
 }
 
 /* The external's finalizer: the Client was garbage-collected. Releases the handle unless leave()
@@ -459,11 +461,10 @@ static void finalize_client(napi_env env, void *data, void *hint)
     (void)env;
     (void)hint;
     c->finalized = 1;
-    if (c->in_dispatch)
-        return;
+    if (c->in_dispatch) return;
     release_handle(c);
     if (c->polling && !c->closing)
-        stop_polling(c);  /* on_client_closed frees it */
+        stop_polling(c); /* on_client_closed frees it */
     else
         maybe_free_client(c);
 }
@@ -475,8 +476,7 @@ static void finalize_client(napi_env env, void *data, void *hint)
 static client_ctx *client_arg(napi_env env, napi_value v)
 {
     void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
-        return NULL;
+    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
     return (client_ctx *)p;
 }
 
@@ -583,7 +583,13 @@ static napi_value js_config(napi_env env, napi_callback_info info)
     }
     memset(&mp, 0, sizeof mp);
     if (argc > 2 && is_type(env, argv[2], napi_object)) {
-        ap.content_type = 2; ap.codec = 1; ap.sample_rate = 1; ap.channel = 1; ap.data_opt = 1; ap.duration = 20; ap.frame_size = 0;
+        ap.content_type = 2;
+        ap.codec = 1;
+        ap.sample_rate = 1;
+        ap.channel = 1;
+        ap.data_opt = 1;
+        ap.duration = 20;
+        ap.frame_size = 0;
         fill_int(env, argv[2], "contentType", &ap.content_type);
         fill_int(env, argv[2], "codec", &ap.codec);
         fill_int(env, argv[2], "sampleRate", &ap.sample_rate);
@@ -594,7 +600,11 @@ static napi_value js_config(napi_env env, napi_callback_info info)
         mp.audio_param = &ap;
     }
     if (argc > 3 && is_type(env, argv[3], napi_object)) {
-        vp.content_type = 3; vp.codec = 5; vp.resolution = 2; vp.data_opt = 3; vp.fps = 5;
+        vp.content_type = 3;
+        vp.codec = 5;
+        vp.resolution = 2;
+        vp.data_opt = 3;
+        vp.fps = 5;
         fill_int(env, argv[3], "contentType", &vp.content_type);
         fill_int(env, argv[3], "codec", &vp.codec);
         fill_int(env, argv[3], "resolution", &vp.resolution);
@@ -603,7 +613,10 @@ static napi_value js_config(napi_env env, napi_callback_info info)
         mp.video_param = &vp;
     }
     if (argc > 4 && is_type(env, argv[4], napi_object)) {
-        dp.content_type = 3; dp.codec = 5; dp.resolution = 3; dp.fps = 1;
+        dp.content_type = 3;
+        dp.codec = 5;
+        dp.resolution = 3;
+        dp.fps = 1;
         fill_int(env, argv[4], "contentType", &dp.content_type);
         fill_int(env, argv[4], "codec", &dp.codec);
         fill_int(env, argv[4], "resolution", &dp.resolution);
@@ -625,8 +638,7 @@ static napi_value js_config(napi_env env, napi_callback_info info)
         mp.tr_param = &tp;
     }
     rc = rtms_config(c->sdk, &mp, arg_int(env, argv[1], 0), 0);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "config", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "config", rc);
     return bool_value(env, 1);
 }
 
@@ -638,8 +650,7 @@ static int watch_client(napi_env env, client_ctx *c)
     uv_loop_t *loop = NULL;
     if (!c->polling) {
         fd = rtms_get_wake_fd(c->sdk);
-        if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &c->poll, fd) != 0)
-            return -1;
+        if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &c->poll, fd) != 0) return -1;
         c->poll.data = c;
         uv_poll_start(&c->poll, UV_READABLE, on_client_readable);
         c->polling = 1;
@@ -672,8 +683,7 @@ static napi_value js_join(napi_env env, napi_callback_info info)
     free(stream);
     free(sig);
     free(urls);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "join", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "join", rc);
     if (watch_client(env, c) != 0) {
         napi_throw_error(env, NULL, "join: cannot watch the wake descriptor");
         return NULL;
@@ -694,8 +704,7 @@ static napi_value js_poll(napi_env env, napi_callback_info info)
         c->in_dispatch = 1;
         n = rtms_poll_ex(c->sdk, 0, 0);
         c->in_dispatch = 0;
-        if (c->released)
-            stop_polling(c);
+        if (c->released) stop_polling(c);
     }
     return int_value(env, n);
 }
@@ -708,12 +717,10 @@ static napi_value js_release(napi_env env, napi_callback_info info)
     client_ctx *c;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
-    if (!c || c->released)
-        return bool_value(env, 0);
+    if (!c || c->released) return bool_value(env, 0);
     release_handle(c);
     /* The struct stays until the external is finalized (the JS object may still call in). */
-    if (c->polling && !c->in_dispatch)
-        stop_polling(c);  /* inside a callback: on_client_readable closes it afterwards */
+    if (c->polling && !c->in_dispatch) stop_polling(c); /* inside a callback: on_client_readable closes it afterwards */
     return bool_value(env, 1);
 }
 
@@ -733,8 +740,7 @@ static napi_value js_subscribe(napi_env env, napi_callback_info info)
         return NULL;
     }
     napi_get_array_length(env, argv[1], &n);
-    if (n > 64)
-        n = 64;
+    if (n > 64) n = 64;
     for (i = 0; i < n; i++) {
         napi_value e;
         napi_get_element(env, argv[1], i, &e);
@@ -746,8 +752,7 @@ static napi_value js_subscribe(napi_env env, napi_callback_info info)
     }
     napi_get_value_bool(env, argv[2], &on);
     rc = on ? rtms_subscribe_event(c->sdk, events, (int)n) : rtms_unsubscribe_event(c->sdk, events, (int)n);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, on ? "subscribeEvent" : "unsubscribeEvent", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, on ? "subscribeEvent" : "unsubscribeEvent", rc);
     return bool_value(env, 1);
 }
 
@@ -768,8 +773,7 @@ static napi_value js_subscribe_video(napi_env env, napi_callback_info info)
     napi_get_value_double(env, argv[1], &id);
     napi_get_value_bool(env, argv[2], &on);
     rc = rtms_send_subscript_video(c->sdk, (int)(uint32_t)id, on ? 1 : 0);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "subscribeVideo", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "subscribeVideo", rc);
     return bool_value(env, 1);
 }
 
@@ -791,8 +795,7 @@ static napi_value js_set_proxy(napi_env env, napi_callback_info info)
     rc = rtms_set_proxy(c->sdk, type, url);
     free(type);
     free(url);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "setProxy", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "setProxy", rc);
     return bool_value(env, 1);
 }
 
@@ -809,20 +812,27 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     napi_create_object(env, &o);
-    if (!c || c->released)
-        return o;
+    if (!c || c->released) return o;
     memset(&s, 0, sizeof s);
     s.version = RTMS_STATS_VERSION;
-    if (rtms_get_stats(c->sdk, &s) != RTMS_SDK_OK)
-        return o;
+    if (rtms_get_stats(c->sdk, &s) != RTMS_SDK_OK) return o;
     napi_create_object(env, &per_kind);
-    for (i = 0; i < 5; i++)
-        set_prop(env, per_kind, kinds[i], num_value(env, (double)s.media_messages[i]));
+    for (i = 0; i < 5; i++) set_prop(env, per_kind, kinds[i], num_value(env, (double)s.media_messages[i]));
     set_prop(env, o, "media_messages", per_kind);
 #define STAT(f) set_prop(env, o, #f, num_value(env, (double)s.f))
-    STAT(media_bytes); STAT(control_events); STAT(delivered); STAT(dropped_queue_full); STAT(dropped_malformed);
-    STAT(dropped_unexpected); STAT(read_pauses); STAT(queue_high_water_bytes); STAT(keepalives_answered);
-    STAT(reconnect_attempts); STAT(rejoins); STAT(media_reconnects); STAT(max_gap_ms);
+    STAT(media_bytes);
+    STAT(control_events);
+    STAT(delivered);
+    STAT(dropped_queue_full);
+    STAT(dropped_malformed);
+    STAT(dropped_unexpected);
+    STAT(read_pauses);
+    STAT(queue_high_water_bytes);
+    STAT(keepalives_answered);
+    STAT(reconnect_attempts);
+    STAT(rejoins);
+    STAT(media_reconnects);
+    STAT(max_gap_ms);
 #undef STAT
     return o;
 }
@@ -849,8 +859,7 @@ static napi_value js_init(napi_env env, napi_callback_info info)
     rc = rtms_init(ca ? ca : "", argc > 1 ? arg_int(env, argv[1], 1) : 1, agent);
     free(ca);
     free(agent);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "initialize", rc);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "initialize", rc);
     return bool_value(env, 1);
 }
 
@@ -879,8 +888,7 @@ static void webhook_cb(rtms_webhook *wh, const char *event, const char *body, in
     napi_value argv[3], o;
     uint32_t n = 0;
     (void)wh;
-    if (!w || w->stopped)
-        return;
+    if (!w || w->stopped) return;
     argv[0] = str_value(w->env, event);
     napi_create_string_utf8(w->env, body, (size_t)size, &argv[1]);
     argv[2] = bool_value(w->env, routed);
@@ -899,8 +907,7 @@ static void webhook_cb(rtms_webhook *wh, const char *event, const char *body, in
 
 static void free_webhook(webhook_ctx *w)
 {
-    if (w->dispatch)
-        napi_delete_reference(w->env, w->dispatch);
+    if (w->dispatch) napi_delete_reference(w->env, w->dispatch);
     free(w);
 }
 
@@ -908,14 +915,12 @@ static void on_webhook_closed(uv_handle_t *h)
 {
     webhook_ctx *w = (webhook_ctx *)h->data;
     w->closed = 1;
-    if (w->finalized)
-        free_webhook(w);
+    if (w->finalized) free_webhook(w);
 }
 
 static void stop_webhook(webhook_ctx *w)
 {
-    if (w->stopped)
-        return;
+    if (w->stopped) return;
     w->stopped = 1;
     rtms_webhook_stop(w->wh);
     w->wh = NULL;
@@ -933,8 +938,7 @@ static void finalize_webhook(napi_env env, void *data, void *hint)
     (void)hint;
     w->finalized = 1;
     stop_webhook(w);
-    if (!w->polling || w->closed)
-        free_webhook(w);  /* else on_webhook_closed frees it */
+    if (!w->polling || w->closed) free_webhook(w); /* else on_webhook_closed frees it */
 }
 
 static void on_webhook_readable(uv_poll_t *h, int status, int events)
@@ -943,8 +947,7 @@ static void on_webhook_readable(uv_poll_t *h, int status, int events)
     napi_handle_scope scope;
     (void)status;
     (void)events;
-    if (w->stopped)
-        return;
+    if (w->stopped) return;
     napi_open_handle_scope(w->env, &scope);
     rtms_webhook_poll(w->wh, 0, 0);
     napi_close_handle_scope(w->env, scope);
@@ -990,7 +993,8 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
     uv_loop_t *loop = NULL;
     int i;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !is_type(env, argv[0], napi_object) || (listen && (argc < 2 || !is_type(env, argv[1], napi_function)))) {
+    if (argc < 1 || !is_type(env, argv[0], napi_object) ||
+        (listen && (argc < 2 || !is_type(env, argv[1], napi_function)))) {
         napi_throw_type_error(env, NULL, "Wrong arguments");
         return NULL;
     }
@@ -1002,8 +1006,7 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
     w->env = env;
     webhook_options(env, argv[0], &o, strings);
     w->wh = listen ? rtms_webhook_start(&o) : rtms_webhook_create(&o);
-    for (i = 0; i < 6; i++)
-        free(strings[i]);
+    for (i = 0; i < 6; i++) free(strings[i]);
     if (!w->wh) {
         free(w);
         return throw_rtms(env, "webhook", RTMS_SDK_FAILURE);
@@ -1025,8 +1028,7 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
     if (napi_create_external(env, w, finalize_webhook, NULL, &ext) != napi_ok) {
         w->finalized = 1;
         stop_webhook(w);
-        if (!w->polling)
-            free_webhook(w);
+        if (!w->polling) free_webhook(w);
         napi_throw_error(env, NULL, "webhook: cannot create the handle object");
         return NULL;
     }
@@ -1039,8 +1041,7 @@ static napi_value js_webhook_create(napi_env env, napi_callback_info info) { ret
 static webhook_ctx *webhook_arg(napi_env env, napi_value v)
 {
     void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
-        return NULL;
+    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
     return (webhook_ctx *)p;
 }
 
@@ -1076,8 +1077,7 @@ static napi_value js_webhook_handle(napi_env env, napi_callback_info info)
     free(uri);
     free(headers);
     free(text);
-    if (status < 0)
-        return throw_rtms(env, "webhookHandle", -status);
+    if (status < 0) return throw_rtms(env, "webhookHandle", -status);
     napi_create_object(env, &o);
     set_prop(env, o, "status", int_value(env, status));
     set_prop(env, o, "body", str_value(env, reply));
@@ -1096,13 +1096,11 @@ static napi_value js_webhook_poll(napi_env env, napi_callback_info info)
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
     napi_create_array(env, &out);
-    if (!w || w->stopped || w->collect)
-        return out;
+    if (!w || w->stopped || w->collect) return out;
     w->collect = out;
     rc = rtms_webhook_poll(w->wh, 0, 0);
     w->collect = NULL;
-    if (rc < 0)
-        return throw_rtms(env, "webhookPoll", -rc);
+    if (rc < 0) return throw_rtms(env, "webhookPoll", -rc);
     return out;
 }
 
@@ -1128,13 +1126,26 @@ static napi_value js_webhook_stats(napi_env env, napi_callback_info info)
     napi_create_object(env, &o);
     memset(&s, 0, sizeof s);
     s.version = RTMS_WEBHOOK_STATS_VERSION;
-    if (!w || w->stopped || rtms_webhook_get_stats(w->wh, &s) != RTMS_SDK_OK)
-        return o;
+    if (!w || w->stopped || rtms_webhook_get_stats(w->wh, &s) != RTMS_SDK_OK) return o;
 #define STAT(f) set_prop(env, o, #f, num_value(env, (double)s.f))
-    STAT(requests); STAT(accepted); STAT(duplicates); STAT(validations); STAT(not_found); STAT(malformed);
-    STAT(too_large); STAT(unauthorized); STAT(routed); STAT(dropped_queue_full); STAT(connections_accepted);
-    STAT(connections_open); STAT(header_timeouts); STAT(body_timeouts); STAT(idle_timeouts); STAT(evicted);
-    STAT(refused); STAT(accept_errors);
+    STAT(requests);
+    STAT(accepted);
+    STAT(duplicates);
+    STAT(validations);
+    STAT(not_found);
+    STAT(malformed);
+    STAT(too_large);
+    STAT(unauthorized);
+    STAT(routed);
+    STAT(dropped_queue_full);
+    STAT(connections_accepted);
+    STAT(connections_open);
+    STAT(header_timeouts);
+    STAT(body_timeouts);
+    STAT(idle_timeouts);
+    STAT(evicted);
+    STAT(refused);
+    STAT(accept_errors);
 #undef STAT
     return o;
 }
@@ -1146,8 +1157,7 @@ static napi_value js_webhook_stop(napi_env env, napi_callback_info info)
     webhook_ctx *w;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
-    if (!w || w->stopped)
-        return bool_value(env, 0);
+    if (!w || w->stopped) return bool_value(env, 0);
     stop_webhook(w);
     return bool_value(env, 1);
 }
@@ -1161,13 +1171,10 @@ static napi_value js_signature(napi_env env, napi_callback_info info)
     size_t i;
     int rc;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    for (i = 0; i < 4 && i < argc; i++)
-        a[i] = arg_string(env, argv[i]);
+    for (i = 0; i < 4 && i < argc; i++) a[i] = arg_string(env, argv[i]);
     rc = rtms_generate_signature(a[0], a[1], a[2], a[3], out, (int)sizeof out);
-    for (i = 0; i < 4; i++)
-        free(a[i]);
-    if (rc != RTMS_SDK_OK)
-        return throw_rtms(env, "generateSignature", rc);
+    for (i = 0; i < 4; i++) free(a[i]);
+    if (rc != RTMS_SDK_OK) return throw_rtms(env, "generateSignature", rc);
     return str_value(env, out);
 }
 
@@ -1205,11 +1212,11 @@ static napi_value js_live_handles(napi_env env, napi_callback_info info)
 typedef struct fleet_ctx {
     napi_env env;
     rtms_fleet *fleet;
-    napi_ref dispatch;    /* strong until the fleet is released: a running fleet is not collected */
+    napi_ref dispatch; /* strong until the fleet is released: a running fleet is not collected */
     uv_poll_t poll;
     int polling;
-    int closed;           /* uv_close completed */
-    int released;         /* release started: no more polls or dispatches */
+    int closed;   /* uv_close completed */
+    int released; /* release started: no more polls or dispatches */
     int finalized;
 } fleet_ctx;
 
@@ -1220,7 +1227,7 @@ typedef struct fleet_op {
     fleet_ctx *f;
     napi_async_work work;
     napi_deferred deferred;
-    napi_ref keep;        /* fleetRelease(): the external, alive until the release is done */
+    napi_ref keep; /* fleetRelease(): the external, alive until the release is done */
     struct rtms_fleet_options opts;
     char *strings[FLEET_STRINGS];
     rtms_fleet *result;
@@ -1233,8 +1240,7 @@ static void fleet_assigned(rtms_fleet *fleet, const char *id, int64_t generation
     fleet_ctx *f = (fleet_ctx *)user_data;
     napi_value argv[5];
     (void)fleet;
-    if (!f || f->released)
-        return;
+    if (!f || f->released) return;
     argv[0] = str_value(f->env, "assigned");
     argv[1] = str_value(f->env, id);
     argv[2] = int_value(f->env, generation);
@@ -1251,8 +1257,7 @@ static void fleet_revoked(rtms_fleet *fleet, const char *id, int64_t generation,
     fleet_ctx *f = (fleet_ctx *)user_data;
     napi_value argv[4];
     (void)fleet;
-    if (!f || f->released)
-        return;
+    if (!f || f->released) return;
     argv[0] = str_value(f->env, "revoked");
     argv[1] = str_value(f->env, id);
     argv[2] = int_value(f->env, generation);
@@ -1262,8 +1267,7 @@ static void fleet_revoked(rtms_fleet *fleet, const char *id, int64_t generation,
 
 static void free_fleet(fleet_ctx *f)
 {
-    if (f->dispatch)
-        napi_delete_reference(f->env, f->dispatch);
+    if (f->dispatch) napi_delete_reference(f->env, f->dispatch);
     free(f);
 }
 
@@ -1271,8 +1275,7 @@ static void on_fleet_closed(uv_handle_t *h)
 {
     fleet_ctx *f = (fleet_ctx *)h->data;
     f->closed = 1;
-    if (f->finalized)
-        free_fleet(f);
+    if (f->finalized) free_fleet(f);
 }
 
 static void on_fleet_readable(uv_poll_t *h, int status, int events)
@@ -1281,8 +1284,7 @@ static void on_fleet_readable(uv_poll_t *h, int status, int events)
     napi_handle_scope scope;
     (void)status;
     (void)events;
-    if (f->released)
-        return;
+    if (f->released) return;
     napi_open_handle_scope(f->env, &scope);
     rtms_fleet_poll(f->fleet, 0);
     napi_close_handle_scope(f->env, scope);
@@ -1314,27 +1316,22 @@ static void finalize_fleet(napi_env env, void *data, void *hint)
         rtms_fleet_release(f->fleet);
         f->fleet = NULL;
     }
-    if (f->closed)
-        free_fleet(f);
+    if (f->closed) free_fleet(f);
 }
 
 static fleet_ctx *fleet_arg(napi_env env, napi_value v)
 {
     void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok)
-        return NULL;
+    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
     return (fleet_ctx *)p;
 }
 
 static void free_op(napi_env env, fleet_op *op)
 {
     int i;
-    for (i = 0; i < FLEET_STRINGS; i++)
-        free(op->strings[i]);
-    if (op->keep)
-        napi_delete_reference(env, op->keep);
-    if (op->work)
-        napi_delete_async_work(env, op->work);
+    for (i = 0; i < FLEET_STRINGS; i++) free(op->strings[i]);
+    if (op->keep) napi_delete_reference(env, op->keep);
+    if (op->work) napi_delete_async_work(env, op->work);
     free(op);
 }
 
@@ -1351,7 +1348,7 @@ static void fleet_create_execute(napi_env env, void *data)
     fleet_op *op = (fleet_op *)data;
     (void)env;
     op->result = rtms_fleet_create(&op->opts, fleet_assigned, fleet_revoked, op->f);
-    if (!op->result)  /* the text is thread-local: copied on this thread */
+    if (!op->result) /* the text is thread-local: copied on this thread */
         snprintf(op->error, sizeof op->error, "Fleet start failed: %s", rtms_last_error());
 }
 
@@ -1364,8 +1361,7 @@ static void fleet_create_complete(napi_env env, napi_status status, void *data)
     int fd;
     if (status != napi_ok || !op->result) {
         reject_with(env, op->deferred, op->result ? "Fleet start failed" : op->error);
-        if (op->result)
-            rtms_fleet_release(op->result);
+        if (op->result) rtms_fleet_release(op->result);
         free_fleet(f);
         free_op(env, op);
         return;
@@ -1392,7 +1388,8 @@ static void fleet_create_complete(napi_env env, napi_status status, void *data)
  * absent: the core's default (its environment variables included). */
 static void fleet_options(napi_env env, napi_value obj, fleet_op *op)
 {
-    static const char *names[8] = {"databaseUrl", "nodeId", "advertiseUrl", "host", "path", "webhookSecret", "cert", "key"};
+    static const char *names[8] = {"databaseUrl", "nodeId",        "advertiseUrl", "host",
+                                   "path",        "webhookSecret", "cert",         "key"};
     struct rtms_fleet_options *o = &op->opts;
     napi_value v;
     bool has = false;
@@ -1445,7 +1442,8 @@ static napi_value js_fleet_create(napi_env env, napi_callback_info info)
     napi_create_reference(env, argv[1], 1, &f->dispatch);
     napi_create_string_utf8(env, "rtms_fleet_create", NAPI_AUTO_LENGTH, &name);
     if (napi_create_promise(env, &op->deferred, &promise) != napi_ok ||
-        napi_create_async_work(env, NULL, name, fleet_create_execute, fleet_create_complete, op, &op->work) != napi_ok ||
+        napi_create_async_work(env, NULL, name, fleet_create_execute, fleet_create_complete, op, &op->work) !=
+            napi_ok ||
         napi_queue_async_work(env, op->work) != napi_ok) {
         free_fleet(f);
         free_op(env, op);
@@ -1495,7 +1493,8 @@ static napi_value js_fleet_release(napi_env env, napi_callback_info info)
     unwatch_fleet(f);
     op = calloc(1, sizeof *op);
     napi_create_string_utf8(env, "rtms_fleet_release", NAPI_AUTO_LENGTH, &name);
-    if (!op || napi_create_async_work(env, NULL, name, fleet_release_execute, fleet_release_complete, op, &op->work) != napi_ok) {
+    if (!op || napi_create_async_work(env, NULL, name, fleet_release_execute, fleet_release_complete, op, &op->work) !=
+                   napi_ok) {
         /* No thread for it: release here (it blocks a few seconds at most). */
         rtms_fleet_release(f->fleet);
         free(op);
@@ -1536,7 +1535,8 @@ static napi_value js_fleet_join(napi_env env, napi_callback_info info)
         return NULL;
     }
     if (f->released || c->released) {
-        napi_throw_error(env, NULL, f->released ? "fleetJoin: the fleet is closed" : "fleetJoin: the client was released");
+        napi_throw_error(env, NULL,
+                         f->released ? "fleetJoin: the fleet is closed" : "fleetJoin: the client was released");
         return NULL;
     }
     if (argc > 6) {
@@ -1551,14 +1551,12 @@ static napi_value js_fleet_join(napi_env env, napi_callback_info info)
         rc = rtms_set_options(c->sdk, &o);
         free(cid);
         free(csecret);
-        if (rc != RTMS_SDK_OK)
-            return throw_rtms(env, "fleetJoin", rc);
+        if (rc != RTMS_SDK_OK) return throw_rtms(env, "fleetJoin", rc);
     }
     id = arg_string(env, argv[2]);
     rc = rtms_fleet_join(f->fleet, id, generation, c->sdk, arg_int(env, argv[4], -1));
     free(id);
-    if (rc < 0)
-        return throw_rtms(env, "fleetJoin", -rc);
+    if (rc < 0) return throw_rtms(env, "fleetJoin", -rc);
     if (watch_client(env, c) != 0) {
         napi_throw_error(env, NULL, "fleetJoin: cannot watch the wake descriptor");
         return NULL;
@@ -1581,8 +1579,7 @@ static napi_value js_fleet_done(napi_env env, napi_callback_info info)
         napi_throw_type_error(env, NULL, "Wrong arguments");
         return NULL;
     }
-    if (f->released)
-        return int_value(env, -RTMS_SDK_NOT_EXIST);
+    if (f->released) return int_value(env, -RTMS_SDK_NOT_EXIST);
     id = arg_string(env, argv[1]);
     rc = rtms_fleet_done(f->fleet, id, generation, arg_int(env, argv[3], RTMS_FLEET_REASON_UNKNOWN));
     free(id);
@@ -1614,8 +1611,7 @@ static napi_value js_fleet_status(napi_env env, napi_callback_info info)
         return NULL;
     }
     n = rtms_fleet_status(f->fleet, &json);
-    if (n < 0)
-        return throw_rtms(env, "fleetStatus", -n);
+    if (n < 0) return throw_rtms(env, "fleetStatus", -n);
     napi_create_string_utf8(env, json, (size_t)n, &out);
     rtms_free(json);
     return out;

@@ -11,8 +11,10 @@ import Darwin
 
 /// Aborts with `message` when `condition` is false. Unlike `assert`, it is checked in release builds.
 @inline(__always)
-public func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String,
-                      file: StaticString = #fileID, line: UInt = #line) {
+public func fuzzCheck(
+    _ condition: Bool, _ message: @autoclosure () -> String,
+    file: StaticString = #fileID, line: UInt = #line
+) {
     if !condition { fuzzFail(message(), file: file, line: line) }
 }
 
@@ -32,8 +34,9 @@ public func fuzzFail(_ message: String, file: StaticString = #fileID, line: UInt
 public func fuzzShow(_ bytes: some Collection<UInt8>, limit: Int = 96) -> String {
     var out = ""
     for b in bytes.prefix(limit) {
-        if b >= 0x20 && b < 0x7F && b != 0x5C { out.unicodeScalars.append(Unicode.Scalar(b)) }
-        else {
+        if b >= 0x20 && b < 0x7F && b != 0x5C {
+            out.unicodeScalars.append(Unicode.Scalar(b))
+        } else {
             let hex = Array("0123456789abcdef".unicodeScalars)
             out += "\\x"
             out.unicodeScalars.append(hex[Int(b >> 4)])

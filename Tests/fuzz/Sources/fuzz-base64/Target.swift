@@ -74,10 +74,15 @@ func jsonEmbed(_ text: [UInt8], style: UInt8) -> [UInt8] {
         case 2:
             out += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]]
         default:
-            if c == 0x22 || c == 0x5C { out += [0x5C, c] }
-            else if c < 0x20 { out += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]] }
-            else if c == UInt8(ascii: "/") && style == 1 { out += [0x5C, c] }
-            else { out.append(c) }
+            if c == 0x22 || c == 0x5C {
+                out += [0x5C, c]
+            } else if c < 0x20 {
+                out += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 15)]]
+            } else if c == UInt8(ascii: "/") && style == 1 {
+                out += [0x5C, c]
+            } else {
+                out.append(c)
+            }
         }
     }
     return out

@@ -110,7 +110,8 @@ public func fuzzJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // in strings, the fast path hands text payloads over as received; text frames are checked
     // for UTF-8 before they reach the codec, so only binary frames can carry it).
     if let mt = object["msg_type"]?.intValue, (14...18).contains(mt), !bytes.contains(0x5C),
-       String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) != nil {
+        String(validating: bytes.bindMemory(to: UInt8.self), as: UTF8.self) != nil
+    {
         let slow: Result<RTMSMessage, DecodeError>
         do throws(DecodeError) { slow = .success(try RTMSMessage(json: object)) } catch { slow = .failure(error) }
         switch (decoded, slow) {

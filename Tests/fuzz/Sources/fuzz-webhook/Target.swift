@@ -129,8 +129,9 @@ extension Substring {
 func checkDeliveries(_ endpoint: WebhookEndpoint, signed: Bool, secretSet: Bool) {
     let c = endpoint.counters
     if secretSet && !signed {
-        fuzzCheck(c.accepted == 0 && c.duplicates == 0 && c.validations == 0,
-                  "an unsigned request passed the signature check: \(c)")
+        fuzzCheck(
+            c.accepted == 0 && c.duplicates == 0 && c.validations == 0,
+            "an unsigned request passed the signature check: \(c)")
     }
     for d in endpoint.inbox.take(max: 1 << 20) {
         guard let v = try? JSON.parse(d.body), let o = v.objectValue, let e = o["event"]?.stringValue, !e.isEmpty else {

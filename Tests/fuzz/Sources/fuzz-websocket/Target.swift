@@ -138,7 +138,7 @@ struct Model {
             case 10:
                 delivered.append(.pong)
             default:  // 8: close, checked (RFC 6455 §5.5.1, §7.4): no 1-byte payload, a code that
-                      // may be sent, a UTF-8 reason
+                // may be sent, a UTF-8 reason
                 if payload.count == 1 { fail(1002); break frames }
                 let code = payload.count >= 2 ? Int(payload[0]) << 8 | Int(payload[1]) : 1005
                 if payload.count >= 2 {
@@ -148,8 +148,14 @@ struct Model {
                     guard String(validating: payload[2...], as: UTF8.self) != nil else { fail(1007); break frames }
                 }
                 end = .peerClose(code)
-                written.append((8, [UInt8(truncatingIfNeeded: (code == 1005 ? 1000 : code) >> 8),
-                                    UInt8(truncatingIfNeeded: code == 1005 ? 1000 : code)]))
+                written.append(
+                    (
+                        8,
+                        [
+                            UInt8(truncatingIfNeeded: (code == 1005 ? 1000 : code) >> 8),
+                            UInt8(truncatingIfNeeded: code == 1005 ? 1000 : code),
+                        ]
+                    ))
                 break frames
             }
             if let message {
@@ -173,8 +179,11 @@ func parseClientFrames(_ bytes: [UInt8]) -> [(UInt8, [UInt8])] {
         fuzzCheck(bytes[p + 1] & 0x80 != 0, "client wrote an unmasked frame")
         var len = Int(bytes[p + 1] & 0x7F)
         p += 2
-        if len == 126 { len = Int(bytes[p]) << 8 | Int(bytes[p + 1]); p += 2 }
-        else if len == 127 { len = 0; for k in 0..<8 { len = len << 8 | Int(bytes[p + k]) }; p += 8 }
+        if len == 126 {
+            len = Int(bytes[p]) << 8 | Int(bytes[p + 1]); p += 2
+        } else if len == 127 {
+            len = 0; for k in 0..<8 { len = len << 8 | Int(bytes[p + k]) }; p += 8
+        }
         let key = Array(bytes[p..<(p + 4)])
         p += 4
         var payload = Array(bytes[p..<(p + len)])
@@ -223,8 +232,10 @@ public func fuzzWebSocket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         try s.addHandler(WebSocketFrameEncoder())
         try s.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: min(maxBytes, Int(UInt32.max)))))
         try s.addHandler(WebSocketFrameValidator())
-        try s.addHandler(NIOWebSocketFrameAggregator(minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
-                                                     maxAccumulatedFrameSize: maxBytes))
+        try s.addHandler(
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,
+                maxAccumulatedFrameSize: maxBytes))
         try s.addHandler(WebSocketFrameHandler(connection: connection))
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 9)).wait()
     } catch {
@@ -255,18 +266,26 @@ public func fuzzWebSocket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         fuzzFail("connection did not report its end: \(got.suffix(3))")
     }
     got.removeLast()
-    fuzzCheck(!got.contains(.failed) && !got.contains(where: { if case .closed = $0 { return true }; return false }),
-              "extra open/close events: \(got)")
+    fuzzCheck(
+        !got.contains(.failed)
+            && !got.contains(where: {
+                if case .closed = $0 { return true }; return false
+            }),
+        "extra open/close events: \(got)")
     for case .message(let text, let bytes) in got where text {
         fuzzCheck(String(validating: bytes, as: UTF8.self) != nil, "a text message with invalid UTF-8 was delivered: \(fuzzShow(bytes))")
     }
-    fuzzCheck(got == model.delivered, """
+    fuzzCheck(
+        got == model.delivered,
+        """
         delivered events differ from the model (end \(model.end)):
           got   \(got.map { "\($0)".prefix(80) })
           model \(model.delivered.map { "\($0)".prefix(80) })
         """)
     let written = parseClientFrames(out)
-    fuzzCheck(written.map(\.0) == model.written.map(\.0) && written.map(\.1) == model.written.map(\.1), """
+    fuzzCheck(
+        written.map(\.0) == model.written.map(\.0) && written.map(\.1) == model.written.map(\.1),
+        """
         frames written differ from the model (end \(model.end)):
           got   \(written.map { ($0.0, fuzzShow($0.1, limit: 16)) })
           model \(model.written.map { ($0.0, fuzzShow($0.1, limit: 16)) })
