@@ -141,6 +141,10 @@ public final class RTMSClient: @unchecked Sendable {
     private var _instanceID = ""
     private var _streamID = ""
     private var _lastError = ""
+    /// The current join was confirmed (join-confirm 0), and how it ended: the leave's reason or
+    /// the failed join-confirm's (nil while it runs).
+    private var _joinConfirmed = false
+    private var _endReason: Int?
 
     // Loop-confined state.
     private var session = ClientSession()
@@ -212,6 +216,11 @@ public final class RTMSClient: @unchecked Sendable {
     public var streamID: String { lock.withLock { _streamID } }
     /// Text of the last failure reported through join-confirm or leave.
     public var lastFailure: String { lock.withLock { _lastError } }
+    /// The current join was confirmed (stays true after the session ends, until the next join).
+    public var joinConfirmed: Bool { lock.withLock { _joinConfirmed } }
+    /// The reason the session ended with (its leave, or its failed join-confirm); nil while it
+    /// runs, and when the application left it.
+    public var endReason: Int? { lock.withLock { _endReason } }
 
     static func validate(_ p: MediaParams) throws(ClientError) {
         func bad(_ s: String) -> ClientError { ClientError(ClientError.invalidArgs, s) }
@@ -279,6 +288,8 @@ public final class RTMSClient: @unchecked Sendable {
             _instanceID = instanceID
             _streamID = streamID
             _lastError = ""
+            _joinConfirmed = false
+            _endReason = nil
             return (_mediaTypes, _mediaParams, before.0, before.1)
         }
         guard let (types, params, phaseBefore, streamBefore) = claimed else {
@@ -469,10 +480,18 @@ public final class RTMSClient: @unchecked Sendable {
     private func note(_ ev: ClientEvent) {
         switch ev {
         case .joinConfirm(let reason, let text) where reason != 0:
-            lock.withLock { _lastError = text }
+            lock.withLock {
+                _lastError = text
+                _endReason = reason
+            }
             logger.warning("join failed (\(reason)): \(text)")
+        case .joinConfirm:
+            lock.withLock { _joinConfirmed = true }
         case .leave(let reason, let text):
-            lock.withLock { _lastError = text }
+            lock.withLock {
+                _lastError = text
+                _endReason = reason
+            }
             logger.info("left (\(reason)): \(text)")
         case .warning(_, let text):
             let (log, summary) = warningLimiter.allow(nowMs: Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000))

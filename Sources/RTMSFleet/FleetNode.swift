@@ -904,8 +904,10 @@ public final class FleetNode: @unchecked Sendable {
                     continue
                 }
                 let phase = c.phase
-                if phase == .ready && !h.joined { metrics.joins.increment() }
-                if phase == .ready { h.joined = true }
+                if c.joinConfirmed && !h.joined {
+                    metrics.joins.increment()
+                    h.joined = true
+                }
                 let cc = c.counters
                 let drops = cc.droppedQueueFull + cc.droppedMalformed + cc.droppedUnexpected
                 if cc.reconnectAttempts > h.seenReconnects { metrics.reconnects.increment(by: cc.reconnectAttempts - h.seenReconnects) }
@@ -913,9 +915,18 @@ public final class FleetNode: @unchecked Sendable {
                 h.seenReconnects = cc.reconnectAttempts
                 h.seenDrops = drops
                 if phase == .ended {
+                    // The session ended (its leave, a failed join): the stream ends here and
+                    // now, with the client's reason, whether or not the application says so
+                    // (rtms_fleet_done() is optional). A client the application left has no
+                    // reason; the reason of a leave being delivered right now arrives within a
+                    // tick, hence the short wait without one.
                     if h.endedSeenAt == nil { h.endedSeenAt = now }
-                    // The application normally detaches at once; this is the backstop.
-                    if now - h.endedSeenAt! > 3000 { done.append(h) }
+                    if let r = c.endReason {
+                        h.endReason = h.endReason ?? r
+                        done.append(h)
+                    } else if now - h.endedSeenAt! >= 300 {
+                        done.append(h)
+                    }
                 }
             }
             for h in expired + done + unattached { held[h.streamID] = nil }
@@ -929,7 +940,10 @@ public final class FleetNode: @unchecked Sendable {
                 reason:
                     "lease not renewed for \(now - h.deadline + Int64(config.leaseMs - config.marginMs)) ms (database unreachable?): left before it can expire")
         }
-        for h in done { finish(h, note: "the client ended") }
+        for h in done {
+            let text = h.client?.lastFailure ?? ""
+            finish(h, note: text.isEmpty ? "the client ended" : text)
+        }
         for h in unattached {
             lock.withLock {
                 assignments.append(
@@ -961,7 +975,7 @@ public final class FleetNode: @unchecked Sendable {
     /// A stream this node is done with: ended when it was joined, else back for another attempt.
     private func finish(_ h: Held, note: String) {
         if let c = h.client {
-            if c.phase == .ready || c.counters.mediaQueued.reduce(0, +) > 0 { h.joined = true }
+            if c.joinConfirmed || c.phase == .ready || c.counters.mediaQueued.reduce(0, +) > 0 { h.joined = true }
             c.leave()
         }
         let joined = h.joined

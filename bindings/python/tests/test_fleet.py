@@ -276,6 +276,61 @@ class TestFleetErrorPaths(unittest.TestCase):
         # The stream was done after it joined: ended in the database, with the reason given.
         self.assertEqual(pg.query(db, "SELECT state, end_reason FROM rtms.streams"), [["ended", "6"]])
 
+    def test_an_ended_handle_ends_its_stream_at_once_with_its_reason(self):
+        """An application that never calls rtms_fleet_done (a C program that only polls its
+        handles): the core sees the handle's session end and ends the stream itself, at once and
+        with the on_leave reason (it used to wait 3 s and store no reason)."""
+        db = pg.database("selfdone")
+        o = N.rtms_fleet_options()
+        N.rtms_fleet_options_init(o, N.RTMS_FLEET_OPTIONS_VERSION)
+        o.database_url, o.node_id, o.host, o.port, o.path = db.encode(), b"py-selfdone", b"127.0.0.1", 0, b"/zoom"
+        o.secret_token, o.lease_ms, o.renew_ms, o.lease_margin_ms = SECRET.encode(), 3000, 500, 1000
+        a = N.rtms_alloc()
+        opts = N.rtms_options()
+        N.rtms_options_init(ctypes.byref(opts), 1)
+        opts.client_id, opts.client_secret = CLIENT_ID.encode(), CLIENT_SECRET.encode()
+        N.rtms_set_options(a, ctypes.byref(opts))
+        N.rtms_config(a, None, 1, 0)
+        left = []
+        ops = N.rtms_csdk_ops()
+        on_leave = N.JoinCB(lambda sdk, reason: left.append((reason, time.time())))
+        ops.on_leave = on_leave
+        N.rtms_set_callbacks(a, ctypes.byref(ops))
+        got = {}
+
+        def assigned(f, sid, gen, payload, prev, ud):
+            got["join"] = N.rtms_fleet_join(f, sid, gen, a, 0)
+            got["stream"] = N._s(sid)
+
+        thunk_a, thunk_r = N.FleetAssignedCB(assigned), N.FleetRevokedCB(lambda *args: None)
+        f = N.rtms_fleet_create(ctypes.byref(o), thunk_a, thunk_r, None)
+        self.assertTrue(f, N.last_error())
+        try:
+            # No webhooks from the simulator: no rtms_stopped can end the row, only the handle.
+            sim = Simulator()
+            self.addCleanup(sim.close)
+            body = sim.meeting(duration=60)
+            sid = body["payload"]["rtms_stream_id"]
+            self.assertEqual(post("http://127.0.0.1:%d/zoom" % N.rtms_fleet_port(f), json.dumps(body).encode()), 200)
+            deadline = time.time() + 20
+            while N.rtms_get_state(a) != 3 and time.time() < deadline:
+                N.rtms_fleet_poll(f, 20)
+                N.rtms_poll_ex(a, 0, 0)
+            self.assertEqual((got.get("join"), got.get("stream"), N.rtms_get_state(a)), (0, sid, 3))
+            sim.stop_stream(sid, 6)
+            deadline = time.time() + 20
+            while not left and time.time() < deadline:
+                N.rtms_fleet_poll(f, 20)
+                N.rtms_poll_ex(a, 0, 0)
+            self.assertEqual([r for r, _ in left], [6], "the stream ended: on_leave(6)")
+            sql = "SELECT state, end_reason FROM rtms.streams WHERE rtms_stream_id = '%s'" % got["stream"]
+            self.assertTrue(wait_for(lambda: (N.rtms_fleet_poll(f, 0), pg.query(db, sql))[1] == [["ended", "6"]], 10), pg.query(db, sql))
+            ended_after = time.time() - left[0][1]
+            self.assertLess(ended_after, 1.5, "ended in the database %.2f s after on_leave" % ended_after)
+        finally:
+            self.assertEqual(N.rtms_fleet_release(f), 0)
+            N.rtms_release(a)
+
     def test_an_intake_only_node_needs_no_callback(self):
         db = pg.database("intake")
         o = N.rtms_fleet_options()
