@@ -491,15 +491,15 @@ void rtms_free(void *p);
  * The application hears of its streams through two callbacks, run inside rtms_fleet_poll() on
  * the thread calling it: on_assigned (join this stream: rtms_fleet_join() with a client handle
  * it configured) and on_revoked (this node no longer holds the stream: its handle has been
- * left). The fleet sees a joined handle's session end by itself; rtms_fleet_done() gives a
- * stream up before that (or one the application could not join).
+ * left). It tells the fleet when it is done with a stream (rtms_fleet_done()); a handle whose
+ * session ended is noticed without it, 3 s later.
  *
  * Lifecycle:
  *   rtms_fleet_options_init() → rtms_fleet_create(opts, on_assigned, on_revoked, user_data) →
  *   loop: rtms_fleet_poll() (or poll(2) on rtms_fleet_get_wake_fd() next to the handles' fds)
  *     on_assigned:  rtms_alloc() → rtms_config() → rtms_set_callbacks() → rtms_fleet_join()
  *     the handle's on_leave(reason), or on_join_confirm(reason != 0):
- *                   rtms_release() (rtms_fleet_done() first is allowed, not needed)
+ *                   rtms_fleet_done(fleet, id, generation, reason) → rtms_release()
  *     on_revoked:   rtms_release() of that stream's handle (rtms_fleet_done() is not needed)
  *   → rtms_fleet_release(): leaves every stream it holds and hands them back (pending again: the
  *     other nodes claim them at once instead of after the lease), stops the intake.
@@ -508,9 +508,9 @@ void rtms_free(void *p);
  * it in the database (nobody claims it again); on a stream whose handle never joined (a failed
  * join) it goes back for another attempt, on any node, after a pause (1 s, 2 s, ...; ended after
  * 5 failed joins). A handle whose session ends without rtms_fleet_done() is treated the same way
- * within a tenth of a second, with the reason of its on_leave or failed on_join_confirm (the
- * meeting ended, a refused join...); one the application left (rtms_leave(), rtms_release())
- * within 0.3 s, without a reason. A handle counts as joined once its join was confirmed.
+ * 3 s later (time to poll its last events), with the reason of its on_leave or failed
+ * on_join_confirm (none when the application left it: rtms_leave(), rtms_release()). A handle
+ * counts as joined once its join was confirmed.
  *
  * Environment: RTMS_DATABASE_URL (database_url NULL), RTMS_ADVERTISE_URL (advertise_url NULL),
  * the intake's ZM_RTMS_PORT, ZM_RTMS_PATH, ZM_RTMS_WEBHOOK_SECRET, ZM_RTMS_CERT, ZM_RTMS_KEY

@@ -130,6 +130,9 @@ final class FleetHandle: @unchecked Sendable {
             case .start(let s):
                 n += 1
                 deliverAssigned(s)
+            case .finished(let id, let generation):
+                // Ended by the node (the handle's session was over, rtms_fleet_done() not called).
+                forget(id, generation)
             case .revoke(let id, let generation, let reason):
                 // Only what the application was told of is revoked to it.
                 guard forget(id, generation) else { continue }

@@ -162,6 +162,10 @@ public final class RTMSClient: @unchecked Sendable {
     private var timers: [TimerKind: (task: Scheduled<Void>, token: Int)] = [:]
     private var timerToken = 0
     private var readingPaused = false
+    /// Media connections draining at a stream's end: they read until the server answers the close,
+    /// even while the queue is paused (what the server sent before the end goes beyond the
+    /// queue's limit, a bounded tail, rather than being cut off unread at the close timeout).
+    private var draining: Set<Int> = []
     private var pauseLimit: Scheduled<Void>?
     private var pauseToken = 0
     private var warningLimiter = LogLimiter()
@@ -442,6 +446,8 @@ public final class RTMSClient: @unchecked Sendable {
                 }
             case .drain(let id):
                 // Still ready for media: what the server sent before the end is delivered.
+                draining.insert(id)
+                connections[id]?.setReading(true)
                 connections[id]?.drain(code: 1000, reason: "Normal close")
             case .emit(let ev):
                 flushBatch()
@@ -468,6 +474,7 @@ public final class RTMSClient: @unchecked Sendable {
             case .ended:
                 flushBatch()
                 mediaReady.removeAll()
+                draining.removeAll()
                 mediaKinds.removeAll()
                 // A pause belongs to its session: the next join starts reading.
                 pauseLimit?.cancel()
@@ -518,7 +525,7 @@ public final class RTMSClient: @unchecked Sendable {
     private func setReading(_ on: Bool) {
         guard readingPaused == on else { return }
         readingPaused = !on
-        for id in mediaReady { connections[id]?.setReading(on) }
+        for id in mediaReady where !draining.contains(id) { connections[id]?.setReading(on) }
         pauseLimit?.cancel()
         pauseLimit = nil
         let limit = config.maxPauseMs
@@ -600,6 +607,7 @@ extension RTMSClient: MessageConnectionDelegate {
 
     public func connectionClosed(_ ws: any MessageConnection, _ info: CloseInfo) {
         connections[ws.id] = nil
+        draining.remove(ws.id)
         mediaReady.remove(ws.id)
         mediaKinds[ws.id] = nil
         flushBatch()

@@ -108,6 +108,9 @@ public enum FleetAssignment: Sendable {
     /// The node no longer holds the stream (lease lost, owned elsewhere, node stopping): its
     /// client has been left already; finalize what belongs to it.
     case revoke(streamID: String, generation: Int64, reason: String)
+    /// The node ended the stream itself: its client's session had ended and the application
+    /// did not say it was done within `endedGraceMs`. Nothing to finalize; forget it.
+    case finished(streamID: String, generation: Int64)
 }
 
 public struct FleetCounters: Sendable, Equatable {
@@ -883,6 +886,10 @@ public final class FleetNode: @unchecked Sendable {
 
     // MARK: Fencing and ends
 
+    /// How long a client whose session ended stays held for the application to poll its last
+    /// events and say it is done, before the node ends the stream itself.
+    static let endedGraceMs: Int64 = 3000
+
     /// Every 100 ms, on its own thread: leave every stream whose lease may be gone, and notice
     /// clients that ended.
     private func fenceTick() {
@@ -915,18 +922,17 @@ public final class FleetNode: @unchecked Sendable {
                 h.seenReconnects = cc.reconnectAttempts
                 h.seenDrops = drops
                 if phase == .ended {
-                    // The session ended (its leave, a failed join): the stream ends here and
-                    // now, with the client's reason, whether or not the application says so
-                    // (rtms_fleet_done() is optional). A client the application left has no
-                    // reason; the reason of a leave being delivered right now arrives within a
-                    // tick, hence the short wait without one.
+                    // The session ended (its leave, a failed join) and the application has not
+                    // said it is done (rtms_fleet_done(), rtms serve's own detach): after a grace
+                    // period, in which it polls the session's last events (leaving the client
+                    // earlier would drop them), the stream ends with the client's own reason.
                     if h.endedSeenAt == nil { h.endedSeenAt = now }
-                    if let r = c.endReason {
-                        h.endReason = h.endReason ?? r
-                        done.append(h)
-                    } else if now - h.endedSeenAt! >= 300 {
+                    if now - h.endedSeenAt! > Self.endedGraceMs {
+                        h.endReason = h.endReason ?? c.endReason
                         done.append(h)
                     }
+                } else {
+                    h.endedSeenAt = nil  // a handle joined again
                 }
             }
             for h in expired + done + unattached { held[h.streamID] = nil }
@@ -943,6 +949,10 @@ public final class FleetNode: @unchecked Sendable {
         for h in done {
             let text = h.client?.lastFailure ?? ""
             finish(h, note: text.isEmpty ? "the client ended" : text)
+            lock.withLock {
+                assignments.append(.finished(streamID: h.streamID, generation: h.generation))
+                wake.signal()
+            }
         }
         for h in unattached {
             lock.withLock {

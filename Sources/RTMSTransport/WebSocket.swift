@@ -88,6 +88,8 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
     /// connection when it is abandoned before it opened.
     private var dialingChannel: Channel?
     private var closeTimer: Scheduled<Void>?
+    /// When closeTimer ends the connection (nil: no deadline set by close()).
+    private var closeDeadline: NIODeadline?
     private var reported = false
     private var peerClose: (Int, String)? = nil
     private var localClose = false
@@ -213,6 +215,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
                     .whenComplete { _ in ch?.close(promise: nil) }
                 closeTimer?.cancel()
                 closeTimer = eventLoop.scheduleTask(in: .seconds(2)) { ch?.close(promise: nil) }
+                closeDeadline = .now() + .seconds(2)
             } else {
                 channel?.close(promise: nil)
             }
@@ -341,7 +344,16 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
             data.writeString(reason)
             write(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: mask(), data: data), flush: true)
             closeTimer = eventLoop.scheduleTask(in: timeout) { [weak self] in self?.channel?.close(promise: nil) }
-        case .closing, .closed:
+            closeDeadline = .now() + timeout
+        case .closing:
+            // Closing already (a drain, the peer's close): a caller with a nearer deadline (a
+            // fleet node that lost its lease: 0 ms) gets it.
+            let deadline = NIODeadline.now() + timeout
+            guard let current = closeDeadline, deadline < current else { return }
+            closeTimer?.cancel()
+            closeDeadline = deadline
+            closeTimer = eventLoop.scheduleTask(deadline: deadline) { [weak self] in self?.channel?.close(promise: nil) }
+        case .closed:
             break
         }
     }
@@ -374,6 +386,7 @@ public final class WebSocketConnection: MessageConnection, @unchecked Sendable {
         // A peer that stopped reading never lets that write complete: end the socket anyway.
         closeTimer?.cancel()
         closeTimer = eventLoop.scheduleTask(in: .seconds(2)) { ch.close(promise: nil) }
+        closeDeadline = .now() + .seconds(2)
     }
 
     /// Ends the TCP connection at once and reports it as lost for `reason` (not as a local close).

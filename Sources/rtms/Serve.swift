@@ -155,6 +155,8 @@ struct Serve: ParsableCommand {
                         e.recorder.finish()
                         say("[\(fc.nodeID)] stream \(id): recording closed (\(why))")
                     }
+                case .finished:
+                    break  // this loop detaches every stream that ends, before the node would
                 }
             }
             var fds = sessions.values.map { pollfd(fd: $0.client.queue.wakeFD, events: Int16(POLLIN), revents: 0) }

@@ -13,14 +13,16 @@ import Testing
 import Glibc
 #endif
 
+/// The earlier build, when one was given.
+let previousRTMS: String? = getenv("RTMS_PREVIOUS_RTMS").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 }
+
 extension FleetProcessTests {
-    @Test func oldAndNewBinariesServeSideBySideThroughARollingUpgrade() async throws {
-        guard let previous = getenv("RTMS_PREVIOUS_RTMS").map({ String(cString: $0) }), !previous.isEmpty else {
-            print(
-                "rolling upgrade: skipped (RTMS_PREVIOUS_RTMS names no earlier build: `RTMS_PREVIOUS_RTMS=$(bash scripts/previous-rtms.sh)`; scripts/test.sh sets it)"
-            )
-            return
-        }
+    @Test(
+        .enabled(
+            if: previousRTMS != nil, "RTMS_PREVIOUS_RTMS names no earlier build: RTMS_PREVIOUS_RTMS=$(bash scripts/previous-rtms.sh) (scripts/test.sh sets it)")
+    )
+    func oldAndNewBinariesServeSideBySideThroughARollingUpgrade() async throws {
+        let previous = try #require(previousRTMS)
         try #require(access(previous, X_OK) == 0, "RTMS_PREVIOUS_RTMS=\(previous) is not an executable")
         let url = try await TestPostgres.freshDatabase("upgrade")
         let sim = try makeSimulator()
