@@ -349,6 +349,7 @@ MEDIA = "audio,transcript"
 
 
 def main():
+    global MEDIA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--smoke", action="store_true", help="seconds: a few meetings, two kills, 30 streams")
     ap.add_argument("--only", help="comma-separated workload names (prefixes): latency, takeover, scale")
@@ -366,7 +367,6 @@ def main():
     ap.add_argument("--out", help="write the results as JSON here")
     a = ap.parse_args()
     set_lease(a.lease_ms, a.renew_ms, a.margin_ms)
-    global MEDIA
     MEDIA = a.media
     if a.smoke:
         a.meetings, a.kills, a.streams, a.seconds = 6, 2, 30, 3
