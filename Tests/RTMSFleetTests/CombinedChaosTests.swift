@@ -67,11 +67,8 @@ extension PartitionTests {
         // 1. SIGKILL: media again within 5 s; the node comes back as a new process.
         let (killed, killedStreams) = try await busiest()
         try #require(!killedStreams.isEmpty)
-        let tKill = nowMilliseconds()
-        killed.signal(SIGKILL)
+        let killMs = await msUntilFlowingAgain(sim, killedStreams) { killed.signal(SIGKILL) }
         #expect(killed.waitExit() != nil)
-        let afterKill = await mediaFlowingAgain(sim, killedStreams, since: tKill, timeoutMs: 15_000)
-        let killMs = killedStreams.map { (afterKill[$0] ?? .max) - tKill }
         #expect(killMs.allSatisfy { $0 <= 5000 }, "kill of \(killed.name): media flowing again \(killMs) ms after")
         try fleet.respawn(killed)
         summary.append("SIGKILL of \(killed.name) (\(killedStreams.count) streams): flowing again \(range(killMs)) ms after")
@@ -79,10 +76,7 @@ extension PartitionTests {
         // 2. The busiest host cut off, then healed: its streams move within 5 s and stay moved.
         let (cut, cutStreams) = try await busiest()
         try #require(!cutStreams.isEmpty)
-        let tCut = nowMilliseconds()
-        try topology.cut(cut.name)
-        let afterCut = await mediaFlowingAgain(sim, cutStreams, since: tCut, timeoutMs: 15_000)
-        let cutMs = cutStreams.map { (afterCut[$0] ?? .max) - tCut }
+        let cutMs = try await msUntilFlowingAgain(sim, cutStreams) { try topology.cut(cut.name) }
         #expect(cutMs.allSatisfy { $0 <= 5000 }, "cut of \(cut.name): media flowing again \(cutMs) ms after")
         try topology.heal(cut.name)
         #expect(await eventually(timeoutMs: 15_000, everyMs: 100) { cut.healthz().0 == 200 }, "\(cut.name) healthy after the heal\n\(cut.log)")
@@ -92,10 +86,7 @@ extension PartitionTests {
         // 3. SIGTERM: every stream handed over with a gap under 1 s; the node exits cleanly.
         let (drained, drainedStreams) = try await busiest()
         try #require(!drainedStreams.isEmpty)
-        let tTerm = nowMilliseconds()
-        drained.signal(SIGTERM)
-        let afterTerm = await mediaFlowingAgain(sim, drainedStreams, since: tTerm, timeoutMs: 15_000)
-        let termMs = drainedStreams.map { (afterTerm[$0] ?? .max) - tTerm }
+        let termMs = await msUntilFlowingAgain(sim, drainedStreams) { drained.signal(SIGTERM) }
         #expect(drained.waitExit() == 0, "\(drained.name) exits cleanly\n\(drained.log)")
         #expect(termMs.allSatisfy { $0 < 1000 }, "drain of \(drained.name): media flowing again \(termMs) ms after SIGTERM")
         try fleet.respawn(drained)

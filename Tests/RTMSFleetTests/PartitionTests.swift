@@ -67,6 +67,15 @@ func mediaFlowingAgain(_ sim: Simulator, _ ids: [String], since: Int64, messages
     return done
 }
 
+/// Does `fault` now, then waits up to `timeoutMs` for each stream's audio to flow again on a
+/// media connection opened after it: the ms each took (Int64.max - start: never), in `ids`' order.
+func msUntilFlowingAgain(_ sim: Simulator, _ ids: [String], timeoutMs: Int = 15_000, after fault: () throws -> Void) async rethrows -> [Int64] {
+    let t = nowMilliseconds()
+    try fault()
+    let back = await mediaFlowingAgain(sim, ids, since: t, timeoutMs: timeoutMs)
+    return ids.map { (back[$0] ?? .max) - t }
+}
+
 /// The fence timer's period (FleetNode.fenceTick), the WebSocket close handshake's timeout (a
 /// close frame unanswered for this long ends the TCP connection: RTMSTransport), and the
 /// sampler's resolution with room for a loaded machine.

@@ -51,10 +51,7 @@ extension FleetProcessTests {
         func drain(_ n: ServeNode) async throws -> [Int64] {
             var mine: [String] = []
             for id in ids where try await streamRow(url, id)?.owner == n.name { mine.append(id) }
-            let t = nowMilliseconds()
-            n.signal(SIGTERM)
-            let back = await mediaFlowingAgain(sim, mine, since: t, timeoutMs: 15_000)
-            let gaps = mine.map { (back[$0] ?? .max) - t }
+            let gaps = await msUntilFlowingAgain(sim, mine) { n.signal(SIGTERM) }
             #expect(n.waitExit() == 0, "\(n.name) exits cleanly\n\(n.log)")
             #expect(gaps.allSatisfy { $0 < 1000 }, "\(n.name)'s \(mine.count) streams flowing again \(gaps) ms after SIGTERM")
             for id in mine { #expect(try await streamRow(url, id)?.owner != n.name) }
