@@ -62,6 +62,9 @@ w = wave.open(sys.argv[1])
 assert w.getframerate() == 16000 and w.getnchannels() == 1 and w.getnframes() > 16000 * 3, (w.getframerate(), w.getnframes())
 print("rtms demo: mixed.wav %.1f s at %d Hz" % (w.getnframes() / w.getframerate(), w.getframerate()))
 PY
+step "rtms demo in a terminal (a pty) and in pipes: transcript lines above the status line, never on it"
+python3 Tests/cli/status_line.py "$bin/rtms"
+
 step "rtms-sim --print-started piped into rtms join (payload with its signature; the three ids)"
 for cmd in join record; do
   # Every long option is a plain kebab-case spelling (ArgumentParser turns "serverURLs" into --server-ur-ls).

@@ -126,7 +126,6 @@ func runRecorder(
     installStopSignals()
     var lastStatus = nowMilliseconds()
     var failed = false
-    let tty = isatty(2) != 0
     while !stopRequested && nowMilliseconds() < deadline {
         if let intake {
             for d in intake.inbox.take(max: 64) where d.rtmsKind == "started" && !d.routedToLiveStream {
@@ -154,12 +153,11 @@ func runRecorder(
         if echo { echoTranscript(recorder) }
         if !quiet && nowMilliseconds() - lastStatus >= 1000 {
             lastStatus = nowMilliseconds()
-            let line = recorder.statusLine()
-            if tty { writeErr("\r\u{1B}[K" + line) } else { say(line) }
+            Console.shared.status(recorder.statusLine())
         }
         if stopWhenIdle && !recorder.sessions.isEmpty && recorder.activeCount == 0 { break }
     }
-    if tty && !quiet { writeErr("\n") }
+    Console.shared.endStatus()
     if stopRequested { say("stopping: finalizing every file") }
     let summaries = recorder.finish()
     for s in summaries {
@@ -315,10 +313,8 @@ func temporaryDirectory() -> String {
     return "/tmp"
 }
 
-func say(_ s: String) {
-    print(s)
-    fflush(nil)
-}
+/// A line of output (above the status line, when one is shown: Console.swift).
+func say(_ s: String) { Console.shared.line(s) }
 
 // MARK: - join
 
