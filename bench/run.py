@@ -3,16 +3,20 @@
 
     python3 bench/run.py            # the full run (minutes); writes bench/RESULTS.md and bench/chart.png
     python3 bench/run.py --smoke    # seconds; what CI runs so that none of this rots
+    python3 bench/run.py --only blast,scale --out part.md          # some workloads (names as prefixes)
+    python3 bench/run.py --only instructions --out instr.md         # callgrind: instructions per message
 
 Implementations: Zoom's `rtms` 1.1.0 from PyPI (a throwaway venv, driven like an application:
 rtms.EventLoop, a counting callback), and OpenRTMS through its C ABI (bench/c_runner.c), its
 Python binding and its Node binding (the same runner scripts). Workloads (audio, 640-byte
 payloads): blast throughput, delivery latency at 50 msg/s, idle CPU, CPU and memory at scale
-with 50 msg/s per stream, media flowing again after a killed connection, time to join-confirm.
+with 50 msg/s per stream, media flowing again after a killed connection, time to join-confirm;
+and one figure that does not move with the machine's load: instructions the C client executes per
+message, counted with callgrind (valgrind).
 
 Environment: RTMS_LIBRARY (librtms.so; the release build from scripts/build-lib.sh), RTMS_SIM
 (rtms-sim, release), RTMS_OFFICIAL_PYTHON (a python with rtms==1.1.0; otherwise a venv is made
-with pip), BENCH_SKIP_OFFICIAL=1 (no PyPI).
+with pip), BENCH_SKIP_OFFICIAL=1 (no PyPI), VALGRIND (default: valgrind from PATH).
 """
 
 import argparse
@@ -20,6 +24,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import struct
 import subprocess
 import sys
@@ -75,11 +80,12 @@ def build_node_addon():
                    check=True, stdout=subprocess.DEVNULL)
 
 
-def build_c_runner():
-    os.makedirs(WORK, exist_ok=True)
-    out = os.path.join(WORK, "c_runner")
+def build_c_runner(lib=None, out=None):
+    lib = lib or LIB
+    out = out or os.path.join(WORK, "c_runner")
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(ROOT, "include"),
-                    os.path.join(HERE, "c_runner.c"), LIB, "-Wl,-rpath," + os.path.dirname(os.path.abspath(LIB)), "-o", out],
+                    os.path.join(HERE, "c_runner.c"), lib, "-Wl,-rpath," + os.path.dirname(os.path.abspath(lib)), "-o", out],
                    check=True)
     return out
 
@@ -144,6 +150,96 @@ def run_impl_on(sim, impl, tools, clients, count, rate, seconds, kill_at, poll_i
     return {"error": "exit %s: %s" % (rc, (err or out).strip()[-300:])}
 
 
+def valgrind_path():
+    v = os.environ.get("VALGRIND") or shutil.which("valgrind")
+    return v if v and os.access(v, os.X_OK) else None
+
+
+def build_instr_runner():
+    """c_runner linked against a copy of RTMS_LIBRARY stripped of its debug info (`strip --strip-debug`):
+    valgrind 3.19 cannot read the DWARF 5 that Swift emits ("unhandled dwarf2 abbrev form code 0x25", then
+    "Possibly corrupted debuginfo file ... Giving up"). The symbol tables stay; the code is the same."""
+    d = os.path.join(WORK, "instructions")
+    os.makedirs(d, exist_ok=True)
+    lib = os.path.join(d, os.path.basename(LIB))
+    subprocess.run(["strip", "--strip-debug", "-o", lib, LIB], check=True)
+    return build_c_runner(lib, os.path.join(d, "c_runner"))
+
+
+def callgrind_run(valgrind, runner, clients, count, rate, seconds):
+    """One c_runner under callgrind (every thread of the client process; the simulator runs natively,
+    a fresh one per run): its JSON line with "ir", the instructions the whole process executed."""
+    d = os.path.dirname(runner)
+    fd, prof = tempfile.mkstemp(prefix="callgrind-", suffix=".out", dir=d)
+    os.close(fd)
+    cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=" + prof, runner]
+    sim = Sim()
+    try:
+        args = ["127.0.0.1:%d" % sim.port, str(clients), str(count), "640", str(rate), str(seconds), "-1"]
+        p = subprocess.run(cmd + args, cwd=d, capture_output=True, text=True, timeout=seconds + 300)
+        out, err, rc = p.stdout, p.stderr, p.returncode
+    except subprocess.TimeoutExpired:
+        out, err, rc = "", "timed out after %d s" % (seconds + 300), None
+    finally:
+        sim.close()
+    r = {}
+    for line in reversed(out.splitlines()):
+        if line.startswith("{"):
+            try:
+                r = json.loads(line)
+                break
+            except ValueError:
+                continue
+    ir = None
+    try:
+        with open(prof) as f:
+            for line in f:
+                if line.startswith(("totals:", "summary:")):
+                    ir = int(line.split()[1])
+        os.unlink(prof)
+    except (OSError, ValueError, IndexError):
+        pass
+    r.update(count=count, rate=rate, ir=ir)
+    if rc != 0 or ir is None or not r.get("total"):
+        r["error"] = "callgrind run (%d messages) failed, exit %s: %s" % (count, rc, (err or out).strip()[-300:] or "no output")
+    elif count > 0 and r["total"] < count:
+        r["error"] = "callgrind run: %d of %d messages received" % (r["total"], count)
+    return r
+
+
+def instructions(w, valgrind, runner):
+    """Instructions per message in the client process: one stream blasting 640-byte audio messages,
+    run under callgrind at two counts so that start-up, joining and teardown cancel out:
+    (Ir(hi) - Ir(lo)) / (hi - lo). Optionally the same for `clients` streams at 50 msg/s, over two
+    window lengths."""
+    hi, lo = w["counts"]
+    runs = [callgrind_run(valgrind, runner, 1, n, 0, w["seconds"]) for n in (lo, hi)]
+    res = {"runs": runs, "counts": [hi, lo]}
+    bad = [r["error"] for r in runs if "error" in r]
+    if bad:
+        res["error"] = "; ".join(bad)
+        return res
+    msgs = runs[1]["total"] - runs[0]["total"]
+    per = (runs[1]["ir"] - runs[0]["ir"]) / msgs if msgs > 0 else 0
+    res["ir_per_msg"] = per
+    if not per > 0:
+        res["error"] = "instructions per message not positive: %s (Ir %d and %d)" % (per, runs[1]["ir"], runs[0]["ir"])
+    pw = w.get("paced")
+    if pw and "error" not in res:
+        long_s, short_s = pw["seconds"]
+        pr = [callgrind_run(valgrind, runner, pw["clients"], 0, pw["rate"], t) for t in (short_s, long_s)]
+        res["paced"] = {"clients": pw["clients"], "rate": pw["rate"], "seconds": [long_s, short_s], "runs": pr}
+        bad = [r["error"] for r in pr if "error" in r]
+        pm = pr[1]["total"] - pr[0]["total"] if not bad else 0
+        if bad or pm <= 0:
+            res["paced"]["error"] = "; ".join(bad) or "no more messages in the longer window"
+        else:
+            res["paced"]["ir_per_msg"] = per = (pr[1]["ir"] - pr[0]["ir"]) / pm
+            if not per > 0:
+                res["paced"]["error"] = "instructions per message not positive: %s (Ir %d and %d)" % (per, pr[1]["ir"], pr[0]["ir"])
+    return res
+
+
 def plan(smoke):
     if smoke:
         return {
@@ -153,6 +249,7 @@ def plan(smoke):
             "scale": [dict(clients=10, rate=50, seconds=2)],
             "reconnect": dict(clients=1, rate=50, seconds=3, kill_at=1.0),
             "official_poll_intervals": [0.01, 0.0],
+            "instructions": dict(counts=(2000, 1000), seconds=120, paced=dict(clients=10, rate=50, seconds=(2, 1))),
         }
     return {
         "blast": dict(clients=1, count=300000, seconds=120),
@@ -161,6 +258,7 @@ def plan(smoke):
         "scale": [dict(clients=20, rate=50, seconds=20), dict(clients=100, rate=50, seconds=20), dict(clients=1000, rate=50, seconds=20)],
         "reconnect": dict(clients=1, rate=50, seconds=6, kill_at=2.0),
         "official_poll_intervals": [0.01, 0.001, 0.0],
+        "instructions": dict(counts=(50000, 10000), seconds=600, paced=dict(clients=100, rate=50, seconds=(10, 5))),
     }
 
 
@@ -213,16 +311,62 @@ def png_bar_chart(path, groups):
                 + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
+def workload_names(p):
+    """Every workload of a plan, in the order they run, by its key in the raw JSON (the blast also keeps
+    Zoom's client at each poll_interval tried, as blast-official-<seconds>)."""
+    return (["blast", "latency"] + ["idle-%d" % w["clients"] for w in p["idle"]] + ["scale-%d" % w["clients"] for w in p["scale"]]
+            + ["reconnect", "instructions"])
+
+
+def select(only, names):
+    """--only: a name selects the workloads whose key starts with it or, when no key does, whose key
+    contains it; a name that is a whole key selects that one only (scale-100 is not also scale-1000).
+    Returns (the selected names in running order, the names that matched nothing)."""
+    chosen, unknown = set(), []
+    for o in only:
+        hit = [o] if o in names else ([n for n in names if n.startswith(o)] or [n for n in names if o in n])
+        chosen.update(hit)
+        if not hit:
+            unknown.append(o)
+    return [n for n in names if n in chosen], unknown
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smoke", action="store_true", help="seconds-long run of every workload (CI)")
     ap.add_argument("--out", default=None, help="results file (default: bench/RESULTS.md, or .ci-work/bench/SMOKE.md with --smoke)")
+    ap.add_argument("--only", default=None, metavar="NAME,...",
+                    help="run only these workloads, by their keys in the raw JSON, matched as prefixes (a name that starts "
+                         "no key selects those containing it): blast, latency, idle-N, scale-N, reconnect, instructions. "
+                         "Requires --out (bench/RESULTS.md is written whole), except with --smoke")
     a = ap.parse_args()
-    os.makedirs(WORK, exist_ok=True)
-    tools = {"c": build_c_runner(), "official": official_python()}
-    build_node_addon()
-    impls = (["official"] if tools["official"] else []) + ["c", "python", "node"]
     p = plan(a.smoke)
+    names = workload_names(p)
+    selected = names
+    if a.only is not None:
+        only = [o.strip() for o in a.only.split(",") if o.strip()]
+        selected, unknown = select(only, names)
+        if unknown or not only:
+            ap.error("--only: no workload matches %s; the names%s are: %s" % (
+                ", ".join(unknown) or "an empty list", " with --smoke" if a.smoke else "", ", ".join(names)))
+    results_md = os.path.join(HERE, "RESULTS.md")
+    out = a.out or (os.path.join(WORK, "SMOKE.md") if a.smoke else results_md)
+    if a.only is not None and os.path.realpath(out) == os.path.realpath(results_md):
+        ap.error("--only runs part of the benchmarks, and bench/RESULTS.md is rewritten whole from what ran (its other "
+                 "sections would be lost): give --out FILE, and copy what you need into RESULTS.md by hand")
+    want = set(selected)
+    os.makedirs(WORK, exist_ok=True)
+    valgrind = None
+    if "instructions" in want:
+        valgrind = valgrind_path()
+        if not valgrind:
+            raise SystemExit("bench: ERROR valgrind not found (apt-get install valgrind, or set VALGRIND): the instructions "
+                             "workload counts the client's instructions with callgrind")
+    timed = [n for n in selected if n != "instructions"]   # the workloads every client runs
+    tools = {"c": build_c_runner() if timed else None, "official": official_python() if timed else None}
+    if timed:
+        build_node_addon()
+    impls = (["official"] if tools["official"] else []) + ["c", "python", "node"]
     results = {}
     t_start = time.time()
     def run(name, impl, **kw):
@@ -253,30 +397,45 @@ def main():
 
     # Workload by workload, every client in turn: a machine that slows down under sustained load
     # (this one does: burst credits, heat) then weighs on all clients alike, not on whoever runs last.
-    for impl in impls:
-        blast(impl)
-    for impl in impls:
-        run("latency", impl, **p["latency"])
+    if "blast" in want:
+        for impl in impls:
+            blast(impl)
+    if "latency" in want:
+        for impl in impls:
+            run("latency", impl, **p["latency"])
     for w in p["idle"]:
         for impl in impls:
-            if not too_big("idle-%d" % w["clients"], impl, w["clients"]):
+            if "idle-%d" % w["clients"] in want and not too_big("idle-%d" % w["clients"], impl, w["clients"]):
                 run("idle-%d" % w["clients"], impl, **w)
     for w in p["scale"]:
         for impl in impls:
-            if not too_big("scale-%d" % w["clients"], impl, w["clients"]):
+            if "scale-%d" % w["clients"] in want and not too_big("scale-%d" % w["clients"], impl, w["clients"]):
                 run("scale-%d" % w["clients"], impl, **w)
-    for impl in impls:
-        run("reconnect", impl, **p["reconnect"])
+    if "reconnect" in want:
+        for impl in impls:
+            run("reconnect", impl, **p["reconnect"])
+    # Last: callgrind keeps a core busy for half a minute, and its figure does not depend on the machine's state.
+    if "instructions" in want:
+        r = instructions(p["instructions"], valgrind, build_instr_runner())
+        results["instructions"] = {"c": r}
+        shown = {k: r.get(k) for k in ("ir_per_msg", "error") if r.get(k) is not None}
+        shown["ir"] = {n["count"]: n.get("ir") for n in r["runs"]}
+        if "paced" in r:
+            shown["paced_ir_per_msg"] = r["paced"].get("ir_per_msg")
+        print("bench: %-14s %-8s %s" % ("instructions", "c", json.dumps(shown)))
     elapsed = time.time() - t_start
-    out = a.out or (os.path.join(WORK, "SMOKE.md") if a.smoke else os.path.join(HERE, "RESULTS.md"))
-    write_results(out, results, impls, p, a.smoke, elapsed)
-    if not a.smoke and not plot_chart(results, os.path.join(HERE, "chart.png")):
+    command = "python3 bench/run.py" + (" --smoke" if a.smoke else "") + (" --only " + shlex.quote(",".join(only)) if a.only else "")
+    write_results(out, results, impls, p, a.smoke, elapsed, command)
+    if not a.smoke and a.only is None and not plot_chart(results, os.path.join(HERE, "chart.png")):
         png_bar_chart(os.path.join(HERE, "chart.png"), [
             ("blast msgs/s", [(i, results["blast"].get(i, {}).get("msgs_per_s")) for i in impls]),
             ("latency p99 (inverse)", [(i, 1 / max(1e-3, (results["latency"].get(i, {}).get("lat_ms") or {}).get("p99") or 1e9)) for i in impls]),
         ])
     print("bench: wrote %s in %.0f s" % (out, elapsed))
     errors = [(w, i, r["error"]) for w, by in results.items() for i, r in by.items() if "error" in r and not r["error"].startswith("not run")]
+    paced = results.get("instructions", {}).get("c", {}).get("paced", {})
+    if "error" in paced:
+        errors.append(("instructions", "c", "%d streams × %d msg/s: %s" % (paced["clients"], paced["rate"], paced["error"])))
     if a.smoke:
         errors += smoke_problems(results, p)
     for e in errors:
@@ -306,14 +465,15 @@ def smoke_problems(results, p):
     return out
 
 
-def write_results(path, results, impls, p, smoke, elapsed):
+def write_results(path, results, impls, p, smoke, elapsed, command):
+    """The results file: a section per workload that ran (all of them in a full run), the targets their
+    figures decide, the raw JSON; then whatever followed KEPT_MARK in the file, as it was."""
     off = lambda w: results.get(w, {}).get("official", {})  # noqa: E731
     lines = ["# OpenRTMS benchmarks", "",
              "Measured on this machine (%d cores), one simulator for all; Zoom's client is PyPI `rtms==1.1.0` driven like an "
              "application (rtms.EventLoop, a counting callback); OpenRTMS through its C ABI, Python binding and Node binding. "
              "CPU is the client process's user+system time over the window (100 %% = one core). Payloads: 640-byte audio." % os.cpu_count(),
-             "", "Command: `python3 bench/run.py%s` (%.0f s)%s." % (" --smoke" if smoke else "", elapsed,
-                                                                      "; a smoke run: numbers are indicative only" if smoke else ""), ""]
+             "", "Command: `%s` (%.0f s)%s." % (command, elapsed, "; a smoke run: numbers are indicative only" if smoke else ""), ""]
 
     def ratio(w, key, impl, lower_better=False, sub=None):
         a, b = results.get(w, {}).get(impl, {}), off(w)
@@ -324,104 +484,152 @@ def write_results(path, results, impls, p, smoke, elapsed):
             return "–"
         return "%.2f×" % ((vb / va) if lower_better else (va / vb))
 
-    lines += ["## Blast throughput (one stream, %d messages)" % p["blast"]["count"], "",
-              "| client | msgs/s | CPU µs/msg | ratio msgs/s vs official |", "|---|---|---|---|"]
-    for i in impls:
-        r = results["blast"].get(i, {})
-        note = " (best poll_interval %g)" % r.get("poll_interval") if i == "official" and "poll_interval" in r else ""
-        lines.append("| %s%s | %s | %s | %s |" % (i, note, fmt(r.get("msgs_per_s"), 0), fmt(r.get("cpu_us_per_msg"), 2), ratio("blast", "msgs_per_s", i)))
-    tried = [(w.rsplit("-", 1)[1], by["official"]) for w, by in sorted(results.items()) if w.startswith("blast-official-")]
-    if tried:
-        lines += ["", "Zoom's client at each EventLoop poll_interval tried (s → msgs/s): " + ", ".join(
-            "%s → %s" % (pi, fmt(r.get("msgs_per_s"), 0)) for pi, r in tried) + "; the best is in the table."]
-    lines += ["", "## Delivery latency, server send to callback (one stream, 50 msg/s, %g s)" % p["latency"]["seconds"], "",
-              "| client | p50 ms | p99 ms | max ms | p99 ratio (official/this) |", "|---|---|---|---|---|"]
-    for i in impls:
-        l = results["latency"].get(i, {}).get("lat_ms") or {}
-        lines.append("| %s | %s | %s | %s | %s |" % (i, fmt(l.get("p50"), 3), fmt(l.get("p99"), 3), fmt(l.get("max"), 3),
-                                                   ratio("latency", "lat_ms", i, True, "p99")))
-    lines += ["", "## Idle CPU and memory (joined, no media)", "", "| client | streams | CPU % | RSS MiB | KiB per stream | error |",
-              "|---|---|---|---|---|---|"]
-    for w in p["idle"]:
+    if "blast" in results:
+        lines += ["## Blast throughput (one stream, %d messages)" % p["blast"]["count"], "",
+                  "| client | msgs/s | CPU µs/msg | ratio msgs/s vs official |", "|---|---|---|---|"]
         for i in impls:
-            r = results["idle-%d" % w["clients"]].get(i, {})
-            rss = r.get("rss_kb")
-            lines.append("| %s | %d | %s | %s | %s | %s |" % (i, w["clients"], fmt(r.get("cpu_pct"), 2), fmt(rss / 1024, 1) if rss else "–",
-                                                         fmt(rss / w["clients"], 0) if rss else "–", r.get("error", "")))
-    lines += ["", "## Streams × 50 msg/s", "",
-              "Expected is 50 × streams × the window; what is not delivered inside the window was still in flight or queued "
-              "(a lagging client reads later, TCP holds the rest: nothing is lost unless a dropped counter says so; the C "
-              "runner reads the core's counters). Latency is server send to callback.", "",
-              "| client | streams | delivered / expected | dropped | latency p99 ms | CPU % | RSS MiB | KiB per stream | error |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for w in p["scale"]:
+            r = results["blast"].get(i, {})
+            note = " (best poll_interval %g)" % r.get("poll_interval") if i == "official" and "poll_interval" in r else ""
+            lines.append("| %s%s | %s | %s | %s |" % (i, note, fmt(r.get("msgs_per_s"), 0), fmt(r.get("cpu_us_per_msg"), 2), ratio("blast", "msgs_per_s", i)))
+        tried = [(w.rsplit("-", 1)[1], by["official"]) for w, by in sorted(results.items()) if w.startswith("blast-official-")]
+        if tried:
+            lines += ["", "Zoom's client at each EventLoop poll_interval tried (s → msgs/s): " + ", ".join(
+                "%s → %s" % (pi, fmt(r.get("msgs_per_s"), 0)) for pi, r in tried) + "; the best is in the table."]
+        lines.append("")
+    if "latency" in results:
+        lines += ["## Delivery latency, server send to callback (one stream, 50 msg/s, %g s)" % p["latency"]["seconds"], "",
+                  "| client | p50 ms | p99 ms | max ms | p99 ratio (official/this) |", "|---|---|---|---|---|"]
         for i in impls:
-            r = results["scale-%d" % w["clients"]].get(i, {})
-            rss = r.get("rss_kb")
-            lines.append("| %s | %d | %s / %s | %s | %s | %s | %s | %s | %s |" % (
-                i, w["clients"], fmt(r.get("delivered")), fmt(r.get("expected"), 0), fmt(r.get("dropped")),
-                fmt((r.get("lat_ms") or {}).get("p99"), 2), fmt(r.get("cpu_pct"), 1),
-                fmt(rss / 1024, 1) if rss else "–", fmt(rss / w["clients"], 0) if rss else "–", r.get("error", "")))
-    rc = p["reconnect"]
-    lines += ["", "## Recovery and joining", "",
-              "The simulator aborts the audio connection (TCP reset) %g s into a %g s window at 50 msg/s; the gap is the longest "
-              "silence between audio callbacks, counted to the end of the window when media never came back." % (rc["kill_at"], rc["seconds"]), "",
-              "| client | longest gap, ms | media flowing again | join-confirm ms (median) |", "|---|---|---|---|"]
-    for i in impls:
-        r = results["reconnect"].get(i, {})
-        back = r.get("recovered")
-        lines.append("| %s | %s | %s | %s |" % (i, fmt(r.get("max_gap_ms"), 1), "–" if back is None else ("yes" if back else "**no**"),
-                                               fmt(r.get("join_ms"), 1)))
+            l = results["latency"].get(i, {}).get("lat_ms") or {}
+            lines.append("| %s | %s | %s | %s | %s |" % (i, fmt(l.get("p50"), 3), fmt(l.get("p99"), 3), fmt(l.get("max"), 3),
+                                                       ratio("latency", "lat_ms", i, True, "p99")))
+        lines.append("")
+    idle_ran = [w for w in p["idle"] if "idle-%d" % w["clients"] in results]
+    if idle_ran:
+        lines += ["## Idle CPU and memory (joined, no media)", "", "| client | streams | CPU % | RSS MiB | KiB per stream | error |",
+                  "|---|---|---|---|---|---|"]
+        for w in idle_ran:
+            for i in impls:
+                r = results["idle-%d" % w["clients"]].get(i, {})
+                rss = r.get("rss_kb")
+                lines.append("| %s | %d | %s | %s | %s | %s |" % (i, w["clients"], fmt(r.get("cpu_pct"), 2), fmt(rss / 1024, 1) if rss else "–",
+                                                             fmt(rss / w["clients"], 0) if rss else "–", r.get("error", "")))
+        lines.append("")
+    scale_ran = [w for w in p["scale"] if "scale-%d" % w["clients"] in results]
+    if scale_ran:
+        lines += ["## Streams × 50 msg/s", "",
+                  "Expected is 50 × streams × the window; what is not delivered inside the window was still in flight or queued "
+                  "(a lagging client reads later, TCP holds the rest: nothing is lost unless a dropped counter says so; the C "
+                  "runner reads the core's counters). Latency is server send to callback.", "",
+                  "| client | streams | delivered / expected | dropped | latency p99 ms | CPU % | RSS MiB | KiB per stream | error |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for w in scale_ran:
+            for i in impls:
+                r = results["scale-%d" % w["clients"]].get(i, {})
+                rss = r.get("rss_kb")
+                lines.append("| %s | %d | %s / %s | %s | %s | %s | %s | %s | %s |" % (
+                    i, w["clients"], fmt(r.get("delivered")), fmt(r.get("expected"), 0), fmt(r.get("dropped")),
+                    fmt((r.get("lat_ms") or {}).get("p99"), 2), fmt(r.get("cpu_pct"), 1),
+                    fmt(rss / 1024, 1) if rss else "–", fmt(rss / w["clients"], 0) if rss else "–", r.get("error", "")))
+        lines.append("")
+    if "reconnect" in results:
+        rc = p["reconnect"]
+        lines += ["## Recovery and joining", "",
+                  "The simulator aborts the audio connection (TCP reset) %g s into a %g s window at 50 msg/s; the gap is the longest "
+                  "silence between audio callbacks, counted to the end of the window when media never came back." % (rc["kill_at"], rc["seconds"]), "",
+                  "| client | longest gap, ms | media flowing again | join-confirm ms (median) |", "|---|---|---|---|"]
+        for i in impls:
+            r = results["reconnect"].get(i, {})
+            back = r.get("recovered")
+            lines.append("| %s | %s | %s | %s |" % (i, fmt(r.get("max_gap_ms"), 1), "–" if back is None else ("yes" if back else "**no**"),
+                                                   fmt(r.get("join_ms"), 1)))
+        lines.append("")
+    if "instructions" in results:
+        r = results["instructions"]["c"]
+        hi, lo = r["counts"]
+        ir = {n["count"]: n.get("ir") for n in r["runs"]}
+        pc = r.get("paced")
+        lines += ["## Instructions per message (C client, callgrind)", "",
+                  "Instructions the client process executes (every thread: the library's event loop and the runner's polling "
+                  "thread), counted by valgrind's callgrind on `bench/c_runner.c` linked against a copy of the library stripped "
+                  "of its debug info (`strip --strip-debug`); the simulator runs natively. Each figure is the difference of two "
+                  "runs that differ only in the number of messages, so that start-up, joining and teardown cancel out. Unlike "
+                  "the timings, it hardly depends on the machine's load.", "",
+                  "| run | messages | instructions (Ir) |", "|---|---|---|"]
+        for n in (hi, lo):
+            lines.append("| one stream, blast | %d | %s |" % (n, fmt(ir.get(n))))
+        for x, t in zip(reversed((pc or {}).get("runs", [])), (pc or {}).get("seconds", [])):
+            lines.append("| %d streams × %d msg/s, %g s | %s | %s |" % (pc["clients"], pc["rate"], t, fmt(x.get("total")), fmt(x.get("ir"))))
+        lines += ["", "- **one stream, 640-byte audio messages back to back: %s instructions per message** (Ir(%d) − Ir(%d)) / %d%s" % (
+            fmt(r.get("ir_per_msg"), 0), hi, lo, hi - lo, ("; error: %s" % r["error"]) if "error" in r else "") + "."]
+        if pc:
+            longer = pc["runs"][-1]
+            lines.append("- %d streams × %d msg/s: %s instructions per message, the difference of the two windows over the difference "
+                         "of every message the runs received%s" % (
+                             pc["clients"], pc["rate"], fmt(pc.get("ir_per_msg"), 0), ("; error: %s" % pc["error"]) if "error" in pc else (
+                                 " (%s of %s expected delivered in the %g s window, latency p50 %s ms under callgrind: a client "
+                                 "that falls behind reads more messages a wake-up and spends less on each)" % (
+                                     fmt(longer.get("delivered")), fmt(longer.get("expected"), 0), pc["seconds"][0],
+                                     fmt((longer.get("lat_ms") or {}).get("p50"), 1))) + "."))
+        lines.append("")
     incidents = ["- %s, %s: %s" % (w, i, r["teardown"]) for w, by in sorted(results.items()) for i, r in by.items() if "teardown" in r]
     if incidents:
-        lines += ["", "## Incidents", "", "Runs that measured, then failed or hung while leaving (the runner stops waiting after 15 s):", ""] + incidents
-    lines += ["", "## Targets", ""]
+        lines += ["## Incidents", "", "Runs that measured, then failed or hung while leaving (the runner stops waiting after 15 s):", ""] + incidents + [""]
+    targets = []
 
     def target(desc, ok, detail):
-        lines.append("- %s %s: %s" % ("met" if ok else "**missed**", desc, detail))
+        targets.append("- %s %s: %s" % ("met" if ok else "**missed**", desc, detail))
 
-    py_best = results["blast"].get("python", {}).get("msgs_per_s") or 0
-    off_best = off("blast").get("msgs_per_s")
-    py_ok = bool(off_best) and py_best >= 3 * off_best
-    target("Python binding ≥ 3× the official client's best msgs/s", py_ok,
-           "%s vs %s (%s)%s" % (fmt(py_best, 0), fmt(off_best, 0), ("%.2f×" % (py_best / off_best)) if off_best else "no official run",
-                                "" if py_ok or not off_best else (
-                                    ". Why: every callback crosses ctypes into Python on the binding's thread (about %s µs of "
-                                    "CPU a message in all), which is the limit; and the blast order puts Zoom's client first, "
-                                    "on a rested machine, while the others run after minutes of full load, which slows this "
-                                    "machine by up to 2× (bench/README.md)" % fmt(results["blast"].get("python", {}).get("cpu_us_per_msg"), 1))))
-    c_best = results["blast"].get("c", {}).get("msgs_per_s") or 0
-    c_cpu = results["blast"].get("c", {}).get("cpu_us_per_msg")
-    target("C ABI ≥ 400k msgs/s", c_best >= 400_000, "%s msgs/s%s" % (fmt(c_best, 0), "" if c_best >= 400_000 else (
-        " (%.0f %% of the target). Why: one stream is one socket, read by one event-loop thread that parses the WebSocket "
-        "frame, scans the JSON and decodes the base64 payload (about 4.5 µs a message, profiled with perf: base64 12 %%, JSON "
-        "scanning 15 %%, reference counting 11 %%, NIO's pipeline the rest); that thread is saturated while the polling "
-        "thread idles, and the simulator, blasting from the same 2 cores, needs most of the other one (%s µs of client CPU "
-        "per message in all). Next: decode base64 on the polling thread, which splits the work across two cores."
-        % (100.0 * c_best / 400_000, fmt(c_cpu, 2)))))
-    c_p99 = (results["latency"].get("c", {}).get("lat_ms") or {}).get("p99")
-    target("latency p99 ≤ 1 ms (C ABI)", c_p99 is not None and c_p99 <= 1.0, "%s ms" % fmt(c_p99, 3))
+    if "blast" in results:
+        py_best = results["blast"].get("python", {}).get("msgs_per_s") or 0
+        off_best = off("blast").get("msgs_per_s")
+        py_ok = bool(off_best) and py_best >= 3 * off_best
+        target("Python binding ≥ 3× the official client's best msgs/s", py_ok,
+               "%s vs %s (%s)%s" % (fmt(py_best, 0), fmt(off_best, 0), ("%.2f×" % (py_best / off_best)) if off_best else "no official run",
+                                    "" if py_ok or not off_best else (
+                                        ". Why: every callback crosses ctypes into Python on the binding's thread (about %s µs of "
+                                        "CPU a message in all), which is the limit; and the blast order puts Zoom's client first, "
+                                        "on a rested machine, while the others run after minutes of full load, which slows this "
+                                        "machine by up to 2× (bench/README.md)" % fmt(results["blast"].get("python", {}).get("cpu_us_per_msg"), 1))))
+        c_best = results["blast"].get("c", {}).get("msgs_per_s") or 0
+        c_cpu = results["blast"].get("c", {}).get("cpu_us_per_msg")
+        target("C ABI ≥ 400k msgs/s", c_best >= 400_000, "%s msgs/s%s" % (fmt(c_best, 0), "" if c_best >= 400_000 else (
+            " (%.0f %% of the target). Why: one stream is one socket, read by one event-loop thread that parses the WebSocket "
+            "frame, scans the JSON and decodes the base64 payload (about 4.5 µs a message, profiled with perf: base64 12 %%, JSON "
+            "scanning 15 %%, reference counting 11 %%, NIO's pipeline the rest); that thread is saturated while the polling "
+            "thread idles, and the simulator, blasting from the same 2 cores, needs most of the other one (%s µs of client CPU "
+            "per message in all). Next: decode base64 on the polling thread, which splits the work across two cores."
+            % (100.0 * c_best / 400_000, fmt(c_cpu, 2)))))
+    if "latency" in results:
+        c_p99 = (results["latency"].get("c", {}).get("lat_ms") or {}).get("p99")
+        target("latency p99 ≤ 1 ms (C ABI)", c_p99 is not None and c_p99 <= 1.0, "%s ms" % fmt(c_p99, 3))
     idle_n = 100 if "idle-100" in results else p["idle"][-1]["clients"]
-    idle = results.get("idle-%d" % idle_n, {}).get("c", {})
-    target("%d idle streams ≤ 1 %% of a core (C ABI)" % idle_n, (idle.get("cpu_pct") or 99) <= 1.0, "%s %%" % fmt(idle.get("cpu_pct"), 2))
+    if "idle-%d" % idle_n in results:
+        idle = results["idle-%d" % idle_n].get("c", {})
+        target("%d idle streams ≤ 1 %% of a core (C ABI)" % idle_n, (idle.get("cpu_pct") or 99) <= 1.0, "%s %%" % fmt(idle.get("cpu_pct"), 2))
     big = p["scale"][-1]["clients"]
-    sc = results["scale-%d" % big].get("c", {})
-    drops = (sc.get("expected") or 0) - (sc.get("delivered") or 0)
-    target("%d streams × 50 msg/s with zero drops (C ABI)" % big,
-           sc.get("dropped") == 0 and sc.get("delivered") is not None and drops <= 0.02 * (sc.get("expected") or 1),
-           "%s dropped; %s of %s delivered in the window, p99 latency %s ms" % (
-               fmt(sc.get("dropped")), fmt(sc.get("delivered")), fmt(sc.get("expected"), 0), fmt((sc.get("lat_ms") or {}).get("p99"), 1)))
-    gap = results["reconnect"].get("c", {}).get("max_gap_ms")
-    target("media flowing again ≤ 100 ms after a killed connection (C ABI)", gap is not None and gap <= 100, "%s ms" % fmt(gap, 1))
-    idle_big = results.get("idle-%d" % big, {}).get("c", {})
-    per = (idle_big.get("rss_kb") or 0) / big if idle_big.get("rss_kb") else None
-    loaded = (sc.get("rss_kb") or 0) / big if sc.get("rss_kb") else None
-    target("≤ 256 KiB resident per joined stream (C ABI, %d streams)" % big, per is not None and per <= 256,
-           "%s KiB per joined stream (process RSS / streams, idle); %s KiB while all %d stream 50 msg/s on a saturated "
-           "machine, where queued media, socket read buffers and the memory malloc keeps after the peak add to it"
-           % (fmt(per, 0), fmt(loaded, 0), big))
-    lines += ["", "Raw results (JSON per workload and client):", "", "```json", json.dumps(results, indent=1, sort_keys=True), "```", ""]
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    sc = results.get("scale-%d" % big, {}).get("c", {})
+    if "scale-%d" % big in results:
+        drops = (sc.get("expected") or 0) - (sc.get("delivered") or 0)
+        target("%d streams × 50 msg/s with zero drops (C ABI)" % big,
+               sc.get("dropped") == 0 and sc.get("delivered") is not None and drops <= 0.02 * (sc.get("expected") or 1),
+               "%s dropped; %s of %s delivered in the window, p99 latency %s ms" % (
+                   fmt(sc.get("dropped")), fmt(sc.get("delivered")), fmt(sc.get("expected"), 0), fmt((sc.get("lat_ms") or {}).get("p99"), 1)))
+    if "reconnect" in results:
+        gap = results["reconnect"].get("c", {}).get("max_gap_ms")
+        target("media flowing again ≤ 100 ms after a killed connection (C ABI)", gap is not None and gap <= 100, "%s ms" % fmt(gap, 1))
+    if "idle-%d" % big in results:
+        idle_big = results["idle-%d" % big].get("c", {})
+        per = (idle_big.get("rss_kb") or 0) / big if idle_big.get("rss_kb") else None
+        loaded = (sc.get("rss_kb") or 0) / big if sc.get("rss_kb") else None
+        target("≤ 256 KiB resident per joined stream (C ABI, %d streams)" % big, per is not None and per <= 256,
+               "%s KiB per joined stream (process RSS / streams, idle); %s KiB while all %d stream 50 msg/s on a saturated "
+               "machine, where queued media, socket read buffers and the memory malloc keeps after the peak add to it"
+               % (fmt(per, 0), fmt(loaded, 0), big))
+    if targets:
+        lines += ["## Targets", ""] + targets + [""]
+    lines += ["Raw results (JSON per workload and client):", "", "```json", json.dumps(results, indent=1, sort_keys=True), "```", ""]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # Sections other benches wrote (bench/fleet.py, bench/soak.py) follow KEPT_MARK: kept as they are.
     kept = ""
     if os.path.exists(path):
