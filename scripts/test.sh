@@ -7,14 +7,17 @@
 #      pkg-config, a CMake find_package(OpenRTMS) program joining the simulator.
 #   3. The Python binding: pip install into a fresh venv, its tests against the simulator, rtms.Fleet
 #      against a throwaway PostgreSQL (two nodes in two processes, a takeover after SIGKILL).
+#      Its types: mypy --strict on the package and a typed program, against the source and the
+#      installed package (py.typed shipped), and on the examples' Python blocks.
 #   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
-# Installs what it needs: cmake, pkg-config, clang-format, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv).
-# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip install of
-# step 3 (they need PyPI).
+# Installs what it needs: cmake, pkg-config, clang-format, valgrind, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv),
+# mypy (the binding's venv).
+# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip installs of
+# step 3 (they need PyPI; the type check then runs only if python3 has mypy).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -22,7 +25,7 @@ export RTMS_LOG_LEVEL=${RTMS_LOG_LEVEL:-error}
 
 step() { printf '\n==> %s\n' "$*"; }
 need=()
-for tool in cmake pkg-config clang-format; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
+for tool in cmake pkg-config clang-format valgrind; do command -v "$tool" >/dev/null 2>&1 || need+=("$tool"); done
 # The fleet tests (Tests/RTMSFleetTests) start their own PostgreSQL through scripts/pg-test.sh.
 bash "$root/scripts/pg-test.sh" bindir >/dev/null 2>&1 || need+=(postgresql)
 # The simulator encodes Opus audio with libopus, loaded at run time (silence without it).
@@ -134,6 +137,19 @@ else
   rm -rf "$venv" && python3 -m venv "$venv"
   OPENRTMS_LIB="$lib" "$venv/bin/pip" install -q "$root/bindings/python"
   (cd "$tmp" && RTMS_SIM="$bin/rtms-sim" "$venv/bin/python" -m unittest discover -s "$root/bindings/python/tests")
+fi
+
+step "Python types: mypy --strict on the package, a typed program (source and installed: py.typed), examples/python.md"
+# bindings/python/tests/typecheck.py says which flags each check uses. mypy comes from PyPI (pinned).
+if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
+  if python3 -c 'import mypy' >/dev/null 2>&1; then
+    python3 "$root/bindings/python/tests/typecheck.py"
+  else
+    echo "typecheck: skipped (RTMS_TEST_SKIP_OFFICIAL=1 and no mypy here: it comes from PyPI)"
+  fi
+else
+  "$venv/bin/pip" install -q mypy==2.4.1
+  "$venv/bin/python" "$root/bindings/python/tests/typecheck.py" --installed
 fi
 
 step "Node binding (bindings/node): addon built with cc, node --test against the simulator (rtms.Fleet too)"

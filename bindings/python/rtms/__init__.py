@@ -19,6 +19,7 @@ Reconnection and server failover happen inside the core (on_reconnecting / on_re
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import http.server
 import inspect
 import json
@@ -28,13 +29,21 @@ import sys
 import threading
 import time
 import traceback
+from concurrent.futures import Executor
 from enum import Enum, IntEnum
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Set, Tuple, TypeVar, Union, overload
 
 from . import _native
-from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, Metadata, NativeClient,
+from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, EventTypes, Metadata, NativeClient,
                     Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
 from ._native import RTMSException
+from ._types import (ActiveSpeakerEventCallback, AnyWebhookCallback, AudioDataCallback, ChatDataCallback,
+                     DeskshareDataCallback, ErrorCallback, EventExCallback, EventParticipantInfo, FleetRevokedHandler,
+                     FleetStreamHandler, JoinConfirmCallback, LeaveCallback, MediaConnectionInterruptedCallback,
+                     MediaDataCallback, ParticipantEventCallback, ParticipantVideoCallback, RawWebhookCallback,
+                     ReconnectedCallback, ReconnectingCallback, SessionUpdateCallback, SharingEventCallback,
+                     StreamStateCallback, TranscriptDataCallback, UserUpdateCallback, VideoDataCallback,
+                     VideoSubscribedCallback, WebhookCallback, WebhookPayload)
 from ._wakefds import sync_watched
 
 _ClientBase = NativeClient
@@ -78,35 +87,47 @@ EventType = IntEnum("EventType", {"UNDEFINED": 0, "FIRST_PACKET_TIMESTAMP": 1, "
                                   "MEDIA_CONNECTION_INTERRUPTED": 7, "PARTICIPANT_VIDEO_ON": 8,
                                   "PARTICIPANT_VIDEO_OFF": 9, "CONSUMER_ANSWERED": 8, "CONSUMER_END": 9,
                                   "USER_ANSWERED": 10, "USER_END": 11, "USER_HOLD": 12, "USER_UNHOLD": 13})
-MessageType = IntEnum("MessageType", {n: i for i, n in enumerate([
-    "UNDEFINED", "SIGNALING_HAND_SHAKE_REQ", "SIGNALING_HAND_SHAKE_RESP", "DATA_HAND_SHAKE_REQ",
-    "DATA_HAND_SHAKE_RESP", "EVENT_SUBSCRIPTION", "EVENT_UPDATE", "CLIENT_READY_ACK", "STREAM_STATE_UPDATE",
-    "SESSION_STATE_UPDATE", "SESSION_STATE_REQ", "SESSION_STATE_RESP", "KEEP_ALIVE_REQ", "KEEP_ALIVE_RESP",
-    "MEDIA_DATA_AUDIO", "MEDIA_DATA_VIDEO", "MEDIA_DATA_SHARE", "MEDIA_DATA_TRANSCRIPT", "MEDIA_DATA_CHAT",
-    "STREAM_STATE_REQ", "STREAM_STATE_RESP", "STREAM_CLOSE_REQ", "STREAM_CLOSE_RESP", "META_DATA_AUDIO",
-    "META_DATA_VIDEO", "META_DATA_SHARE", "META_DATA_TRANSCRIPT", "META_DATA_CHAT", "VIDEO_SUBSCRIPTION_REQ",
-    "VIDEO_SUBSCRIPTION_RESP"])})
-StopReason = IntEnum("StopReason", [(n, i) for i, n in enumerate([
-    "UNDEFINED", "HOST_TRIGGERED", "USER_TRIGGERED", "USER_LEFT", "USER_EJECTED", "HOST_DISABLED_APP",
-    "MEETING_ENDED", "STREAM_CANCELED", "STREAM_REVOKED", "ALL_APPS_DISABLED", "INTERNAL_EXCEPTION",
-    "CONNECTION_TIMEOUT", "INSTANCE_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_INTERRUPTED",
-    "DATA_CONNECTION_INTERRUPTED", "SIGNAL_CONNECTION_CLOSED_ABNORMALLY", "DATA_CONNECTION_CLOSED_ABNORMALLY",
-    "EXIT_SIGNAL", "AUTHENTICATION_FAILURE", "AWAIT_RECONNECTION_TIMEOUT", "RECEIVER_REQUEST_CLOSE",
-    "CUSTOMER_DISCONNECTED", "AGENT_DISCONNECTED", "ADMIN_DISABLED_APP", "KEEP_ALIVE_TIMEOUT",
-    "MANUAL_API_TRIGGERED", "STREAMING_NOT_SUPPORTED"])] + list({
-    # The core's own reasons (RTMS_REASON_* in include/openrtms.h), reported by on_leave when it
-    # gives up on a connection, by on_join_confirm and on_error: members too, so that
-    # StopReason(reason) names every reason the core reports. TIMEOUT, BAD_RESPONSE and LIVENESS_TIMEOUT share
-    # Zoom's values 1, 6 and 16 (aliases: StopReason(6).name is MEETING_ENDED).
-    "TIMEOUT": 1, "BAD_RESPONSE": 6, "LIVENESS_TIMEOUT": 16, "CONNECT_FAILED": 500, "CONNECTION_LOST": 502,
-    "TLS_FAILED": 610, "UPGRADE_REFUSED": 620, "CLOSED_BY_SERVER": 960,
-    "QUEUE_FULL": 700}.items()))   # on_error only
-_languages = ["ARABIC", "BENGALI", "CANTONESE", "CATALAN", "CHINESE_SIMPLIFIED", "CHINESE_TRADITIONAL", "CZECH",
-              "DANISH", "DUTCH", "ENGLISH", "ESTONIAN", "FINNISH", "FRENCH_CANADA", "FRENCH_FRANCE", "GERMAN",
-              "HEBREW", "HINDI", "HUNGARIAN", "INDONESIAN", "ITALIAN", "JAPANESE", "KOREAN", "MALAY", "PERSIAN",
-              "POLISH", "PORTUGUESE", "ROMANIAN", "RUSSIAN", "SPANISH", "SWEDISH", "TAGALOG", "TAMIL", "TELUGU",
-              "THAI", "TURKISH", "UKRAINIAN", "VIETNAMESE"]
-TranscriptLanguage = IntEnum("TranscriptLanguage", dict([("NONE", -1)] + [(n, i) for i, n in enumerate(_languages)]))
+# Every name is spelled out (no comprehension), so that type checkers see the members.
+# StopReason: Zoom's 27 reasons, then the core's own (RTMS_REASON_* in include/openrtms.h), reported
+# by on_leave when it gives up on a connection, by on_join_confirm and on_error: members too, so
+# that StopReason(reason) names every reason the core reports. TIMEOUT, BAD_RESPONSE and
+# LIVENESS_TIMEOUT share Zoom's values 1, 6 and 16 (aliases: StopReason(6).name is MEETING_ENDED);
+# QUEUE_FULL comes with on_error only.
+MessageType = IntEnum("MessageType", {"UNDEFINED": 0, "SIGNALING_HAND_SHAKE_REQ": 1, "SIGNALING_HAND_SHAKE_RESP": 2,
+                                      "DATA_HAND_SHAKE_REQ": 3, "DATA_HAND_SHAKE_RESP": 4, "EVENT_SUBSCRIPTION": 5,
+                                      "EVENT_UPDATE": 6, "CLIENT_READY_ACK": 7, "STREAM_STATE_UPDATE": 8,
+                                      "SESSION_STATE_UPDATE": 9, "SESSION_STATE_REQ": 10, "SESSION_STATE_RESP": 11,
+                                      "KEEP_ALIVE_REQ": 12, "KEEP_ALIVE_RESP": 13, "MEDIA_DATA_AUDIO": 14,
+                                      "MEDIA_DATA_VIDEO": 15, "MEDIA_DATA_SHARE": 16, "MEDIA_DATA_TRANSCRIPT": 17,
+                                      "MEDIA_DATA_CHAT": 18, "STREAM_STATE_REQ": 19, "STREAM_STATE_RESP": 20,
+                                      "STREAM_CLOSE_REQ": 21, "STREAM_CLOSE_RESP": 22, "META_DATA_AUDIO": 23,
+                                      "META_DATA_VIDEO": 24, "META_DATA_SHARE": 25, "META_DATA_TRANSCRIPT": 26,
+                                      "META_DATA_CHAT": 27, "VIDEO_SUBSCRIPTION_REQ": 28,
+                                      "VIDEO_SUBSCRIPTION_RESP": 29})
+StopReason = IntEnum("StopReason", {"UNDEFINED": 0, "HOST_TRIGGERED": 1, "USER_TRIGGERED": 2, "USER_LEFT": 3,
+                                    "USER_EJECTED": 4, "HOST_DISABLED_APP": 5, "MEETING_ENDED": 6,
+                                    "STREAM_CANCELED": 7, "STREAM_REVOKED": 8, "ALL_APPS_DISABLED": 9,
+                                    "INTERNAL_EXCEPTION": 10, "CONNECTION_TIMEOUT": 11,
+                                    "INSTANCE_CONNECTION_INTERRUPTED": 12, "SIGNAL_CONNECTION_INTERRUPTED": 13,
+                                    "DATA_CONNECTION_INTERRUPTED": 14, "SIGNAL_CONNECTION_CLOSED_ABNORMALLY": 15,
+                                    "DATA_CONNECTION_CLOSED_ABNORMALLY": 16, "EXIT_SIGNAL": 17,
+                                    "AUTHENTICATION_FAILURE": 18, "AWAIT_RECONNECTION_TIMEOUT": 19,
+                                    "RECEIVER_REQUEST_CLOSE": 20, "CUSTOMER_DISCONNECTED": 21,
+                                    "AGENT_DISCONNECTED": 22, "ADMIN_DISABLED_APP": 23, "KEEP_ALIVE_TIMEOUT": 24,
+                                    "MANUAL_API_TRIGGERED": 25, "STREAMING_NOT_SUPPORTED": 26,
+                                    "TIMEOUT": 1, "BAD_RESPONSE": 6, "LIVENESS_TIMEOUT": 16, "CONNECT_FAILED": 500,
+                                    "CONNECTION_LOST": 502, "TLS_FAILED": 610, "UPGRADE_REFUSED": 620,
+                                    "CLOSED_BY_SERVER": 960, "QUEUE_FULL": 700})
+TranscriptLanguage = IntEnum("TranscriptLanguage", {"NONE": -1, "ARABIC": 0, "BENGALI": 1, "CANTONESE": 2,
+                                                    "CATALAN": 3, "CHINESE_SIMPLIFIED": 4, "CHINESE_TRADITIONAL": 5,
+                                                    "CZECH": 6, "DANISH": 7, "DUTCH": 8, "ENGLISH": 9,
+                                                    "ESTONIAN": 10, "FINNISH": 11, "FRENCH_CANADA": 12,
+                                                    "FRENCH_FRANCE": 13, "GERMAN": 14, "HEBREW": 15, "HINDI": 16,
+                                                    "HUNGARIAN": 17, "INDONESIAN": 18, "ITALIAN": 19, "JAPANESE": 20,
+                                                    "KOREAN": 21, "MALAY": 22, "PERSIAN": 23, "POLISH": 24,
+                                                    "PORTUGUESE": 25, "ROMANIAN": 26, "RUSSIAN": 27, "SPANISH": 28,
+                                                    "SWEDISH": 29, "TAGALOG": 30, "TAMIL": 31, "TELUGU": 32,
+                                                    "THAI": 33, "TURKISH": 34, "UKRAINIAN": 35, "VIETNAMESE": 36})
 
 # --------------------------------------------------------------------------------------------
 # Logging (ZM_RTMS_LOG_LEVEL, ZM_RTMS_LOG_FORMAT, ZM_RTMS_LOG_ENABLED)
@@ -158,7 +179,7 @@ def log_warn(component: str, message: str, details: Any = None) -> None: _log(Lo
 def log_error(component: str, message: str, details: Any = None) -> None: _log(LogLevel.ERROR, component, message, details)
 
 
-def configure_logger(options: dict) -> None:
+def configure_logger(options: Dict[str, Any]) -> None:
     """{'level': 'debug'|LogLevel, 'format': 'json'|'progressive', 'enabled': bool}"""
     global _log_level, _log_format, _log_enabled
     if not isinstance(options, dict):
@@ -176,13 +197,13 @@ def configure_logger(options: dict) -> None:
 # Module state (Zoom's globals: tests and programs reach into these)
 # --------------------------------------------------------------------------------------------
 
-_webhook_server = None
+_webhook_server: Optional["WebhookServer"] = None
 _clients: Dict[int, "Client"] = {}
 _clients_lock = threading.Lock()
 _sdk_init_lock = threading.Lock()
 _running = False
 _stop_event = threading.Event()
-_run_executor = None
+_run_executor: Optional[Executor] = None
 _default_loop: Optional["EventLoop"] = None
 
 
@@ -208,7 +229,7 @@ def generate_signature(client: Optional[str], secret: Optional[str], uuid: str, 
         raise EnvironmentError("Client ID cannot be blank")
     if not client_secret:
         raise EnvironmentError("Client Secret cannot be blank")
-    out = _native.ctypes.create_string_buffer(65)
+    out = ctypes.create_string_buffer(65)
     _native.check("generate_signature", _native.rtms_generate_signature(
         _native._b(client_id), _native._b(client_secret), _native._b(uuid), _native._b(rtms_stream_id), out, 65))
     return out.value.decode("ascii")
@@ -556,8 +577,9 @@ class WebhookHandler(http.server.BaseHTTPRequestHandler):
         if not accepted:
             return self._answer(status, reply)
         response = WebhookResponse(self)
+        raw: RawWebhookCallback = owner.callback  # type: ignore[assignment]  # the raw form: three parameters
         try:
-            owner.callback(json.loads(accepted[0][1]), self, response)
+            raw(json.loads(accepted[0][1]), self, response)
         except Exception as e:
             log_error("webhook", "Error in webhook callback: %s" % e)
             traceback.print_exc()
@@ -583,13 +605,13 @@ class WebhookServer:
                  max_body_bytes: int = 1 << 20):
         self.port, self.path, self.host, self.secret = port, path, host, secret
         self.max_body_bytes = max_body_bytes
-        self.callback: Optional[Callable] = None
-        self._wh = None
+        self.callback: Optional[AnyWebhookCallback] = None
+        self._wh: Optional[int] = None
         self._http: Optional[http.server.ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
-        self._cb_thunk = None
+        self._cb_thunk: Any = None
         self._lock = threading.Lock()   # one request's handle and poll at a time (raw form)
-        self._accepted: List[tuple] = []
+        self._accepted: List[Tuple[str, bytes, bool]] = []
 
     def _options(self, port: int) -> "_native.rtms_webhook_options":
         o = _native.rtms_webhook_options()
@@ -601,14 +623,14 @@ class WebhookServer:
         o.max_body_bytes = int(self.max_body_bytes)
         return o
 
-    def _start_raw(self, callback: Callable) -> bool:
+    def _start_raw(self, callback: RawWebhookCallback) -> bool:
         wh = _native.rtms_webhook_create(self._options(-1))
         if not wh:
             log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
             return False
 
-        def collect(_wh, event, body, size, routed, _ud):
-            self._accepted.append((event.decode("utf-8", "replace"), _native.ctypes.string_at(body, size), bool(routed)))
+        def collect(_wh: Any, event: bytes, body: Any, size: int, routed: int, _ud: Any) -> None:
+            self._accepted.append((event.decode("utf-8", "replace"), ctypes.string_at(body, size), bool(routed)))
 
         self._cb_thunk = _native.WebhookCB(collect)
         _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
@@ -639,20 +661,21 @@ class WebhookServer:
             "s" if cert and key else "", self.port, self.path))
         return True
 
-    def _handle(self, method: str, uri: str, headers: str, body: bytes) -> tuple:
+    def _handle(self, method: str, uri: str, headers: str,
+                body: bytes) -> Tuple[int, str, List[Tuple[str, bytes, bool]]]:
         """One request of the raw form's server through the core's intake (rtms_webhook_handle):
         (status, reply body, accepted), accepted being the [(event, body bytes, routed)] it took
         (one, or none: a duplicate, a refusal, the validation challenge)."""
-        reply = _native.ctypes.c_void_p()
+        reply = ctypes.c_void_p()
         with self._lock:
             if not self._wh:
                 raise RuntimeError("the webhook server is stopped")
             status = _native.rtms_webhook_handle(self._wh, _native._b(method), _native._b(uri), _native._b(headers),
-                                                 body, len(body), _native.ctypes.byref(reply))
+                                                 body, len(body), ctypes.byref(reply))
             if status < 0:
                 raise RTMSException("webhook", -status, _native.last_error())
             try:
-                text = _native.ctypes.string_at(reply).decode("utf-8")
+                text = ctypes.string_at(reply).decode("utf-8")
             finally:
                 _native.rtms_free(reply)
             self._accepted = []
@@ -660,24 +683,28 @@ class WebhookServer:
             accepted, self._accepted = self._accepted, []
         return status, text, accepted
 
-    def start(self, callback: Callable) -> bool:
+    def start(self, callback: AnyWebhookCallback) -> bool:
+        """Starts the intake: callback(payload) for every event it accepts, or Zoom's raw form
+        callback(payload, request, response) (three parameters or more)."""
         if self._wh or self._http:
             return False
         if len(inspect.signature(callback).parameters) >= 3:
-            return self._start_raw(callback)
+            return self._start_raw(callback)  # type: ignore[arg-type]  # told apart by arity, as Zoom's
         wh = _native.rtms_webhook_start(self._options(self.port))
         if not wh:
             log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
             return False
         self.callback = callback
 
-        def deliver(_wh, event, body, size, routed, _ud):
+        simple: WebhookCallback = callback  # type: ignore[assignment]  # fewer than three parameters
+
+        def deliver(_wh: Any, event: bytes, body: Any, size: int, routed: int, _ud: Any) -> None:
             try:
-                payload = json.loads(_native.ctypes.string_at(body, size).decode("utf-8"))
+                payload = json.loads(ctypes.string_at(body, size).decode("utf-8"))
             except ValueError:
                 return
             try:
-                callback(payload)
+                simple(payload)
             except Exception as e:
                 log_error("webhook", "Error in webhook callback: %s" % e)
                 traceback.print_exc()
@@ -685,7 +712,7 @@ class WebhookServer:
         self._cb_thunk = _native.WebhookCB(deliver)
         _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
         self._wh = wh
-        self.port = _native.rtms_webhook_port(wh)
+        self.port = int(_native.rtms_webhook_port(wh))
         self._thread = threading.Thread(target=self._serve, args=(wh,), name="rtms-webhook", daemon=True)
         self._thread.start()
         log_info("webhook", "Listening for webhook events at http://localhost:%d%s" % (self.port, self.path))
@@ -695,16 +722,17 @@ class WebhookServer:
         while _native.rtms_webhook_poll(wh, 0, -1) >= 0:
             pass
 
-    def wait_started(self, rtms_stream_id: Optional[str] = None, timeout_ms: int = -1) -> Optional[dict]:
+    def wait_started(self, rtms_stream_id: Optional[str] = None, timeout_ms: int = -1) -> Optional[WebhookPayload]:
         """The next rtms_started body for a stream no client here has joined (None on timeout)."""
         if not self._wh:
             raise RuntimeError("the webhook server is not running")
-        out = _native.ctypes.c_void_p()
-        n = _native.rtms_webhook_wait_started(self._wh, _native._b(rtms_stream_id), int(timeout_ms), _native.ctypes.byref(out))
+        out = ctypes.c_void_p()
+        n = _native.rtms_webhook_wait_started(self._wh, _native._b(rtms_stream_id), int(timeout_ms), ctypes.byref(out))
         if n < 0:
             return None
         try:
-            return json.loads(_native.ctypes.string_at(out, n).decode("utf-8"))
+            body: WebhookPayload = json.loads(ctypes.string_at(out, n).decode("utf-8"))
+            return body
         finally:
             _native.rtms_free(out)
 
@@ -714,8 +742,8 @@ class WebhookServer:
             return {}
         s = _native.rtms_webhook_stats()
         s.version = 2
-        _native.rtms_webhook_get_stats(self._wh, _native.ctypes.byref(s))
-        return {n: getattr(s, n) for n, _ in _native.rtms_webhook_stats._fields_ if n != "version"}
+        _native.rtms_webhook_get_stats(self._wh, ctypes.byref(s))
+        return {f[0]: int(getattr(s, f[0])) for f in _native.rtms_webhook_stats._fields_ if f[0] != "version"}
 
     def stop(self) -> None:
         srv, self._http = self._http, None
@@ -731,15 +759,27 @@ class WebhookServer:
                 self._thread.join(5)
 
 
-def _webhook_settings(port: Optional[int], path: Optional[str]) -> tuple:
+def _webhook_settings(port: Optional[int], path: Optional[str]) -> Tuple[int, str]:
     return (port if port is not None else int(os.getenv("ZM_RTMS_PORT", "8080")),
-            path or os.getenv("ZM_RTMS_PATH", "/"))
+            path or str(os.getenv("ZM_RTMS_PATH", "/")))
 
 
-def onWebhookEvent(callback: Optional[Callable] = None, port: Optional[int] = None, path: Optional[str] = None):
-    """Starts the process's webhook intake (once) and calls callback(payload) for every event.
-    Decorator with or without arguments, or a direct call."""
-    def start(func: Callable) -> Callable:
+_W = TypeVar("_W", bound=AnyWebhookCallback)
+
+
+@overload
+def onWebhookEvent(callback: _W, port: Optional[int] = None, path: Optional[str] = None) -> _W: ...
+@overload
+def onWebhookEvent(callback: None = None, port: Optional[int] = None,
+                   path: Optional[str] = None) -> Callable[[_W], _W]: ...
+
+
+def onWebhookEvent(callback: Optional[AnyWebhookCallback] = None, port: Optional[int] = None,
+                   path: Optional[str] = None) -> Any:
+    """Starts the process's webhook intake (once) and calls callback(payload) for every event
+    (or Zoom's raw form callback(payload, request, response)). Decorator with or without
+    arguments, or a direct call; returns the callback (or the decorator)."""
+    def start(func: AnyWebhookCallback) -> AnyWebhookCallback:
         global _webhook_server
         if _webhook_server is None:
             p, pa = _webhook_settings(port, path)
@@ -766,16 +806,17 @@ class Client(_ClientBase):
 
     _sdk_initialized = False
 
-    def __init__(self, executor: Any = None):
+    def __init__(self, executor: Optional[Executor] = None):
         super().__init__()
         self._polling_interval = 10
         self._running = False
         self._webhook_server: Optional[WebhookServer] = None
         self._executor = executor
         self._assigned_loop: Optional[EventLoop] = None
-        self._pending_join_params: Optional[dict] = None
-        self._participant_video_callback: Optional[Callable] = None
-        self._video_subscribed_callback: Optional[Callable] = None
+        self._pending_join_params: Optional[Dict[str, Any]] = None
+        self._participant_video_callback: Optional[ParticipantVideoCallback] = None
+        self._video_subscribed_callback: Optional[VideoSubscribedCallback] = None
+        self._loop: Optional[asyncio.AbstractEventLoop]
         try:
             self._loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -785,7 +826,8 @@ class Client(_ClientBase):
 
     # -- join ------------------------------------------------------------------------------
 
-    def join(self, meeting_uuid: Any = None, webinar_uuid: Optional[str] = None, session_id: Optional[str] = None,
+    def join(self, meeting_uuid: Union[str, WebhookPayload, None] = None,  # type: ignore[override]  # Zoom's
+             webinar_uuid: Optional[str] = None, session_id: Optional[str] = None,
              engagement_id: Optional[str] = None, rtms_stream_id: Optional[str] = None,
              server_urls: Optional[str] = None, signature: Optional[str] = None, timeout: int = -1,
              ca: Optional[str] = None, client: Optional[str] = None, secret: Optional[str] = None,
@@ -793,10 +835,10 @@ class Client(_ClientBase):
         """Joins with keywords, positionally, or with the webhook payload dict as first argument.
         The instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id,
         call_id. Returns True; the outcome arrives as on_join_confirm."""
-        params = dict(meeting_uuid=meeting_uuid, webinar_uuid=webinar_uuid, session_id=session_id,
-                      engagement_id=engagement_id, rtms_stream_id=rtms_stream_id, server_urls=server_urls,
-                      signature=signature, timeout=timeout, ca=ca, client=client, secret=secret,
-                      poll_interval=poll_interval)
+        params: Dict[str, Any] = dict(
+            meeting_uuid=meeting_uuid, webinar_uuid=webinar_uuid, session_id=session_id, engagement_id=engagement_id,
+            rtms_stream_id=rtms_stream_id, server_urls=server_urls, signature=signature, timeout=timeout, ca=ca,
+            client=client, secret=secret, poll_interval=poll_interval)
         params.update(kwargs)
         if isinstance(meeting_uuid, dict):
             explicit = {k: v for k, v in params.items() if k != "meeting_uuid" and v is not None
@@ -899,13 +941,13 @@ class Client(_ClientBase):
     def __enter__(self) -> "Client":
         return self
 
-    def __exit__(self, *_: Any) -> bool:
+    def __exit__(self, *_: Any) -> Literal[False]:
         self.leave()
         return False
 
     # -- data callbacks: executor and coroutine dispatch -------------------------------------
 
-    def _wrap_callback(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def _wrap_callback(self, callback: Callable[..., object]) -> Callable[..., object]:
         if callback is None:
             return None
         if inspect.iscoroutinefunction(callback):
@@ -932,23 +974,23 @@ class Client(_ClientBase):
     # The registrars return the callback given, so `@client.on_transcript_data` keeps the
     # function bound to its name (Zoom's return None).
 
-    def on_audio_data(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_audio_data(self, callback: AudioDataCallback) -> AudioDataCallback:
         super().on_audio_data(self._wrap_callback(callback))
         return callback
 
-    def on_video_data(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_video_data(self, callback: VideoDataCallback) -> VideoDataCallback:
         super().on_video_data(self._wrap_callback(callback))
         return callback
 
-    def on_deskshare_data(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_deskshare_data(self, callback: DeskshareDataCallback) -> DeskshareDataCallback:
         super().on_deskshare_data(self._wrap_callback(callback))
         return callback
 
-    def on_transcript_data(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_transcript_data(self, callback: TranscriptDataCallback) -> TranscriptDataCallback:
         super().on_transcript_data(self._wrap_callback(callback))
         return callback
 
-    def on_chat_data(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_chat_data(self, callback: ChatDataCallback) -> ChatDataCallback:
         super().on_chat_data(self._wrap_callback(callback))
         return callback
 
@@ -963,18 +1005,18 @@ class Client(_ClientBase):
     def set_transcript_params(self, params: TranscriptParams) -> None: super().set_transcript_params(params)
     def set_proxy(self, proxy_type: str, proxy_url: str) -> None: super().set_proxy(proxy_type, proxy_url)
     def subscribe_video(self, user_id: int, subscribe: bool) -> None: super().subscribe_video(user_id, subscribe)
-    def subscribe_event(self, events: Any) -> bool: return super().subscribe_event(events)
-    def unsubscribe_event(self, events: Any) -> bool: return super().unsubscribe_event(events)
+    def subscribe_event(self, events: EventTypes) -> bool: return super().subscribe_event(events)
+    def unsubscribe_event(self, events: EventTypes) -> bool: return super().unsubscribe_event(events)
 
     setAudioParams, setVideoParams, setDeskshareParams = set_audio_params, set_video_params, set_deskshare_params
     setTranscriptParams, setProxy, subscribeVideo = set_transcript_params, set_proxy, subscribe_video
     subscribeEvent, unsubscribeEvent = subscribe_event, unsubscribe_event
 
-    def on_participant_video(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_participant_video(self, callback: ParticipantVideoCallback) -> ParticipantVideoCallback:
         self._participant_video_callback = callback
         return super().on_participant_video(callback)
 
-    def on_video_subscribed(self, callback: Optional[Callable]) -> Optional[Callable]:
+    def on_video_subscribed(self, callback: VideoSubscribedCallback) -> VideoSubscribedCallback:
         self._video_subscribed_callback = callback
         return super().on_video_subscribed(callback)
 
@@ -987,7 +1029,7 @@ class Client(_ClientBase):
     # on_media_connection_interrupted(cb(timestamp)). Each subscribes its event types.
     # These return the callback too (truthy, where Zoom's return True), for decorator use.
 
-    def _typed(self, name: str, callback: Callable, events: List[int]) -> Callable:
+    def _typed(self, name: str, callback: Callable[..., object], events: List[int]) -> None:
         if not callable(callback):
             raise TypeError("Function argument expected")
         self._set(name, callback)
@@ -995,21 +1037,25 @@ class Client(_ClientBase):
             self.subscribe_event(events)
         except Exception as e:
             log_warn("client", "could not subscribe to events %s: %s" % (events, e))
+
+    def on_participant_event(self, callback: ParticipantEventCallback) -> ParticipantEventCallback:
+        self._typed("participant_event", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
         return callback
 
-    def on_participant_event(self, callback: Callable) -> Callable:
-        return self._typed("participant_event", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
+    def on_active_speaker_event(self, callback: ActiveSpeakerEventCallback) -> ActiveSpeakerEventCallback:
+        self._typed("active_speaker", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
+        return callback
 
-    def on_active_speaker_event(self, callback: Callable) -> Callable:
-        return self._typed("active_speaker", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
+    def on_sharing_event(self, callback: SharingEventCallback) -> SharingEventCallback:
+        self._typed("sharing", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
+        return callback
 
-    def on_sharing_event(self, callback: Callable) -> Callable:
-        return self._typed("sharing", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
+    def on_media_connection_interrupted(
+            self, callback: MediaConnectionInterruptedCallback) -> MediaConnectionInterruptedCallback:
+        self._typed("media_interrupted", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
+        return callback
 
-    def on_media_connection_interrupted(self, callback: Callable) -> Callable:
-        return self._typed("media_interrupted", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
-
-    def on_event_ex(self, callback: Callable) -> Callable:
+    def on_event_ex(self, callback: EventExCallback) -> EventExCallback:
         if not callable(callback):
             raise TypeError("Function argument expected")
         super().on_event_ex(callback)
@@ -1020,8 +1066,16 @@ class Client(_ClientBase):
 
     # -- per-client webhook intake -------------------------------------------------------------
 
-    def on_webhook_event(self, callback: Optional[Callable] = None, port: Optional[int] = None, path: Optional[str] = None):
-        def start(func: Callable) -> Callable:
+    @overload
+    def on_webhook_event(self, callback: _W, port: Optional[int] = None, path: Optional[str] = None) -> _W: ...
+    @overload
+    def on_webhook_event(self, callback: None = None, port: Optional[int] = None,
+                         path: Optional[str] = None) -> Callable[[_W], _W]: ...
+
+    def on_webhook_event(self, callback: Optional[AnyWebhookCallback] = None, port: Optional[int] = None,
+                         path: Optional[str] = None) -> Any:
+        """This client's own webhook intake (stopped by leave()); as rtms.on_webhook_event."""
+        def start(func: AnyWebhookCallback) -> AnyWebhookCallback:
             if self._webhook_server is None:
                 p, pa = _webhook_settings(port, path)
                 self._webhook_server = WebhookServer(p, pa, secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
@@ -1042,7 +1096,7 @@ class Client(_ClientBase):
 class _DefaultLoop:
     """The module's default loop for the time run()/run_async() runs."""
 
-    def __init__(self, poll_interval: float, executor: Any):
+    def __init__(self, poll_interval: float, executor: Optional[Executor]):
         self.poll_interval, self.executor = poll_interval, executor
 
     def __enter__(self) -> "EventLoop":
@@ -1053,7 +1107,7 @@ class _DefaultLoop:
         _stop_event.clear()
         return _default_loop
 
-    def __exit__(self, *_: Any) -> bool:
+    def __exit__(self, *_: Any) -> Literal[False]:
         global _default_loop, _running, _run_executor
         _running = False
         _default_loop = None
@@ -1061,13 +1115,14 @@ class _DefaultLoop:
         return False
 
 
-def run(poll_interval: float = 0.01, stop_on_empty: bool = False, executor: Any = None) -> None:
+def run(poll_interval: float = 0.01, stop_on_empty: bool = False, executor: Optional[Executor] = None) -> None:
     """Runs the default loop on this thread: clients that join() meanwhile are delivered here."""
     with _DefaultLoop(poll_interval, executor) as loop:
         loop.run(stop_on_empty=stop_on_empty)
 
 
-async def run_async(poll_interval: float = 0.01, stop_on_empty: bool = False, executor: Any = None) -> None:
+async def run_async(poll_interval: float = 0.01, stop_on_empty: bool = False,
+                    executor: Optional[Executor] = None) -> None:
     """run() as a coroutine: the clients' descriptors are watched by the asyncio loop."""
     with _DefaultLoop(poll_interval, executor) as loop:
         await loop.run_async(stop_on_empty=stop_on_empty)
@@ -1100,4 +1155,12 @@ __all__ = [
     "MediaDataType", "SessionState", "StreamState", "EventType", "MessageType", "StopReason", "initialize",
     "uninitialize", "generate_signature", "onWebhookEvent", "on_webhook_event", "run", "run_async", "stop",
     "log_debug", "log_info", "log_warn", "log_error", "configure_logger",
+    # Types (rtms/_types.py): Zoom's stub names, then ours.
+    "EventParticipantInfo", "ParticipantEventCallback", "ActiveSpeakerEventCallback", "SharingEventCallback",
+    "EventExCallback", "JoinConfirmCallback", "LeaveCallback", "SessionUpdateCallback", "UserUpdateCallback",
+    "MediaDataCallback", "AudioDataCallback", "VideoDataCallback", "DeskshareDataCallback", "TranscriptDataCallback",
+    "ChatDataCallback", "ParticipantVideoCallback", "VideoSubscribedCallback", "MediaConnectionInterruptedCallback",
+    "ReconnectingCallback", "ReconnectedCallback", "StreamStateCallback", "ErrorCallback", "WebhookPayload",
+    "WebhookCallback", "RawWebhookCallback", "AnyWebhookCallback", "FleetStreamHandler", "FleetRevokedHandler",
+    "EventTypes",
 ]

@@ -10,9 +10,17 @@ from __future__ import annotations
 import ctypes
 import threading
 from ctypes import POINTER, byref, c_int, cast, string_at
-from typing import Any, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
 
 from . import _native as N
+
+if TYPE_CHECKING:
+    from ._types import (ChatDataCallback, ErrorCallback, EventExCallback, JoinConfirmCallback, LeaveCallback,
+                         MediaDataCallback, ParticipantVideoCallback, ReconnectedCallback, ReconnectingCallback,
+                         SessionUpdateCallback, StreamStateCallback, UserUpdateCallback, VideoSubscribedCallback)
+
+EventTypes = Union[int, Sequence[int], Set[int]]
+"""What subscribe_event / unsubscribe_event take: one EVENT_* value, or a list, tuple or set of them."""
 
 # Zoom's Python constants (values as its package exports them).
 SESS_STATUS_ACTIVE = 0
@@ -89,7 +97,7 @@ class Metadata:
 # --------------------------------------------------------------------------------------------
 
 class _Params:
-    _fields: tuple = ()
+    _fields: Tuple[str, ...] = ()
     _camel: Dict[str, str] = {}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -112,21 +120,24 @@ class _Params:
                 return snake
         return name
 
-    def __getattr__(self, name: str) -> Any:
-        snake = self._snake(name)
-        if snake != name:
-            return getattr(self, snake)
-        raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
+    # Hidden from type checkers, which see the fields each class declares (both spellings) and
+    # so catch a misspelt one.
+    if not TYPE_CHECKING:
+        def __getattr__(self, name: str) -> Any:
+            snake = self._snake(name)
+            if snake != name:
+                return getattr(self, snake)
+            raise AttributeError("%s has no attribute %r" % (type(self).__name__, name))
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        snake = self._snake(name)
-        if snake not in self._fields:
-            raise AttributeError("%s has no field %r" % (type(self).__name__, name))
-        if snake == "enable_lid":
-            value = bool(value)
-        elif not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError("%s.%s must be an int, not %s" % (type(self).__name__, name, type(value).__name__))
-        object.__setattr__(self, snake, value)
+        def __setattr__(self, name: str, value: Any) -> None:
+            snake = self._snake(name)
+            if snake not in self._fields:
+                raise AttributeError("%s has no field %r" % (type(self).__name__, name))
+            if snake == "enable_lid":
+                value = bool(value)
+            elif not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError("%s.%s must be an int, not %s" % (type(self).__name__, name, type(value).__name__))
+            object.__setattr__(self, snake, value)
 
     def __repr__(self) -> str:
         return "%s(%s)" % (type(self).__name__, ", ".join("%s=%r" % (f, getattr(self, f)) for f in self._fields))
@@ -139,54 +150,112 @@ class _Params:
 
 
 class AudioParams(_Params):
+    """AudioParams() (Zoom's defaults), all seven fields positionally, or keywords."""
+
     _fields = ("content_type", "codec", "sample_rate", "channel", "data_opt", "duration", "frame_size")
     _camel = {"content_type": "contentType", "sample_rate": "sampleRate", "data_opt": "dataOpt", "frame_size": "frameSize"}
+    content_type: int
+    codec: int
+    sample_rate: int
+    channel: int
+    data_opt: int
+    duration: int
+    frame_size: int
 
-    def _defaults(self):
+    if TYPE_CHECKING:
+        contentType: int
+        sampleRate: int
+        dataOpt: int
+        frameSize: int
+
+        def __init__(self, content_type: int = 2, codec: int = 4, sample_rate: int = 3, channel: int = 2,
+                     data_opt: int = 2, duration: int = 20, frame_size: int = 960) -> None: ...
+
+    def _defaults(self) -> Dict[str, Any]:
         # Zoom's wrapper defaults: OPUS, 48 kHz, stereo, one stream per speaker, 20 ms.
         return dict(content_type=2, codec=4, sample_rate=3, channel=2, data_opt=2, duration=20, frame_size=960)
 
-    def _c(self):
+    def _c(self) -> N.audio_parameters:
         return N.audio_parameters(self.content_type, self.codec, self.sample_rate, self.channel, self.data_opt,
                                   self.duration, self.frame_size)
 
 
 class VideoParams(_Params):
+    """VideoParams() (RAW_VIDEO, H264, HD, single active stream, 30 fps), all five fields, or keywords."""
+
     _fields = ("content_type", "codec", "resolution", "data_opt", "fps")
     _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+    content_type: int
+    codec: int
+    resolution: int
+    data_opt: int
+    fps: int
 
-    def _defaults(self):
+    if TYPE_CHECKING:
+        contentType: int
+        dataOpt: int
+
+        def __init__(self, content_type: int = 3, codec: int = 7, resolution: int = 2, data_opt: int = 3,
+                     fps: int = 30) -> None: ...
+
+    def _defaults(self) -> Dict[str, Any]:
         return dict(content_type=3, codec=7, resolution=2, data_opt=3, fps=30)
 
-    def _c(self):
+    def _c(self) -> N.video_parameters:
         return N.video_parameters(self.content_type, self.codec, self.resolution, self.data_opt, self.fps)
 
 
 class DeskshareParams(_Params):
+    """DeskshareParams() (as VideoParams), the four fields of Zoom's positional form, or keywords."""
+
     _fields = ("content_type", "codec", "resolution", "fps", "data_opt")
     _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+    content_type: int
+    codec: int
+    resolution: int
+    fps: int
+    data_opt: int
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        # Zoom's positional form has four fields; data_opt exists as a property only.
-        if len(args) == 4:
-            args = args + (3,)
-        super().__init__(*args, **kwargs)
+    if TYPE_CHECKING:
+        contentType: int
+        dataOpt: int
 
-    def _defaults(self):
+        def __init__(self, content_type: int = 3, codec: int = 7, resolution: int = 2, fps: int = 30,
+                     data_opt: int = 3) -> None: ...
+    else:
+        def __init__(self, *args: Any, **kwargs: Any):
+            # Zoom's positional form has four fields; data_opt exists as a property only.
+            if len(args) == 4:
+                args = args + (3,)
+            super().__init__(*args, **kwargs)
+
+    def _defaults(self) -> Dict[str, Any]:
         return dict(content_type=3, codec=7, resolution=2, fps=30, data_opt=3)
 
-    def _c(self):
+    def _c(self) -> N.ds_parameters:
         return N.ds_parameters(self.content_type, self.codec, self.resolution, self.fps)
 
 
 class TranscriptParams(_Params):
+    """TranscriptParams() (TEXT, language NONE = detect, LID on), all three fields, or keywords."""
+
     _fields = ("content_type", "src_language", "enable_lid")
     _camel = {"content_type": "contentType", "src_language": "srcLanguage", "enable_lid": "enableLid"}
+    content_type: int
+    src_language: int
+    enable_lid: bool
 
-    def _defaults(self):
+    if TYPE_CHECKING:
+        contentType: int
+        srcLanguage: int
+        enableLid: bool
+
+        def __init__(self, content_type: int = 5, src_language: int = -1, enable_lid: bool = True) -> None: ...
+
+    def _defaults(self) -> Dict[str, Any]:
         return dict(content_type=5, src_language=-1, enable_lid=True)
 
-    def _c(self):
+    def _c(self) -> N.transcript_parameters:
         return N.transcript_parameters(self.content_type, self.src_language, bool(self.enable_lid))
 
 
@@ -205,7 +274,7 @@ def _validate_audio(p: AudioParams) -> None:
             p.frame_size, rates[p.sample_rate], p.duration, rates[p.sample_rate] * p.duration // 1000))
 
 
-def _validate_video(p: _Params, what: str) -> None:
+def _validate_video(p: Union[VideoParams, DeskshareParams], what: str) -> None:
     if p.codec in (5, 6) and p.fps > 5:
         raise ValueError("%s JPG/PNG needs fps <= 5 (got %d)" % (what, p.fps))
     if p.codec == 7 and not (0 < p.fps <= 30):
@@ -239,14 +308,14 @@ class NativeClient:
 
     def __init__(self) -> None:
         self._sdk = None
-        self._cbs: Dict[str, Optional[Callable]] = {n: None for n in _CALLBACK_NAMES}
+        self._cbs: Dict[str, Optional[Callable[..., object]]] = {n: None for n in _CALLBACK_NAMES}
         self._types = 0
         self._params: Dict[str, Any] = {}
-        self._proxy: Optional[tuple] = None
+        self._proxy: Optional[Tuple[str, str]] = None
         self._events: List[int] = []
         self._native_lock = threading.RLock()
-        self._ops = None
-        self._ext = None
+        self._ops: Optional[N.rtms_csdk_ops] = None
+        self._ext: Optional[N.rtms_ext_ops] = None
         self._uuid = ""
         self._stream = ""
 
@@ -406,7 +475,7 @@ class NativeClient:
     # -- events --------------------------------------------------------------------------------
 
     @staticmethod
-    def _event_list(events: Any) -> List[int]:
+    def _event_list(events: EventTypes) -> List[int]:
         if isinstance(events, int) and not isinstance(events, bool):
             events = [events]
         if not isinstance(events, (list, tuple, set)) or not all(isinstance(e, int) and not isinstance(e, bool) for e in events):
@@ -418,7 +487,7 @@ class NativeClient:
         fn = N.rtms_subscribe_event if on else N.rtms_unsubscribe_event
         N.check("subscribeEvent" if on else "unsubscribeEvent", fn(self._sdk, arr, len(events)))
 
-    def subscribe_event(self, events: Any) -> bool:
+    def subscribe_event(self, events: EventTypes) -> bool:
         ev = self._event_list(events)
         with self._native_lock:
             for e in ev:
@@ -428,7 +497,7 @@ class NativeClient:
                 self._apply_events(ev, True)
         return True
 
-    def unsubscribe_event(self, events: Any) -> bool:
+    def unsubscribe_event(self, events: EventTypes) -> bool:
         ev = self._event_list(events)
         with self._native_lock:
             self._events = [e for e in self._events if e not in ev]
@@ -452,41 +521,83 @@ class NativeClient:
     # Each returns the callback, so that `@client.on_audio_data` leaves the function bound to
     # its name (Zoom's return None there).
 
-    def _set(self, name: str, cb: Optional[Callable]) -> Optional[Callable]:
+    def _set(self, name: str, cb: Optional[Callable[..., object]]) -> None:
         if cb is not None and not callable(cb):
             raise TypeError("Function argument expected")
         self._cbs[name] = cb
-        return cb
 
-    def _set_data(self, name: str, kind: int, cb: Optional[Callable]) -> Optional[Callable]:
+    def _set_data(self, name: str, kind: int, cb: Optional[Callable[..., object]]) -> None:
         self._set(name, cb)
         self._enable(kind, cb is not None)
-        return cb
 
-    def on_join_confirm(self, callback): return self._set("join_confirm", callback)
-    def on_session_update(self, callback): return self._set("session_update", callback)
-    def on_user_update(self, callback):
+    # None unregisters (not in the types: Zoom's stub takes a callable).
+    def on_join_confirm(self, callback: JoinConfirmCallback) -> JoinConfirmCallback:
+        self._set("join_confirm", callback)
+        return callback
+
+    def on_session_update(self, callback: SessionUpdateCallback) -> SessionUpdateCallback:
+        self._set("session_update", callback)
+        return callback
+
+    def on_user_update(self, callback: UserUpdateCallback) -> UserUpdateCallback:
         self._set("user_update", callback)
         if callback is not None:
             self.subscribe_event([2, 3, 4])
         return callback
-    def on_audio_data(self, callback): return self._set_data("audio_data", 1, callback)
-    def on_video_data(self, callback): return self._set_data("video_data", 2, callback)
-    def on_deskshare_data(self, callback): return self._set_data("deskshare_data", 4, callback)
-    def on_transcript_data(self, callback): return self._set_data("transcript_data", 8, callback)
-    def on_chat_data(self, callback): return self._set_data("chat_data", 16, callback)
-    def on_leave(self, callback): return self._set("leave", callback)
-    def on_event_ex(self, callback): return self._set("event_ex", callback)
-    def on_participant_video(self, callback):
+
+    def on_audio_data(self, callback: MediaDataCallback) -> MediaDataCallback:
+        self._set_data("audio_data", 1, callback)
+        return callback
+
+    def on_video_data(self, callback: MediaDataCallback) -> MediaDataCallback:
+        self._set_data("video_data", 2, callback)
+        return callback
+
+    def on_deskshare_data(self, callback: MediaDataCallback) -> MediaDataCallback:
+        self._set_data("deskshare_data", 4, callback)
+        return callback
+
+    def on_transcript_data(self, callback: MediaDataCallback) -> MediaDataCallback:
+        self._set_data("transcript_data", 8, callback)
+        return callback
+
+    def on_chat_data(self, callback: ChatDataCallback) -> ChatDataCallback:
+        self._set_data("chat_data", 16, callback)
+        return callback
+
+    def on_leave(self, callback: LeaveCallback) -> LeaveCallback:
+        self._set("leave", callback)
+        return callback
+
+    def on_event_ex(self, callback: EventExCallback) -> EventExCallback:
+        self._set("event_ex", callback)
+        return callback
+
+    def on_participant_video(self, callback: ParticipantVideoCallback) -> ParticipantVideoCallback:
         self._set("participant_video", callback)
         if callback is not None:
             self.subscribe_event([8, 9])
         return callback
-    def on_video_subscribed(self, callback): return self._set("video_subscribed", callback)
-    def on_reconnecting(self, callback): return self._set("reconnecting", callback)
-    def on_reconnected(self, callback): return self._set("reconnected", callback)
-    def on_stream_state(self, callback): return self._set("stream_state", callback)
-    def on_error(self, callback): return self._set("error", callback)
+
+    def on_video_subscribed(self, callback: VideoSubscribedCallback) -> VideoSubscribedCallback:
+        self._set("video_subscribed", callback)
+        return callback
+
+    def on_reconnecting(self, callback: ReconnectingCallback) -> ReconnectingCallback:
+        self._set("reconnecting", callback)
+        return callback
+
+    def on_reconnected(self, callback: ReconnectedCallback) -> ReconnectedCallback:
+        self._set("reconnected", callback)
+        return callback
+
+    def on_stream_state(self, callback: StreamStateCallback) -> StreamStateCallback:
+        self._set("stream_state", callback)
+        return callback
+
+    def on_error(self, callback: ErrorCallback) -> ErrorCallback:
+        self._set("error", callback)
+        return callback
 
     onJoinConfirm, onSessionUpdate, onUserUpdate = on_join_confirm, on_session_update, on_user_update
     onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
@@ -508,8 +619,8 @@ class NativeClient:
     def _install_callbacks(self) -> None:
         call = self._call
 
-        def data(name):
-            def f(sdk, buf, size, ts, md):
+        def data(name: str) -> Any:
+            def f(sdk: Any, buf: Any, size: int, ts: int, md: Any) -> None:
                 if not buf or size <= 0 or not md:
                     return
                 m = md.contents
@@ -518,7 +629,7 @@ class NativeClient:
                 call(name, string_at(buf, size), int(size), int(ts), meta)
             return N.DataCB(f)
 
-        def session(sdk, op, si):
+        def session(sdk: Any, op: int, si: Any) -> None:
             if not si:
                 return
             s = si.contents
@@ -526,23 +637,23 @@ class NativeClient:
             call("session_update", int(op), Session(N._s(s.session_id), N._s(s.stream_id),
                                                     N._s(bytes(s.meeting_id).split(b"\0", 1)[0]), int(s.stat_time), status))
 
-        def user(sdk, op, pi):
+        def user(sdk: Any, op: int, pi: Any) -> None:
             if not pi:
                 return
             call("user_update", int(op), Participant(pi.contents.participant_id & 0xFFFFFFFF, N._s(pi.contents.participant_name)))
 
-        def event_ex(sdk, buf, size):
+        def event_ex(sdk: Any, buf: Any, size: int) -> None:
             if buf and size > 0:
                 call("event_ex", string_at(buf, size).decode("utf-8", "replace"))
 
-        def pvideo(sdk, users, n, on):
+        def pvideo(sdk: Any, users: Any, n: int, on: int) -> None:
             call("participant_video", [users[i] & 0xFFFFFFFF for i in range(n)], bool(on))
 
-        def people(sdk, op, ts, ps, n):
+        def people(sdk: Any, op: int, ts: int, ps: Any, n: int) -> None:
             call("participant_event", "join" if op == N.USER_JOIN else "leave", int(ts),
                  [{"user_id": ps[i].participant_id & 0xFFFFFFFF, "user_name": N._s(ps[i].participant_name)} for i in range(n)])
 
-        def sharing(sdk, start, uid, name, ts):
+        def sharing(sdk: Any, start: int, uid: int, name: Optional[bytes], ts: int) -> None:
             if start:
                 call("sharing", "start", int(ts), uid & 0xFFFFFFFF, N._s(name))
             else:

@@ -15,12 +15,15 @@ import selectors
 import threading
 import traceback
 from ctypes import byref, c_void_p, string_at
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, Tuple
 
 from . import _native as N
 from . import Client, _ClientBase, _sdk_init_lock, find_ca_certificate, log_error
 from ._native import RTMSException
 from ._wakefds import sync_watched
+
+if TYPE_CHECKING:
+    from ._types import FleetRevokedHandler, FleetStreamHandler
 
 
 class FleetStream:
@@ -29,7 +32,7 @@ class FleetStream:
 
     __slots__ = ("stream_id", "generation", "payload", "previous_owner")
 
-    def __init__(self, stream_id: str, generation: int, payload: dict, previous_owner: Optional[str]):
+    def __init__(self, stream_id: str, generation: int, payload: Dict[str, Any], previous_owner: Optional[str]):
         self.stream_id, self.generation, self.payload, self.previous_owner = stream_id, generation, payload, previous_owner
 
     def __repr__(self) -> str:
@@ -98,8 +101,8 @@ class Fleet:
                  start_timeout_ms: Optional[int] = None, client: Optional[str] = None, secret: Optional[str] = None,
                  ca: Optional[str] = None, join_timeout_ms: int = -1):
         self._f: Optional[int] = None
-        self._stream_handler: Optional[Callable] = None
-        self._revoked_handler: Optional[Callable] = None
+        self._stream_handler: Optional[FleetStreamHandler] = None
+        self._revoked_handler: Optional[FleetRevokedHandler] = None
         self._clients: Dict[Tuple[str, int], _FleetClient] = {}
         self._lock = threading.RLock()
         self._stopping = False
@@ -136,7 +139,7 @@ class Fleet:
 
     # -- handlers -----------------------------------------------------------------------------
 
-    def on_stream(self, handler: Callable) -> Callable:
+    def on_stream(self, handler: FleetStreamHandler) -> FleetStreamHandler:
         """handler(client, stream): a stream was assigned to this node. Register the client's
         callbacks in it (they choose the media, as with Client); the fleet joins the client when it
         returns. Decorator or call; returns the handler."""
@@ -145,7 +148,7 @@ class Fleet:
         self._stream_handler = handler
         return handler
 
-    def on_revoked(self, handler: Callable) -> Callable:
+    def on_revoked(self, handler: FleetRevokedHandler) -> FleetRevokedHandler:
         """handler(stream, reason): this node no longer holds the stream (lease lost, taken over);
         its client has been left by the core and is freed after the handler returns."""
         if not callable(handler):
@@ -337,7 +340,7 @@ class Fleet:
     def __enter__(self) -> "Fleet":
         return self
 
-    def __exit__(self, *_: Any) -> bool:
+    def __exit__(self, *_: Any) -> Literal[False]:
         self.close()
         return False
 
@@ -348,7 +351,7 @@ class Fleet:
         """The intake's port."""
         if self._f is None:
             return -1
-        return N.rtms_fleet_port(self._f)
+        return int(N.rtms_fleet_port(self._f))
 
     def wake_fd(self) -> int:
         """Readable while assignments or revocations are pending (-1 once closed)."""
@@ -363,7 +366,8 @@ class Fleet:
         if n < 0:
             raise RTMSException("status", -n, N.last_error())
         try:
-            return json.loads(string_at(out, n).decode("utf-8"))
+            status: Dict[str, Any] = json.loads(string_at(out, n).decode("utf-8"))
+            return status
         finally:
             N.rtms_free(out)
 

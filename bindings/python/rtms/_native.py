@@ -194,7 +194,7 @@ FleetAssignedCB = CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_char_p, c_char_
 FleetRevokedCB = CFUNCTYPE(None, c_void_p, c_char_p, c_int64, c_char_p, c_void_p)
 
 
-def _fn(name, restype, *argtypes):
+def _fn(name: str, restype: Any, *argtypes: Any) -> Any:
     f = getattr(lib, name)
     f.restype = restype
     f.argtypes = list(argtypes)
