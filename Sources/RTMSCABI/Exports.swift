@@ -186,19 +186,22 @@ func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
 @c @implementation public func rtms_set_ext_callbacks(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ ops: UnsafePointer<rtms_ext_ops>?) -> Int32 {
     guard let h = handle(sdk, "rtms_set_ext_callbacks") else { return Code.notExist }
     guard let ops else { h.ext = ExtOps(); return Code.ok }
-    // Field by field, never the whole struct: a version 1 table ends before the version 2 field.
-    let version = ops.pointee.version
+    // Only the bytes of the version given are read (a version 1 table ends before the version 2
+    // field): they are copied into a zeroed table of this version, which is then read.
+    let version = UnsafeRawPointer(ops).load(as: UInt32.self)
     guard version >= 1 && version <= 2 else {
         return fail(Code.invalidArgs, "rtms_set_ext_callbacks: version \(version) unknown (this library knows 1 and 2)")
     }
-    let o = ops
+    var table = rtms_ext_ops()
+    let size = version >= 2 ? MemoryLayout<rtms_ext_ops>.size : MemoryLayout<rtms_ext_ops>.offset(of: \rtms_ext_ops.on_participant_event)!
+    withUnsafeMutableBytes(of: &table) { $0.copyMemory(from: UnsafeRawBufferPointer(start: ops, count: size)) }
     var ext = ExtOps(
-        onChat: o.pointee.on_chat_data, onStreamState: o.pointee.on_stream_state, onStreamClosed: o.pointee.on_stream_closed,
-        onError: o.pointee.on_error, onFirstPacket: o.pointee.on_first_packet, onActiveSpeaker: o.pointee.on_active_speaker,
-        onSharing: o.pointee.on_sharing, onMediaInterrupted: o.pointee.on_media_interrupted,
-        onParticipantVideo: o.pointee.on_participant_video, onVideoSubscriptResp: o.pointee.on_video_subscript_resp,
-        onReconnecting: o.pointee.on_reconnecting, onReconnected: o.pointee.on_reconnected)
-    if version >= 2 { ext.onParticipantEvent = o.pointee.on_participant_event }
+        onChat: table.on_chat_data, onStreamState: table.on_stream_state, onStreamClosed: table.on_stream_closed,
+        onError: table.on_error, onFirstPacket: table.on_first_packet, onActiveSpeaker: table.on_active_speaker,
+        onSharing: table.on_sharing, onMediaInterrupted: table.on_media_interrupted,
+        onParticipantVideo: table.on_participant_video, onVideoSubscriptResp: table.on_video_subscript_resp,
+        onReconnecting: table.on_reconnecting, onReconnected: table.on_reconnected)
+    if version >= 2 { ext.onParticipantEvent = table.on_participant_event }
     h.ext = ext
     return Code.ok
 }
