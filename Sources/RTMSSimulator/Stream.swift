@@ -493,7 +493,7 @@ final class SimStream {
 
     func sendMedia(
         _ kind: MediaKind, user: Participant?, payload: [UInt8], timestamp: Int64, startTime: Int64 = 0,
-        endTime: Int64 = 0, language: Int? = nil
+        endTime: Int64 = 0, language: Int? = nil, lagMs: Int = 0
     ) {
         let idx = kind.rawValue.trailingZeroBitCount
         sequence[idx] += 1
@@ -503,7 +503,18 @@ final class SimStream {
             payload: payload, timestamp: timestamp, startTime: startTime, endTime: endTime,
             language: language, sequence: Int64(sequence[idx]))
         guard !frozen.contains(l.conn.id) else { return }
-        send(l.conn, raw: bytes)
+        if lagMs > 0 {
+            // Chaos (finalAudioLagMs): sent now as far as the counts go, on the wire `lagMs` later,
+            // and the connection reads nothing meanwhile (a client's close is answered after it).
+            let conn = l.conn
+            conn.setReading(false)
+            sim.loop.scheduleTask(in: .milliseconds(Int64(lagMs))) { [weak self] in
+                self?.send(conn, raw: bytes)
+                conn.setReading(true)
+            }
+        } else {
+            send(l.conn, raw: bytes)
+        }
         sent[idx] += 1
         if sentSequences[idx].count < 200_000 { sentSequences[idx].append(sequence[idx]) }
     }
@@ -790,21 +801,8 @@ final class SimStream {
             send(
                 sig, .streamStateUpdate(StateUpdate(state: StreamState.terminated.rawValue, reason: reason, timestamp: wallMilliseconds(), streamID: streamID)))
         }
-        if wasRunning, let lag = options.finalAudioLagMs, clientReady, let l = link(for: .audio), !frozen.contains(l.conn.id) {
-            let idx = MediaKind.audio.rawValue.trailingZeroBitCount
-            sequence[idx] += 1
-            sent[idx] += 1
-            sentSequences[idx].append(sequence[idx])
-            let bytes = JSONCodec.encodeMedia(
-                kind: .audio, userID: 0, userName: "", payload: [UInt8](repeating: 0, count: 640),
-                timestamp: wallMilliseconds(), startTime: 0, endTime: 0, language: nil,
-                sequence: Int64(sequence[idx]))
-            let conn = l.conn
-            conn.setReading(false)
-            sim.loop.scheduleTask(in: .milliseconds(Int64(max(0, lag)))) { [weak self] in
-                self?.send(conn, raw: bytes)
-                conn.setReading(true)
-            }
+        if wasRunning, let lag = options.finalAudioLagMs {
+            sendMedia(.audio, user: nil, payload: [UInt8](repeating: 0, count: 640), timestamp: wallMilliseconds(), lagMs: max(1, lag))
         }
         state = .ended
         for t in tasks { t.cancel() }
