@@ -53,6 +53,12 @@ const char *rtms_last_error(void);
 /* Static text for an RTMS_SDK_* return code. Never NULL. */
 const char *rtms_strerror(int code);
 
+/* OpenRTMS's own return code, beside Zoom's RTMS_SDK_* (rtms_common.h): rtms_join() and
+ * rtms_join_payload() got no signature and find no client id or secret to compute one (a case of
+ * RTMS_SDK_INVALID_ARGS of its own, so that a binding can raise its language's configuration
+ * error, as Zoom's wrappers do). rtms_last_error() says which is missing. */
+#define RTMS_SDK_NO_CREDENTIALS 16
+
 /* Local reasons reported by on_join_confirm() / on_leave() (the server's status codes 1..47 and
  * stop reasons 0..26 are reported as they are). Values match Zoom's client where it has one. */
 #define RTMS_REASON_TIMEOUT           1    /* join did not complete within the join timeout */
@@ -167,6 +173,24 @@ int rtms_options_init(struct rtms_options *opts, unsigned int version);
 /* sizeof(struct rtms_options) of this library (for FFI layers). */
 int rtms_options_size(void);
 
+/* ---------------------------------------------------------------------------------------------
+ * Media parameters: the core's one rule and Zoom's wrapper defaults
+ * ------------------------------------------------------------------------------------------- */
+
+/* Checks the non-NULL members of *params by the rules rtms_config() applies (fields <= 0 taking
+ * the protocol defaults, as there), without a handle: for bindings that report a bad parameter
+ * object when it is set, as Zoom's wrappers do. Returns RTMS_SDK_OK, or RTMS_SDK_INVALID_ARGS (NULL
+ * params, or a value out of range: rtms_last_error() says which). Any thread. */
+int rtms_check_params(const struct media_parameters *params);
+
+/* Fills every non-NULL member of *out with the defaults of Zoom's Python and Node wrappers
+ * (AudioParams() and friends), which differ from the protocol defaults rtms_config() uses for
+ * fields <= 0: audio OPUS, SR_48K, STEREO, AUDIO_MULTI_STREAMS, 20 ms, 960 samples; video and
+ * deskshare RAW_VIDEO, H264, HD, 30 fps (video VIDEO_SINGLE_ACTIVE_STREAM); transcript TEXT,
+ * src_language -1 (detect), enable_lid true. Returns RTMS_SDK_OK or RTMS_SDK_INVALID_ARGS (NULL
+ * out). Any thread. */
+int rtms_wrapper_defaults(struct media_parameters *out);
+
 /* Applies options to a handle (strings are copied). Connection settings take effect at the next
  * rtms_join(); poll and queue settings at once. */
 int rtms_set_options(struct rtms_csdk *sdk, const struct rtms_options *opts);
@@ -227,8 +251,15 @@ int rtms_close_stream(struct rtms_csdk *sdk);
 int rtms_feed_webhook(struct rtms_csdk *sdk, const char *body, int size);
 
 /* Joins with a webhook payload: the JSON of an rtms_started body or of its "payload" object. The
- * instance id is the first of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id.
- * A "signature" in the payload is used as given; without one it is computed (see rtms_join()). */
+ * instance id is the first non-empty of meeting_uuid, webinar_uuid, session_id, engagement_id,
+ * call_id. These, rtms_stream_id, server_urls, signature, client and secret must be strings when
+ * present. A non-empty "signature" is used as given; without one it is computed, from the first
+ * client id and the first secret found in: rtms_options.client_id/client_secret, the environment
+ * (ZM_RTMS_CLIENT/ZM_RTMS_SECRET), the payload's "client"/"secret" (the arguments of Zoom's
+ * wrappers' join(), which the environment overrides there too).
+ * Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (not a JSON object, an id or URL missing or not a
+ * string: rtms_last_error() names it), RTMS_SDK_NO_CREDENTIALS, RTMS_SDK_INVALID_STATUS (as
+ * rtms_join()) or RTMS_SDK_NOT_EXIST. */
 int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeout);
 
 /* Handle states (rtms_get_state()). */

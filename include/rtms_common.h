@@ -108,7 +108,9 @@ struct rtms_metadata {
 
 /* Media parameters. A field <= 0 takes the RTMS protocol default written in brackets (the
  * protocol's defaults, not the OPUS/48 kHz/stereo defaults of Zoom's SDK), except where noted.
- * rtms_config() rejects values outside the ranges below with RTMS_SDK_INVALID_ARGS. */
+ * rtms_config() rejects values outside the ranges below with RTMS_SDK_INVALID_ARGS (content_type:
+ * audio 1, 2, 4 or 5; video and deskshare 1, 3, 4 or 5; transcript 5), and rtms_check_params()
+ * (openrtms.h) applies the same rules without a handle. */
 struct audio_parameters {
     int content_type;  /* [2 RAW_AUDIO] */
     int codec;         /* [1 L16]; 2 G711, 3 G722, 4 OPUS (needs sample_rate 3) */
@@ -123,7 +125,7 @@ struct video_parameters {
     int content_type;  /* [3 RAW_VIDEO] */
     int codec;         /* [5 JPG]; 6 PNG (fps <= 5), 7 H264 */
     int resolution;    /* [2 HD]; 1 SD, 3 FHD, 4 QHD */
-    int data_opt;      /* [3 VIDEO_SINGLE_ACTIVE_STREAM]; 4 VIDEO_SINGLE_INDIVIDUAL_STREAM */
+    int data_opt;      /* [3 VIDEO_SINGLE_ACTIVE_STREAM]; 4 VIDEO_SINGLE_INDIVIDUAL_STREAM, 5 VIDEO_MIXED_GALLERY_VIEW */
     int fps;           /* [5]; 1..30 */
 };
 

@@ -158,7 +158,8 @@ int rtms_set_callbacks(struct rtms_csdk *sdk, struct rtms_csdk_ops *ops);
  *   server_url: the webhook's server_urls (ws:// or wss://); a comma-separated list is tried in order.
  *   timeout: join timeout in ms (<= 0: 10000).
  * Returns RTMS_SDK_OK, RTMS_SDK_INVALID_ARGS (bad or missing argument; rtms_last_error() says
- * which) or RTMS_SDK_INVALID_STATUS (this handle is already joined or joining: leave first; or
+ * which), RTMS_SDK_NO_CREDENTIALS (openrtms.h: no signature and nothing to compute one from) or
+ * RTMS_SDK_INVALID_STATUS (this handle is already joined or joining: leave first; or
  * another handle of this process has joined the same rtms_stream_id: one connection per stream).
  */
 int rtms_join(struct rtms_csdk *sdk, const char *meeting_uuid, const char *rtms_stream_id,

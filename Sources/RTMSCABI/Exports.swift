@@ -36,6 +36,7 @@ func str(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0) } 
     case Code.wrongType: cString("wrong type")
     case Code.invalidStatus: cString("invalid status")
     case Code.invalidArgs: cString("invalid arguments")
+    case Code.noCredentials: cString("no credentials to compute the signature")
     default: cString("unknown error")
     }
 }
@@ -129,47 +130,14 @@ func localReasonName(_ r: Int32) -> String? {
 
 // MARK: - Configuration
 
-func positive(_ v: Int32, _ def: Int) -> Int { v > 0 ? Int(v) : def }
-
 @c @implementation public func rtms_config(
     _ sdk: UnsafeMutablePointer<rtms_csdk>?, _ params: UnsafeMutablePointer<media_parameters>?, _ media_types: Int32, _ ale: Int32
 ) -> Int32 {
     guard let h = handle(sdk, "rtms_config") else { return Code.notExist }
     guard ale == 0 else { return fail(Code.invalidArgs, "rtms_config: application-layer encryption (ale) is not supported; pass 0") }
-    var mp = MediaParams()
-    if let p = params?.pointee {
-        if let a = p.audio_param?.pointee {
-            let ap = AudioParams(
-                contentType: positive(a.content_type, ContentType.rawAudio),
-                sampleRate: a.sample_rate >= 0 ? Int(a.sample_rate) : SampleRate.sr16k,
-                channel: positive(a.channel, AudioChannel.mono), codec: positive(a.codec, Codec.l16),
-                dataOpt: positive(a.data_opt, DataOption.audioMixedStream),
-                sendRate: positive(a.duration, 20))
-            if a.frame_size > 0, a.duration > 0, let hz = SampleRate.hertz(ap.sampleRate), Int(a.frame_size) != hz * Int(a.duration) / 1000 {
-                return fail(
-                    Code.invalidArgs,
-                    "rtms_config: audio frame_size \(a.frame_size) does not match \(hz) Hz × \(a.duration) ms = \(hz * Int(a.duration) / 1000) samples")
-            }
-            mp.audio = ap
-        }
-        if let v = p.video_param?.pointee {
-            mp.video = VideoParams(
-                contentType: positive(v.content_type, ContentType.rawVideo), codec: positive(v.codec, Codec.jpg),
-                resolution: positive(v.resolution, Resolution.hd),
-                dataOpt: positive(v.data_opt, DataOption.videoSingleActiveStream), fps: positive(v.fps, 5))
-        }
-        if let d = p.ds_param?.pointee {
-            mp.deskshare = DeskshareParams(
-                contentType: positive(d.content_type, ContentType.rawVideo), codec: positive(d.codec, Codec.jpg),
-                resolution: positive(d.resolution, Resolution.fhd), fps: positive(d.fps, 1))
-        }
-        if let t = p.tr_param?.pointee {
-            mp.transcript = TranscriptParams(
-                contentType: positive(t.content_type, ContentType.text),
-                srcLanguage: Int(t.src_language), enableLID: t.enable_lid)
-        }
-    }
     do {
+        var mp = MediaParams()
+        if let params { mp = try mediaParams(params.pointee) }
         try h.client.configure(mediaTypes: Int(media_types), params: mp)
     } catch {
         return fail(Int32(error.code), "rtms_config: \(error.message)")
@@ -349,7 +317,8 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     do {
         try h.client.join(
             instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
-            serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout))
+            serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout), clientID: start.clientID,
+            clientSecret: start.clientSecret)
     } catch {
         return fail(Int32(error.code), "rtms_join_payload: \(error.message)")
     }

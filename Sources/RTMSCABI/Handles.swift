@@ -24,6 +24,7 @@ enum Code {
     static let wrongType: Int32 = 3
     static let invalidStatus: Int32 = 4
     static let invalidArgs: Int32 = 5
+    static let noCredentials: Int32 = 16
 }
 
 // MARK: - Thread-local error text

@@ -58,6 +58,8 @@ import Darwin
 /// API-level failure: a code from rtms_common.h (RTMS_SDK_*) and readable text.
 public struct ClientError: Error, Sendable, Equatable, CustomStringConvertible {
     public static let failure = -1, timeout = 1, notExist = 2, wrongType = 3, invalidStatus = 4, invalidArgs = 5
+    /// No signature and no client id or secret to compute one (RTMS_SDK_NO_CREDENTIALS).
+    public static let noCredentials = 16
     public var code: Int
     public var message: String
     public init(_ code: Int, _ message: String) { self.code = code; self.message = message }
@@ -191,7 +193,7 @@ public final class RTMSClient: @unchecked Sendable {
         guard mediaTypes >= 0, mediaTypes & ~MediaMask.validBits == 0 else {
             throw ClientError(ClientError.invalidArgs, "media_types \(mediaTypes) has bits outside SDK_AUDIO..SDK_ALL (1..32)")
         }
-        if let p = params { try Self.validate(p) }
+        if let problem = params?.problem { throw ClientError(ClientError.invalidArgs, problem) }
         lock.withLock {
             _mediaTypes = mediaTypes
             if let params { _mediaParams = params }
@@ -226,39 +228,12 @@ public final class RTMSClient: @unchecked Sendable {
     /// runs, and when the application left it.
     public var endReason: Int? { lock.withLock { _endReason } }
 
-    static func validate(_ p: MediaParams) throws(ClientError) {
-        func bad(_ s: String) -> ClientError { ClientError(ClientError.invalidArgs, s) }
-        if let a = p.audio {
-            guard SampleRate.hertz(a.sampleRate) != nil else { throw bad("audio sample_rate \(a.sampleRate) is not SR_8K..SR_48K (0..3)") }
-            guard a.channel == 1 || a.channel == 2 else { throw bad("audio channel \(a.channel) is not MONO (1) or STEREO (2)") }
-            guard (1...4).contains(a.codec) else { throw bad("audio codec \(a.codec) is not L16, G711, G722 or OPUS (1..4)") }
-            guard a.codec != Codec.opus || a.sampleRate == SampleRate.sr48k else { throw bad("OPUS needs SR_48K (sample_rate 3)") }
-            guard (1...2).contains(a.dataOpt) else { throw bad("audio data_opt \(a.dataOpt) is not AUDIO_MIXED_STREAM (1) or AUDIO_MULTI_STREAMS (2)") }
-            guard a.sendRate > 0 && a.sendRate <= 1000 else { throw bad("audio send_rate (duration) \(a.sendRate) ms is not in 1..1000") }
-        }
-        if let v = p.video {
-            guard [5, 6, 7].contains(v.codec) else { throw bad("video codec \(v.codec) is not JPG, PNG or H264 (5..7)") }
-            guard (1...30).contains(v.fps) else { throw bad("video fps \(v.fps) is not in 1..30") }
-            guard v.codec == Codec.h264 || v.fps <= 5 else { throw bad("video JPG/PNG needs fps <= 5 (got \(v.fps))") }
-            guard Resolution.size(v.resolution) != nil else { throw bad("video resolution \(v.resolution) is not SD..QHD (1..4)") }
-        }
-        if let d = p.deskshare {
-            guard [5, 6, 7].contains(d.codec) else { throw bad("deskshare codec \(d.codec) is not JPG, PNG or H264 (5..7)") }
-            guard (1...30).contains(d.fps) else { throw bad("deskshare fps \(d.fps) is not in 1..30") }
-            guard d.codec == Codec.h264 || d.fps <= 5 else { throw bad("deskshare JPG/PNG needs fps <= 5 (got \(d.fps))") }
-            guard Resolution.size(d.resolution) != nil else { throw bad("deskshare resolution \(d.resolution) is not SD..QHD (1..4)") }
-        }
-        if let t = p.transcript {
-            guard (-1...36).contains(t.srcLanguage) else { throw bad("transcript src_language \(t.srcLanguage) is not -1..36") }
-        }
-    }
-
     // MARK: Join / leave
 
     /// Starts joining. Argument problems throw at once; everything later arrives as events.
     public func join(
         instanceID: String, streamID: String, signature: String?, serverURLs: String,
-        timeoutMilliseconds: Int = -1
+        timeoutMilliseconds: Int = -1, clientID givenID: String? = nil, clientSecret givenSecret: String? = nil
     ) throws(ClientError) {
         guard !instanceID.isEmpty else {
             throw ClientError(ClientError.invalidArgs, "no instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id)")
@@ -275,12 +250,17 @@ public final class RTMSClient: @unchecked Sendable {
         let cfg = config
         var sig = signature ?? ""
         if sig.isEmpty {
-            guard let id = cfg.clientID ?? getenvString("ZM_RTMS_CLIENT"),
-                let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET")
-            else {
+            // The handle's options, then the environment, then what came with the join (Zoom's
+            // wrappers let ZM_RTMS_CLIENT/ZM_RTMS_SECRET override the client/secret given to join()).
+            guard let id = cfg.clientID ?? getenvString("ZM_RTMS_CLIENT") ?? givenID.flatMap({ $0.isEmpty ? nil : $0 }) else {
                 throw ClientError(
-                    ClientError.invalidArgs,
-                    "no signature given and no client credentials to compute one (set client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET)")
+                    ClientError.noCredentials,
+                    "Client ID cannot be blank: no signature given and no client id to compute one (client_id option, ZM_RTMS_CLIENT, or client)")
+            }
+            guard let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET") ?? givenSecret.flatMap({ $0.isEmpty ? nil : $0 }) else {
+                throw ClientError(
+                    ClientError.noCredentials,
+                    "Client Secret cannot be blank: no signature given and no client secret to compute one (client_secret option, ZM_RTMS_SECRET, or secret)")
             }
             sig = Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
         }

@@ -210,6 +210,48 @@ public struct MediaParams: Sendable, Equatable {
     }
 }
 
+extension MediaParams {
+    /// What is wrong with these parameters, nil when a server can be asked for them: the one rule
+    /// of the core, applied by rtms_config() and rtms_check_params() (the bindings call the
+    /// latter when a parameter object is set, as Zoom's wrappers check at that point).
+    public var problem: String? {
+        if let a = audio {
+            guard [ContentType.rtp, ContentType.rawAudio, ContentType.fileStream, ContentType.text].contains(a.contentType) else {
+                return "audio content_type \(a.contentType) is not RTP, RAW_AUDIO, FILE_STREAM or TEXT (1, 2, 4, 5)"
+            }
+            guard SampleRate.hertz(a.sampleRate) != nil else { return "audio sample_rate \(a.sampleRate) is not SR_8K..SR_48K (0..3)" }
+            guard a.channel == 1 || a.channel == 2 else { return "audio channel \(a.channel) is not MONO (1) or STEREO (2)" }
+            guard (1...4).contains(a.codec) else { return "audio codec \(a.codec) is not L16, G711, G722 or OPUS (1..4)" }
+            guard a.codec != Codec.opus || a.sampleRate == SampleRate.sr48k else { return "OPUS audio needs SR_48K (sample_rate 3)" }
+            guard (1...2).contains(a.dataOpt) else { return "audio data_opt \(a.dataOpt) is not AUDIO_MIXED_STREAM (1) or AUDIO_MULTI_STREAMS (2)" }
+            guard a.sendRate > 0 && a.sendRate <= 1000 else { return "audio send_rate (duration) \(a.sendRate) ms is not in 1..1000" }
+        }
+        if let v = video {
+            if let p = Self.videoProblem("video", v.contentType, v.codec, v.resolution, v.fps) { return p }
+            guard (3...5).contains(v.dataOpt) else {
+                return "video data_opt \(v.dataOpt) is not VIDEO_SINGLE_ACTIVE_STREAM, VIDEO_SINGLE_INDIVIDUAL_STREAM or VIDEO_MIXED_GALLERY_VIEW (3..5)"
+            }
+        }
+        if let d = deskshare, let p = Self.videoProblem("deskshare", d.contentType, d.codec, d.resolution, d.fps) { return p }
+        if let t = transcript {
+            guard t.contentType == ContentType.text else { return "transcript content_type \(t.contentType) is not TEXT (5)" }
+            guard (-1...36).contains(t.srcLanguage) else { return "transcript src_language \(t.srcLanguage) is not -1..36" }
+        }
+        return nil
+    }
+
+    private static func videoProblem(_ kind: String, _ contentType: Int, _ codec: Int, _ resolution: Int, _ fps: Int) -> String? {
+        guard [ContentType.rtp, ContentType.rawVideo, ContentType.fileStream, ContentType.text].contains(contentType) else {
+            return "\(kind) content_type \(contentType) is not RTP, RAW_VIDEO, FILE_STREAM or TEXT (1, 3, 4, 5)"
+        }
+        guard [Codec.jpg, Codec.png, Codec.h264].contains(codec) else { return "\(kind) codec \(codec) is not JPG, PNG or H264 (5..7)" }
+        guard (1...30).contains(fps) else { return "\(kind) fps \(fps) is not in 1..30" }
+        guard codec == Codec.h264 || fps <= 5 else { return "\(kind) JPG/PNG needs fps <= 5 (got \(fps))" }
+        guard Resolution.size(resolution) != nil else { return "\(kind) resolution \(resolution) is not SD..QHD (1..4)" }
+        return nil
+    }
+}
+
 @inline(__always)
 func paramInt(_ o: JSONObject, _ key: String, _ def: Int, _ missing: inout [String]) -> Int {
     if let v = o[key]?.intValue { return Int(v) }

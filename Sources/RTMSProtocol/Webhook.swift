@@ -43,22 +43,33 @@ public struct StreamStart: Sendable, Equatable {
     /// A `signature` carried by the payload, if any. One rule for every join from a payload: a
     /// signature given wins; otherwise it is computed from the client id and secret.
     public var signature: String?
+    /// `client` and `secret`: the credentials Zoom's wrappers take with join() (the environment
+    /// overrides them, as there); used when no signature is given.
+    public var clientID: String?
+    public var clientSecret: String?
 
     public init(
         instanceID: String, instanceKey: String = "meeting_uuid", streamID: String, serverURLs: String,
-        signature: String? = nil
+        signature: String? = nil, clientID: String? = nil, clientSecret: String? = nil
     ) {
         self.instanceID = instanceID; self.instanceKey = instanceKey; self.streamID = streamID
         self.serverURLs = serverURLs; self.signature = signature
+        self.clientID = clientID; self.clientSecret = clientSecret
     }
 
     /// Reads a webhook `payload` (or a whole webhook body: its `payload` is used). The instance id
     /// is the first present of meeting_uuid, webinar_uuid, session_id, engagement_id, call_id.
     public init(payload: JSONObject) throws(DecodeError) {
         let p = payload["payload"]?.objectValue ?? payload
+        for k in instanceIDKeys + ["rtms_stream_id", "server_urls", "signature", "client", "secret"] {
+            if let v = p[k], v.stringValue == nil, v != .null {
+                throw DecodeError(messageType: nil, reason: "payload's \(k) is not a string")
+            }
+        }
+        func text(_ k: String) -> String? { p[k]?.stringValue.flatMap { $0.isEmpty ? nil : $0 } }
         var found: (String, String)? = nil
         for k in instanceIDKeys {
-            if let s = p[k]?.stringValue, !s.isEmpty { found = (k, s); break }
+            if let s = text(k) { found = (k, s); break }
         }
         guard let (key, id) = found else {
             throw DecodeError(messageType: nil, reason: "payload has no meeting_uuid, webinar_uuid, session_id, engagement_id or call_id")
@@ -69,7 +80,8 @@ public struct StreamStart: Sendable, Equatable {
         guard let urls = p["server_urls"]?.stringValue, !urls.isEmpty else {
             throw DecodeError(messageType: nil, reason: "payload has no server_urls")
         }
-        let signature = p["signature"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
-        self.init(instanceID: id, instanceKey: key, streamID: sid, serverURLs: urls, signature: signature)
+        self.init(
+            instanceID: id, instanceKey: key, streamID: sid, serverURLs: urls, signature: text("signature"),
+            clientID: text("client"), clientSecret: text("secret"))
     }
 }

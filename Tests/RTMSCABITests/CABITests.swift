@@ -179,7 +179,7 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         var audio = audio_parameters(content_type: 2, codec: 4, sample_rate: 1, channel: 2, data_opt: 2, duration: 20, frame_size: 0)
         var mp = media_parameters(audio_param: &audio, video_param: nil, ds_param: nil, tr_param: nil)
         #expect(rtms_config(sdk, &mp, 1, 0) == Int32(RTMS_SDK_INVALID_ARGS))
-        #expect(lastError().contains("OPUS needs SR_48K"))
+        #expect(lastError().contains("OPUS audio needs SR_48K"))
         audio.sample_rate = 3
         audio.frame_size = 100
         #expect(rtms_config(sdk, &mp, 1, 0) == Int32(RTMS_SDK_INVALID_ARGS))
@@ -244,6 +244,109 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         // Credentials given too: the payload's (wrong) signature still wins, and the server refuses it.
         let refused = try join(signature: String(repeating: "0", count: 64), credentials: true)
         #expect(refused != nil && refused != 0)
+    }
+
+    /// Credentials that come with a payload (Zoom's join(client=, secret=)) compute the signature
+    /// when none is given; the handle's options win over them; none at all is a code of its own.
+    @Test func joinPayloadComputesTheSignatureFromItsCredentials() throws {
+        let (sim, start, _) = try startSim(durationMs: 10_000)
+        defer { sim.stop() }
+        let envSet = getenv("ZM_RTMS_CLIENT") != nil || getenv("ZM_RTMS_SECRET") != nil
+        func join(client: String?, secret: String?, options: Bool) throws -> (Int32, Int32?) {
+            rec.reset()
+            let sdk = try #require(rtms_alloc())
+            defer { _ = rtms_release(sdk) }
+            var ops = makeOps()
+            #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+            if options { setTestCredentials(sdk) }
+            var o: JSONObject = [
+                "webinar_uuid": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
+                "server_urls": .string(start.serverURLs), "signature": .string(""),
+            ]
+            if let client { o["client"] = .string(client) }
+            if let secret { o["secret"] = .string(secret) }
+            let r = rtms_join_payload(sdk, JSON.string(.object(["payload": .object(o)])), 5000)
+            guard r == Int32(RTMS_SDK_OK) else { return (r, nil) }
+            let deadline = nowMs() + 10_000
+            while rec.lock.withLock({ rec.joinConfirms.isEmpty }) && nowMs() < deadline { _ = rtms_poll_ex(sdk, 0, 50) }
+            _ = rtms_leave(sdk)
+            return (r, rec.lock.withLock { rec.joinConfirms.first })
+        }
+        #expect(try join(client: "cabi-client", secret: "wrong", options: true) == (Int32(RTMS_SDK_OK), 0))
+        guard !envSet else { return }  // the environment would come before the payload's credentials
+        #expect(try join(client: "cabi-client", secret: "cabi-secret", options: false) == (Int32(RTMS_SDK_OK), 0))
+        let (ok, refused) = try join(client: "cabi-client", secret: "wrong", options: false)
+        #expect(ok == Int32(RTMS_SDK_OK) && refused != nil && refused != 0)
+        #expect(try join(client: "cabi-client", secret: nil, options: false).0 == Int32(RTMS_SDK_NO_CREDENTIALS))
+        #expect(lastError().contains("Client Secret cannot be blank") && lastError().contains("ZM_RTMS_SECRET"))
+        #expect(try join(client: "", secret: "s", options: false).0 == Int32(RTMS_SDK_NO_CREDENTIALS))
+        #expect(lastError().contains("Client ID cannot be blank") && lastError().contains("ZM_RTMS_CLIENT"))
+        #expect(String(cString: rtms_strerror(Int32(RTMS_SDK_NO_CREDENTIALS))) != "unknown error")
+    }
+
+    @Test func joinPayloadRefusesIdsThatAreNotStrings() throws {
+        let sdk = try #require(rtms_alloc())
+        defer { _ = rtms_release(sdk) }
+        for (key, value) in [("meeting_uuid", "12"), ("rtms_stream_id", "true"), ("server_urls", "[]"), ("client", "{}")] {
+            var fields = ["\"meeting_uuid\":\"m\"", "\"rtms_stream_id\":\"s\"", "\"server_urls\":\"ws://127.0.0.1:9\""]
+            fields.removeAll { $0.hasPrefix("\"\(key)\"") }
+            fields.append("\"\(key)\":\(value)")
+            #expect(rtms_join_payload(sdk, "{\(fields.joined(separator: ","))}", 0) == Int32(RTMS_SDK_INVALID_ARGS))
+            #expect(lastError().contains("\(key) is not a string"), "\(lastError())")
+        }
+        #expect(rtms_get_state(sdk) == RTMS_STATE_IDLE)
+    }
+
+    /// Zoom's wrapper defaults come from the core, and rtms_check_params applies rtms_config's rules.
+    @Test func parameterDefaultsAndChecks() {
+        var a = audio_parameters(), v = video_parameters(), d = ds_parameters(), t = transcript_parameters()
+        var mp = media_parameters()
+        #expect(rtms_wrapper_defaults(nil) == Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_check_params(nil) == Int32(RTMS_SDK_INVALID_ARGS))
+        withUnsafeMutablePointer(to: &a) { ap in
+            withUnsafeMutablePointer(to: &v) { vp in
+                withUnsafeMutablePointer(to: &d) { dp in
+                    withUnsafeMutablePointer(to: &t) { tp in
+                        mp = media_parameters(audio_param: ap, video_param: vp, ds_param: dp, tr_param: tp)
+                        #expect(rtms_wrapper_defaults(&mp) == Int32(RTMS_SDK_OK))
+                        #expect(rtms_check_params(&mp) == Int32(RTMS_SDK_OK), "\(lastError())")
+                    }
+                }
+            }
+        }
+        #expect([a.content_type, a.codec, a.sample_rate, a.channel, a.data_opt, a.duration, a.frame_size] == [2, 4, 3, 2, 2, 20, 960])
+        #expect([v.content_type, v.codec, v.resolution, v.data_opt, v.fps] == [3, 7, 2, 3, 30])
+        #expect([d.content_type, d.codec, d.resolution, d.fps] == [3, 7, 2, 30])
+        #expect(t.content_type == 5 && t.src_language == -1 && t.enable_lid)
+        func check(_ change: (inout audio_parameters, inout video_parameters, inout ds_parameters, inout transcript_parameters) -> Void) -> (Int32, String) {
+            var a2 = a, v2 = v, d2 = d, t2 = t
+            change(&a2, &v2, &d2, &t2)
+            var m = media_parameters(audio_param: &a2, video_param: &v2, ds_param: &d2, tr_param: &t2)
+            return (rtms_check_params(&m), lastError())
+        }
+        let cases: [(String, (inout audio_parameters, inout video_parameters, inout ds_parameters, inout transcript_parameters) -> Void)] = [
+            (
+                "OPUS audio needs SR_48K",
+                { a, _, _, _ in
+                    a.sample_rate = 1; a.frame_size = 0
+                }
+            ),
+            ("frame_size 100", { a, _, _, _ in a.frame_size = 100 }),
+            ("audio content_type 3", { a, _, _, _ in a.content_type = 3 }),
+            ("video JPG/PNG needs fps <= 5", { _, v, _, _ in v.codec = 5 }),
+            ("deskshare resolution 9", { _, _, d, _ in d.resolution = 9 }),
+            ("video data_opt 7", { _, v, _, _ in v.data_opt = 7 }),
+            ("transcript src_language 99", { _, _, _, t in t.src_language = 99 }),
+        ]
+        for (text, change) in cases {
+            let (rc, error) = check(change)
+            #expect(rc == Int32(RTMS_SDK_INVALID_ARGS) && error.contains(text), "\(text): \(error)")
+        }
+        // Zero fields are the protocol's defaults, as in rtms_config().
+        #expect(
+            check({ a, v, _, _ in
+                a = audio_parameters(); v = video_parameters()
+            }).0 == Int32(RTMS_SDK_OK))
     }
 
     @Test func errorTextIsThreadLocal() {

@@ -114,6 +114,28 @@ static void bad_arguments(void)
     STATUS_ERR(rtms_feed_webhook(h, "not json", -1), RTMS_SDK_INVALID_ARGS);
     STATUS_ERR(rtms_join_payload(h, NULL, 0), RTMS_SDK_INVALID_ARGS);
     STATUS_ERR(rtms_join_payload(h, "{\"payload\":{}}", 0), RTMS_SDK_INVALID_ARGS);
+    STATUS_ERR(
+        rtms_join_payload(h, "{\"meeting_uuid\":1,\"rtms_stream_id\":\"s\",\"server_urls\":\"ws://127.0.0.1:9\"}", 0),
+        RTMS_SDK_INVALID_ARGS);
+    /* No signature and no credentials anywhere: a code of its own. */
+    unsetenv("ZM_RTMS_CLIENT");
+    unsetenv("ZM_RTMS_SECRET");
+    STATUS_ERR(rtms_join(h, "m", "s", NULL, "ws://127.0.0.1:9/", 0), RTMS_SDK_NO_CREDENTIALS);
+    STATUS_ERR(
+        rtms_join_payload(
+            h,
+            "{\"meeting_uuid\":\"m\",\"rtms_stream_id\":\"s\",\"server_urls\":\"ws://127.0.0.1:9\",\"client\":\"c\"}",
+            0),
+        RTMS_SDK_NO_CREDENTIALS);
+    STATUS_ERR(rtms_check_params(NULL), RTMS_SDK_INVALID_ARGS);
+    STATUS_ERR(rtms_wrapper_defaults(NULL), RTMS_SDK_INVALID_ARGS);
+    {
+        /* OPUS at 16 kHz: refused by the check, as by rtms_config(). */
+        struct audio_parameters ap = {2, 4, 1, 2, 2, 20, 0};
+        struct media_parameters mp = {&ap, NULL, NULL, NULL};
+        STATUS_ERR(rtms_check_params(&mp), RTMS_SDK_INVALID_ARGS);
+        STATUS_ERR(rtms_config(h, &mp, SDK_AUDIO, 0), RTMS_SDK_INVALID_ARGS);
+    }
     STATUS_ERR(rtms_generate_signature("", "b", "c", "d", sig, (int)sizeof sig), RTMS_SDK_INVALID_ARGS);
     STATUS_ERR(rtms_generate_signature("a", "b", "c", "d", sig, 10), RTMS_SDK_INVALID_ARGS);
     /* A fresh handle is idle: a valid state, and no pending events. */

@@ -66,7 +66,7 @@ const flat = {
   EVENT_MEDIA_CONNECTION_INTERRUPTED: 7, EVENT_PARTICIPANT_VIDEO_ON: 8, EVENT_PARTICIPANT_VIDEO_OFF: 9,
   EVENT_CONSUMER_ANSWERED: 8, EVENT_CONSUMER_END: 9, EVENT_USER_ANSWERED: 10, EVENT_USER_END: 11,
   EVENT_USER_HOLD: 12, EVENT_USER_UNHOLD: 13, RTMS_SDK_FAILURE: -1, RTMS_SDK_OK: 0, RTMS_SDK_TIMEOUT: 1,
-  RTMS_SDK_NOT_EXIST: 2, RTMS_SDK_WRONG_TYPE: 3, RTMS_SDK_INVALID_STATUS: 4, RTMS_SDK_INVALID_ARGS: 5,
+  RTMS_SDK_NOT_EXIST: 2, RTMS_SDK_WRONG_TYPE: 3, RTMS_SDK_INVALID_STATUS: 4, RTMS_SDK_INVALID_ARGS: 5, RTMS_SDK_NO_CREDENTIALS: 16,
   SESS_STATUS_ACTIVE: 0, SESS_STATUS_PAUSED: 1,
 };
 
@@ -130,30 +130,24 @@ function ensureInitialized(ca, isVerifyCert = 1, agent) {
 // Params (partial objects, validated against the constant objects)
 // ---------------------------------------------------------------------------------------------
 
-// Zoom's wrapper defaults when a media type is enabled without params.
-const defaults = {
-  audio: { contentType: 2, codec: 4, sampleRate: 3, channel: 2, dataOpt: 2, duration: 20, frameSize: 960 },
-  video: { contentType: 3, codec: 7, resolution: 2, dataOpt: 3, fps: 30 },
-  deskshare: { contentType: 3, codec: 7, resolution: 2, fps: 30 },
-  transcript: { contentType: 5, srcLanguage: -1, enableLid: true },
-};
+// Zoom's wrapper defaults (the core's rtms_wrapper_defaults), used when a media type is enabled
+// without params; set*Params merges a partial object over them and the core checks the result.
+const defaults = native.defaults();
 
-function checkField(kind, params, field, dict) {
-  if (params[field] === undefined) return;
-  if (typeof params[field] !== 'number' || !Number.isInteger(params[field])) {
-    throw new TypeError(`${kind} ${field} must be an integer`);
+function checkParams(kind, params) {
+  if (!params || typeof params !== 'object') throw new TypeError('Object argument expected');
+  const p = { ...defaults[kind] };
+  for (const field of Object.keys(p)) {
+    const value = params[field];
+    if (value === undefined) continue;
+    if (typeof value !== typeof p[field] || (typeof value === 'number' && !Number.isInteger(value))) {
+      throw new TypeError(`${kind} ${field} must be ${typeof p[field] === 'number' ? 'an integer' : 'a boolean'}`);
+    }
+    p[field] = value;
   }
-  if (dict && !Object.values(dict).includes(params[field])) {
-    throw new RangeError(`${kind} ${field} ${params[field]} is not one of ${JSON.stringify(dict)}`);
-  }
+  native.checkParams(kind, p);
+  return p;
 }
-
-function checkVideo(kind, p) {
-  if ((p.codec === 5 || p.codec === 6) && p.fps > 5) throw new RangeError(`${kind} JPG/PNG needs fps <= 5 (got ${p.fps})`);
-  if (p.codec === 7 && !(p.fps > 0 && p.fps <= 30)) throw new RangeError(`${kind} H264 needs 0 < fps <= 30 (got ${p.fps})`);
-}
-
-const rateHz = [8000, 16000, 32000, 48000];
 
 // ---------------------------------------------------------------------------------------------
 // Client
@@ -164,6 +158,9 @@ const rateHz = [8000, 16000, 32000, 48000];
 // unpinned; a client nobody references is then garbage-collected and the addon's finalizer
 // releases its handle, whether or not leave() was called.
 const live = new Set();
+// What join() passes to the core's rtms_join_payload.
+const joinKeys = ['meeting_uuid', 'webinar_uuid', 'session_id', 'engagement_id', 'call_id', 'rtms_stream_id',
+  'server_urls', 'signature', 'client', 'secret'];
 
 class Client {
   static initialize(caPath, isVerifyCert = 1, agent) {
@@ -198,15 +195,12 @@ class Client {
     if (!options || typeof options !== 'object') throw new TypeError('Object argument expected');
     const o = options;
     ensureInitialized(o.ca, o.is_verify_cert ?? 1, o.agent);
-    const instance = o.meeting_uuid || o.webinar_uuid || o.session_id || o.engagement_id || o.call_id;
-    if (!instance) throw new Error('Either meeting_uuid, webinar_uuid, session_id, or engagement_id must be provided');
-    if (typeof o.rtms_stream_id !== 'string' || !o.rtms_stream_id) throw new TypeError('rtms_stream_id must be a non-empty string');
-    if (typeof o.server_urls !== 'string' || !o.server_urls) throw new TypeError('server_urls must be a non-empty string');
-    const sig = o.signature || generateSignature({ client: o.client, secret: o.secret, uuid: instance, streamId: o.rtms_stream_id });
     this._configure();
-    native.join(this._h, String(instance), o.rtms_stream_id, sig, o.server_urls, o.timeout ?? -1);
-    this._uuid = String(instance);
-    this._streamId = o.rtms_stream_id;
+    // The core reads the ids, computes a missing signature (ZM_RTMS_CLIENT / ZM_RTMS_SECRET
+    // override client / secret, as in Zoom's wrapper) and throws for bad input.
+    const payload = {};
+    for (const k of joinKeys) if (o[k] !== undefined && o[k] !== null) payload[k] = o[k];
+    [this._uuid, this._streamId] = native.joinPayload(this._h, JSON.stringify(payload), o.timeout ?? -1);
     this._joined = true;
     live.add(this);
     return true;
@@ -247,50 +241,10 @@ class Client {
   enableChat(on = true) { this._enable(16, on); return true; }
   _enable(bit, on) { this._types = on ? (this._types | bit) : (this._types & ~bit); }
 
-  setAudioParams(params) {
-    if (!params || typeof params !== 'object') throw new TypeError('Object argument expected');
-    checkField('audio', params, 'contentType', AudioContentType);
-    checkField('audio', params, 'codec', AudioCodec);
-    checkField('audio', params, 'sampleRate', AudioSampleRate);
-    checkField('audio', params, 'channel', AudioChannel);
-    checkField('audio', params, 'dataOpt', AudioDataOption);
-    checkField('audio', params, 'duration');
-    checkField('audio', params, 'frameSize');
-    const p = { ...defaults.audio, ...params };
-    if (p.codec === 4 && p.sampleRate !== 3) throw new RangeError('OPUS audio needs sampleRate SR_48K (3)');
-    if (p.duration > 0 && p.frameSize > 0 && p.frameSize !== rateHz[p.sampleRate] * p.duration / 1000) {
-      throw new RangeError(`audio frameSize ${p.frameSize} does not match ${rateHz[p.sampleRate]} Hz x ${p.duration} ms`);
-    }
-    this._params.audio = p;
-    return true;
-  }
-
-  setVideoParams(params) {
-    if (!params || typeof params !== 'object') throw new TypeError('Object argument expected');
-    for (const [f, d] of [['contentType', VideoContentType], ['codec', VideoCodec], ['resolution', VideoResolution],
-      ['dataOpt', VideoDataOption], ['fps']]) checkField('video', params, f, d);
-    const p = { ...defaults.video, ...params };
-    checkVideo('video', p);
-    this._params.video = p;
-    return true;
-  }
-
-  setDeskshareParams(params) {
-    if (!params || typeof params !== 'object') throw new TypeError('Object argument expected');
-    for (const [f, d] of [['contentType', VideoContentType], ['codec', VideoCodec], ['resolution', VideoResolution],
-      ['fps']]) checkField('deskshare', params, f, d);
-    const p = { ...defaults.deskshare, ...params };
-    checkVideo('deskshare', p);
-    this._params.deskshare = p;
-    return true;
-  }
-
-  setTranscriptParams(params) {
-    if (!params || typeof params !== 'object') throw new TypeError('Object argument expected');
-    checkField('transcript', params, 'srcLanguage');
-    this._params.transcript = { ...defaults.transcript, ...params, enableLid: params.enableLid ?? true };
-    return true;
-  }
+  setAudioParams(params) { this._params.audio = checkParams('audio', params); return true; }
+  setVideoParams(params) { this._params.video = checkParams('video', params); return true; }
+  setDeskshareParams(params) { this._params.deskshare = checkParams('deskshare', params); return true; }
+  setTranscriptParams(params) { this._params.transcript = checkParams('transcript', params); return true; }
 
   setProxy(proxyType, proxyUrl) {
     if (typeof proxyType !== 'string' || typeof proxyUrl !== 'string') {

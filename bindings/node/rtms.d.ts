@@ -55,6 +55,7 @@ export const RTMS_SDK_NOT_EXIST: number;
 export const RTMS_SDK_WRONG_TYPE: number;
 export const RTMS_SDK_INVALID_STATUS: number;
 export const RTMS_SDK_INVALID_ARGS: number;
+export const RTMS_SDK_NO_CREDENTIALS: number;
 
 /** SessionInfo.status. */
 export const SESS_STATUS_ACTIVE: number;
@@ -469,6 +470,7 @@ declare const rtms: {
   RTMS_SDK_WRONG_TYPE: number;
   RTMS_SDK_INVALID_STATUS: number;
   RTMS_SDK_INVALID_ARGS: number;
+  RTMS_SDK_NO_CREDENTIALS: number;
   SESS_STATUS_ACTIVE: number;
   SESS_STATUS_PAUSED: number;
   default: typeof rtms;

@@ -63,6 +63,8 @@ struct openrtms_api {
     int (*get_stats)(struct rtms_csdk *sdk, struct rtms_stats *out);
     int (*generate_signature)(const char *client_id, const char *client_secret, const char *instance_id,
                               const char *rtms_stream_id, char *out, int out_len);
+    int (*check_params)(const struct media_parameters *params);
+    int (*wrapper_defaults)(struct media_parameters *out);
 };
 
 extern const struct openrtms_api headertest_openrtms_api;
@@ -89,6 +91,8 @@ const struct openrtms_api headertest_openrtms_api = {
     rtms_get_user_data,
     rtms_get_stats,
     rtms_generate_signature,
+    rtms_check_params,
+    rtms_wrapper_defaults,
 };
 
 static void on_chat(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)

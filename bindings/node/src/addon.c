@@ -21,6 +21,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "openrtms.h"
@@ -563,17 +564,85 @@ static void fill_int(napi_env env, napi_value obj, const char *name, int *out)
         *out = arg_int(env, v, *out);
 }
 
-/* config(h, types, audio|null, video|null, ds|null, transcript|null): objects carry every field */
+/* The four parameter structs of a media_parameters, the core's wrapper defaults in every field. */
+typedef struct {
+    struct audio_parameters a;
+    struct video_parameters v;
+    struct ds_parameters d;
+    struct transcript_parameters t;
+    struct media_parameters mp;
+} params_buf;
+
+static void params_init(params_buf *p)
+{
+    memset(p, 0, sizeof *p);
+    p->mp.audio_param = &p->a;
+    p->mp.video_param = &p->v;
+    p->mp.ds_param = &p->d;
+    p->mp.tr_param = &p->t;
+    rtms_wrapper_defaults(&p->mp);
+}
+
+/* The int fields of each parameter struct by the names Zoom's wrapper gives them (camelCase). */
+typedef struct {
+    const char *name;
+    size_t offset;
+} int_field;
+
+#define FIELD(type, js, c)                                                                                             \
+    {                                                                                                                  \
+        js, offsetof(struct type, c)                                                                                   \
+    }
+static const int_field audio_fields[] = {
+    FIELD(audio_parameters, "contentType", content_type), FIELD(audio_parameters, "codec", codec),
+    FIELD(audio_parameters, "sampleRate", sample_rate),   FIELD(audio_parameters, "channel", channel),
+    FIELD(audio_parameters, "dataOpt", data_opt),         FIELD(audio_parameters, "duration", duration),
+    FIELD(audio_parameters, "frameSize", frame_size),     {NULL, 0}};
+static const int_field video_fields[] = {FIELD(video_parameters, "contentType", content_type),
+                                         FIELD(video_parameters, "codec", codec),
+                                         FIELD(video_parameters, "resolution", resolution),
+                                         FIELD(video_parameters, "dataOpt", data_opt),
+                                         FIELD(video_parameters, "fps", fps),
+                                         {NULL, 0}};
+static const int_field ds_fields[] = {FIELD(ds_parameters, "contentType", content_type),
+                                      FIELD(ds_parameters, "codec", codec),
+                                      FIELD(ds_parameters, "resolution", resolution),
+                                      FIELD(ds_parameters, "fps", fps),
+                                      {NULL, 0}};
+static const int_field transcript_fields[] = {FIELD(transcript_parameters, "contentType", content_type),
+                                              FIELD(transcript_parameters, "srcLanguage", src_language),
+                                              {NULL, 0}};
+#undef FIELD
+
+/* Overwrites the struct's fields with the object's numbers (enableLid for a transcript). */
+static void fill_params(napi_env env, napi_value o, const int_field *fields, void *st, bool *lid)
+{
+    napi_value v;
+    bool has = false;
+    for (; fields->name; fields++) fill_int(env, o, fields->name, (int *)((char *)st + fields->offset));
+    if (lid && napi_has_named_property(env, o, "enableLid", &has) == napi_ok && has &&
+        napi_get_named_property(env, o, "enableLid", &v) == napi_ok && is_type(env, v, napi_boolean))
+        napi_get_value_bool(env, v, lid);
+}
+
+static napi_value params_object(napi_env env, const int_field *fields, const void *st, const bool *lid)
+{
+    napi_value o;
+    napi_create_object(env, &o);
+    for (; fields->name; fields++)
+        napi_set_named_property(env, o, fields->name,
+                                int_value(env, *(const int *)((const char *)st + fields->offset)));
+    if (lid) napi_set_named_property(env, o, "enableLid", bool_value(env, *lid));
+    return o;
+}
+
+/* config(h, types, audio|null, video|null, ds|null, transcript|null) */
 static napi_value js_config(napi_env env, napi_callback_info info)
 {
     size_t argc = 6;
     napi_value argv[6];
     client_ctx *c;
-    struct media_parameters mp;
-    struct audio_parameters ap;
-    struct video_parameters vp;
-    struct ds_parameters dp;
-    struct transcript_parameters tp;
+    params_buf p;
     int rc;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 2 ? client_arg(env, argv[0]) : NULL;
@@ -581,65 +650,79 @@ static napi_value js_config(napi_env env, napi_callback_info info)
         napi_throw_type_error(env, NULL, "Wrong arguments");
         return NULL;
     }
-    memset(&mp, 0, sizeof mp);
-    if (argc > 2 && is_type(env, argv[2], napi_object)) {
-        ap.content_type = 2;
-        ap.codec = 1;
-        ap.sample_rate = 1;
-        ap.channel = 1;
-        ap.data_opt = 1;
-        ap.duration = 20;
-        ap.frame_size = 0;
-        fill_int(env, argv[2], "contentType", &ap.content_type);
-        fill_int(env, argv[2], "codec", &ap.codec);
-        fill_int(env, argv[2], "sampleRate", &ap.sample_rate);
-        fill_int(env, argv[2], "channel", &ap.channel);
-        fill_int(env, argv[2], "dataOpt", &ap.data_opt);
-        fill_int(env, argv[2], "duration", &ap.duration);
-        fill_int(env, argv[2], "frameSize", &ap.frame_size);
-        mp.audio_param = &ap;
-    }
-    if (argc > 3 && is_type(env, argv[3], napi_object)) {
-        vp.content_type = 3;
-        vp.codec = 5;
-        vp.resolution = 2;
-        vp.data_opt = 3;
-        vp.fps = 5;
-        fill_int(env, argv[3], "contentType", &vp.content_type);
-        fill_int(env, argv[3], "codec", &vp.codec);
-        fill_int(env, argv[3], "resolution", &vp.resolution);
-        fill_int(env, argv[3], "dataOpt", &vp.data_opt);
-        fill_int(env, argv[3], "fps", &vp.fps);
-        mp.video_param = &vp;
-    }
-    if (argc > 4 && is_type(env, argv[4], napi_object)) {
-        dp.content_type = 3;
-        dp.codec = 5;
-        dp.resolution = 3;
-        dp.fps = 1;
-        fill_int(env, argv[4], "contentType", &dp.content_type);
-        fill_int(env, argv[4], "codec", &dp.codec);
-        fill_int(env, argv[4], "resolution", &dp.resolution);
-        fill_int(env, argv[4], "fps", &dp.fps);
-        mp.ds_param = &dp;
-    }
-    if (argc > 5 && is_type(env, argv[5], napi_object)) {
-        napi_value v;
-        bool has = false, lid = true;
-        int ct = 5, lang = -1;
-        fill_int(env, argv[5], "contentType", &ct);
-        fill_int(env, argv[5], "srcLanguage", &lang);
-        if (napi_has_named_property(env, argv[5], "enableLid", &has) == napi_ok && has &&
-            napi_get_named_property(env, argv[5], "enableLid", &v) == napi_ok)
-            napi_get_value_bool(env, v, &lid);
-        tp.content_type = ct;
-        tp.src_language = lang;
-        tp.enable_lid = lid;
-        mp.tr_param = &tp;
-    }
-    rc = rtms_config(c->sdk, &mp, arg_int(env, argv[1], 0), 0);
+    params_init(&p);
+    if (argc > 2 && is_type(env, argv[2], napi_object))
+        fill_params(env, argv[2], audio_fields, &p.a, NULL);
+    else
+        p.mp.audio_param = NULL;
+    if (argc > 3 && is_type(env, argv[3], napi_object))
+        fill_params(env, argv[3], video_fields, &p.v, NULL);
+    else
+        p.mp.video_param = NULL;
+    if (argc > 4 && is_type(env, argv[4], napi_object))
+        fill_params(env, argv[4], ds_fields, &p.d, NULL);
+    else
+        p.mp.ds_param = NULL;
+    if (argc > 5 && is_type(env, argv[5], napi_object))
+        fill_params(env, argv[5], transcript_fields, &p.t, &p.t.enable_lid);
+    else
+        p.mp.tr_param = NULL;
+    rc = rtms_config(c->sdk, &p.mp, arg_int(env, argv[1], 0), 0);
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "config", rc);
     return bool_value(env, 1);
+}
+
+/* checkParams(kind, object): the core's rule (rtms_check_params); a RangeError saying what is wrong */
+static napi_value js_check_params(napi_env env, napi_callback_info info)
+{
+    size_t argc = 2;
+    napi_value argv[2];
+    char kind[16] = "";
+    size_t len = 0;
+    params_buf p;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 2 || !is_type(env, argv[1], napi_object) ||
+        napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len) != napi_ok) {
+        napi_throw_type_error(env, NULL, "Wrong arguments");
+        return NULL;
+    }
+    params_init(&p);
+    p.mp.audio_param = NULL;
+    p.mp.video_param = NULL;
+    p.mp.ds_param = NULL;
+    p.mp.tr_param = NULL;
+    if (strcmp(kind, "audio") == 0)
+        fill_params(env, argv[1], audio_fields, p.mp.audio_param = &p.a, NULL);
+    else if (strcmp(kind, "video") == 0)
+        fill_params(env, argv[1], video_fields, p.mp.video_param = &p.v, NULL);
+    else if (strcmp(kind, "deskshare") == 0)
+        fill_params(env, argv[1], ds_fields, p.mp.ds_param = &p.d, NULL);
+    else if (strcmp(kind, "transcript") == 0)
+        fill_params(env, argv[1], transcript_fields, p.mp.tr_param = &p.t, &p.t.enable_lid);
+    else {
+        napi_throw_type_error(env, NULL, "Wrong arguments");
+        return NULL;
+    }
+    if (rtms_check_params(&p.mp) != RTMS_SDK_OK) {
+        napi_throw_range_error(env, "RTMS_SDK_INVALID_ARGS", rtms_last_error());
+        return NULL;
+    }
+    return bool_value(env, 1);
+}
+
+/* defaults(): Zoom's wrapper defaults from the core, as {audio, video, deskshare, transcript} */
+static napi_value js_defaults(napi_env env, napi_callback_info info)
+{
+    napi_value out;
+    params_buf p;
+    (void)info;
+    params_init(&p);
+    napi_create_object(env, &out);
+    napi_set_named_property(env, out, "audio", params_object(env, audio_fields, &p.a, NULL));
+    napi_set_named_property(env, out, "video", params_object(env, video_fields, &p.v, NULL));
+    napi_set_named_property(env, out, "deskshare", params_object(env, ds_fields, &p.d, NULL));
+    napi_set_named_property(env, out, "transcript", params_object(env, transcript_fields, &p.t, &p.t.enable_lid));
+    return out;
 }
 
 /* After a join: watch the handle's wake fd (once), or keep the process alive again (a new session
@@ -660,35 +743,56 @@ static int watch_client(napi_env env, client_ctx *c)
     return 0;
 }
 
-/* join(h, uuid, stream, signature, urls, timeout): starts watching the wake fd */
-static napi_value js_join(napi_env env, napi_callback_info info)
+/* Throws a new instance of the global error class `name` (e.g. "ReferenceError") with the core's
+ * text and `code` set to the RTMS_SDK_* name. */
+static napi_value throw_as(napi_env env, const char *name, const char *op, int code, const char *code_name)
 {
-    size_t argc = 6;
-    napi_value argv[6];
+    char msg[1024];
+    napi_value global, ctor, err, text;
+    const char *why = rtms_last_error();
+    snprintf(msg, sizeof msg, "%s failed: %s%s%s%s", op, rtms_strerror(code), why && *why ? " (" : "", why ? why : "",
+             why && *why ? ")" : "");
+    text = str_value(env, msg);
+    if (napi_get_global(env, &global) != napi_ok || napi_get_named_property(env, global, name, &ctor) != napi_ok ||
+        napi_new_instance(env, ctor, 1, &text, &err) != napi_ok) {
+        napi_throw_error(env, code_name, msg);
+        return NULL;
+    }
+    napi_set_named_property(env, err, "code", str_value(env, code_name));
+    napi_throw(env, err);
+    return NULL;
+}
+
+/* joinPayload(h, json, timeout) -> [instance id, stream id]: the core reads the payload, computes
+ * a missing signature and refuses bad input (TypeError; ReferenceError without credentials, as
+ * Zoom's wrapper throws); then the wake fd is watched. */
+static napi_value js_join_payload(napi_env env, napi_callback_info info)
+{
+    size_t argc = 3;
+    napi_value argv[3], out;
     client_ctx *c;
-    char *uuid, *stream, *sig, *urls;
+    char *json;
     int rc;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 5 ? client_arg(env, argv[0]) : NULL;
-    if (!c || c->released) {
+    c = argc >= 2 ? client_arg(env, argv[0]) : NULL;
+    json = c && !c->released ? arg_string(env, argv[1]) : NULL;
+    if (!json) {
         napi_throw_type_error(env, NULL, "Wrong arguments");
         return NULL;
     }
-    uuid = arg_string(env, argv[1]);
-    stream = arg_string(env, argv[2]);
-    sig = arg_string(env, argv[3]);
-    urls = arg_string(env, argv[4]);
-    rc = rtms_join(c->sdk, uuid, stream, sig, urls, argc > 5 ? arg_int(env, argv[5], -1) : -1);
-    free(uuid);
-    free(stream);
-    free(sig);
-    free(urls);
+    rc = rtms_join_payload(c->sdk, json, argc > 2 ? arg_int(env, argv[2], -1) : -1);
+    free(json);
+    if (rc == RTMS_SDK_NO_CREDENTIALS) return throw_as(env, "ReferenceError", "join", rc, "RTMS_SDK_NO_CREDENTIALS");
+    if (rc == RTMS_SDK_INVALID_ARGS) return throw_as(env, "TypeError", "join", rc, "RTMS_SDK_INVALID_ARGS");
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "join", rc);
     if (watch_client(env, c) != 0) {
         napi_throw_error(env, NULL, "join: cannot watch the wake descriptor");
         return NULL;
     }
-    return bool_value(env, 1);
+    napi_create_array_with_length(env, 2, &out);
+    napi_set_element(env, out, 0, str_value(env, c->sdk->meeting_uuid));
+    napi_set_element(env, out, 1, str_value(env, c->sdk->rtms_stream_id));
+    return out;
 }
 
 /* poll(h): delivers what is pending now (the wake fd normally does this) */
@@ -1622,7 +1726,9 @@ NAPI_MODULE_INIT()
     napi_property_descriptor props[] = {
         {"alloc", NULL, js_alloc, NULL, NULL, NULL, napi_default, NULL},
         {"config", NULL, js_config, NULL, NULL, NULL, napi_default, NULL},
-        {"join", NULL, js_join, NULL, NULL, NULL, napi_default, NULL},
+        {"joinPayload", NULL, js_join_payload, NULL, NULL, NULL, napi_default, NULL},
+        {"checkParams", NULL, js_check_params, NULL, NULL, NULL, napi_default, NULL},
+        {"defaults", NULL, js_defaults, NULL, NULL, NULL, napi_default, NULL},
         {"poll", NULL, js_poll, NULL, NULL, NULL, napi_default, NULL},
         {"release", NULL, js_release, NULL, NULL, NULL, napi_default, NULL},
         {"subscribe", NULL, js_subscribe, NULL, NULL, NULL, napi_default, NULL},

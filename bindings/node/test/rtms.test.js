@@ -80,6 +80,12 @@ test('bad input is a clear error', () => {
   assert.throws(() => c.setAudioParams({ codec: 99 }), RangeError);
   assert.throws(() => c.setAudioParams({ codec: 4, sampleRate: 1 }), /OPUS/);
   assert.throws(() => c.setVideoParams({ codec: 5, fps: 30 }), /fps/);
+  // The core's rules (rtms_check_params) and Zoom's defaults (rtms_wrapper_defaults).
+  assert.throws(() => c.setAudioParams({ contentType: 3 }), /audio content_type 3/);
+  assert.throws(() => c.setVideoParams({ dataOpt: 9 }), (e) => e instanceof RangeError && /data_opt 9/.test(e.message));
+  assert.throws(() => c.setTranscriptParams({ srcLanguage: 40 }), /src_language 40/);
+  assert.throws(() => c.setAudioParams({ codec: '4' }), TypeError);
+  assert.throws(() => c.setTranscriptParams({ enableLid: 1 }), TypeError);
   assert.throws(() => c.setProxy('socks5', 'socks5://127.0.0.1:1'), /setProxy failed/);
   assert.strictEqual(c.leave(), true);
   assert.strictEqual(c.leave(), false, 'a second leave is a no-op');
@@ -115,6 +121,48 @@ test('against the simulator', async (t) => {
     const [kind, , people] = r.of('participant_event')[0];
     assert.ok(['join', 'leave'].includes(kind) && 'userId' in people[0] && 'userName' in people[0]);
     assert.strictEqual(r.calls[r.calls.length - 1][0], 'leave', 'nothing after on_leave');
+  });
+
+  await t.test('join goes through the core: payload, Zoom\'s credential rule, eager errors', async () => {
+    const saved = { id: process.env.ZM_RTMS_CLIENT, secret: process.env.ZM_RTMS_SECRET };
+    delete process.env.ZM_RTMS_CLIENT;
+    delete process.env.ZM_RTMS_SECRET;
+    const outcome = async (extra) => {
+      const body = await sim.meeting({ duration: 2 });
+      const c = new rtms.Client();
+      const got = [];
+      c.onJoinConfirm((reason) => got.push(reason));
+      c.join({ ...body.payload, ...extra });
+      await until(() => got.length > 0, 15000);
+      c.leave();
+      return { got, ids: body.payload };
+    };
+    try {
+      assert.deepStrictEqual((await outcome({ client: CLIENT_ID, secret: CLIENT_SECRET })).got, [0]);
+      process.env.ZM_RTMS_SECRET = 'not-the-secret';  // the environment wins over secret
+      const refused = (await outcome({ client: CLIENT_ID, secret: CLIENT_SECRET })).got;
+      assert.ok(refused.length === 1 && refused[0] !== 0, String(refused));
+      process.env.ZM_RTMS_SECRET = CLIENT_SECRET;
+      assert.deepStrictEqual((await outcome({ client: CLIENT_ID, secret: 'ignored' })).got, [0]);
+      delete process.env.ZM_RTMS_SECRET;
+      const c = new rtms.Client();
+      assert.throws(() => c.join({ meeting_uuid: 'm', rtms_stream_id: 's', server_urls: 'ws://127.0.0.1:1', client: 'x' }),
+        (e) => e instanceof ReferenceError && e.code === 'RTMS_SDK_NO_CREDENTIALS' && /ZM_RTMS_SECRET/.test(e.message));
+      assert.throws(() => c.join({ meeting_uuid: 7, rtms_stream_id: 's', server_urls: 'ws://127.0.0.1:1' }),
+        (e) => e instanceof TypeError && /meeting_uuid is not a string/.test(e.message));
+      // The ids the client reports are the ones the core joined with (the first instance id given).
+      const body = await sim.meeting({ duration: 1 });
+      const d = new rtms.Client();
+      const { meeting_uuid: uuid, ...rest } = body.payload;
+      d.join({ ...rest, webinar_uuid: uuid, signature: rtms.generateSignature({ client: CLIENT_ID, secret: CLIENT_SECRET, uuid, streamId: rest.rtms_stream_id }) });
+      assert.deepStrictEqual([d.uuid(), d.streamId()], [uuid, rest.rtms_stream_id]);
+      d.leave();
+      c.leave();
+    } finally {
+      for (const [k, v] of [['ZM_RTMS_CLIENT', saved.id], ['ZM_RTMS_SECRET', saved.secret]]) {
+        if (v === undefined) delete process.env[k]; else process.env[k] = v;
+      }
+    }
   });
 
   await t.test('participant events arrive whole, with their timestamp, from the core', async () => {

@@ -63,6 +63,7 @@ EVENT_CONSUMER_ANSWERED, EVENT_CONSUMER_END, EVENT_USER_ANSWERED = 8, 9, 10
 EVENT_USER_END, EVENT_USER_HOLD, EVENT_USER_UNHOLD = 11, 12, 13
 RTMS_SDK_FAILURE, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_NOT_EXIST = -1, 0, 1, 2
 RTMS_SDK_WRONG_TYPE, RTMS_SDK_INVALID_STATUS, RTMS_SDK_INVALID_ARGS = 3, 4, 5
+RTMS_SDK_NO_CREDENTIALS = 16
 
 AudioContentType = IntEnum("AudioContentType", {"UNDEFINED": 0, "RTP": 1, "RAW_AUDIO": 2, "FILE_STREAM": 4, "TEXT": 5})
 AudioCodec = IntEnum("AudioCodec", {"UNDEFINED": 0, "L16": 1, "G711": 2, "G722": 3, "OPUS": 4})
@@ -201,6 +202,9 @@ _webhook_server: Optional["WebhookServer"] = None
 _clients: Dict[int, "Client"] = {}
 _clients_lock = threading.Lock()
 _sdk_init_lock = threading.Lock()
+# What join() passes to the core's rtms_join_payload (the instance id keys first, in its order).
+_JOIN_KEYS = ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id", "rtms_stream_id",
+              "server_urls", "signature", "client", "secret")
 _running = False
 _stop_event = threading.Event()
 _run_executor: Optional[Executor] = None
@@ -318,18 +322,15 @@ class EventLoop:
         with self._pending_lock:
             pending, self._pending = self._pending, []
         for client in pending:
-            if client._pending_join_params is None:
-                # add() came first; join() has not been called yet: keep waiting for it.
-                with self._pending_lock:
-                    self._pending.append(client)
-                continue
-            try:
-                client._do_alloc_and_join()
-                with self._clients_lock:
-                    self._clients.append(client)
-                self._dirty = True
-            except Exception as e:
-                log_error("eventloop", "Failed to alloc/join client: %s" % e)
+            if not client._running:
+                if not client._left:
+                    # add() came first; join() has not been called yet: keep waiting for it.
+                    with self._pending_lock:
+                        self._pending.append(client)
+                continue  # left (or never allocated): nothing to deliver
+            with self._clients_lock:
+                self._clients.append(client)
+            self._dirty = True
 
     def _sync_watched(self) -> None:
         """Registers the wake descriptors of running clients, unregisters the rest."""
@@ -810,10 +811,10 @@ class Client(_ClientBase):
         super().__init__()
         self._polling_interval = 10
         self._running = False
+        self._left = False
         self._webhook_server: Optional[WebhookServer] = None
         self._executor = executor
         self._assigned_loop: Optional[EventLoop] = None
-        self._pending_join_params: Optional[Dict[str, Any]] = None
         self._participant_video_callback: Optional[ParticipantVideoCallback] = None
         self._video_subscribed_callback: Optional[VideoSubscribedCallback] = None
         self._loop: Optional[asyncio.AbstractEventLoop]
@@ -847,56 +848,13 @@ class Client(_ClientBase):
             if isinstance(params.get("payload"), dict):
                 params = dict(params["payload"])
             params.update(explicit)
-        for key in ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id", "rtms_stream_id",
-                    "server_urls", "signature"):
+        for key in _JOIN_KEYS:
             v = params.get(key)
             if v is not None and not isinstance(v, str):
                 raise TypeError("%s must be a string, not %s" % (key, type(v).__name__))
-        if not any(params.get(k) for k in ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id")):
-            raise ValueError("meeting_uuid, webinar_uuid, session_id, engagement_id or call_id is required")
-        if not params.get("rtms_stream_id"):
-            raise ValueError("rtms_stream_id is required")
-        if not params.get("server_urls"):
-            raise ValueError("server_urls is required")
-        if not params.get("signature"):
-            # Fail here, not later on the loop thread, when no signature can be computed.
-            if not (os.getenv("ZM_RTMS_CLIENT") or params.get("client")):
-                raise EnvironmentError("Client ID cannot be blank (pass client= or set ZM_RTMS_CLIENT, or give a signature)")
-            if not (os.getenv("ZM_RTMS_SECRET") or params.get("secret")):
-                raise EnvironmentError("Client Secret cannot be blank (pass secret= or set ZM_RTMS_SECRET, or give a signature)")
-        self._pending_join_params = params
-        if self._assigned_loop is not None:
-            self._assigned_loop._kick()
-            return True
-        if _default_loop is not None:
-            _default_loop.add(self)
-            return True
-        # A thread of its own that ends when the client leaves.
-        loop = EventLoop(poll_interval=(params.get("poll_interval") or 10) / 1000.0, name="rtms-implicit")
-        loop.add(self)
-        loop.start(stop_on_empty=True)
-        return True
-
-    def _do_alloc_and_join(self) -> None:
-        """On the loop thread: initialize once, alloc, join."""
-        params = self._pending_join_params
-        if params is None:
-            raise RuntimeError("_do_alloc_and_join called with no pending join params")
-        instance_id = (params.get("meeting_uuid") or params.get("webinar_uuid") or params.get("session_id")
-                       or params.get("engagement_id") or params.get("call_id"))
-        stream = params.get("rtms_stream_id")
-        urls = params.get("server_urls")
-        if not instance_id:
-            raise ValueError("meeting_uuid, webinar_uuid, session_id, engagement_id or call_id is required")
-        if not stream:
-            raise ValueError("rtms_stream_id is required")
-        if not urls:
-            raise ValueError("server_urls is required")
-        signature = params.get("signature")
-        if not signature:
-            signature = generate_signature(params.get("client") or os.getenv("ZM_RTMS_CLIENT"),
-                                           params.get("secret") or os.getenv("ZM_RTMS_SECRET"), instance_id, stream)
-        self._polling_interval = params.get("poll_interval", 10)
+        # The core reads the payload, computes the signature when none is given (ZM_RTMS_CLIENT /
+        # ZM_RTMS_SECRET override client= / secret=, as in Zoom's wrapper) and refuses bad input
+        # here, on the caller's thread; the outcome arrives as on_join_confirm.
         with _sdk_init_lock:
             if not Client._sdk_initialized:
                 try:
@@ -904,10 +862,23 @@ class Client(_ClientBase):
                 except Exception:
                     _ClientBase.initialize("", 1, "python-rtms")
                 Client._sdk_initialized = True
-        super().alloc()
-        timeout = params.get("timeout", -1)
-        super().join(instance_id, stream, signature, urls, -1 if timeout is None else timeout)
-        self._running = True
+        self._polling_interval = int(params.get("poll_interval") or 10)
+        self.alloc()
+        join_timeout = params.get("timeout")
+        self.join_payload({k: params[k] for k in _JOIN_KEYS if params.get(k) is not None},
+                          -1 if join_timeout is None else int(join_timeout))
+        self._running, self._left = True, False
+        if self._assigned_loop is not None:
+            self._assigned_loop._kick()
+            return True
+        if _default_loop is not None:
+            _default_loop.add(self)
+            return True
+        # A thread of its own that ends when the client leaves.
+        loop = EventLoop(poll_interval=self._polling_interval / 1000.0, name="rtms-implicit")
+        loop.add(self)
+        loop.start(stop_on_empty=True)
+        return True
 
     def poll(self) -> None:
         if self._running:
@@ -921,7 +892,7 @@ class Client(_ClientBase):
     def leave(self) -> bool:
         """Leaves the stream and frees the handle (any thread; also inside a callback)."""
         try:
-            self._running = False
+            self._running, self._left = False, True
             with _clients_lock:
                 _clients.pop(id(self), None)
             if self._webhook_server is not None:
@@ -1149,7 +1120,7 @@ __all__ = [
     "EVENT_MEDIA_CONNECTION_INTERRUPTED", "EVENT_PARTICIPANT_VIDEO_ON", "EVENT_PARTICIPANT_VIDEO_OFF",
     "EVENT_CONSUMER_ANSWERED", "EVENT_CONSUMER_END", "EVENT_USER_ANSWERED", "EVENT_USER_END", "EVENT_USER_HOLD",
     "EVENT_USER_UNHOLD", "RTMS_SDK_FAILURE", "RTMS_SDK_OK", "RTMS_SDK_TIMEOUT", "RTMS_SDK_NOT_EXIST",
-    "RTMS_SDK_WRONG_TYPE", "RTMS_SDK_INVALID_STATUS", "RTMS_SDK_INVALID_ARGS", "SESS_STATUS_ACTIVE",
+    "RTMS_SDK_WRONG_TYPE", "RTMS_SDK_INVALID_STATUS", "RTMS_SDK_INVALID_ARGS", "RTMS_SDK_NO_CREDENTIALS", "SESS_STATUS_ACTIVE",
     "SESS_STATUS_PAUSED", "TranscriptLanguage", "AudioContentType", "AudioCodec", "AudioSampleRate", "AudioChannel",
     "DataOption", "AudioDataOption", "VideoContentType", "VideoCodec", "VideoResolution", "VideoDataOption",
     "MediaDataType", "SessionState", "StreamState", "EventType", "MessageType", "StopReason", "initialize",

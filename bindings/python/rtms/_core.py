@@ -8,9 +8,10 @@ delivers queued events on the calling thread. Callbacks receive Python values.
 from __future__ import annotations
 
 import ctypes
+import json
 import threading
 from ctypes import POINTER, byref, c_int, cast, string_at
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
 
 from . import _native as N
 
@@ -148,6 +149,10 @@ class _Params:
     def _defaults(self) -> Dict[str, Any]:
         raise NotImplementedError
 
+    def _c(self) -> Any:
+        """The C struct of these parameters."""
+        raise NotImplementedError
+
 
 class AudioParams(_Params):
     """AudioParams() (Zoom's defaults), all seven fields positionally, or keywords."""
@@ -172,8 +177,7 @@ class AudioParams(_Params):
                      data_opt: int = 2, duration: int = 20, frame_size: int = 960) -> None: ...
 
     def _defaults(self) -> Dict[str, Any]:
-        # Zoom's wrapper defaults: OPUS, 48 kHz, stereo, one stream per speaker, 20 ms.
-        return dict(content_type=2, codec=4, sample_rate=3, channel=2, data_opt=2, duration=20, frame_size=960)
+        return _defaults_of("audio")
 
     def _c(self) -> N.audio_parameters:
         return N.audio_parameters(self.content_type, self.codec, self.sample_rate, self.channel, self.data_opt,
@@ -199,7 +203,7 @@ class VideoParams(_Params):
                      fps: int = 30) -> None: ...
 
     def _defaults(self) -> Dict[str, Any]:
-        return dict(content_type=3, codec=7, resolution=2, data_opt=3, fps=30)
+        return _defaults_of("video")
 
     def _c(self) -> N.video_parameters:
         return N.video_parameters(self.content_type, self.codec, self.resolution, self.data_opt, self.fps)
@@ -230,7 +234,7 @@ class DeskshareParams(_Params):
             super().__init__(*args, **kwargs)
 
     def _defaults(self) -> Dict[str, Any]:
-        return dict(content_type=3, codec=7, resolution=2, fps=30, data_opt=3)
+        return _defaults_of("deskshare")
 
     def _c(self) -> N.ds_parameters:
         return N.ds_parameters(self.content_type, self.codec, self.resolution, self.fps)
@@ -253,34 +257,34 @@ class TranscriptParams(_Params):
         def __init__(self, content_type: int = 5, src_language: int = -1, enable_lid: bool = True) -> None: ...
 
     def _defaults(self) -> Dict[str, Any]:
-        return dict(content_type=5, src_language=-1, enable_lid=True)
+        return _defaults_of("transcript")
 
     def _c(self) -> N.transcript_parameters:
         return N.transcript_parameters(self.content_type, self.src_language, bool(self.enable_lid))
 
 
-def _validate_audio(p: AudioParams) -> None:
-    if not isinstance(p, AudioParams):
-        raise TypeError("AudioParams expected, got %s" % type(p).__name__)
-    if p.content_type == 0 or p.codec == 0 or p.channel == 0 or p.data_opt == 0:
-        raise ValueError("audio content_type, codec, channel and data_opt must be set (non-zero)")
-    if p.codec == 4 and p.sample_rate != 3:
-        raise ValueError("OPUS audio needs sample_rate SR_48K (3)")
-    rates = {0: 8000, 1: 16000, 2: 32000, 3: 48000}
-    if p.sample_rate not in rates:
-        raise ValueError("audio sample_rate %d is not SR_8K..SR_48K (0..3)" % p.sample_rate)
-    if p.duration > 0 and p.frame_size > 0 and p.frame_size != rates[p.sample_rate] * p.duration // 1000:
-        raise ValueError("audio frame_size %d does not match %d Hz x %d ms = %d samples" % (
-            p.frame_size, rates[p.sample_rate], p.duration, rates[p.sample_rate] * p.duration // 1000))
+def _check(params: "_Params") -> None:
+    """The core's rule for a parameter object (rtms_check_params), when it is set."""
+    mp = N.media_parameters()
+    c = params._c()
+    setattr(mp, {AudioParams: "audio_param", VideoParams: "video_param", DeskshareParams: "ds_param",
+                 TranscriptParams: "tr_param"}[type(params)], ctypes.pointer(c))
+    N.check("set params", N.rtms_check_params(byref(mp)))
 
 
-def _validate_video(p: Union[VideoParams, DeskshareParams], what: str) -> None:
-    if p.codec in (5, 6) and p.fps > 5:
-        raise ValueError("%s JPG/PNG needs fps <= 5 (got %d)" % (what, p.fps))
-    if p.codec == 7 and not (0 < p.fps <= 30):
-        raise ValueError("%s H264 needs 0 < fps <= 30 (got %d)" % (what, p.fps))
-    if p.resolution == 0:
-        raise ValueError("%s resolution must be set" % what)
+_wrapper_defaults: Dict[str, Dict[str, Any]] = {}
+
+
+def _defaults_of(kind: str) -> Dict[str, Any]:
+    """Zoom's wrapper defaults, read once from the core (rtms_wrapper_defaults)."""
+    if not _wrapper_defaults:
+        a, v, d, t = N.audio_parameters(), N.video_parameters(), N.ds_parameters(), N.transcript_parameters()
+        mp = N.media_parameters(ctypes.pointer(a), ctypes.pointer(v), ctypes.pointer(d), ctypes.pointer(t))
+        N.check("defaults", N.rtms_wrapper_defaults(byref(mp)))
+        for name, st in (("audio", a), ("video", v), ("deskshare", d), ("transcript", t)):
+            _wrapper_defaults[name] = {f[0]: getattr(st, f[0]) for f in st._fields_}
+        _wrapper_defaults["deskshare"]["data_opt"] = v.data_opt   # a Python-only field, as in Zoom's
+    return dict(_wrapper_defaults[kind])
 
 
 # --------------------------------------------------------------------------------------------
@@ -372,6 +376,18 @@ class NativeClient:
             self._uuid, self._stream = uuid, stream_id
         return True
 
+    def join_payload(self, payload: Dict[str, Any], timeout: int = -1) -> bool:
+        """rtms_join_payload: the core reads the ids, computes a missing signature and refuses bad
+        input (RTMSArgumentError, RTMSCredentialsError) before returning."""
+        with self._native_lock:
+            if self._sdk is None:
+                raise RuntimeError("join: the client is not allocated (call alloc() first)")
+            self._configure()
+            N.check("join", N.rtms_join_payload(self._sdk, N._b(json.dumps(payload)), int(timeout)))
+            ids = self._sdk.contents
+            self._uuid, self._stream = N._s(ids.meeting_uuid), N._s(ids.rtms_stream_id)
+        return True
+
     def poll(self) -> None:
         """Delivers pending events through the callbacks, on this thread; never waits."""
         sdk = self._sdk
@@ -435,26 +451,17 @@ class NativeClient:
     def enable_chat(self, enable: bool = True) -> None: self._enable(16, enable)
     enableAudio, enableVideo, enableDeskshare, enableTranscript = enable_audio, enable_video, enable_deskshare, enable_transcript
 
-    def set_audio_params(self, params: AudioParams) -> None:
-        _validate_audio(params)
-        self._params["audio"] = AudioParams(*[getattr(params, f) for f in AudioParams._fields])
+    def _set_params(self, kind: str, cls: Type["_Params"], params: "_Params") -> None:
+        if not isinstance(params, cls):
+            raise TypeError("%s expected, got %s" % (cls.__name__, type(params).__name__))
+        copy = cls(*[getattr(params, f) for f in cls._fields])
+        _check(copy)
+        self._params[kind] = copy
 
-    def set_video_params(self, params: VideoParams) -> None:
-        if not isinstance(params, VideoParams):
-            raise TypeError("VideoParams expected, got %s" % type(params).__name__)
-        _validate_video(params, "video")
-        self._params["video"] = VideoParams(*[getattr(params, f) for f in VideoParams._fields])
-
-    def set_deskshare_params(self, params: DeskshareParams) -> None:
-        if not isinstance(params, DeskshareParams):
-            raise TypeError("DeskshareParams expected, got %s" % type(params).__name__)
-        _validate_video(params, "deskshare")
-        self._params["deskshare"] = DeskshareParams(*[getattr(params, f) for f in DeskshareParams._fields])
-
-    def set_transcript_params(self, params: TranscriptParams) -> None:
-        if not isinstance(params, TranscriptParams):
-            raise TypeError("TranscriptParams expected, got %s" % type(params).__name__)
-        self._params["transcript"] = TranscriptParams(*[getattr(params, f) for f in TranscriptParams._fields])
+    def set_audio_params(self, params: AudioParams) -> None: self._set_params("audio", AudioParams, params)
+    def set_video_params(self, params: VideoParams) -> None: self._set_params("video", VideoParams, params)
+    def set_deskshare_params(self, params: DeskshareParams) -> None: self._set_params("deskshare", DeskshareParams, params)
+    def set_transcript_params(self, params: TranscriptParams) -> None: self._set_params("transcript", TranscriptParams, params)
 
     setAudioParams, setVideoParams = set_audio_params, set_video_params
     setDeskshareParams, setTranscriptParams = set_deskshare_params, set_transcript_params

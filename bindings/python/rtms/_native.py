@@ -210,6 +210,8 @@ rtms_set_callbacks = _fn("rtms_set_callbacks", c_int, SDK, POINTER(rtms_csdk_ops
 rtms_set_ext_callbacks = _fn("rtms_set_ext_callbacks", c_int, SDK, POINTER(rtms_ext_ops))
 rtms_join = _fn("rtms_join", c_int, SDK, c_char_p, c_char_p, c_char_p, c_char_p, c_int)
 rtms_join_payload = _fn("rtms_join_payload", c_int, SDK, c_char_p, c_int)
+rtms_check_params = _fn("rtms_check_params", c_int, POINTER(media_parameters))
+rtms_wrapper_defaults = _fn("rtms_wrapper_defaults", c_int, POINTER(media_parameters))
 rtms_poll = _fn("rtms_poll", c_int, SDK)
 rtms_poll_ex = _fn("rtms_poll_ex", c_int, SDK, c_int, c_int)
 rtms_wait = _fn("rtms_wait", c_int, SDK, c_int)
@@ -256,9 +258,7 @@ rtms_fleet_release = _fn("rtms_fleet_release", c_int, c_void_p)
 
 RTMS_SDK_FAILURE, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_NOT_EXIST = -1, 0, 1, 2
 RTMS_SDK_WRONG_TYPE, RTMS_SDK_INVALID_STATUS, RTMS_SDK_INVALID_ARGS = 3, 4, 5
-
-_ERROR_WORDS = {-1: "Operation failed", 1: "Operation timed out", 2: "Resource does not exist", 3: "Wrong type",
-                4: "Invalid status", 5: "Invalid arguments"}
+RTMS_SDK_NO_CREDENTIALS = 16
 
 
 class RTMSException(RuntimeError):
@@ -266,10 +266,18 @@ class RTMSException(RuntimeError):
 
     def __init__(self, op: str, code: int, detail: str = ""):
         self.code = code
-        text = "%s failed: %s" % (op, _ERROR_WORDS.get(code, "Unknown error"))
+        text = "%s failed: %s" % (op, _s(rtms_strerror(code)))
         if detail:
             text += " (%s)" % detail
         super().__init__(text)
+
+
+class RTMSArgumentError(RTMSException, ValueError):
+    """RTMS_SDK_INVALID_ARGS: also a ValueError, as Zoom's wrapper raises for bad input."""
+
+
+class RTMSCredentialsError(RTMSException, EnvironmentError):
+    """RTMS_SDK_NO_CREDENTIALS: also an EnvironmentError, as Zoom's wrapper raises."""
 
 
 def last_error() -> str:
@@ -279,7 +287,8 @@ def last_error() -> str:
 
 def check(op: str, rc: int) -> None:
     if rc != RTMS_SDK_OK:
-        raise RTMSException(op, rc, last_error())
+        kind = {RTMS_SDK_INVALID_ARGS: RTMSArgumentError, RTMS_SDK_NO_CREDENTIALS: RTMSCredentialsError}
+        raise kind.get(rc, RTMSException)(op, rc, last_error())
 
 
 def _b(s: Optional[str]) -> Optional[bytes]:

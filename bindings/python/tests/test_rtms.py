@@ -255,6 +255,58 @@ class TestAgainstTheSimulator(unittest.TestCase):
     def join(self, client, body, **kw):
         client.join(body["payload"], client=CLIENT_ID, secret=CLIENT_SECRET, **kw)
 
+    def test_the_core_joins_from_the_payload_with_zooms_credential_rule(self):
+        """join() goes through rtms_join_payload: errors are raised on the caller's thread, the
+        signature is computed from client=/secret=, and ZM_RTMS_CLIENT/ZM_RTMS_SECRET override
+        them (Zoom's rule)."""
+        saved = {k: os.environ.pop(k, None) for k in ("ZM_RTMS_CLIENT", "ZM_RTMS_SECRET")}
+
+        def outcome(**kw):
+            c = rtms.Client()
+            got = []
+            c.on_join_confirm(lambda reason: got.append(reason))
+            c.join(self.sim.meeting(duration=2)["payload"], **kw)
+            wait_for(lambda: got, 15)
+            c.leave()
+            return got
+
+        try:
+            self.assertEqual(outcome(client=CLIENT_ID, secret=CLIENT_SECRET), [0])
+            os.environ["ZM_RTMS_SECRET"] = "not-the-secret"
+            refused = outcome(client=CLIENT_ID, secret=CLIENT_SECRET)   # the environment wins
+            self.assertTrue(refused and refused[0] != 0, refused)
+            os.environ["ZM_RTMS_SECRET"] = CLIENT_SECRET
+            self.assertEqual(outcome(client=CLIENT_ID, secret="ignored"), [0])
+            del os.environ["ZM_RTMS_SECRET"]
+            c = rtms.Client()
+            with self.assertRaisesRegex(EnvironmentError, "Client Secret cannot be blank") as e:
+                c.join(self.sim.meeting(duration=1)["payload"], client=CLIENT_ID)
+            self.assertEqual(e.exception.code, rtms.RTMS_SDK_NO_CREDENTIALS)
+            # A signature given needs no credentials; the missing URL is what the core refuses.
+            with self.assertRaisesRegex(ValueError, "server_urls"):
+                c.join({"meeting_uuid": "m", "rtms_stream_id": "s", "server_urls": ""}, signature="0" * 64)
+            c.leave()
+        finally:
+            os.environ.pop("ZM_RTMS_SECRET", None)
+            for k, v in saved.items():
+                if v is not None:
+                    os.environ[k] = v
+
+    def test_parameter_defaults_and_checks_are_the_cores(self):
+        # The defaults are Zoom's wrapper defaults, read from the core; the checks are rtms_config's.
+        self.assertEqual(rtms.AudioParams(), rtms.AudioParams(2, 4, 3, 2, 2, 20, 960))
+        self.assertEqual(rtms.VideoParams(), rtms.VideoParams(3, 7, 2, 3, 30))
+        self.assertEqual(rtms.DeskshareParams(), rtms.DeskshareParams(3, 7, 2, 30))
+        self.assertEqual(rtms.TranscriptParams(), rtms.TranscriptParams(5, -1, True))
+        c = rtms.Client()
+        for setter, params, text in ((c.set_audio_params, rtms.AudioParams(content_type=3), "content_type 3"),
+                                     (c.set_video_params, rtms.VideoParams(data_opt=9), "data_opt 9"),
+                                     (c.set_deskshare_params, rtms.DeskshareParams(resolution=7), "resolution 7"),
+                                     (c.set_transcript_params, rtms.TranscriptParams(src_language=40), "src_language 40")):
+            with self.assertRaisesRegex(ValueError, text):
+                setter(params)
+        c.leave()
+
     def test_every_callback_kind_on_the_clients_own_thread(self):
         body = self.sim.meeting(duration=5, participants=3)
         c = rtms.Client()
