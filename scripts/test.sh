@@ -13,10 +13,14 @@
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
 #      every code block of examples/*.md run against the simulator (Tests/docs).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
+#   5b. The packages (scripts/package.sh: the manylinux wheel and the npm tarball with the shipping
+#      library inside), installed with no Swift on PATH (Python 3.9-3.13 venvs, an npm folder) and
+#      joining the simulator (Tests/packaging/run.py); `pip install ./bindings/python` building
+#      the library with Swift (quick: the release build of step 2 is reused).
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
 # Installs what it needs: cmake, pkg-config, clang-format, valgrind, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv),
 # mypy (the binding's venv).
-# RTMS_TEST_SKIP_OFFICIAL=1 skips step 5, the official client in step 6 and the pip installs of
+# RTMS_TEST_SKIP_OFFICIAL=1 skips steps 5 and 5b, the official client in step 6 and the pip installs of
 # step 3 (they need PyPI; the type check then runs only if python3 has mypy).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -176,6 +180,15 @@ if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
 else
   step "Zoom's official client against the simulator"
   RTMS_SIM="$bin/rtms-sim" python3 Tests/conformance/official_sdk.py
+fi
+if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
+  step "Packages: skipped (RTMS_TEST_SKIP_OFFICIAL=1: auditwheel and the wheel's build requirements come from PyPI)"
+else
+  step "Packages: the wheel and the npm tarball (scripts/package.sh), installed without Swift and joining the simulator"
+  # The shipping library of the C tests goes into both; the source install's Swift build finds
+  # .build-release built by them with the same flags (seconds, not minutes).
+  RTMS_LIB="$lib" bash scripts/package.sh "$root/.ci-work/packages"
+  RTMS_TEST_PACKAGE_SOURCE_BUILD=1 RTMS_SIM="$bin/rtms-sim" python3 Tests/packaging/run.py "$root/.ci-work/packages"
 fi
 step "Benchmarks, smoke: every workload for seconds through every client (bench/run.py --smoke)"
 bench_sim="$root/.build-release/release/rtms-sim"

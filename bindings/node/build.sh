@@ -5,6 +5,8 @@
 #              debug build .build/debug/libOpenRTMS.so)
 #   CC         C compiler (default cc)
 #   NODE_INCLUDE  directory of node_api.h (default: <node prefix>/include/node)
+#   RTMS_NODE_BUILD_DIR  where to put rtms.node and the library (default: bindings/node/build;
+#              emptied first): scripts/package.sh builds into a staged copy of the package
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -18,7 +20,7 @@ fi
 inc="${NODE_INCLUDE:-$(dirname "$(dirname "$(command -v node)")")/include/node}"
 [ -f "$inc/node_api.h" ] || inc=/usr/include/node
 [ -f "$inc/node_api.h" ] || { echo "build.sh: node_api.h not found (set NODE_INCLUDE)" >&2; exit 1; }
-out="$here/build"
+out="${RTMS_NODE_BUILD_DIR:-$here/build}"
 rm -rf "$out"
 mkdir -p "$out"
 # The addon loads the library by its soname from its own directory.
