@@ -9,6 +9,8 @@ let package = Package(
     products: [
         // The C ABI. Shipped as librtms.so by scripts/build-lib.sh (release, -static-stdlib, exports.map).
         .library(name: "OpenRTMS", type: .dynamic, targets: ["RTMSCABI"]),
+        // The Swift API (docs/swift.md): `import OpenRTMSKit`.
+        .library(name: "OpenRTMSKit", targets: ["OpenRTMSKit"]),
         .executable(name: "rtms", targets: ["rtms"]),
         .executable(name: "rtms-sim", targets: ["rtms-sim"]),
     ],
@@ -96,6 +98,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         // Layer 6: the C ABI (include/*.h implemented with @c @implementation).
+        .target(
+            name: "OpenRTMSKit",
+            dependencies: [
+                "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
         .target(name: "CRTMS"),
         .target(
             name: "RTMSCABI",
@@ -147,6 +155,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
+        .testTarget(name: "OpenRTMSKitTests", dependencies: ["OpenRTMSKit", "RTMSSimulator"]),
         .testTarget(
             name: "RTMSFleetTests",
             dependencies: [

@@ -11,7 +11,8 @@
 #      installed package (py.typed shipped), and on the examples' Python blocks.
 #   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
-#      every code block of examples/*.md run against the simulator (Tests/docs).
+#      every code block of examples/*.md run against the simulator (Tests/docs); examples/swift
+#      built and its bot run against the simulator (Tests/examples).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   5b. The packages (scripts/package.sh: the manylinux wheel and the npm tarball with the shipping
 #      library inside), installed with no Swift on PATH (Python 3.9-3.13 venvs, an npm folder) and
@@ -174,6 +175,9 @@ RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" 
 
 step "Every code block of examples/python.md and examples/node.md against the simulator"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/docs/run_examples.py"
+
+step "examples/swift: a package using OpenRTMSKit by path, built, its bot run against the simulator"
+RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" python3 "$root/Tests/examples/swift_bot.py"
 
 if [ "${RTMS_TEST_SKIP_OFFICIAL:-0}" = "1" ]; then
   step "Zoom's official client: skipped (RTMS_TEST_SKIP_OFFICIAL=1)"

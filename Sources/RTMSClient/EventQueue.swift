@@ -183,6 +183,8 @@ public final class EventQueue: @unchecked Sendable {
     }
 
     public var currentGeneration: Int { lock.withLock { generation } }
+    /// close() ran and reopen() has not: nothing more arrives (the application left).
+    public var isClosed: Bool { lock.withLock { !open } }
     public var count: Int { lock.withLock { items.count } }
     public var isEmpty: Bool { count == 0 }
 
