@@ -177,10 +177,12 @@ int rtms_options_size(void);
  * Media parameters: the core's one rule and Zoom's wrapper defaults
  * ------------------------------------------------------------------------------------------- */
 
-/* Checks the non-NULL members of *params by the rules rtms_config() applies (fields <= 0 taking
- * the protocol defaults, as there), without a handle: for bindings that report a bad parameter
- * object when it is set, as Zoom's wrappers do. Returns RTMS_SDK_OK, or RTMS_SDK_INVALID_ARGS (NULL
- * params, or a value out of range: rtms_last_error() says which). Any thread. */
+/* Checks the non-NULL members of *params by the rules rtms_config() applies, without a handle, and
+ * more strictly: every field must be set (> 0; sample_rate and frame_size >= 0, src_language >= -1)
+ * where rtms_config() would give a field <= 0 the protocol default. For bindings that report a bad
+ * parameter object when it is set, as Zoom's wrappers do. Returns RTMS_SDK_OK, or
+ * RTMS_SDK_INVALID_ARGS (NULL params, a field not set, or a value out of range: rtms_last_error()
+ * says which). Any thread. */
 int rtms_check_params(const struct media_parameters *params);
 
 /* Fills every non-NULL member of *out with the defaults of Zoom's Python and Node wrappers
@@ -261,6 +263,16 @@ int rtms_feed_webhook(struct rtms_csdk *sdk, const char *body, int size);
  * string: rtms_last_error() names it), RTMS_SDK_NO_CREDENTIALS, RTMS_SDK_INVALID_STATUS (as
  * rtms_join()) or RTMS_SDK_NOT_EXIST. */
 int rtms_join_payload(struct rtms_csdk *sdk, const char *payload_json, int timeout);
+
+/* What rtms_join_payload() would join with, without a handle and without joining: the payload is
+ * read and checked by the same rules and the signature resolved (the one given, or computed from
+ * ZM_RTMS_CLIENT/ZM_RTMS_SECRET, else the payload's client/secret). *out receives a NUL-terminated
+ * JSON object {"instance_id", "rtms_stream_id", "server_urls", "signature"}, to release with
+ * rtms_free(). For bindings that report bad input on the caller's thread and join later, as Zoom's
+ * Python wrapper does. Returns the length of *out (> 0), or -RTMS_SDK_INVALID_ARGS (NULL out or
+ * payload, not JSON, an id or URL missing or not a string), -RTMS_SDK_NO_CREDENTIALS, or
+ * -RTMS_SDK_FAILURE (out of memory); *out is then NULL. Any thread. */
+int rtms_resolve_join(const char *payload_json, char **out);
 
 /* Handle states (rtms_get_state()). */
 #define RTMS_STATE_IDLE         0
@@ -557,6 +569,7 @@ void rtms_free(void *p);
  *                              struct version
  *     -RTMS_SDK_INVALID_STATUS not allowed now: a nested rtms_fleet_poll(), an assignment that
  *                              was joined already, a handle that is already joined
+ *     -RTMS_SDK_NO_CREDENTIALS rtms_fleet_join(): no signature and no client id or secret
  *   or RTMS_SDK_FAILURE (-1: out of memory). rtms_fleet_create() returns NULL on error. Either
  *   way rtms_last_error() says what happened.
  *
@@ -665,7 +678,7 @@ int rtms_fleet_port(rtms_fleet *fleet);
 
 /* Joins an assigned stream with the application's client handle, from the assignment's payload
  * (instance id, stream id, server_urls, and its signature or one computed from the handle's
- * rtms_options.client_id/client_secret or ZM_RTMS_CLIENT/ZM_RTMS_SECRET, as rtms_join_payload()),
+ * rtms_options.client_id/client_secret, else ZM_RTMS_CLIENT/ZM_RTMS_SECRET),
  * and attaches the handle to the stream: from now on the fleet hands the stream's failover,
  * interruption and stop webhooks to it, and leaves it when the lease is lost (on_revoked).
  * Configure the handle first (rtms_config(), callbacks, options); it must not be joined.
@@ -675,8 +688,10 @@ int rtms_fleet_port(rtms_fleet *fleet);
  * handle, no such assignment, or revoked during the call: the handle has been left then),
  * -RTMS_SDK_INVALID_ARGS (NULL or empty rtms_stream_id, generation <= 0, NULL sdk, or what
  * rtms_join() refuses), -RTMS_SDK_INVALID_STATUS (the assignment was joined already; the handle
- * is joined or joining; another handle of this process has joined the stream). On an error the assignment stays this node's: join it with another
- * handle, or give it back with rtms_fleet_done().
+ * is joined or joining; another handle of this process has joined the stream),
+ * -RTMS_SDK_NO_CREDENTIALS (the started body has no signature and no client id or secret is set).
+ * On an error the assignment stays this node's: join it with another handle, or give it back
+ * with rtms_fleet_done().
  * Threading: any thread (also inside on_assigned or a handle's callback). Ownership: sdk stays
  * the application's; release it after rtms_fleet_done() or on_revoked. */
 int rtms_fleet_join(rtms_fleet *fleet, const char *rtms_stream_id, int64_t generation, struct rtms_csdk *sdk,

@@ -297,6 +297,34 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     return Code.ok
 }
 
+@c @implementation public func rtms_resolve_join(_ payload_json: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    out?.pointee = nil
+    guard let out else { return -fail(Code.invalidArgs, "rtms_resolve_join: out is NULL") }
+    guard let text = str(payload_json) else { return -fail(Code.invalidArgs, "rtms_resolve_join: payload is NULL") }
+    do {
+        guard let o = try JSON.parse(text).objectValue else { throw ClientError(ClientError.invalidArgs, "the payload is not a JSON object") }
+        let start = try StreamStart(payload: o)
+        let signature = try RTMSClient.resolveJoin(
+            instanceID: start.instanceID, streamID: start.streamID, signature: start.signature, serverURLs: start.serverURLs,
+            credentials: [(getenvString("ZM_RTMS_CLIENT"), getenvString("ZM_RTMS_SECRET")), (start.clientID, start.clientSecret)])
+        let json = JSON.string(
+            .object([
+                "instance_id": .string(start.instanceID), "rtms_stream_id": .string(start.streamID),
+                "server_urls": .string(start.serverURLs), "signature": .string(signature),
+            ]))
+        guard let p = mallocString(Array(json.utf8)) else { return -fail(Code.failure, "rtms_resolve_join: out of memory") }
+        out.pointee = p
+        clearLastError()
+        return Int32(json.utf8.count)
+    } catch let e as ClientError {
+        return -fail(Int32(e.code), "rtms_resolve_join: \(e.message)")
+    } catch let e as DecodeError {
+        return -fail(Code.invalidArgs, "rtms_resolve_join: \(e.reason)")
+    } catch {
+        return -fail(Code.invalidArgs, "rtms_resolve_join: the payload is not JSON: \(error)")
+    }
+}
+
 @c @implementation public func rtms_join_payload(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ payload_json: UnsafePointer<CChar>?, _ timeout: Int32) -> Int32 {
     guard let h = handle(sdk, "rtms_join_payload") else { return Code.notExist }
     guard let text = str(payload_json) else { return fail(Code.invalidArgs, "rtms_join_payload: payload is NULL") }

@@ -48,8 +48,46 @@ func mediaParams(_ p: media_parameters) throws(ClientError) -> MediaParams {
     return mp
 }
 
+/// rtms_check_params is stricter than rtms_config: a field must be set as Zoom's wrappers require
+/// (> 0; sample_rate 0 is SR_8K, frame_size 0 unset, src_language -1 detect), not left to a default.
+func unsetField(_ p: media_parameters) -> String? {
+    func first(_ kind: String, _ fields: [(String, Int32)], min: (String) -> Int32 = { _ in 1 }) -> String? {
+        fields.first { $0.1 < min($0.0) }.map { "\(kind) \($0.0) \($0.1) is not set (must be >= \(min($0.0)))" }
+    }
+    if let a = p.audio_param?.pointee,
+        let bad = first(
+            "audio",
+            [
+                ("content_type", a.content_type), ("codec", a.codec), ("sample_rate", a.sample_rate), ("channel", a.channel),
+                ("data_opt", a.data_opt), ("duration", a.duration), ("frame_size", a.frame_size),
+            ],
+            min: { $0 == "sample_rate" || $0 == "frame_size" ? 0 : 1 })
+    {
+        return bad
+    }
+    if let v = p.video_param?.pointee,
+        let bad = first(
+            "video",
+            [("content_type", v.content_type), ("codec", v.codec), ("resolution", v.resolution), ("data_opt", v.data_opt), ("fps", v.fps)])
+    {
+        return bad
+    }
+    if let d = p.ds_param?.pointee,
+        let bad = first("deskshare", [("content_type", d.content_type), ("codec", d.codec), ("resolution", d.resolution), ("fps", d.fps)])
+    {
+        return bad
+    }
+    if let t = p.tr_param?.pointee,
+        let bad = first("transcript", [("content_type", t.content_type), ("src_language", t.src_language)], min: { $0 == "src_language" ? -1 : 1 })
+    {
+        return bad
+    }
+    return nil
+}
+
 @c @implementation public func rtms_check_params(_ params: UnsafePointer<media_parameters>?) -> Int32 {
     guard let params else { return fail(Code.invalidArgs, "rtms_check_params: params is NULL") }
+    if let unset = unsetField(params.pointee) { return fail(Code.invalidArgs, "rtms_check_params: \(unset)") }
     do {
         _ = try mediaParams(params.pointee)
     } catch {

@@ -230,7 +230,7 @@ private func register(_ endpoint: WebhookEndpoint, _ server: WebhookServer?, _ f
 }
 
 /// A copy of `s` plus a NUL, malloc'ed for the caller (rtms_free()).
-private func mallocString(_ bytes: some Collection<UInt8>) -> UnsafeMutablePointer<CChar>? {
+func mallocString(_ bytes: some Collection<UInt8>) -> UnsafeMutablePointer<CChar>? {
     guard let p = malloc(bytes.count + 1)?.assumingMemoryBound(to: CChar.self) else { return nil }
     var i = 0
     for b in bytes { p[i] = CChar(bitPattern: b); i += 1 }

@@ -230,11 +230,14 @@ public final class RTMSClient: @unchecked Sendable {
 
     // MARK: Join / leave
 
-    /// Starts joining. Argument problems throw at once; everything later arrives as events.
-    public func join(
-        instanceID: String, streamID: String, signature: String?, serverURLs: String,
-        timeoutMilliseconds: Int = -1, clientID givenID: String? = nil, clientSecret givenSecret: String? = nil
-    ) throws(ClientError) {
+    /// The checks of a join and its signature, without a client: the ids and URLs must be usable;
+    /// the signature is the one given, or computed from the first client id and the first secret
+    /// found in `credentials`, in order (a join passes its options, the environment, then what
+    /// came with the join: Zoom's wrappers let ZM_RTMS_CLIENT/ZM_RTMS_SECRET override the
+    /// client/secret given to join()).
+    public static func resolveJoin(
+        instanceID: String, streamID: String, signature: String?, serverURLs: String, credentials: [(String?, String?)]
+    ) throws(ClientError) -> String {
         guard !instanceID.isEmpty else {
             throw ClientError(ClientError.invalidArgs, "no instance id (meeting_uuid, webinar_uuid, session_id, engagement_id or call_id)")
         }
@@ -247,23 +250,31 @@ public final class RTMSClient: @unchecked Sendable {
             { return false }
         }
         guard !valid.isEmpty else { throw ClientError(ClientError.invalidArgs, firstError ?? "no usable server URL") }
-        let cfg = config
-        var sig = signature ?? ""
-        if sig.isEmpty {
-            // The handle's options, then the environment, then what came with the join (Zoom's
-            // wrappers let ZM_RTMS_CLIENT/ZM_RTMS_SECRET override the client/secret given to join()).
-            guard let id = cfg.clientID ?? getenvString("ZM_RTMS_CLIENT") ?? givenID.flatMap({ $0.isEmpty ? nil : $0 }) else {
-                throw ClientError(
-                    ClientError.noCredentials,
-                    "Client ID cannot be blank: no signature given and no client id to compute one (client_id option, ZM_RTMS_CLIENT, or client)")
-            }
-            guard let secret = cfg.clientSecret ?? getenvString("ZM_RTMS_SECRET") ?? givenSecret.flatMap({ $0.isEmpty ? nil : $0 }) else {
-                throw ClientError(
-                    ClientError.noCredentials,
-                    "Client Secret cannot be blank: no signature given and no client secret to compute one (client_secret option, ZM_RTMS_SECRET, or secret)")
-            }
-            sig = Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
+        if let signature, !signature.isEmpty { return signature }
+        func first(_ pick: ((String?, String?)) -> String?) -> String? { credentials.lazy.compactMap(pick).first { !$0.isEmpty } }
+        guard let id = first({ $0.0 }) else {
+            throw ClientError(
+                ClientError.noCredentials,
+                "Client ID cannot be blank: no signature given and no client id to compute one (ZM_RTMS_CLIENT, or client)")
         }
+        guard let secret = first({ $0.1 }) else {
+            throw ClientError(
+                ClientError.noCredentials,
+                "Client Secret cannot be blank: no signature given and no client secret to compute one (ZM_RTMS_SECRET, or secret)")
+        }
+        return Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
+    }
+
+    /// Starts joining. Argument problems throw at once; everything later arrives as events.
+    public func join(
+        instanceID: String, streamID: String, signature: String?, serverURLs: String,
+        timeoutMilliseconds: Int = -1, clientID givenID: String? = nil, clientSecret givenSecret: String? = nil
+    ) throws(ClientError) {
+        let cfg = config
+        let sig = try Self.resolveJoin(
+            instanceID: instanceID, streamID: streamID, signature: signature, serverURLs: serverURLs,
+            credentials: [(cfg.clientID, cfg.clientSecret), (getenvString("ZM_RTMS_CLIENT"), getenvString("ZM_RTMS_SECRET")), (givenID, givenSecret)])
+        let valid = Self.usableURLs(serverURLs)
         let claimed: (Int, MediaParams, ClientSession.Phase, String)? = lock.withLock { () -> (Int, MediaParams, ClientSession.Phase, String)? in
             guard _phase == .idle || _phase == .ended else { return nil }
             let before = (_phase, _streamID)

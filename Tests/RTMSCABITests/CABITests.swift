@@ -284,6 +284,29 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(String(cString: rtms_strerror(Int32(RTMS_SDK_NO_CREDENTIALS))) != "unknown error")
     }
 
+    /// rtms_resolve_join: what a payload join would use, without a handle.
+    @Test func resolveJoinReadsThePayloadByTheJoinsRules() throws {
+        func resolve(_ json: String?) -> (Int32, [String: String]?) {
+            var out: UnsafeMutablePointer<CChar>? = nil
+            let n = rtms_resolve_join(json, &out)
+            defer { rtms_free(out) }
+            guard n > 0, let out, let o = try? JSON.parse(String(cString: out)).objectValue else { return (n, nil) }
+            #expect(Int(n) == strlen(out))
+            return (n, Dictionary(uniqueKeysWithValues: o.keys.compactMap { k in o[k]?.stringValue.map { (k, $0) } }))
+        }
+        let (n, r) = resolve(#"{"payload":{"engagement_id":"e","meeting_uuid":"m","rtms_stream_id":"s","server_urls":"wss://h","signature":"sig"}}"#)
+        #expect(n > 0 && r == ["instance_id": "m", "rtms_stream_id": "s", "server_urls": "wss://h", "signature": "sig"])
+        if getenv("ZM_RTMS_CLIENT") == nil && getenv("ZM_RTMS_SECRET") == nil {
+            let (_, c) = resolve(#"{"call_id":"c","rtms_stream_id":"s","server_urls":"ws://h","client":"id","secret":"sec"}"#)
+            #expect(c?["signature"] == Signatures.handshake(clientID: "id", clientSecret: "sec", instanceID: "c", streamID: "s"))
+            #expect(resolve(#"{"call_id":"c","rtms_stream_id":"s","server_urls":"ws://h"}"#).0 == -Int32(RTMS_SDK_NO_CREDENTIALS))
+        }
+        #expect(resolve(#"{"meeting_uuid":"m","rtms_stream_id":"s","server_urls":"not a url","signature":"x"}"#).0 == -Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(resolve("[1]").0 == -Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(resolve(nil).0 == -Int32(RTMS_SDK_INVALID_ARGS))
+        #expect(rtms_resolve_join("{}", nil) == -Int32(RTMS_SDK_INVALID_ARGS))
+    }
+
     @Test func joinPayloadRefusesIdsThatAreNotStrings() throws {
         let sdk = try #require(rtms_alloc())
         defer { _ = rtms_release(sdk) }
@@ -318,11 +341,22 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect([v.content_type, v.codec, v.resolution, v.data_opt, v.fps] == [3, 7, 2, 3, 30])
         #expect([d.content_type, d.codec, d.resolution, d.fps] == [3, 7, 2, 30])
         #expect(t.content_type == 5 && t.src_language == -1 && t.enable_lid)
-        func check(_ change: (inout audio_parameters, inout video_parameters, inout ds_parameters, inout transcript_parameters) -> Void) -> (Int32, String) {
+        func check(
+            _ change: (inout audio_parameters, inout video_parameters, inout ds_parameters, inout transcript_parameters) -> Void,
+            with function: (UnsafeMutablePointer<media_parameters>) -> Int32 = { rtms_check_params($0) }
+        ) -> (Int32, String) {
             var a2 = a, v2 = v, d2 = d, t2 = t
             change(&a2, &v2, &d2, &t2)
-            var m = media_parameters(audio_param: &a2, video_param: &v2, ds_param: &d2, tr_param: &t2)
-            return (rtms_check_params(&m), lastError())
+            return withUnsafeMutablePointer(to: &a2) { ap in
+                withUnsafeMutablePointer(to: &v2) { vp in
+                    withUnsafeMutablePointer(to: &d2) { dp in
+                        withUnsafeMutablePointer(to: &t2) { tp in
+                            var m = media_parameters(audio_param: ap, video_param: vp, ds_param: dp, tr_param: tp)
+                            return (function(&m), lastError())
+                        }
+                    }
+                }
+            }
         }
         let cases: [(String, (inout audio_parameters, inout video_parameters, inout ds_parameters, inout transcript_parameters) -> Void)] = [
             (
@@ -337,16 +371,25 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
             ("deskshare resolution 9", { _, _, d, _ in d.resolution = 9 }),
             ("video data_opt 7", { _, v, _, _ in v.data_opt = 7 }),
             ("transcript src_language 99", { _, _, _, t in t.src_language = 99 }),
+            // Stricter than rtms_config(): a field must be set, as Zoom's wrappers require.
+            ("audio codec 0 is not set", { a, _, _, _ in a.codec = 0 }),
+            ("video fps -1 is not set", { _, v, _, _ in v.fps = -1 }),
+            ("deskshare resolution 0 is not set", { _, _, d, _ in d.resolution = 0 }),
+            ("transcript src_language -2 is not set", { _, _, _, t in t.src_language = -2 }),
         ]
         for (text, change) in cases {
             let (rc, error) = check(change)
             #expect(rc == Int32(RTMS_SDK_INVALID_ARGS) && error.contains(text), "\(text): \(error)")
         }
-        // Zero fields are the protocol's defaults, as in rtms_config().
-        #expect(
-            check({ a, v, _, _ in
+        // rtms_config() takes zero fields as the protocol's defaults; rtms_check_params() refuses them.
+        let sdk = rtms_alloc()
+        defer { _ = rtms_release(sdk) }
+        let zeros = check(
+            { a, v, _, _ in
                 a = audio_parameters(); v = video_parameters()
-            }).0 == Int32(RTMS_SDK_OK))
+            }, with: { rtms_config(sdk, $0, SDK_AUDIO | SDK_VIDEO, 0) })
+        #expect(zeros.0 == Int32(RTMS_SDK_OK), "\(zeros.1)")
+        #expect(check({ a, _, _, _ in a = audio_parameters() }).0 == Int32(RTMS_SDK_INVALID_ARGS))
     }
 
     @Test func errorTextIsThreadLocal() {

@@ -127,6 +127,15 @@ static void bad_arguments(void)
             "{\"meeting_uuid\":\"m\",\"rtms_stream_id\":\"s\",\"server_urls\":\"ws://127.0.0.1:9\",\"client\":\"c\"}",
             0),
         RTMS_SDK_NO_CREDENTIALS);
+    {
+        char *resolved = (char *)1;
+        VALUE_ERR(rtms_resolve_join(NULL, &resolved), RTMS_SDK_INVALID_ARGS);
+        check(resolved == NULL, "rtms_resolve_join(NULL) leaves *out NULL", 0);
+        VALUE_ERR(rtms_resolve_join("{\"meeting_uuid\":\"m\",\"rtms_stream_id\":\"s\",\"server_urls\":\"ws://h\"}",
+                                    &resolved),
+                  RTMS_SDK_NO_CREDENTIALS);
+        VALUE_ERR(rtms_resolve_join("{}", NULL), RTMS_SDK_INVALID_ARGS);
+    }
     STATUS_ERR(rtms_check_params(NULL), RTMS_SDK_INVALID_ARGS);
     STATUS_ERR(rtms_wrapper_defaults(NULL), RTMS_SDK_INVALID_ARGS);
     {

@@ -143,6 +143,9 @@ function checkParams(kind, params) {
     if (typeof value !== typeof p[field] || (typeof value === 'number' && !Number.isInteger(value))) {
       throw new TypeError(`${kind} ${field} must be ${typeof p[field] === 'number' ? 'an integer' : 'a boolean'}`);
     }
+    if (typeof value === 'number' && (value < -(2 ** 31) || value >= 2 ** 31)) {
+      throw new RangeError(`${kind} ${field} ${value} is out of range`);
+    }
     p[field] = value;
   }
   native.checkParams(kind, p);

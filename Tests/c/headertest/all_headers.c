@@ -63,6 +63,7 @@ struct openrtms_api {
     int (*get_stats)(struct rtms_csdk *sdk, struct rtms_stats *out);
     int (*generate_signature)(const char *client_id, const char *client_secret, const char *instance_id,
                               const char *rtms_stream_id, char *out, int out_len);
+    int (*resolve_join)(const char *payload_json, char **out);
     int (*check_params)(const struct media_parameters *params);
     int (*wrapper_defaults)(struct media_parameters *out);
 };
@@ -91,6 +92,7 @@ const struct openrtms_api headertest_openrtms_api = {
     rtms_get_user_data,
     rtms_get_stats,
     rtms_generate_signature,
+    rtms_resolve_join,
     rtms_check_params,
     rtms_wrapper_defaults,
 };

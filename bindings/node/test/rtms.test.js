@@ -86,6 +86,10 @@ test('bad input is a clear error', () => {
   assert.throws(() => c.setTranscriptParams({ srcLanguage: 40 }), /src_language 40/);
   assert.throws(() => c.setAudioParams({ codec: '4' }), TypeError);
   assert.throws(() => c.setTranscriptParams({ enableLid: 1 }), TypeError);
+  // Fields must be set, as in Zoom's wrapper; numbers must fit the C int.
+  assert.throws(() => c.setAudioParams({ channel: 0 }), (e) => e instanceof RangeError && /channel 0 is not set/.test(e.message));
+  assert.throws(() => c.setVideoParams({ fps: -3 }), /fps -3 is not set/);
+  assert.throws(() => c.setVideoParams({ fps: 1e20 }), (e) => e instanceof RangeError && /out of range/.test(e.message));
   assert.throws(() => c.setProxy('socks5', 'socks5://127.0.0.1:1'), /setProxy failed/);
   assert.strictEqual(c.leave(), true);
   assert.strictEqual(c.leave(), false, 'a second leave is a no-op');
@@ -144,6 +148,10 @@ test('against the simulator', async (t) => {
       assert.ok(refused.length === 1 && refused[0] !== 0, String(refused));
       process.env.ZM_RTMS_SECRET = CLIENT_SECRET;
       assert.deepStrictEqual((await outcome({ client: CLIENT_ID, secret: 'ignored' })).got, [0]);
+      process.env.ZM_RTMS_CLIENT = 'not-the-client';  // and over client
+      const refusedToo = (await outcome({ client: CLIENT_ID, secret: CLIENT_SECRET })).got;
+      assert.ok(refusedToo.length === 1 && refusedToo[0] !== 0, String(refusedToo));
+      delete process.env.ZM_RTMS_CLIENT;
       delete process.env.ZM_RTMS_SECRET;
       const c = new rtms.Client();
       assert.throws(() => c.join({ meeting_uuid: 'm', rtms_stream_id: 's', server_urls: 'ws://127.0.0.1:1', client: 'x' }),

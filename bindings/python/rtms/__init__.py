@@ -202,9 +202,13 @@ _webhook_server: Optional["WebhookServer"] = None
 _clients: Dict[int, "Client"] = {}
 _clients_lock = threading.Lock()
 _sdk_init_lock = threading.Lock()
-# What join() passes to the core's rtms_join_payload (the instance id keys first, in its order).
+# What join() gives the core's rtms_resolve_join (the instance id keys first, in its order).
 _JOIN_KEYS = ("meeting_uuid", "webinar_uuid", "session_id", "engagement_id", "call_id", "rtms_stream_id",
               "server_urls", "signature", "client", "secret")
+
+
+def _join_payload(params: Dict[str, Any]) -> Dict[str, Any]:
+    return {k: params[k] for k in _JOIN_KEYS if params.get(k) is not None}
 _running = False
 _stop_event = threading.Event()
 _run_executor: Optional[Executor] = None
@@ -283,9 +287,10 @@ class EventLoop:
         # is no FD_SETSIZE limit (select() fails above descriptor 1023).
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._rfd, selectors.EVENT_READ, None)
-        self._watched: Dict[int, "Client"] = {}
+        self._watched: Dict[int, Tuple["Client", Any]] = {}
         self._dirty = True
         self._next_sync = 0.0
+        self._implicit = False   # started by a join, ends with its last client
 
     def __del__(self) -> None:
         sel = getattr(self, "_selector", None)
@@ -315,27 +320,42 @@ class EventLoop:
     def add(self, client: "Client") -> None:
         client._assigned_loop = self
         with self._pending_lock:
-            self._pending.append(client)
+            if client not in self._pending:
+                self._pending.append(client)
         self._kick()
+
+    def _alive(self) -> bool:
+        """Still delivering (an implicit loop ends when its last client leaves)."""
+        return self._thread is None or self._thread.is_alive()
 
     def _drain_pending(self) -> None:
         with self._pending_lock:
             pending, self._pending = self._pending, []
         for client in pending:
-            if not client._running:
-                if not client._left:
-                    # add() came first; join() has not been called yet: keep waiting for it.
-                    with self._pending_lock:
-                        self._pending.append(client)
-                continue  # left (or never allocated): nothing to deliver
-            with self._clients_lock:
-                self._clients.append(client)
-            self._dirty = True
+            if client._assigned_loop is not self or client._left:
+                continue  # moved to another loop, or left before its join ran
+            if client._pending_join_params is None:
+                # add() came first; join() has not been called yet: keep waiting for it.
+                with self._pending_lock:
+                    self._pending.append(client)
+                continue
+            try:
+                if not client._running:
+                    client._do_alloc_and_join()
+                with self._clients_lock:
+                    if client not in self._clients:
+                        self._clients.append(client)
+                self._dirty = True
+            except Exception as e:
+                # Refused by the core now (the stream is live in this process, ...): said, and
+                # the client released, so that nothing keeps a handle nobody polls.
+                log_error("eventloop", "Failed to alloc/join client: %s" % e)
+                client.leave()
 
     def _sync_watched(self) -> None:
         """Registers the wake descriptors of running clients, unregisters the rest."""
         with self._clients_lock:
-            self._clients = [c for c in self._clients if c._running]
+            self._clients = [c for c in self._clients if c._running and c._assigned_loop is self]
             active = list(self._clients)
         want: Dict[int, "Client"] = {}
         for c in active:
@@ -812,6 +832,7 @@ class Client(_ClientBase):
         self._polling_interval = 10
         self._running = False
         self._left = False
+        self._pending_join_params: Optional[Dict[str, Any]] = None
         self._webhook_server: Optional[WebhookServer] = None
         self._executor = executor
         self._assigned_loop: Optional[EventLoop] = None
@@ -852,9 +873,33 @@ class Client(_ClientBase):
             v = params.get(key)
             if v is not None and not isinstance(v, str):
                 raise TypeError("%s must be a string, not %s" % (key, type(v).__name__))
-        # The core reads the payload, computes the signature when none is given (ZM_RTMS_CLIENT /
-        # ZM_RTMS_SECRET override client= / secret=, as in Zoom's wrapper) and refuses bad input
-        # here, on the caller's thread; the outcome arrives as on_join_confirm.
+        # The core's rules (rtms_resolve_join), here on the caller's thread: bad input raises now
+        # (ValueError, EnvironmentError without credentials); the join itself happens on the
+        # client's loop (_do_alloc_and_join), as in Zoom's wrapper; its outcome is on_join_confirm.
+        _native.resolve_join(_join_payload(params))
+        self._pending_join_params = params
+        self._left = False
+        loop = self._assigned_loop
+        if loop is not None and loop._alive():
+            loop.add(self)   # also after a leave: the loop dropped the client then
+            return True
+        if _default_loop is not None:
+            _default_loop.add(self)
+            return True
+        # A thread of its own that ends when the client leaves.
+        loop = EventLoop(poll_interval=(params.get("poll_interval") or 10) / 1000.0, name="rtms-implicit")
+        loop._implicit = True
+        loop.add(self)
+        loop.start(stop_on_empty=True)
+        return True
+
+    def _do_alloc_and_join(self) -> None:
+        """On the loop thread: initialize once, alloc, join (Zoom's wrapper's internals)."""
+        params = self._pending_join_params
+        if params is None:
+            raise RuntimeError("_do_alloc_and_join called with no pending join params")
+        r = _native.resolve_join(_join_payload(params))
+        self._polling_interval = params.get("poll_interval", 10)
         with _sdk_init_lock:
             if not Client._sdk_initialized:
                 try:
@@ -862,23 +907,11 @@ class Client(_ClientBase):
                 except Exception:
                     _ClientBase.initialize("", 1, "python-rtms")
                 Client._sdk_initialized = True
-        self._polling_interval = int(params.get("poll_interval") or 10)
-        self.alloc()
-        join_timeout = params.get("timeout")
-        self.join_payload({k: params[k] for k in _JOIN_KEYS if params.get(k) is not None},
-                          -1 if join_timeout is None else int(join_timeout))
-        self._running, self._left = True, False
-        if self._assigned_loop is not None:
-            self._assigned_loop._kick()
-            return True
-        if _default_loop is not None:
-            _default_loop.add(self)
-            return True
-        # A thread of its own that ends when the client leaves.
-        loop = EventLoop(poll_interval=self._polling_interval / 1000.0, name="rtms-implicit")
-        loop.add(self)
-        loop.start(stop_on_empty=True)
-        return True
+        super().alloc()
+        timeout = params.get("timeout", -1)
+        super().join(r["instance_id"], r["rtms_stream_id"], r["signature"], r["server_urls"],
+                     -1 if timeout is None else timeout)
+        self._running = True
 
     def poll(self) -> None:
         if self._running:
@@ -893,6 +926,8 @@ class Client(_ClientBase):
         """Leaves the stream and frees the handle (any thread; also inside a callback)."""
         try:
             self._running, self._left = False, True
+            if self._assigned_loop is not None and self._assigned_loop._implicit:
+                self._assigned_loop = None   # it ends now; a later join starts another
             with _clients_lock:
                 _clients.pop(id(self), None)
             if self._webhook_server is not None:

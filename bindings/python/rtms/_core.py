@@ -8,7 +8,6 @@ delivers queued events on the calling thread. Callbacks receive Python values.
 from __future__ import annotations
 
 import ctypes
-import json
 import threading
 from ctypes import POINTER, byref, c_int, cast, string_at
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
@@ -265,6 +264,13 @@ class TranscriptParams(_Params):
 
 def _check(params: "_Params") -> None:
     """The core's rule for a parameter object (rtms_check_params), when it is set."""
+    for f in params._fields:
+        v = getattr(params, f)
+        if isinstance(v, bool) or not isinstance(v, int):
+            if f != "enable_lid":
+                raise TypeError("%s.%s must be an int, not %s" % (type(params).__name__, f, type(v).__name__))
+        elif not -2**31 <= v < 2**31:
+            raise ValueError("%s.%s %d is out of range" % (type(params).__name__, f, v))
     mp = N.media_parameters()
     c = params._c()
     setattr(mp, {AudioParams: "audio_param", VideoParams: "video_param", DeskshareParams: "ds_param",
@@ -277,13 +283,15 @@ _wrapper_defaults: Dict[str, Dict[str, Any]] = {}
 
 def _defaults_of(kind: str) -> Dict[str, Any]:
     """Zoom's wrapper defaults, read once from the core (rtms_wrapper_defaults)."""
+    global _wrapper_defaults
     if not _wrapper_defaults:
         a, v, d, t = N.audio_parameters(), N.video_parameters(), N.ds_parameters(), N.transcript_parameters()
         mp = N.media_parameters(ctypes.pointer(a), ctypes.pointer(v), ctypes.pointer(d), ctypes.pointer(t))
         N.check("defaults", N.rtms_wrapper_defaults(byref(mp)))
-        for name, st in (("audio", a), ("video", v), ("deskshare", d), ("transcript", t)):
-            _wrapper_defaults[name] = {f[0]: getattr(st, f[0]) for f in st._fields_}
-        _wrapper_defaults["deskshare"]["data_opt"] = v.data_opt   # a Python-only field, as in Zoom's
+        read = {name: {f[0]: getattr(st, f[0]) for f in st._fields_}
+                for name, st in (("audio", a), ("video", v), ("deskshare", d), ("transcript", t))}
+        read["deskshare"]["data_opt"] = v.data_opt   # a Python-only field, as in Zoom's
+        _wrapper_defaults = read   # whole at once: another thread sees none of it or all
     return dict(_wrapper_defaults[kind])
 
 
@@ -322,6 +330,7 @@ class NativeClient:
         self._ext: Optional[N.rtms_ext_ops] = None
         self._uuid = ""
         self._stream = ""
+        self._allocations = 0   # which handle this is (wake fd registrations are keyed on it)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -343,6 +352,7 @@ class NativeClient:
             if not sdk:
                 raise N.RTMSException("alloc", N.RTMS_SDK_FAILURE, N.last_error())
             self._sdk = sdk
+            self._allocations += 1
             self._install_callbacks()
             if self._proxy:
                 self._apply_proxy(*self._proxy)
@@ -374,18 +384,6 @@ class NativeClient:
             N.check("join", N.rtms_join(self._sdk, N._b(uuid), N._b(stream_id), N._b(signature), N._b(server_urls),
                                         int(timeout)))
             self._uuid, self._stream = uuid, stream_id
-        return True
-
-    def join_payload(self, payload: Dict[str, Any], timeout: int = -1) -> bool:
-        """rtms_join_payload: the core reads the ids, computes a missing signature and refuses bad
-        input (RTMSArgumentError, RTMSCredentialsError) before returning."""
-        with self._native_lock:
-            if self._sdk is None:
-                raise RuntimeError("join: the client is not allocated (call alloc() first)")
-            self._configure()
-            N.check("join", N.rtms_join_payload(self._sdk, N._b(json.dumps(payload)), int(timeout)))
-            ids = self._sdk.contents
-            self._uuid, self._stream = N._s(ids.meeting_uuid), N._s(ids.rtms_stream_id)
         return True
 
     def poll(self) -> None:

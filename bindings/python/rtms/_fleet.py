@@ -133,7 +133,7 @@ class Fleet:
         self._selector = selectors.DefaultSelector()
         self._selector.register(N.rtms_fleet_get_wake_fd(f), selectors.EVENT_READ, None)
         self._selector.register(self._kick_r, selectors.EVENT_READ, "kick")
-        self._watched: Dict[int, _FleetClient] = {}
+        self._watched: Dict[int, Tuple[_FleetClient, Any]] = {}
         self._runner: Optional[int] = None   # the thread inside run(), if any
         self._cleaned = False
 

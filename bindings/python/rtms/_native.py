@@ -8,11 +8,12 @@ derives from it and calls it through `super()`.
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import sys
 import threading
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int32, c_int64, c_uint,
-                    c_uint64, c_ubyte, c_void_p)
+                    c_uint64, c_ubyte, c_void_p, byref)
 from typing import Any, Callable, Dict, List, Optional
 
 # --------------------------------------------------------------------------------------------
@@ -210,6 +211,7 @@ rtms_set_callbacks = _fn("rtms_set_callbacks", c_int, SDK, POINTER(rtms_csdk_ops
 rtms_set_ext_callbacks = _fn("rtms_set_ext_callbacks", c_int, SDK, POINTER(rtms_ext_ops))
 rtms_join = _fn("rtms_join", c_int, SDK, c_char_p, c_char_p, c_char_p, c_char_p, c_int)
 rtms_join_payload = _fn("rtms_join_payload", c_int, SDK, c_char_p, c_int)
+rtms_resolve_join = _fn("rtms_resolve_join", c_int, c_char_p, POINTER(c_void_p))
 rtms_check_params = _fn("rtms_check_params", c_int, POINTER(media_parameters))
 rtms_wrapper_defaults = _fn("rtms_wrapper_defaults", c_int, POINTER(media_parameters))
 rtms_poll = _fn("rtms_poll", c_int, SDK)
@@ -266,7 +268,8 @@ class RTMSException(RuntimeError):
 
     def __init__(self, op: str, code: int, detail: str = ""):
         self.code = code
-        text = "%s failed: %s" % (op, _s(rtms_strerror(code)))
+        words = _s(rtms_strerror(code))
+        text = "%s failed: %s" % (op, words[:1].upper() + words[1:])
         if detail:
             text += " (%s)" % detail
         super().__init__(text)
@@ -289,6 +292,20 @@ def check(op: str, rc: int) -> None:
     if rc != RTMS_SDK_OK:
         kind = {RTMS_SDK_INVALID_ARGS: RTMSArgumentError, RTMS_SDK_NO_CREDENTIALS: RTMSCredentialsError}
         raise kind.get(rc, RTMSException)(op, rc, last_error())
+
+
+def resolve_join(payload: Dict[str, Any]) -> Dict[str, str]:
+    """rtms_resolve_join: the ids, URLs and signature the core would join with; raises
+    RTMSArgumentError / RTMSCredentialsError for what it refuses."""
+    out = c_void_p()
+    n = rtms_resolve_join(_b(json.dumps(payload)), byref(out))
+    if n < 0:
+        check("join", -n)
+    try:
+        resolved: Dict[str, str] = json.loads(ctypes.string_at(out, n))
+        return resolved
+    finally:
+        rtms_free(out)
 
 
 def _b(s: Optional[str]) -> Optional[bytes]:

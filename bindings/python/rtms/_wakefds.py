@@ -1,13 +1,21 @@
 """Keeping a selector's registered wake fds in step with a set of clients (the EventLoop and Fleet)."""
 
 import selectors
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 
-def sync_watched(selector: selectors.BaseSelector, watched: Dict[int, Any], want: Dict[int, Any]) -> None:
-    """Registers every fd of `want` (fd -> client) not yet in `watched`, unregisters the rest."""
-    for fd, c in list(watched.items()):
-        if want.get(fd) is not c:
+def _handle(client: Any) -> Any:
+    """Which native handle of the client this is (NativeClient counts its allocations): a new
+    handle, after a leave and a join, may get the number of the closed descriptor, whose
+    registration the kernel dropped at the close (and even the freed handle's address)."""
+    return getattr(client, "_allocations", None)
+
+
+def sync_watched(selector: selectors.BaseSelector, watched: Dict[int, Tuple[Any, Any]], want: Dict[int, Any]) -> None:
+    """Registers every fd of `want` (fd -> client) not yet in `watched` (fd -> (client, handle)),
+    unregisters the rest, and registers again a client whose handle changed."""
+    for fd, (c, h) in list(watched.items()):
+        if want.get(fd) is not c or _handle(c) != h:
             try:
                 selector.unregister(fd)
             except (KeyError, ValueError, OSError):
@@ -27,4 +35,4 @@ def sync_watched(selector: selectors.BaseSelector, watched: Dict[int, Any], want
                 continue
         except (ValueError, OSError):
             continue
-        watched[fd] = c
+        watched[fd] = (c, _handle(c))

@@ -277,6 +277,10 @@ class TestAgainstTheSimulator(unittest.TestCase):
             self.assertTrue(refused and refused[0] != 0, refused)
             os.environ["ZM_RTMS_SECRET"] = CLIENT_SECRET
             self.assertEqual(outcome(client=CLIENT_ID, secret="ignored"), [0])
+            os.environ["ZM_RTMS_CLIENT"] = "not-the-client"   # the client id from the environment wins too
+            refused = outcome(client=CLIENT_ID, secret=CLIENT_SECRET)
+            self.assertTrue(refused and refused[0] != 0, refused)
+            del os.environ["ZM_RTMS_CLIENT"]
             del os.environ["ZM_RTMS_SECRET"]
             c = rtms.Client()
             with self.assertRaisesRegex(EnvironmentError, "Client Secret cannot be blank") as e:
@@ -288,9 +292,72 @@ class TestAgainstTheSimulator(unittest.TestCase):
             c.leave()
         finally:
             os.environ.pop("ZM_RTMS_SECRET", None)
+            os.environ.pop("ZM_RTMS_CLIENT", None)
             for k, v in saved.items():
                 if v is not None:
                     os.environ[k] = v
+
+    def test_zooms_join_internals_and_failed_joins(self):
+        """Zoom's own tests drive join through _pending_join_params / _do_alloc_and_join with the
+        native base's join and alloc patched: the core resolves the ids and the signature, the
+        native join gets them positionally. Failed joins leak nothing and leave no client behind."""
+        from unittest import mock
+        native = rtms.Client.__bases__[0]
+        c = rtms.Client()
+        c._pending_join_params = {"engagement_id": "eng-1", "meeting_uuid": "m-wins", "rtms_stream_id": "s",
+                                  "server_urls": "wss://rtms.example", "signature": "mock-sig", "timeout": -1}
+        with mock.patch.object(native, "join", return_value=None) as join, \
+                mock.patch.object(native, "alloc", return_value=None):
+            c._do_alloc_and_join()
+        join.assert_called_once_with("m-wins", "s", "mock-sig", "wss://rtms.example", -1)
+        c._running = False
+        c.leave()
+        # Refused input raises on the caller's thread and allocates nothing: no descriptor leaks.
+        saved = {k: os.environ.pop(k, None) for k in ("ZM_RTMS_CLIENT", "ZM_RTMS_SECRET")}
+        try:
+            before = len(os.listdir("/proc/self/fd"))
+            for _ in range(100):
+                d = rtms.Client()
+                with self.assertRaises(EnvironmentError):
+                    d.join(meeting_uuid="m", rtms_stream_id="s", server_urls="ws://127.0.0.1:1")
+                d.leave()
+            self.assertLessEqual(len(os.listdir("/proc/self/fd")), before + 2)
+        finally:
+            for k, v in saved.items():
+                if v is not None:
+                    os.environ[k] = v
+        # A join the core refuses on the loop (this process already has the stream): True, said,
+        # and the client released, so a stop_on_empty loop still ends.
+        body = self.sim.meeting(duration=3)
+        first, second = rtms.Client(), rtms.Client()
+        got = []
+        first.on_join_confirm(lambda r: got.append(r))
+        first.join(body["payload"], client=CLIENT_ID, secret=CLIENT_SECRET)
+        self.assertTrue(wait_for(lambda: got, 10))
+        loop = rtms.EventLoop()
+        loop.add(second)
+        self.assertTrue(second.join(body["payload"], client=CLIENT_ID, secret=CLIENT_SECRET))
+        done = threading.Event()
+        threading.Thread(target=lambda: (loop.run(stop_on_empty=True), done.set()), daemon=True).start()
+        self.assertTrue(done.wait(10), "the loop kept a client whose join was refused")
+        self.assertFalse(second.is_allocated())
+        first.leave()
+
+    def test_a_client_joins_again_after_leave(self):
+        for explicit in (False, True):
+            c = rtms.Client()
+            confirms = []
+            c.on_join_confirm(lambda r: confirms.append(r))
+            loop = rtms.EventLoop().start() if explicit else None
+            if loop:
+                loop.add(c)
+            for n in (1, 2):
+                c.join(self.sim.meeting(duration=2)["payload"], client=CLIENT_ID, secret=CLIENT_SECRET)
+                self.assertTrue(wait_for(lambda: len(confirms) == n, 10), (explicit, confirms))
+                c.leave()
+            self.assertEqual(confirms, [0, 0])
+            if loop:
+                loop.stop()
 
     def test_parameter_defaults_and_checks_are_the_cores(self):
         # The defaults are Zoom's wrapper defaults, read from the core; the checks are rtms_config's.
@@ -302,7 +369,11 @@ class TestAgainstTheSimulator(unittest.TestCase):
         for setter, params, text in ((c.set_audio_params, rtms.AudioParams(content_type=3), "content_type 3"),
                                      (c.set_video_params, rtms.VideoParams(data_opt=9), "data_opt 9"),
                                      (c.set_deskshare_params, rtms.DeskshareParams(resolution=7), "resolution 7"),
-                                     (c.set_transcript_params, rtms.TranscriptParams(src_language=40), "src_language 40")):
+                                     (c.set_transcript_params, rtms.TranscriptParams(src_language=40), "src_language 40"),
+                                     # Fields must be set, as in Zoom's wrapper (rtms_config alone would default them).
+                                     (c.set_audio_params, rtms.AudioParams(codec=0), "codec 0 is not set"),
+                                     (c.set_video_params, rtms.VideoParams(fps=-1), "fps -1 is not set"),
+                                     (c.set_video_params, rtms.VideoParams(fps=2**32 + 5), "out of range")):
             with self.assertRaisesRegex(ValueError, text):
                 setter(params)
         c.leave()
