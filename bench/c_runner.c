@@ -3,7 +3,13 @@
  * wake-up costs O(ready), not O(K)), a callback that counts. Same options and JSON output as py_runner.py. Meetings are created
  * through the simulator's control API with curl-free plain sockets (HTTP/1.0 POST).
  *
- *   c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at>
+ *   c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at> [mode [drain-s]]
+ *
+ * mode: audio (the default: the audio bench plans), mix (a meeting's media: audio, video, screen
+ * share and transcript, held until every stream joined, then `seconds` of it; the runner then
+ * waits up to drain-s (10) for what the simulator said it would send), video (the video blast:
+ * `count` access units back to back on one video connection, also held until every stream
+ * joined). Every mode counts messages and bytes per kind ("kinds" in the JSON line).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -21,8 +27,12 @@
 
 #define MAXC 4096
 
-static int nclients, rate_mode;
+enum { MODE_AUDIO, MODE_MIX, MODE_VIDEO };
+static int nclients, rate_mode, mode;
 static long long counts[MAXC];
+/* Per kind (audio, video, deskshare, transcript): messages and payload bytes, every stream. */
+static const char *kind_names[4] = {"audio", "video", "deskshare", "transcript"};
+static long long kind_msgs[4], kind_bytes[4], kind_expected[4];
 static double firsts[MAXC], lasts[MAXC], max_gap;
 static double join_ms[MAXC], t_join[MAXC];
 static int joined_ok[MAXC], in_window;
@@ -38,22 +48,54 @@ static double now_s(void)
 
 static int index_of(struct rtms_csdk *sdk) { return (int)(intptr_t)rtms_get_user_data(sdk); }
 
-static void on_audio(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+/* One media message of `kind`: counted per kind; the mode's main kind (video in the video blast,
+ * audio otherwise) also counts per stream, with gaps and (paced) latency. */
+static void on_media(int kind, struct rtms_csdk *sdk, unsigned char *buf, int size)
 {
     int i = index_of(sdk);
-    double t = now_s();
-    (void)ts;
-    (void)md;
+    double t;
+    kind_msgs[kind]++;
+    kind_bytes[kind] += size;
+    if (kind != (mode == MODE_VIDEO ? 1 : 0)) return;
+    t = now_s();
     if (lasts[i] > 0 && in_window && t - lasts[i] > max_gap) max_gap = t - lasts[i];
     if (firsts[i] == 0) firsts[i] = t;
     lasts[i] = t;
     counts[i]++;
-    if (in_window && rate_mode && size >= 8 && nlat < caplat) {
+    if (in_window && (rate_mode || mode == MODE_MIX) && size >= 8 && nlat < caplat) {
         uint64_t us = 0;
         int b;
         for (b = 7; b >= 0; b--) us = us << 8 | buf[b];
         lat[nlat++] = t * 1e6 - (double)us;
     }
+}
+
+static void on_audio(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+{
+    (void)ts;
+    (void)md;
+    on_media(0, sdk, buf, size);
+}
+
+static void on_video(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+{
+    (void)ts;
+    (void)md;
+    on_media(1, sdk, buf, size);
+}
+
+static void on_ds(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+{
+    (void)ts;
+    (void)md;
+    on_media(2, sdk, buf, size);
+}
+
+static void on_transcript(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
+{
+    (void)ts;
+    (void)md;
+    on_media(3, sdk, buf, size);
 }
 
 static void on_join(struct rtms_csdk *sdk, int reason)
@@ -102,6 +144,24 @@ static int json_field(const char *s, const char *key, char *out, size_t cap)
     return 0;
 }
 
+/* The integer after "key": in s (the first occurrence), or -1. */
+static long long json_int(const char *s, const char *key)
+{
+    char pat[64];
+    const char *p;
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    if (!(p = strstr(s, pat))) return -1;
+    return atoll(p + strlen(pat));
+}
+
+static int all_expected_received(void)
+{
+    int k;
+    for (k = 0; k < 4; k++)
+        if (kind_msgs[k] < kind_expected[k]) return 0;
+    return 1;
+}
+
 static int cmp(const void *x, const void *y)
 {
     double a = *(const double *)x, b = *(const double *)y;
@@ -113,6 +173,14 @@ static double cpu_s(void)
     struct rusage r;
     getrusage(RUSAGE_SELF, &r);
     return r.ru_utime.tv_sec + r.ru_utime.tv_usec / 1e6 + r.ru_stime.tv_sec + r.ru_stime.tv_usec / 1e6;
+}
+
+/* Context switches of every thread of the process so far (voluntary: wake-ups; and forced). */
+static long long ctx_switches(void)
+{
+    struct rusage r;
+    getrusage(RUSAGE_SELF, &r);
+    return (long long)r.ru_nvcsw + r.ru_nivcsw;
 }
 
 static long rss_kb(void)
@@ -129,8 +197,9 @@ static long rss_kb(void)
 int main(int argc, char **argv)
 {
     char host[64], body[512], answer[8192], stream[MAXC][80], uuid[128], urls[256], path[160];
-    int port, count, size, rate, i, joined = 0;
-    double seconds, kill_at, w0, w1, c0, c1, first = 0, last = 0;
+    int port, count, size, rate, i, joined = 0, started = -1;
+    double seconds, kill_at, w0, w1, c0, c1, first = 0, last = 0, drain = 10, drained = -1;
+    long long bytes0 = 0, cs0 = 0, cs1 = 0;
     long long n0 = 0, n1 = 0, total = 0;
     struct rtms_csdk **sdk;
     struct epoll_event *evs;
@@ -138,10 +207,20 @@ int main(int argc, char **argv)
     struct rtms_csdk_ops ops;
     int killed = 0;
     double killed_at = 0;
-    if (argc != 8 || sscanf(argv[1], "%63[^:]:%d", host, &port) != 2) {
-        fprintf(stderr, "usage: c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at>\n");
+    if (argc < 8 || argc > 10 || sscanf(argv[1], "%63[^:]:%d", host, &port) != 2) {
+        fprintf(stderr, "usage: c_runner <sim host:port> <clients> <count> <size> <rate> <seconds> <kill-media-at> "
+                        "[audio|mix|video [drain-s]]\n");
         return 2;
     }
+    mode = argc < 9 || strcmp(argv[8], "audio") == 0 ? MODE_AUDIO
+           : strcmp(argv[8], "mix") == 0             ? MODE_MIX
+           : strcmp(argv[8], "video") == 0           ? MODE_VIDEO
+                                                     : -1;
+    if (mode < 0) {
+        fprintf(stderr, "c_runner: mode is audio, mix or video\n");
+        return 2;
+    }
+    if (argc > 9) drain = atof(argv[9]);
     nclients = atoi(argv[2]);
     count = atoi(argv[3]);
     size = atoi(argv[4]);
@@ -157,10 +236,20 @@ int main(int argc, char **argv)
     ep = epoll_create1(0);
     memset(&ops, 0, sizeof ops);
     ops.on_audio_data = on_audio;
+    ops.on_video_data = on_video;
+    ops.on_ds_data = on_ds;
+    ops.on_transcript_data = on_transcript;
     ops.on_join_confirm = on_join;
     for (i = 0; i < nclients; i++) {
-        snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"count\":%d,\"size\":%d,\"rate\":%d}}", count, size,
-                 rate);
+        if (mode == MODE_MIX)
+            snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"mix\":{\"seconds\":%g,\"hold\":true}}}",
+                     seconds);
+        else if (mode == MODE_VIDEO)
+            snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"kind\":\"video\",\"count\":%d,\"hold\":true}}",
+                     count);
+        else
+            snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"count\":%d,\"size\":%d,\"rate\":%d}}", count,
+                     size, rate);
         if (http_post(host, port, "/meetings", body, answer, sizeof answer) != 0 ||
             json_field(answer, "rtms_stream_id", stream[i], sizeof stream[i]) ||
             json_field(answer, "meeting_uuid", uuid, sizeof uuid) ||
@@ -171,7 +260,11 @@ int main(int argc, char **argv)
         sdk[i] = rtms_alloc();
         rtms_set_user_data(sdk[i], (void *)(intptr_t)i);
         rtms_set_callbacks(sdk[i], &ops);
-        rtms_config(sdk[i], NULL, SDK_AUDIO, 0);
+        rtms_config(sdk[i], NULL,
+                    mode == MODE_MIX     ? SDK_AUDIO | SDK_VIDEO | SDK_DESKSHARE | SDK_TRANSCRIPT
+                    : mode == MODE_VIDEO ? SDK_VIDEO
+                                         : SDK_AUDIO,
+                    0);
         t_join[i] = now_s();
         if (rtms_join(sdk[i], uuid, stream[i], "bench", urls, 0) != RTMS_SDK_OK) {
             fprintf(stderr, "c_runner: join %d: %s\n", i, rtms_last_error());
@@ -195,8 +288,21 @@ int main(int argc, char **argv)
         joined = 0;
         for (i = 0; i < nclients; i++) joined += joined_ok[i] != 0;
     }
+    if (mode != MODE_AUDIO) {
+        /* Every stream joined: the media starts now, on every stream at once. */
+        int k;
+        if (http_post(host, port, "/bench/start", "{}", answer, sizeof answer) != 0 ||
+            (started = (int)json_int(answer, "started")) < 0) {
+            fprintf(stderr, "c_runner: cannot start the media: %s\n", answer);
+            return 1;
+        }
+        for (k = 0; k < 4; k++)
+            kind_expected[k] = json_int(answer, kind_names[k]) > 0 ? json_int(answer, kind_names[k]) : 0;
+    }
     c0 = cpu_s();
+    cs0 = ctx_switches();
     w0 = now_s();
+    for (i = 0; i < 4; i++) bytes0 += kind_bytes[i];
     for (i = 0; i < nclients; i++) n0 += counts[i];
     in_window = 1;
     while (now_s() - w0 < seconds) {
@@ -218,7 +324,16 @@ int main(int argc, char **argv)
     }
     in_window = 0;
     c1 = cpu_s();
+    cs1 = ctx_switches();
     w1 = now_s();
+    if (mode == MODE_MIX) {
+        /* What is still in flight or queued: read it, up to `drain` seconds; the rest is missing. */
+        while (!all_expected_received() && now_s() - w1 < drain) {
+            nev = epoll_wait(ep, evs, nclients, 100);
+            for (i = 0; i < nev; i++) rtms_poll_ex(sdk[evs[i].data.u32], 0, 0);
+        }
+        drained = all_expected_received() ? now_s() - w1 : -1;
+    }
     /* A stream that never came back counts its silence up to the end of the window. */
     for (i = 0; i < nclients && killed; i++)
         if (lasts[i] > 0 && w1 - lasts[i] > max_gap) max_gap = w1 - lasts[i];
@@ -253,11 +368,32 @@ int main(int argc, char **argv)
                "\"cpu_pct\":%.2f,\"cpu_us_per_msg\":%s%.3f,\"rss_kb\":%ld,\"join_ms\":%.2f",
                nclients, ok, n1 - n0, total, msgs, c1 - c0, w1 - w0, 100 * (c1 - c0) / (w1 - w0), "",
                n1 - n0 > 0 ? 1e6 * (c1 - c0) / (double)(n1 - n0) : 0.0, rss, ok ? jm[ok / 2] : -1.0);
-        if (rate_mode && nlat)
+        if ((rate_mode || mode == MODE_MIX) && nlat)
             printf(",\"lat_ms\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f}", lat[nlat / 2] / 1000,
                    lat[(size_t)(nlat * 0.99)] / 1000, lat[nlat - 1] / 1000);
         if (rate_mode) printf(",\"expected\":%.0f", (double)rate * nclients * (w1 - w0));
         printf(",\"dropped\":%llu,\"read_pauses\":%llu", dropped, pauses);
+        {
+            int k;
+            long long b1 = 0;
+            for (k = 0; k < 4; k++) b1 += kind_bytes[k];
+            printf(",\"mode\":\"%s\",\"kinds\":{", mode == MODE_MIX ? "mix" : mode == MODE_VIDEO ? "video" : "audio");
+            for (k = 0; k < 4; k++)
+                printf("%s\"%s\":{\"msgs\":%lld,\"bytes\":%lld}", k ? "," : "", kind_names[k], kind_msgs[k],
+                       kind_bytes[k]);
+            printf("},\"window_bytes\":%lld", b1 - bytes0);
+            if (mode != MODE_AUDIO) printf(",\"ctx_switches\":%lld", cs1 - cs0);
+            if (mode == MODE_VIDEO) {
+                double mb = kind_bytes[1] / 1e6, wmb = (b1 - bytes0) / 1e6;
+                printf(",\"mb_per_s\":%.2f,\"cpu_us_per_mb\":%.1f", span > 0 ? mb / span : 0.0,
+                       wmb > 0 ? 1e6 * (c1 - c0) / wmb : 0.0);
+            }
+            if (mode == MODE_MIX) {
+                printf(",\"started\":%d,\"expected_kinds\":{", started);
+                for (k = 0; k < 4; k++) printf("%s\"%s\":%lld", k ? "," : "", kind_names[k], kind_expected[k]);
+                printf("},\"drain_s\":%.3f", drained);
+            }
+        }
         if (kill_at >= 0) {
             int back = 0;
             for (i = 0; i < nclients; i++) back += killed && lasts[i] > killed_at && w1 - lasts[i] < 0.5;

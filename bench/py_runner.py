@@ -1,11 +1,17 @@
 """Bench runner for Python: drives `import rtms` (Zoom's rtms 1.1.0 or OpenRTMS's binding, the
 same API) the way an application does: K clients on one rtms.EventLoop thread, a callback that
-counts. Prints one JSON object with what it measured."""
+counts. Prints one JSON object with what it measured.
+
+--mode audio (the audio bench plans), mix (a meeting's audio, video, screen share and transcript,
+held until every stream joined, `--seconds` of it, then up to `--drain` s to receive what the
+simulator said it would send) or video (`--count` video access units back to back, also held until
+every stream joined); every mode counts messages and bytes per kind."""
 
 import argparse
 import faulthandler
 import json
 import os
+import resource
 import sys
 import threading
 import time
@@ -20,6 +26,8 @@ ap.add_argument("--rate", type=int, default=0, help="messages/s per stream; 0 = 
 ap.add_argument("--seconds", type=float, default=10, help="measurement window (after all joined)")
 ap.add_argument("--kill-media-at", type=float, default=-1, help="abort each audio connection this far into the window")
 ap.add_argument("--poll-interval", type=float, default=0.01)
+ap.add_argument("--mode", choices=("audio", "mix", "video"), default="audio")
+ap.add_argument("--drain", type=float, default=10, help="mix: seconds to wait after the window for what is in flight")
 a = ap.parse_args()
 
 import rtms  # noqa: E402  (whichever is installed)
@@ -49,31 +57,59 @@ first = [None] * a.clients
 last = [None] * a.clients
 max_gap = [0.0] * a.clients
 in_window = [False]
+KINDS = ("audio", "video", "deskshare", "transcript")
+kind_msgs = dict.fromkeys(KINDS, 0)
+kind_bytes = dict.fromkeys(KINDS, 0)
+LATENCY = a.rate > 0 or a.mode == "mix"
 
 
-def on_audio(i):
+def on_kind(kind):
+    def cb(data, size, ts, md):
+        with lock:
+            kind_msgs[kind] += 1
+            kind_bytes[kind] += size
+    return cb
+
+
+def on_audio(i, kind="audio"):
+    """The mode's main kind (video in the video blast, audio otherwise): counted per stream too,
+    with gaps and (paced, mix) latency."""
     def cb(data, size, ts, md):
         now = time.time()
         with lock:
+            kind_msgs[kind] += 1
+            kind_bytes[kind] += size
             if last[i] is not None and in_window[0]:
                 max_gap[i] = max(max_gap[i], now - last[i])
             if first[i] is None:
                 first[i] = now
             last[i] = now
             count[i] += 1
-            if in_window[0] and a.rate > 0 and len(lat_us) < 2_000_000:
+            if in_window[0] and LATENCY and len(lat_us) < 2_000_000:
                 lat_us.append(now * 1e6 - int.from_bytes(data[:8], "little"))
     return cb
 
 
 loop = rtms.EventLoop(poll_interval=a.poll_interval, name="bench")
-bodies = [control("POST", "/meetings", {"duration": 3600, "bench": {"count": a.count, "size": a.size, "rate": a.rate}})
-          for _ in range(a.clients)]
+if a.mode == "mix":
+    plan = {"mix": {"seconds": a.seconds, "hold": True}}
+elif a.mode == "video":
+    plan = {"kind": "video", "count": a.count, "hold": True}
+else:
+    plan = {"count": a.count, "size": a.size, "rate": a.rate}
+bodies = [control("POST", "/meetings", {"duration": 3600, "bench": plan}) for _ in range(a.clients)]
 t_join = []
 clients = []
 for i, body in enumerate(bodies):
     c = rtms.Client()
-    c.on_audio_data(on_audio(i))
+    if a.mode == "video":
+        c.on_video_data(on_audio(i, "video"))
+    else:
+        c.on_audio_data(on_audio(i))
+    if a.mode == "mix":
+        c.on_video_data(on_kind("video"))
+        c.on_deskshare_data(on_kind("deskshare"))
+        c.on_transcript_data(on_kind("transcript"))
     c.on_join_confirm(lambda r, i=i: joined_ms.__setitem__(i, (time.time() - t_join[i]) * 1000 if r == 0 else -1))
     loop.add(c)
     t_join.append(time.time())
@@ -87,7 +123,19 @@ while any(j is None for j in joined_ms) and time.time() < deadline:
     time.sleep(0.01)
 joined = [j for j in joined_ms if j is not None and j >= 0]
 
-c0, w0, n0 = os.times(), time.time(), sum(count)
+expected_kinds, started = None, None
+if a.mode != "audio":
+    # Every stream joined: the media starts now, on every stream at once.
+    r = control("POST", "/bench/start", {})
+    started, expected_kinds = r["started"], r["expected"]
+def ctx_switches():
+    """Context switches of every thread of the process so far (voluntary: wake-ups; and forced)."""
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_nvcsw + ru.ru_nivcsw
+
+
+c0, w0, n0, cs0 = os.times(), time.time(), sum(count), ctx_switches()
+bytes0 = sum(kind_bytes.values())
 in_window[0] = True
 killed_at = None
 if a.count == 0 and a.kill_media_at < 0:
@@ -100,8 +148,18 @@ while time.time() - w0 < a.seconds:
     if a.count > 0 and sum(count) >= a.count * a.clients:
         break
     time.sleep(0.02)
-c1, w1, n1 = os.times(), time.time(), sum(count)
+c1, w1, n1, cs1 = os.times(), time.time(), sum(count), ctx_switches()
 in_window[0] = False
+window_bytes = sum(kind_bytes.values()) - bytes0
+drained = None
+if a.mode == "mix":
+    # What is still in flight or queued: read it, up to --drain seconds; the rest is missing.
+    def all_in():
+        with lock:
+            return all(kind_msgs[k] >= expected_kinds.get(k, 0) for k in KINDS)
+    while not all_in() and time.time() - w1 < a.drain:
+        time.sleep(0.02)
+    drained = time.time() - w1 if all_in() else -1
 with lock:
     # A stream that never came back counts its silence up to the end of the window.
     for i in range(a.clients):
@@ -112,6 +170,7 @@ rss = rss_kb()
 cpu = (c1.user - c0.user) + (c1.system - c0.system)
 wall = w1 - w0
 delivered = n1 - n0
+span = 0
 if a.count > 0:
     firsts = [f for f in first if f is not None]
     lasts = [l for l in last if l is not None]
@@ -137,6 +196,11 @@ print(json.dumps({
     "recovered": sum(1 for i in range(a.clients) if killed_at is not None and last[i] is not None and last[i] > killed_at
                      and w1 - last[i] < 0.5) if a.kill_media_at >= 0 else None,
     "rss_kb": rss,
+    "mode": a.mode, "kinds": {k: {"msgs": kind_msgs[k], "bytes": kind_bytes[k]} for k in KINDS}, "window_bytes": window_bytes,
+    **({"ctx_switches": cs1 - cs0} if a.mode != "audio" else {}),
+    **({"mb_per_s": kind_bytes["video"] / 1e6 / span if span > 0 else 0,
+        "cpu_us_per_mb": 1e6 * cpu / (window_bytes / 1e6) if window_bytes else None} if a.mode == "video" else {}),
+    **({"started": started, "expected_kinds": expected_kinds, "drain_s": drained} if a.mode == "mix" else {}),
 }))
 sys.stdout.flush()
 

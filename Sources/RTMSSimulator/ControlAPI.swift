@@ -46,6 +46,25 @@ extension Simulator {
                 m.bench = BenchPlan(
                     count: Int(b["count"]?.intValue ?? 0), size: Int(b["size"]?.intValue ?? 640),
                     rate: Int(b["rate"]?.intValue ?? 0))
+                m.bench?.hold = b["hold"]?.boolValue ?? false
+                if let k = b["kind"]?.stringValue {
+                    guard let kind = BenchKind(rawValue: k) else { return (.badRequest, .object(["error": .string("bench kind is audio or video")])) }
+                    m.bench?.kind = kind
+                }
+                if let x = b["mix"]?.objectValue {
+                    var mix = BenchMix()
+                    if let v = x["seconds"]?.doubleValue { mix.seconds = v }
+                    mix.hold = x["hold"]?.boolValue ?? m.bench?.hold ?? false
+                    if let v = x["audio_rate"]?.intValue { mix.audioRate = Int(v) }
+                    if let v = x["audio_size"]?.intValue { mix.audioSize = Int(v) }
+                    if let v = x["video_fps"]?.intValue { mix.videoFPS = Int(v) }
+                    if let v = x["deskshare_fps"]?.intValue { mix.deskshareFPS = Int(v) }
+                    if let v = x["transcript_ms"]?.intValue { mix.transcriptMs = Int(v) }
+                    guard mix.seconds >= 0, [mix.audioRate, mix.videoFPS, mix.deskshareFPS, mix.transcriptMs].allSatisfy({ $0 >= 0 }),
+                        mix.audioRate <= 1000, mix.videoFPS <= 1000, mix.deskshareFPS <= 1000
+                    else { return (.badRequest, .object(["error": .string("bench mix: seconds and rates are >= 0, rates at most 1000 a second")])) }
+                    m.bench?.mix = mix
+                }
             }
             for step in o["chaos"]?.arrayValue ?? [] {
                 guard let at = step["at_ms"]?.intValue,
@@ -99,6 +118,10 @@ extension Simulator {
                 let n = s.chaos(o["connection"]?.stringValue ?? "signaling", action)
                 return (n > 0 ? .ok : .conflict, .object(["connections": .int(Int64(n))]))
             }
+        case (.POST, "bench", 2) where parts[1] == "start":
+            return (.ok, startHeldBench())
+        case (.GET, "bench", 1):
+            return (.ok, benchReport)
         case (.GET, "chaos", 1):
             return (.ok, .object(["faults": .array(chaosEvents)]))
         case (.POST, "chaos", 1):

@@ -77,6 +77,11 @@ public final class Simulator: @unchecked Sendable {
     /// Paced bench streams and the one ticker that serves them (loop-confined).
     var pacedBench: [(stream: SimStream, size: Int)] = []
     var pacedTicker: RepeatedTask?
+    /// Meeting-mix bench streams on that ticker, mixes and video blasts waiting for POST
+    /// /bench/start, and what the mix and the video blast sent (Bench.swift).
+    var mixBench: [SimStream] = []
+    var heldBench: [SimStream] = []
+    var benchTotals = BenchTotals()
     public private(set) var port = 0
     public private(set) var generatedTLS: GeneratedTLS?
     private let onStartedLock = NIOLock()

@@ -38,7 +38,8 @@ public struct MeetingOptions: Sendable {
     public var mediaReconnectWindowMs: Int = 30_000
     /// Instead of the scripted meeting: audio only, `count` messages (0 = no end) of `size` bytes,
     /// as fast as possible (`rate` 0) or `rate` a second. Each payload starts with the send time
-    /// in microseconds since the epoch (little endian), for latency measurements.
+    /// in microseconds since the epoch (little endian), for latency measurements. Or video access
+    /// units back to back (`kind` .video), or a meeting's media mix (`mix`): Bench.swift.
     public var bench: BenchPlan? = nil
     /// Faults at fixed times after the stream starts (deterministic chaos, for parity tests).
     public var chaosPlan: [(atMs: Int, connection: String, action: Simulator.ChaosAction)] = []
@@ -529,6 +530,8 @@ final class SimStream {
     var benchNextUs: UInt64 = 0
     var benchPeriodUs: UInt64 = 0
     var benchTotal = 0
+    /// The meeting mix's clock and counters (Bench.swift).
+    var benchMedia = BenchMediaState()
 
     func startTickers() {
         // Audio.
