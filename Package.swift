@@ -79,6 +79,14 @@ let package = Package(
             ]),
         // The main job: streams to files (WAV, WebVTT, JSON lines, H.264/JPEG, summary.json).
         .target(name: "RTMSRecord", dependencies: ["RTMSClient", "RTMSProtocol", "RTMSSession"]),
+        // The live view (`rtms record --live`, `rtms serve --live`, `rtms demo`): a page and its
+        // Server-Sent Events on the webhook port, fed by the recorder's events.
+        .target(
+            name: "RTMSLive",
+            dependencies: [
+                "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSWebhook",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         // A fleet of `rtms serve` nodes on PostgreSQL: durable intake, one owner per stream (leases), takeover.
         .target(
             name: "RTMSFleet",
@@ -144,7 +152,7 @@ let package = Package(
             name: "rtms",
             dependencies: [
                 "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RTMSLive", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(
@@ -155,6 +163,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(name: "RTMSSessionTests", dependencies: ["RTMSSession", "RTMSProtocol"]),
+        .testTarget(
+            name: "RTMSLiveTests",
+            dependencies: [
+                "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]),
         .testTarget(name: "OpenRTMSKitTests", dependencies: ["OpenRTMSKit", "RTMSSimulator"]),
         .testTarget(
             name: "RTMSFleetTests",

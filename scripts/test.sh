@@ -11,7 +11,8 @@
 #      installed package (py.typed shipped), and on the examples' Python blocks.
 #   4. The Node binding: the N-API addon built with cc, node --test against the simulator; then
 #      cross-language parity (Tests/parity): the same session and webhooks through C, Python, Node;
-#      every code block of examples/*.md run against the simulator (Tests/docs); examples/swift
+#      every code block of examples/*.md run against the simulator (Tests/docs); the live view
+#      (rtms record --live) in headless Chromium during a meeting with chaos (Tests/live); examples/swift
 #      built and its bot run against the simulator (Tests/examples).
 #   5. Zoom's official client (PyPI rtms==1.1.0) against the simulator.
 #   5b. The packages (scripts/package.sh: the manylinux wheel and the npm tarball with the shipping
@@ -19,7 +20,7 @@
 #      joining the simulator (Tests/packaging/run.py); `pip install ./bindings/python` building
 #      the library with Swift (quick: the release build of step 2 is reused).
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included.
-# Installs what it needs: cmake, pkg-config, clang-format, valgrind, postgresql and libopus0 (apt-get), rtms==1.1.0 (a private venv),
+# Installs what it needs: cmake, pkg-config, clang-format, valgrind, postgresql, libopus0 and chromium (apt-get), rtms==1.1.0 (a private venv),
 # mypy (the binding's venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips steps 5 and 5b, the official client in step 6 and the pip installs of
 # step 3 (they need PyPI; the type check then runs only if python3 has mypy).
@@ -35,6 +36,8 @@ for tool in cmake pkg-config clang-format valgrind; do command -v "$tool" >/dev/
 bash "$root/scripts/pg-test.sh" bindir >/dev/null 2>&1 || need+=(postgresql)
 # The simulator encodes Opus audio with libopus, loaded at run time (silence without it).
 python3 -c 'import ctypes; ctypes.CDLL("libopus.so.0")' >/dev/null 2>&1 || need+=(libopus0)
+# The live view's test loads the page in a real browser (Tests/live/run.py).
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   step "installing ${need[*]} (apt-get)"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -175,6 +178,9 @@ RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" 
 
 step "Every code block of examples/python.md and examples/node.md against the simulator"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" PYTHONPATH="$root/bindings/python" python3 "$root/Tests/docs/run_examples.py"
+
+step "The live view in headless Chromium: rtms record --live during a meeting with chaos, the page's DOM and a screenshot (Tests/live)"
+python3 "$root/Tests/live/run.py" "$bin/rtms" "$bin/rtms-sim"
 
 step "examples/swift: a package using OpenRTMSKit by path, built, its bot run against the simulator"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bin/rtms-sim" python3 "$root/Tests/examples/swift_bot.py"

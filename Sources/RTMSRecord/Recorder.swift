@@ -27,6 +27,8 @@ public struct RecordSettings: Sendable {
 public final class Recorder {
     public let settings: RecordSettings
     public private(set) var sessions: [(client: RTMSClient, recorder: StreamRecorder)] = []
+    /// Called with each stream's recorder before its join starts (to set its `observer`).
+    public var onNewStream: ((StreamRecorder) -> Void)?
 
     public init(settings: RecordSettings) { self.settings = settings }
 
@@ -36,6 +38,7 @@ public final class Recorder {
     public func record(_ start: StreamStart, directory: String? = nil) throws -> StreamRecorder {
         let dir = directory ?? settings.outputDirectory + "/" + StreamRecorder.safeName(start.streamID)
         let rec = try StreamRecorder(directory: dir, streamID: start.streamID, instanceID: start.instanceID, format: settings.format)
+        onNewStream?(rec)
         let client = RTMSClient()
         var cfg = client.config
         cfg.clientID = settings.clientID ?? cfg.clientID

@@ -52,6 +52,8 @@ public final class StreamRecorder {
     private var leaveText = ""
     private var finalized = false
     private var lastSync = nowMilliseconds()
+    /// Also given every event this recorder takes (after writing it): the live view's model.
+    public var observer: ((ClientEventItem) -> Void)?
 
     public init(directory: String, streamID: String, instanceID: String, format: RecordFormat = RecordFormat()) throws {
         self.directory = directory
@@ -99,6 +101,7 @@ public final class StreamRecorder {
         case .media(let m): media(m)
         case .control(let ev): control(ev)
         }
+        observer?(item)
         let now = nowMilliseconds()
         if now - lastSync > 1000 {
             lastSync = now

@@ -8,6 +8,11 @@
 // closes the oldest idle one (else the oldest still sending its request), so a real request
 // always finds room; accept() failing for lack of descriptors (EMFILE, ENFILE) closes idle
 // connections and pauses accepting briefly instead of spinning. Everything cut is counted.
+//
+// An embedder may answer a GET with a response that stays open (WebhookServerHooks.streamRequest:
+// the live view's Server-Sent Events): that connection leaves the deadlines and the eviction, and
+// its body is pushed from any thread through a bounded buffer that drops (and counts) rather than
+// waits.
 
 import NIOConcurrencyHelpers
 import NIOCore
@@ -40,7 +45,85 @@ public struct WebhookServerHooks: Sendable {
     /// failed future is answered 503. A hook that can fail wants the endpoint's in-memory dedupe
     /// off (`dedupeCapacity = 0`): a delivery answered 503 must not be remembered as seen.
     public var deliver: (@Sendable (WebhookDelivery, EventLoop) -> EventLoopFuture<WebhookReply>)?
+    /// Asked first for every GET (never for a webhook POST): a response that stays open, e.g.
+    /// Server-Sent Events (`rtms record --live`). The server answers 200 with the content type and
+    /// no length, takes the connection out of its deadlines and eviction, and hands `start` a
+    /// writer that any thread may push to until either side closes. nil: asked no further.
+    public var streamRequest: (@Sendable (_ method: String, _ uri: String) -> WebhookStreamAnswer?)?
     public init() {}
+}
+
+/// How a streamed response starts (`WebhookServerHooks.streamRequest`).
+public struct WebhookStreamAnswer: Sendable {
+    public var contentType: String
+    /// Bytes pushed but not yet written to the socket, at most: a push past it is dropped and
+    /// counted, so a slow reader never blocks the pusher nor grows memory without limit.
+    public var bufferLimitBytes: Int
+    /// Called on the connection's event loop once the head is on its way.
+    public var start: @Sendable (WebhookStreamWriter) -> Void
+    public init(contentType: String, bufferLimitBytes: Int = 1 << 20, start: @escaping @Sendable (WebhookStreamWriter) -> Void) {
+        self.contentType = contentType
+        self.bufferLimitBytes = bufferLimitBytes
+        self.start = start
+    }
+}
+
+/// The body of a streamed response. `send` never blocks: it queues the bytes on the connection's
+/// event loop, or drops them (counted) when the bytes not yet written would pass the limit.
+public final class WebhookStreamWriter: @unchecked Sendable {
+    private let channel: Channel
+    public let bufferLimitBytes: Int
+    private let lock = NIOLock()
+    private var pending = 0
+    private var closed = false
+    private var sentCount = 0
+    private var droppedCount = 0
+
+    init(channel: Channel, bufferLimitBytes: Int) {
+        self.channel = channel
+        self.bufferLimitBytes = max(1, bufferLimitBytes)
+        channel.closeFuture.whenComplete { [weak self] _ in self?.markClosed() }
+    }
+
+    private func markClosed() { lock.withLock { closed = true } }
+
+    /// Queues `bytes`; false when the connection is closed or they were dropped (`dropped`).
+    @discardableResult
+    public func send(_ bytes: [UInt8]) -> Bool {
+        let n = bytes.count
+        let ok: Bool = lock.withLock {
+            if closed { return false }
+            if pending + n > bufferLimitBytes {
+                droppedCount += 1
+                return false
+            }
+            pending += n
+            sentCount += 1
+            return true
+        }
+        guard ok else { return false }
+        var buf = channel.allocator.buffer(capacity: n)
+        buf.writeBytes(bytes)
+        // Written or failed (the connection went away): either way the bytes are no longer held.
+        channel.writeAndFlush(HTTPServerResponsePart.body(.byteBuffer(buf))).whenComplete { _ in
+            self.lock.withLock { self.pending -= n }
+        }
+        return true
+    }
+
+    /// Pushes accepted (queued) so far.
+    public var sent: Int { lock.withLock { sentCount } }
+    /// Pushes dropped because the reader was too slow.
+    public var dropped: Int { lock.withLock { droppedCount } }
+    /// Bytes queued and not yet written.
+    public var pendingBytes: Int { lock.withLock { pending } }
+    public var isClosed: Bool { lock.withLock { closed } }
+
+    /// Ends the response and closes the connection.
+    public func close() {
+        let channel = self.channel
+        channel.writeAndFlush(HTTPServerResponsePart.end(nil)).whenComplete { _ in channel.close(promise: nil) }
+    }
 }
 
 public final class WebhookServer: @unchecked Sendable {
@@ -359,6 +442,15 @@ final class WebhookConnection: @unchecked Sendable {
         }
     }
 
+    /// The answer streams (`WebhookServerHooks.streamRequest`): no more deadlines, never evicted
+    /// (it counts toward the cap, so the embedder bounds its streams).
+    func streaming() {
+        enter(.answering)
+        done = true
+        timer?.cancel()
+        timer = nil
+    }
+
     func closed() {
         done = true
         timer?.cancel()
@@ -438,6 +530,8 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
     private var body: [UInt8] = []
     /// The request already has its answer (404/413); the rest of it is ignored.
     private var answered = false
+    /// The connection carries a streamed response: whatever the client sends now is ignored.
+    private var streaming = false
 
     init(endpoint: WebhookEndpoint, connection: WebhookConnection, hooks: WebhookServerHooks = WebhookServerHooks()) {
         self.endpoint = endpoint
@@ -446,6 +540,7 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if streaming { return }
         switch unwrapInboundIn(data) {
         case .head(let h):
             head = h
@@ -453,7 +548,9 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
             answered = false
             connection.headReceived()
             let length = h.headers.first(name: "content-length").flatMap { Int($0) }
-            if let other = hooks.otherRequest, h.method != .POST || !WebhookIntake(settings: endpoint.settings).pathMatches(h.uri),
+            if h.method == .GET, let stream = hooks.streamRequest, let answer = stream(h.method.rawValue, h.uri) {
+                startStream(context, answer, version: h.version)
+            } else if let other = hooks.otherRequest, h.method != .POST || !WebhookIntake(settings: endpoint.settings).pathMatches(h.uri),
                 let (reply, type) = other(h.method.rawValue, h.uri)
             {
                 answered = true
@@ -503,6 +600,20 @@ final class WebhookHTTPHandler: ChannelInboundHandler {
                 endpoint.finish(decision)
                 if !close { connection.answered() }
             }
+        }
+    }
+
+    private func startStream(_ context: ChannelHandlerContext, _ answer: WebhookStreamAnswer, version: HTTPVersion) {
+        streaming = true
+        answered = true
+        connection.streaming()
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: answer.contentType)
+        headers.add(name: "Cache-Control", value: "no-cache")
+        // No length: HTTP/1.1 gets chunked encoding, HTTP/1.0 a body that ends with the connection.
+        let writer = WebhookStreamWriter(channel: context.channel, bufferLimitBytes: answer.bufferLimitBytes)
+        context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: version, status: .ok, headers: headers)))).whenComplete { result in
+            if case .success = result { answer.start(writer) }
         }
     }
 

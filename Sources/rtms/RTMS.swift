@@ -4,6 +4,7 @@
 import ArgumentParser
 import Dispatch
 import RTMSClient
+import RTMSLive
 import RTMSProtocol
 import RTMSRecord
 import RTMSSession
@@ -27,6 +28,7 @@ struct RTMS: ParsableCommand {
               rtms demo                       a 20 s scripted meeting on the embedded simulator, recorded to ./rtms-recordings
               rtms demo --duration 60 --tls   the same over wss:// with a generated certificate
               rtms record                     receive Zoom's webhooks on ZM_RTMS_PORT (8080) and record every stream started
+              rtms record --live              the same, and a live view of every stream at http://HOST:8080/live
               rtms record --payload '{"meeting_uuid":"…","rtms_stream_id":"…","server_urls":"wss://…"}' --out meeting1
                                               record one stream
               rtms sim --print-started --ca-out ca.pem
@@ -48,6 +50,11 @@ struct Demo: ParsableCommand {
             The simulator posts its rtms_started webhook to the core's webhook intake; the recorder joins
             the stream and writes WAV, WebVTT, JSON lines, video and a summary under --out. Prints the
             live transcript, a status line per second, and where the files are.
+
+            The live view is served on the intake's port while the demo runs: open the
+            URL printed at start (participants, who speaks, audio levels, the transcript,
+            the latest video frame, reconnects and gaps). --live-linger keeps it up a
+            while after the meeting, for a person to look.
             """)
 
     @Option(help: "Meeting length in seconds.") var duration: Double = 20
@@ -57,15 +64,20 @@ struct Demo: ParsableCommand {
     @Flag(help: "Use wss:// with a generated certificate (verified against the generated CA).") var tls = false
     @Flag(help: "Receive everything on one unified connection (media type 32) instead of one per kind.") var unified = false
     @Flag(help: "No status line, only transcript and events.") var quiet = false
+    @Option(help: "Keep the live view up this many seconds after the meeting ends (Ctrl-C ends it sooner).") var liveLinger: Double = 0
 
     func run() throws {
-        // The core's webhook intake, on a free port, signed with a per-run secret.
+        // The core's webhook intake, on a free port, signed with a per-run secret; the live view on
+        // the same port (loopback only).
         var ws = WebhookSettings()
         ws.host = "127.0.0.1"
         ws.port = 0
         ws.path = "/webhook"
         ws.secretToken = "demo-webhook-\(seed)"
-        let intake = try WebhookServer(settings: ws)
+        let live = LiveHub()
+        var hooks = WebhookServerHooks()
+        live.install(into: &hooks)
+        let intake = try WebhookServer(endpoint: WebhookEndpoint(settings: ws), hooks: hooks)
         defer { intake.stop() }
 
         var cfg = SimulatorConfig()
@@ -93,6 +105,7 @@ struct Demo: ParsableCommand {
             if let caFile { unlink(caFile) }
         }
         say("simulator: \(sim.signalingURL); webhooks to the core's intake on port \(intake.port)")
+        live.announce(on: intake, listening: ws)
         sim.createMeeting()
 
         var rs = RecordSettings()
@@ -102,6 +115,7 @@ struct Demo: ParsableCommand {
         rs.caPath = caFile
         if unified { rs.mediaTypes = MediaMask.all.rawValue }
         let recorder = Recorder(settings: rs)
+        live.attach(to: recorder)
         guard case .started(let d) = intake.inbox.waitStarted(streamID: nil, milliseconds: 10_000),
             let start = try? StreamStart(payload: d.object)
         else {
@@ -111,8 +125,16 @@ struct Demo: ParsableCommand {
         let rec = try recorder.record(start)
         let exit = try runRecorder(
             recorder, intake: intake, quiet: quiet, deadline: nowMilliseconds() + Int64(duration * 1000) + 30_000,
-            stopWhenIdle: true, echo: true)
+            stopWhenIdle: true, echo: true, live: live)
         say("recorded to \(rec.directory)/: \(listing(rec.directory))")
+        if liveLinger > 0 && !stopRequested {
+            say("live view stays up for \(liveLinger) s (Ctrl-C ends it)")
+            let end = nowMilliseconds() + Int64(liveLinger * 1000)
+            while !stopRequested && nowMilliseconds() < end {
+                live.tick()
+                usleep(100_000)
+            }
+        }
         if exit != 0 { throw ExitCode(exit) }
     }
 }
@@ -121,7 +143,7 @@ struct Demo: ParsableCommand {
 /// streams, prints a status line, finalizes everything on SIGINT/SIGTERM or when done.
 func runRecorder(
     _ recorder: Recorder, intake: WebhookServer?, quiet: Bool, deadline: Int64, stopWhenIdle: Bool,
-    echo: Bool
+    echo: Bool, live: LiveHub? = nil
 ) throws -> Int32 {
     installStopSignals()
     var lastStatus = nowMilliseconds()
@@ -135,11 +157,15 @@ func runRecorder(
                 do {
                     let r = try recorder.record(start)
                     say("recording stream \(start.streamID) to \(r.directory)/")
-                } catch { say("! \(error)") }
+                } catch {
+                    say("! \(error)")
+                    live?.markEnded(streamID: start.streamID, note: "\(error)")
+                }
             }
         }
         let before = recorder.sessions.map { $0.recorder.ended }
         recorder.poll(waitMs: 200, extraFD: intake?.inbox.wakeFD ?? -1)
+        live?.tick()
         for (i, s) in recorder.sessions.enumerated() where s.recorder.ended && !(i < before.count && before[i]) {
             let summary = s.recorder.summary(nil)
             let end = summary["end"]
@@ -160,6 +186,10 @@ func runRecorder(
     Console.shared.endStatus()
     if stopRequested { say("stopping: finalizing every file") }
     let summaries = recorder.finish()
+    if let live {
+        for s in recorder.sessions { live.markEnded(streamID: s.recorder.streamID, note: stopRequested ? "recording stopped" : "recording closed") }
+        live.tick()
+    }
     for s in summaries {
         let m = s["media"]
         say(
@@ -224,8 +254,15 @@ struct Record: ParsableCommand {
             ZM_RTMS_CERT/ZM_RTMS_KEY, signatures checked with ZM_RTMS_WEBHOOK_SECRET) and records every
             stream an rtms_started announces, until SIGINT. Every file is valid when it stops.
 
+            --live serves a live view on the same port, a page at /live (--live-path):
+            every stream's participants, who speaks, audio levels, the transcript, the
+            latest frame, reconnects and gaps, updated by Server-Sent Events. Off by
+            default: the webhook port is usually reachable from the internet;
+            --live-token (RTMS_LIVE_TOKEN) makes the page ask for ?token=. See docs/live.md.
+
             Examples:
               ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms record --out recordings
+              rtms record --live --live-token "$(openssl rand -hex 16)"     (open the URL it prints)
               rtms record --payload "$(cat started.json)" --duration 600
               rtms record --audio-codec opus --channels 2     Ogg Opus per participant (48 kHz), as received
             """)
@@ -247,6 +284,7 @@ struct Record: ParsableCommand {
     @Option(help: "CA file for wss:// [ZM_RTMS_CA].") var ca: String?
     @Option(help: "Stop after this many seconds (0 = until SIGINT, or when the given stream ends).") var duration: Double = 0
     @Flag(help: "No status line.") var quiet = false
+    @OptionGroup var liveOptions: LiveOptions
 
     func validate() throws {
         guard [8000, 16_000, 32_000, 48_000].contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000, 16000, 32000 or 48000") }
@@ -268,6 +306,8 @@ struct Record: ParsableCommand {
         }
         rs.mediaTypes = mask
         let recorder = Recorder(settings: rs)
+        let live = liveOptions.hub()
+        live?.attach(to: recorder)
         var start: StreamStart? = nil
         if let payload {
             guard let o = (try? JSON.parse(payload))?.objectValue, let s = try? StreamStart(payload: o) else {
@@ -280,21 +320,34 @@ struct Record: ParsableCommand {
             throw ValidationError("give all of --meeting-uuid, --stream-id and --server-urls, or --payload")
         }
         var intake: WebhookServer? = nil
+        var ws = WebhookSettings.fromEnvironment()
+        if let port { ws.port = port }
+        if let path { ws.path = path }
+        var hooks = WebhookServerHooks()
+        live?.install(into: &hooks)
+        // With --payload there is no intake; --live still listens on the webhook port, for the page
+        // only (webhooks posted there are answered but not acted on).
+        var pageServer: WebhookServer? = nil
         if let start {
+            if let live {
+                pageServer = try WebhookServer(endpoint: WebhookEndpoint(settings: ws), hooks: hooks)
+                live.announce(on: pageServer!, listening: ws)
+            }
             let r = try recorder.record(start)
             say("recording stream \(start.streamID) to \(r.directory)/")
         } else {
-            var ws = WebhookSettings.fromEnvironment()
-            if let port { ws.port = port }
-            if let path { ws.path = path }
-            intake = try WebhookServer(settings: ws)
+            intake = try WebhookServer(endpoint: WebhookEndpoint(settings: ws), hooks: hooks)
             say(
                 "waiting for rtms_started webhooks on port \(intake!.port) path \(ws.path)\(ws.secretToken == nil ? " (signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set)" : ""); Ctrl-C stops and finalizes"
             )
+            live?.announce(on: intake!, listening: ws)
         }
-        defer { intake?.stop() }
+        defer {
+            intake?.stop()
+            pageServer?.stop()
+        }
         let deadline = duration > 0 ? nowMilliseconds() + Int64(duration * 1000) : Int64.max
-        let exit = try runRecorder(recorder, intake: intake, quiet: quiet, deadline: deadline, stopWhenIdle: start != nil, echo: false)
+        let exit = try runRecorder(recorder, intake: intake, quiet: quiet, deadline: deadline, stopWhenIdle: start != nil, echo: false, live: live)
         if exit != 0 { throw ExitCode(exit) }
     }
 }

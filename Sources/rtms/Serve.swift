@@ -5,6 +5,7 @@
 import ArgumentParser
 import RTMSClient
 import RTMSFleet
+import RTMSLive
 import RTMSProtocol
 import RTMSRecord
 import RTMSSession
@@ -22,7 +23,7 @@ struct Serve: ParsableCommand {
         discussion: """
             Start the same command on several hosts (behind a load balancer, or with Zoom's webhook pointed at any of them) with one database. Every node checks each webhook and stores it durably before answering 200 (503 while the database cannot store it, so that Zoom retries); the same event posted to two nodes is stored once.
 
-            Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire, unless every other node confirms the database is down for it too (GET /healthz at their --advertise-url): then media keeps flowing and recording through the outage; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each owner records its segment of a stream to OUT/<stream id>/<segment>-<node id>/ as `rtms record` records a stream, and OUT/<stream id>/summary.json lists the owners and the gaps; transcript, chat and events also go to the tables rtms.stream_items (views rtms.transcript, rtms.chat, rtms.meeting_events), once each. GET /healthz and GET /metrics (Prometheus) on the webhook port. SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. See docs/fleet.md.
+            Workers claim streams under a lease (--lease-ms, renewed every --renew-ms). A node that cannot renew leaves its streams before the lease can expire, unless every other node confirms the database is down for it too (GET /healthz at their --advertise-url): then media keeps flowing and recording through the outage; the streams of a node that died are taken over when its lease expires. Failover, interruption and stop webhooks received by any node reach the stream's owner. Each owner records its segment of a stream to OUT/<stream id>/<segment>-<node id>/ as `rtms record` records a stream, and OUT/<stream id>/summary.json lists the owners and the gaps; transcript, chat and events also go to the tables rtms.stream_items (views rtms.transcript, rtms.chat, rtms.meeting_events), once each. GET /healthz and GET /metrics (Prometheus) on the webhook port; with --live, GET /live shows the streams this node holds, live (see docs/live.md). SIGINT/SIGTERM: leave every stream and hand it back to the other nodes. See docs/fleet.md.
 
             Examples:
               RTMS_DATABASE_URL=postgres://rtms@db/rtms ZM_RTMS_CLIENT=… ZM_RTMS_SECRET=… ZM_RTMS_WEBHOOK_SECRET=… rtms serve --node-id host1 --out /data/rec
@@ -53,6 +54,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Audio channels: 1 or 2.") var channels = 1
     @Option(help: "Audio codec: l16 or opus.") var audioCodec = "l16"
     @Option(help: "CA file for wss:// [ZM_RTMS_CA].") var ca: String?
+    @OptionGroup var liveOptions: LiveOptions
 
     func validate() throws {
         guard [8000, 16_000, 32_000, 48_000].contains(sampleRate) else { throw ValidationError("--sample-rate must be 8000, 16000, 32000 or 48000") }
@@ -89,10 +91,14 @@ struct Serve: ParsableCommand {
         if let path { ws.path = path.hasPrefix("/") ? path : "/" + path }
         ws.dedupeCapacity = 0
         let slot = FleetNodeSlot()
-        let server = try WebhookServer(endpoint: WebhookEndpoint(settings: ws, router: { _ in false }), hooks: slot.hooks)
+        let name = nodeID ?? "\(hostNameForNode())-\(getpid())"
+        // The live view shows the streams this node holds (each node its own).
+        let live = liveOptions.hub(title: "OpenRTMS live: node \(name)")
+        var hooks = slot.hooks
+        live?.install(into: &hooks)
+        let server = try WebhookServer(endpoint: WebhookEndpoint(settings: ws, router: { _ in false }), hooks: hooks)
         defer { server.stop() }
 
-        let name = nodeID ?? "\(hostNameForNode())-\(getpid())"
         var fc = FleetConfig(databaseURL: url, nodeID: name)
         fc.maxStreams = maxStreams
         fc.leaseMs = leaseMs
@@ -115,6 +121,8 @@ struct Serve: ParsableCommand {
             "serving: node \(fc.nodeID), webhooks on port \(server.port) path \(ws.path), database \(url), max streams \(maxStreams), lease \(leaseMs) ms (renewed every \(renewMs) ms), reached by peers at \(fc.advertiseURL ?? "-")\(ws.secretToken == nil ? "; signatures not checked: ZM_RTMS_WEBHOOK_SECRET is not set" : "")"
         )
 
+        live?.announce(on: server, listening: ws)
+
         installStopSignals()
         // A supervisor may start us with signals blocked; SIGTERM must stop a node cleanly.
         var stopSignals = sigset_t()
@@ -127,8 +135,12 @@ struct Serve: ParsableCommand {
             for a in node.takeAssignments() {
                 switch a {
                 case .start(let s):
-                    if let old = sessions.removeValue(forKey: s.streamID) { old.recorder.finish() }
+                    if let old = sessions.removeValue(forKey: s.streamID) {
+                        old.recorder.finish()
+                        live?.markEnded(streamID: s.streamID, note: "recording restarted")
+                    }
                     let recorder = Recorder(settings: rs)
+                    live?.attach(to: recorder)
                     // One folder per stream, a segment per owner: <out>/<stream id>/<segment>-<node>/.
                     let segmentDir = FleetNode.segmentDirectory(out: out, streamID: s.streamID, generation: s.generation, nodeID: fc.nodeID)
                     do {
@@ -144,8 +156,10 @@ struct Serve: ParsableCommand {
                             )
                         } else {
                             recorder.finish()
+                            live?.markEnded(streamID: s.streamID, note: "not attached: the stream moved on")
                         }
                     } catch {
+                        live?.markEnded(streamID: s.streamID, note: "\(error)")
                         say("[\(fc.nodeID)] ! stream \(s.streamID): \(error)")
                         node.detach(streamID: s.streamID, generation: s.generation, reason: nil, note: "\(error)")
                     }
@@ -153,6 +167,7 @@ struct Serve: ParsableCommand {
                     if let e = sessions[id], e.generation == generation {
                         sessions[id] = nil
                         e.recorder.finish()
+                        live?.markEnded(streamID: id, note: "recording closed (\(why))")
                         say("[\(fc.nodeID)] stream \(id): recording closed (\(why))")
                     }
                 case .finished:
@@ -178,10 +193,15 @@ struct Serve: ParsableCommand {
                 node.detach(streamID: id, generation: e.generation, reason: reason, note: end?["text"]?.stringValue ?? "ended")
                 say("[\(fc.nodeID)] stream \(id) ended: \(end?["name"]?.stringValue ?? "?") (\(reason ?? -1)); recorded to \(e.stream.directory)/")
             }
+            live?.tick()
         }
         say("[\(fc.nodeID)] stopping: leaving \(sessions.count) stream(s) and handing them back")
         node.stop(release: true)
-        for e in sessions.values { e.recorder.finish() }
+        for (id, e) in sessions {
+            e.recorder.finish()
+            live?.markEnded(streamID: id, note: "node stopping: handed back")
+        }
+        live?.tick()
     }
 }
 
