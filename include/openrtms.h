@@ -728,6 +728,47 @@ int rtms_fleet_status(rtms_fleet *fleet, char **json_out);
 int rtms_fleet_release(rtms_fleet *fleet);
 
 /* ---------------------------------------------------------------------------------------------
+ * Delivery groups: one wake descriptor and one poll for many handles
+ *
+ * A thread that serves many streams sleeps on the group's descriptor and wakes once for whatever
+ * is ready, instead of once per stream's message (curl multi's model). Members' events are
+ * delivered by rtms_group_poll() on the calling thread, through each handle's callbacks, exactly
+ * as rtms_poll_ex() delivers them. A member's own wake descriptor stays quiet while it is in the
+ * group (rtms_poll() on it still delivers). rtms_release() of a member takes it out.
+ *
+ * latency_budget_us trades latency for wake-ups: 0 (no delay) signals as soon as a member has an
+ * event; with a budget, a signal less than the budget after the previous one waits for the rest
+ * of it, and what arrives meanwhile is delivered in the same wake-up; the first event after a
+ * quiet spell still wakes at once. Under steady load from many streams this bounds the wake-ups
+ * to one per budget, at the cost of up to that much latency.
+ *
+ * RETURN VALUES: the rtms_webhook_* convention: >= 0 on success (RTMS_SDK_OK, or a count or fd),
+ * the negated RTMS_SDK_* code on error (-RTMS_SDK_NOT_EXIST for a NULL or released group or
+ * handle, -RTMS_SDK_INVALID_STATUS as stated); rtms_group_create() returns NULL on error.
+ * rtms_last_error() says why. THREADING: any thread; one rtms_group_poll() of a group at a time.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct rtms_group rtms_group;
+
+/* A new, empty group; latency_budget_us 0..1000000 (0 = deliver at once). NULL on error. */
+rtms_group *rtms_group_create(int latency_budget_us);
+/* Adds a handle (in one group at a time: -RTMS_SDK_INVALID_STATUS otherwise). Events already
+ * queued make it ready at once. */
+int rtms_group_add(rtms_group *group, struct rtms_csdk *sdk);
+/* Takes a handle out (-RTMS_SDK_NOT_EXIST when it is not in this group); its own wake descriptor
+ * works again. */
+int rtms_group_remove(rtms_group *group, struct rtms_csdk *sdk);
+/* Readable while a member has events (after the latency budget). Owned by the group. */
+int rtms_group_get_wake_fd(rtms_group *group);
+/* Waits up to timeout_ms (0 = not at all, -1 = until an event) for a member with events, then
+ * delivers the events of every ready member (at most max_events in all; <= 0 = no limit).
+ * Returns the number delivered, -RTMS_SDK_INVALID_STATUS when another rtms_group_poll() of this
+ * group is running. A member polled from inside its own callback is skipped and stays ready. */
+int rtms_group_poll(rtms_group *group, int max_events, int timeout_ms);
+/* Takes every member out (their own descriptors work again) and frees the group. */
+int rtms_group_release(rtms_group *group);
+
+/* ---------------------------------------------------------------------------------------------
  * Utilities
  * ------------------------------------------------------------------------------------------- */
 

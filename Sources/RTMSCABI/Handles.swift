@@ -237,7 +237,36 @@ final class Handle: @unchecked Sendable {
     /// Releases the handle: leaves, and when another thread is inside a poll (perhaps inside a
     /// callback), waits until that poll has returned, as nng's aio stop and zenoh-c's drop do.
     /// The C struct is freed here when no poll runs, else by the poll when it returns.
+    // MARK: Delivery group (rtms_group_add)
+
+    private var _group: GroupHandle?
+
+    /// Joins `g` unless the handle is in a group already.
+    func setGroup(_ g: GroupHandle) -> Bool {
+        lock.withLock {
+            guard _group == nil else { return false }
+            _group = g
+            return true
+        }
+    }
+
+    /// Leaves `g` if the handle is in it.
+    @discardableResult
+    func clearGroup(_ g: GroupHandle) -> Bool {
+        lock.withLock {
+            guard _group === g else { return false }
+            _group = nil
+            return true
+        }
+    }
+
     func release() {
+        if let g = lock.withLock({ () -> GroupHandle? in
+            defer { _group = nil }
+            return _group
+        }) {
+            g.remove(self)
+        }
         // Mark first: waiters woken by leave() must already see the handle as released.
         let state = gate.markReleased()
         client.leave()

@@ -95,8 +95,19 @@ public final class EventQueue: @unchecked Sendable {
     /// Readable while events are pending.
     public var wakeFD: Int32 { wake.fd }
 
+    /// The group this queue signals instead of its own pipe (DeliveryGroup), if any.
+    private weak var group: DeliveryGroup?
+
     private func signalLocked() {
-        wake.signal()
+        if let group { group.markReady(self) } else { wake.signal() }
+    }
+
+    /// Joins (or, with nil, leaves) a delivery group; events already queued make it ready at once.
+    func join(_ g: DeliveryGroup?) {
+        lock.withLock {
+            group = g
+            if !items.isEmpty { signalLocked() }
+        }
     }
 
     private func clearSignalLocked() {

@@ -35,6 +35,9 @@ public final class WakePipe: @unchecked Sendable {
     /// Readable while signalled; -1 when the pipe could not be created.
     public var fd: Int32 { readFD }
 
+    /// signal() ran and clear() has not (read under the caller's lock).
+    public var isSignaled: Bool { signaled }
+
     public func signal() {
         guard !signaled else { return }
         signaled = true

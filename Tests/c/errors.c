@@ -155,6 +155,32 @@ static void bad_arguments(void)
     client_functions(h);
 }
 
+/* rtms_group_*: the webhook family's convention (negative codes, NULL from create). */
+static void group_functions(void)
+{
+    struct rtms_csdk *h = rtms_alloc();
+    rtms_group *g;
+    IS_NULL(rtms_group_create(-1));
+    IS_NULL(rtms_group_create(2000000));
+    VALUE_ERR(rtms_group_add(NULL, h), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_remove(NULL, h), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_get_wake_fd(NULL), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_poll(NULL, 0, 0), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_release(NULL), RTMS_SDK_NOT_EXIST);
+    g = rtms_group_create(0);
+    check(g != NULL, "rtms_group_create(0)", 0);
+    if (!g) return;
+    check(rtms_group_get_wake_fd(g) >= 0, "rtms_group_get_wake_fd(g) >= 0", 0);
+    VALUE_ERR(rtms_group_add(g, NULL), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_remove(g, h), RTMS_SDK_NOT_EXIST);
+    check(rtms_group_add(g, h) == RTMS_SDK_OK, "rtms_group_add(g, h)", 0);
+    VALUE_ERR(rtms_group_add(g, h), RTMS_SDK_INVALID_STATUS);
+    check(rtms_group_poll(g, 0, 0) == 0, "rtms_group_poll(idle group) == 0", 0);
+    rtms_release(h);
+    VALUE_ERR(rtms_group_remove(g, h), RTMS_SDK_NOT_EXIST);
+    check(rtms_group_release(g) == RTMS_SDK_OK, "rtms_group_release(g)", 0);
+}
+
 static void webhook_functions(void)
 {
     struct rtms_webhook_options o;
@@ -330,6 +356,7 @@ int main(void)
     client_functions(NULL);
     bad_arguments();
     webhook_functions();
+    group_functions();
     fleet_functions();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;

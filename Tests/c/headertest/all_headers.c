@@ -66,6 +66,12 @@ struct openrtms_api {
     int (*resolve_join)(const char *payload_json, char **out);
     int (*check_params)(const struct media_parameters *params);
     int (*wrapper_defaults)(struct media_parameters *out);
+    rtms_group *(*group_create)(int latency_budget_us);
+    int (*group_add)(rtms_group *group, struct rtms_csdk *sdk);
+    int (*group_remove)(rtms_group *group, struct rtms_csdk *sdk);
+    int (*group_get_wake_fd)(rtms_group *group);
+    int (*group_poll)(rtms_group *group, int max_events, int timeout_ms);
+    int (*group_release)(rtms_group *group);
 };
 
 extern const struct openrtms_api headertest_openrtms_api;
@@ -95,6 +101,12 @@ const struct openrtms_api headertest_openrtms_api = {
     rtms_resolve_join,
     rtms_check_params,
     rtms_wrapper_defaults,
+    rtms_group_create,
+    rtms_group_add,
+    rtms_group_remove,
+    rtms_group_get_wake_fd,
+    rtms_group_poll,
+    rtms_group_release,
 };
 
 static void on_chat(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)

@@ -1,0 +1,149 @@
+// rtms_group_*: one wake descriptor and one poll for many handles (RTMSClient's DeliveryGroup).
+
+import CRTMS
+import NIOConcurrencyHelpers
+import RTMSClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+final class GroupHandle: @unchecked Sendable {
+    let token: OpaquePointer
+    let group: DeliveryGroup
+    private let lock = NIOLock()
+    private var polling = false
+    private var members: [ObjectIdentifier: Handle] = [:]
+
+    init(token: OpaquePointer, group: DeliveryGroup) {
+        self.token = token
+        self.group = group
+    }
+
+    func add(_ h: Handle) -> Bool {
+        guard h.setGroup(self) else { return false }
+        lock.withLock { members[ObjectIdentifier(h)] = h }
+        group.add(h.client.queue, owner: h)
+        return true
+    }
+
+    func remove(_ h: Handle) {
+        group.remove(h.client.queue)
+        lock.withLock { members[ObjectIdentifier(h)] = nil }
+    }
+
+    func removeAll() {
+        let all = lock.withLock { () -> [Handle] in
+            let a = Array(members.values)
+            members.removeAll()
+            return a
+        }
+        for h in all {
+            h.clearGroup(self)
+            group.remove(h.client.queue)
+        }
+    }
+
+    /// One poll at a time per group (any thread); false when one is running.
+    func enter() -> Bool {
+        lock.withLock {
+            polling
+                ? false
+                : {
+                    polling = true; return true
+                }()
+        }
+    }
+    func exit() { lock.withLock { polling = false } }
+}
+
+final class GroupRegistry: @unchecked Sendable {
+    static let shared = GroupRegistry()
+    private let lock = NIOLock()
+    private var table: [OpaquePointer: GroupHandle] = [:]
+    func add(_ g: GroupHandle) { lock.withLock { table[g.token] = g } }
+    func lookup(_ p: OpaquePointer?) -> GroupHandle? { p.flatMap { p in lock.withLock { table[p] } } }
+    func remove(_ p: OpaquePointer) -> GroupHandle? { lock.withLock { table.removeValue(forKey: p) } }
+}
+
+private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle? {
+    guard let g = GroupRegistry.shared.lookup(p) else {
+        setLastError("\(function): \(p == nil ? "the group is NULL" : "not a live group (released?)")")
+        return nil
+    }
+    return g
+}
+
+@c @implementation public func rtms_group_create(_ latency_budget_us: Int32) -> OpaquePointer? {
+    guard latency_budget_us >= 0, latency_budget_us <= 1_000_000 else {
+        setLastError("rtms_group_create: latency_budget_us \(latency_budget_us) is not in 0..1000000")
+        return nil
+    }
+    let g = DeliveryGroup(latencyBudgetMicroseconds: Int(latency_budget_us))
+    guard g.wakeFD >= 0 else {
+        setLastError("rtms_group_create: no wake descriptor (pipe creation failed)")
+        return nil
+    }
+    guard let raw = malloc(16) else {
+        setLastError("rtms_group_create: out of memory")
+        return nil
+    }
+    let token = OpaquePointer(raw)
+    GroupRegistry.shared.add(GroupHandle(token: token, group: g))
+    clearLastError()
+    return token
+}
+
+@c @implementation public func rtms_group_add(_ g: OpaquePointer?, _ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
+    guard let grp = group(g, "rtms_group_add") else { return -Code.notExist }
+    guard let h = handle(sdk, "rtms_group_add") else { return -Code.notExist }
+    guard grp.add(h) else { return -fail(Code.invalidStatus, "rtms_group_add: the handle is in a group already (rtms_group_remove it first)") }
+    clearLastError()
+    return Code.ok
+}
+
+@c @implementation public func rtms_group_remove(_ g: OpaquePointer?, _ sdk: UnsafeMutablePointer<rtms_csdk>?) -> Int32 {
+    guard let grp = group(g, "rtms_group_remove") else { return -Code.notExist }
+    guard let h = handle(sdk, "rtms_group_remove") else { return -Code.notExist }
+    guard h.clearGroup(grp) else { return -fail(Code.notExist, "rtms_group_remove: the handle is not in this group") }
+    grp.remove(h)
+    clearLastError()
+    return Code.ok
+}
+
+@c @implementation public func rtms_group_get_wake_fd(_ g: OpaquePointer?) -> Int32 {
+    guard let grp = group(g, "rtms_group_get_wake_fd") else { return -Code.notExist }
+    return grp.group.wakeFD
+}
+
+@c @implementation public func rtms_group_poll(_ g: OpaquePointer?, _ max_events: Int32, _ timeout_ms: Int32) -> Int32 {
+    guard let grp = group(g, "rtms_group_poll") else { return -Code.notExist }
+    guard grp.enter() else { return -fail(Code.invalidStatus, "rtms_group_poll: another poll of this group is running (one at a time)") }
+    defer { grp.exit() }
+    if timeout_ms != 0 { _ = grp.group.wait(milliseconds: Int(max(-1, timeout_ms))) }
+    let limit = max_events <= 0 ? Int.max : Int(max_events)
+    var total = 0
+    for case let h as Handle in grp.group.takeReady() {
+        if total < limit {
+            let n = h.poll(maxEvents: limit - total, waitMilliseconds: 0)
+            if n > 0 { total += Int(n) }
+        }
+        // Events left (the limit, or a handle polled from inside its own callback): ready again.
+        grp.group.requeue(h.client.queue)
+    }
+    clearLastError()
+    return Int32(clamping: total)
+}
+
+@c @implementation public func rtms_group_release(_ g: OpaquePointer?) -> Int32 {
+    guard let g, let grp = GroupRegistry.shared.remove(g) else {
+        setLastError("rtms_group_release: \(g == nil ? "the group is NULL" : "not a live group (released already?)")")
+        return -Code.notExist
+    }
+    grp.removeAll()
+    free(UnsafeMutableRawPointer(g))
+    clearLastError()
+    return Code.ok
+}
