@@ -54,19 +54,7 @@ public final class RTMSStream: Sendable {
         credentials: Credentials? = nil, subscribe events: [Int] = [], config: ClientConfig? = nil,
         joinTimeoutMilliseconds: Int = -1
     ) throws(ClientError) -> RTMSStream {
-        let start: StreamStart
-        do {
-            guard let object = try JSON.parse(payload).objectValue else {
-                throw ClientError(ClientError.invalidArgs, "the payload is not a JSON object")
-            }
-            start = try StreamStart(payload: object)
-        } catch let e as ClientError {
-            throw e
-        } catch let e as DecodeError {
-            throw ClientError(ClientError.invalidArgs, e.reason)
-        } catch {
-            throw ClientError(ClientError.invalidArgs, "the payload is not JSON: \(error)")
-        }
+        let start = try RTMSClient.streamStart(json: payload)
         let client = RTMSClient()
         var cfg = config ?? client.config
         if let credentials {

@@ -302,8 +302,7 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
     guard let out else { return -fail(Code.invalidArgs, "rtms_resolve_join: out is NULL") }
     guard let text = str(payload_json) else { return -fail(Code.invalidArgs, "rtms_resolve_join: payload is NULL") }
     do {
-        guard let o = try JSON.parse(text).objectValue else { throw ClientError(ClientError.invalidArgs, "the payload is not a JSON object") }
-        let start = try StreamStart(payload: o)
+        let start = try RTMSClient.streamStart(json: text)
         let signature = try RTMSClient.resolveJoin(
             instanceID: start.instanceID, streamID: start.streamID, signature: start.signature, serverURLs: start.serverURLs,
             credentials: [(getenvString("ZM_RTMS_CLIENT"), getenvString("ZM_RTMS_SECRET")), (start.clientID, start.clientSecret)])
@@ -316,33 +315,18 @@ func setIDs(_ h: Handle, _ instance: String, _ stream: String) {
         out.pointee = p
         clearLastError()
         return Int32(json.utf8.count)
-    } catch let e as ClientError {
-        return -fail(Int32(e.code), "rtms_resolve_join: \(e.message)")
-    } catch let e as DecodeError {
-        return -fail(Code.invalidArgs, "rtms_resolve_join: \(e.reason)")
     } catch {
-        return -fail(Code.invalidArgs, "rtms_resolve_join: the payload is not JSON: \(error)")
+        return -fail(Int32(error.code), "rtms_resolve_join: \(error.message)")
     }
 }
 
 @c @implementation public func rtms_join_payload(_ sdk: UnsafeMutablePointer<rtms_csdk>?, _ payload_json: UnsafePointer<CChar>?, _ timeout: Int32) -> Int32 {
     guard let h = handle(sdk, "rtms_join_payload") else { return Code.notExist }
     guard let text = str(payload_json) else { return fail(Code.invalidArgs, "rtms_join_payload: payload is NULL") }
+    h.client.config = effectiveConfig(h)
     let start: StreamStart
     do {
-        guard let o = try JSON.parse(text).objectValue else {
-            return fail(Code.invalidArgs, "rtms_join_payload: the payload is not a JSON object")
-        }
-        start = try StreamStart(payload: o)
-    } catch let e as JSONError {
-        return fail(Code.invalidArgs, "rtms_join_payload: \(e)")
-    } catch let e as DecodeError {
-        return fail(Code.invalidArgs, "rtms_join_payload: \(e.reason)")
-    } catch {
-        return fail(Code.invalidArgs, "rtms_join_payload: \(error)")
-    }
-    h.client.config = effectiveConfig(h)
-    do {
+        start = try RTMSClient.streamStart(json: text)
         try h.client.join(
             instanceID: start.instanceID, streamID: start.streamID, signature: start.signature,
             serverURLs: start.serverURLs, timeoutMilliseconds: Int(timeout), clientID: start.clientID,

@@ -211,21 +211,14 @@ private func nowMs() -> Int64 {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
-final class FleetRegistry: @unchecked Sendable {
-    static let shared = FleetRegistry()
-    private let lock = NIOLock()
-    private var table: [OpaquePointer: FleetHandle] = [:]
-    func add(_ h: FleetHandle) { lock.withLock { table[h.token] = h } }
-    func lookup(_ p: OpaquePointer?) -> FleetHandle? { p.flatMap { p in lock.withLock { table[p] } } }
-    func remove(_ p: OpaquePointer) -> FleetHandle? { lock.withLock { table.removeValue(forKey: p) } }
-}
+let fleetRegistry = TokenRegistry<FleetHandle>()
 
 private func fleetHandle(_ p: OpaquePointer?, _ function: StaticString) -> FleetHandle? {
     guard let p else {
         setLastError("\(function): the fleet is NULL")
         return nil
     }
-    guard let h = FleetRegistry.shared.lookup(p) else {
+    guard let h = fleetRegistry.lookup(p) else {
         setLastError("\(function): not a live fleet (released or never created)")
         return nil
     }
@@ -393,7 +386,8 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
         return nil
     }
     let token = OpaquePointer(raw)
-    FleetRegistry.shared.add(
+    fleetRegistry.add(
+        token,
         FleetHandle(
             token: token, node: node, server: server, onAssigned: on_assigned, onRevoked: on_revoked,
             userData: user_data))
@@ -509,7 +503,7 @@ private func fleetSetup(_ opts: UnsafePointer<rtms_fleet_options>?, hasAssigned:
 }
 
 @c @implementation public func rtms_fleet_release(_ fleet: OpaquePointer?) -> Int32 {
-    guard let fleet, let f = FleetRegistry.shared.remove(fleet) else {
+    guard let fleet, let f = fleetRegistry.remove(fleet) else {
         return whFail(Code.notExist, "rtms_fleet_release: \(fleet == nil ? "the fleet is NULL" : "not a live fleet (released already?)")")
     }
     f.release()

@@ -59,17 +59,10 @@ final class GroupHandle: @unchecked Sendable {
     func exit() { lock.withLock { polling = false } }
 }
 
-final class GroupRegistry: @unchecked Sendable {
-    static let shared = GroupRegistry()
-    private let lock = NIOLock()
-    private var table: [OpaquePointer: GroupHandle] = [:]
-    func add(_ g: GroupHandle) { lock.withLock { table[g.token] = g } }
-    func lookup(_ p: OpaquePointer?) -> GroupHandle? { p.flatMap { p in lock.withLock { table[p] } } }
-    func remove(_ p: OpaquePointer) -> GroupHandle? { lock.withLock { table.removeValue(forKey: p) } }
-}
+let groupRegistry = TokenRegistry<GroupHandle>()
 
 private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle? {
-    guard let g = GroupRegistry.shared.lookup(p) else {
+    guard let g = groupRegistry.lookup(p) else {
         setLastError("\(function): \(p == nil ? "the group is NULL" : "not a live group (released?)")")
         return nil
     }
@@ -91,7 +84,7 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
         return nil
     }
     let token = OpaquePointer(raw)
-    GroupRegistry.shared.add(GroupHandle(token: token, group: g))
+    groupRegistry.add(token, GroupHandle(token: token, group: g))
     clearLastError()
     return token
 }
@@ -138,7 +131,7 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
 }
 
 @c @implementation public func rtms_group_release(_ g: OpaquePointer?) -> Int32 {
-    guard let g, let grp = GroupRegistry.shared.remove(g) else {
+    guard let g, let grp = groupRegistry.remove(g) else {
         setLastError("rtms_group_release: \(g == nil ? "the group is NULL" : "not a live group (released already?)")")
         return -Code.notExist
     }

@@ -487,3 +487,13 @@ func handle(_ sdk: SDKPointer?, _ function: StaticString) -> Handle? {
     }
     return h
 }
+
+/// The objects behind the opaque C handles (rtms_webhook, rtms_fleet, rtms_group) by their token:
+/// a stale or foreign pointer is looked up, never dereferenced.
+final class TokenRegistry<Value: AnyObject>: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var table: [OpaquePointer: Value] = [:]
+    func add(_ token: OpaquePointer, _ value: Value) { lock.withLock { table[token] = value } }
+    func lookup(_ p: OpaquePointer?) -> Value? { p.flatMap { p in lock.withLock { table[p] } } }
+    func remove(_ p: OpaquePointer) -> Value? { lock.withLock { table.removeValue(forKey: p) } }
+}

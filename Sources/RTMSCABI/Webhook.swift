@@ -89,21 +89,14 @@ final class WebhookHandle: @unchecked Sendable {
     }
 }
 
-final class WebhookRegistry: @unchecked Sendable {
-    static let shared = WebhookRegistry()
-    private let lock = NIOLock()
-    private var table: [OpaquePointer: WebhookHandle] = [:]
-    func add(_ h: WebhookHandle) { lock.withLock { table[h.token] = h } }
-    func lookup(_ p: OpaquePointer?) -> WebhookHandle? { p.flatMap { p in lock.withLock { table[p] } } }
-    func remove(_ p: OpaquePointer) -> WebhookHandle? { lock.withLock { table.removeValue(forKey: p) } }
-}
+let webhookRegistry = TokenRegistry<WebhookHandle>()
 
 func webhookHandle(_ p: OpaquePointer?, _ function: StaticString) -> WebhookHandle? {
     guard let p else {
         setLastError("\(function): the intake is NULL")
         return nil
     }
-    guard let h = WebhookRegistry.shared.lookup(p) else {
+    guard let h = webhookRegistry.lookup(p) else {
         setLastError("\(function): not a running intake (stopped or never started)")
         return nil
     }
@@ -205,7 +198,7 @@ private func register(_ endpoint: WebhookEndpoint, _ server: WebhookServer?, _ f
         return nil
     }
     let token = OpaquePointer(raw)
-    WebhookRegistry.shared.add(WebhookHandle(token: token, endpoint: endpoint, server: server))
+    webhookRegistry.add(token, WebhookHandle(token: token, endpoint: endpoint, server: server))
     clearLastError()
     return token
 }
@@ -343,7 +336,7 @@ func mallocString(_ bytes: some Collection<UInt8>) -> UnsafeMutablePointer<CChar
 }
 
 @c @implementation public func rtms_webhook_stop(_ wh: OpaquePointer?) -> Int32 {
-    guard let wh, let h = WebhookRegistry.shared.remove(wh) else {
+    guard let wh, let h = webhookRegistry.remove(wh) else {
         return whFail(Code.notExist, "rtms_webhook_stop: \(wh == nil ? "the intake is NULL" : "not a running intake (already stopped?)")")
     }
     h.stop()

@@ -230,6 +230,21 @@ public final class RTMSClient: @unchecked Sendable {
 
     // MARK: Join / leave
 
+    /// A join payload's text (an rtms_started body or its `payload`) read into its join
+    /// information; what is wrong with it as an invalidArgs error.
+    public static func streamStart(json text: String) throws(ClientError) -> StreamStart {
+        do {
+            guard let o = try JSON.parse(text).objectValue else { throw ClientError(ClientError.invalidArgs, "the payload is not a JSON object") }
+            return try StreamStart(payload: o)
+        } catch let e as ClientError {
+            throw e
+        } catch let e as DecodeError {
+            throw ClientError(ClientError.invalidArgs, e.reason)
+        } catch {
+            throw ClientError(ClientError.invalidArgs, "the payload is not JSON: \(error)")
+        }
+    }
+
     /// The checks of a join and its signature, without a client: the ids and URLs must be usable;
     /// the signature is the one given, or computed from the first client id and the first secret
     /// found in `credentials`, in order (a join passes its options, the environment, then what
