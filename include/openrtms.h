@@ -734,7 +734,9 @@ int rtms_fleet_release(rtms_fleet *fleet);
  * is ready, instead of once per stream's message (curl multi's model). Members' events are
  * delivered by rtms_group_poll() on the calling thread, through each handle's callbacks, exactly
  * as rtms_poll_ex() delivers them. A member's own wake descriptor stays quiet while it is in the
- * group (rtms_poll() on it still delivers). rtms_release() of a member takes it out.
+ * group, and rtms_wait() / rtms_poll_ex() waiting on the member see its events only when their
+ * timeout ends (rtms_leave() still wakes them); rtms_poll_ex(sdk, n, 0) on a member delivers at
+ * once. rtms_release() of a member takes it out.
  *
  * latency_budget_us trades latency for wake-ups: 0 (no delay) signals as soon as a member has an
  * event; with a budget, a signal less than the budget after the previous one waits for the rest
@@ -765,7 +767,8 @@ int rtms_group_get_wake_fd(rtms_group *group);
  * Returns the number delivered, -RTMS_SDK_INVALID_STATUS when another rtms_group_poll() of this
  * group is running. A member polled from inside its own callback is skipped and stays ready. */
 int rtms_group_poll(rtms_group *group, int max_events, int timeout_ms);
-/* Takes every member out (their own descriptors work again) and frees the group. */
+/* Takes every member out (their own descriptors work again) and frees the group. A poll waiting
+ * on another thread returns -RTMS_SDK_NOT_EXIST. */
 int rtms_group_release(rtms_group *group);
 
 /* ---------------------------------------------------------------------------------------------

@@ -116,6 +116,7 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
     guard grp.enter() else { return -fail(Code.invalidStatus, "rtms_group_poll: another poll of this group is running (one at a time)") }
     defer { grp.exit() }
     if timeout_ms != 0 { _ = grp.group.wait(milliseconds: Int(max(-1, timeout_ms))) }
+    if grp.group.isClosed { return -fail(Code.notExist, "rtms_group_poll: the group was released") }
     let limit = max_events <= 0 ? Int.max : Int(max_events)
     var total = 0
     for case let h as Handle in grp.group.takeReady() {
@@ -136,6 +137,7 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
         return -Code.notExist
     }
     grp.removeAll()
+    grp.group.close()  // wakes a poll waiting on another thread: it returns -RTMS_SDK_NOT_EXIST
     free(UnsafeMutableRawPointer(g))
     clearLastError()
     return Code.ok

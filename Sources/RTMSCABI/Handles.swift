@@ -244,7 +244,7 @@ final class Handle: @unchecked Sendable {
     /// Joins `g` unless the handle is in a group already.
     func setGroup(_ g: GroupHandle) -> Bool {
         lock.withLock {
-            guard _group == nil else { return false }
+            guard _group == nil, !isReleased else { return false }
             _group = g
             return true
         }

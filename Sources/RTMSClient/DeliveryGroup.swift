@@ -22,8 +22,7 @@ public final class DeliveryGroup: @unchecked Sendable {
     private let timerLoop: EventLoop
     private var lastSignal: Int64 = 0
     private var timerPending = false
-    /// Signals written (each one a wake-up of an idle consumer at most): for tests and statistics.
-    public private(set) var signals = 0
+    private var closed = false
 
     public init(latencyBudgetMicroseconds: Int = 0, timerLoop: EventLoop = Runtime.group.next()) {
         budgetNanoseconds = Int64(max(0, latencyBudgetMicroseconds)) * 1000
@@ -55,7 +54,7 @@ public final class DeliveryGroup: @unchecked Sendable {
     func markReady(_ queue: EventQueue) {
         let fire: Int64? = lock.withLock {
             let id = ObjectIdentifier(queue)
-            guard owners[id] != nil, readySet.insert(id).inserted else { return nil }
+            guard !closed, owners[id] != nil, readySet.insert(id).inserted else { return nil }
             ready.append(queue)
             return signalLocked()
         }
@@ -81,10 +80,7 @@ public final class DeliveryGroup: @unchecked Sendable {
     }
 
     private func wakeLocked() {
-        if !ready.isEmpty {
-            wake.signal()
-            signals += 1
-        }
+        if !ready.isEmpty { wake.signal() }
     }
 
     private func scheduleSignal(after nanoseconds: Int64) {
@@ -101,6 +97,7 @@ public final class DeliveryGroup: @unchecked Sendable {
     /// member that still holds events after its delivery is marked again by `requeue`).
     public func takeReady() -> [AnyObject] {
         lock.withLock {
+            guard !closed else { return [] }
             wake.clear()
             let out = ready.compactMap { owners[ObjectIdentifier($0)] }
             ready.removeAll(keepingCapacity: true)
@@ -114,8 +111,21 @@ public final class DeliveryGroup: @unchecked Sendable {
         if !queue.isEmpty { markReady(queue) }
     }
 
-    /// Blocks until a member is ready or `milliseconds` pass (<0 = forever). Returns whether one is.
+    /// Blocks until a member is ready, the group closes, or `milliseconds` pass (<0 = forever).
+    /// Returns whether a member is ready.
     public func wait(milliseconds: Int) -> Bool {
-        wake.wait(milliseconds: milliseconds) { lock.withLock { wake.isSignaled } }
+        wake.wait(milliseconds: milliseconds) { lock.withLock { wake.isSignaled || closed } } && !isClosed
     }
+
+    /// Ends the group: wakes every waiter; nothing is ready from now on.
+    public func close() {
+        lock.withLock {
+            closed = true
+            ready.removeAll()
+            readySet.removeAll()
+            wake.signal()
+        }
+    }
+
+    public var isClosed: Bool { lock.withLock { closed } }
 }

@@ -106,6 +106,8 @@ public final class EventQueue: @unchecked Sendable {
     func join(_ g: DeliveryGroup?) {
         lock.withLock {
             group = g
+            // In a group the own pipe stays quiet (a signal left from before is taken back).
+            if g != nil { wake.clear() }
             if !items.isEmpty { signalLocked() }
         }
     }
@@ -210,7 +212,7 @@ public final class EventQueue: @unchecked Sendable {
             pausedFlag = false
             overflowing = false
             overflowDrops = 0
-            signalLocked()
+            wake.signal()  // the own pipe also in a group: waiters on this queue see the close
         }
     }
 

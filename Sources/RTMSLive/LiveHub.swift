@@ -284,6 +284,10 @@ public final class LiveHub: @unchecked Sendable {
                 if c.sink.send(w.bytes) {
                     pushes += 1
                     c.lastStatusMs = now
+                } else if c.lastStatusMs > 0 && now - c.lastStatusMs >= 10 * settings.statusIntervalMs {
+                    // Not even a status got through for ten intervals: a reader that stopped
+                    // reading; its slot goes to someone who reads.
+                    c.sink.close()
                 }
             }
             // Forget what was sent of streams no longer listed.

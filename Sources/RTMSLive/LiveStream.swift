@@ -343,6 +343,8 @@ public final class LiveStream {
     /// The latest frame of `kind` (video or deskshare): a data URL for JPEG and PNG, which a page
     /// shows as is; for anything else (H.264 access units, which a browser cannot decode without
     /// a build step) its size and whether it is a keyframe.
+    static let maxPictureBytes = 256 << 10
+
     func frameJSON(_ kind: MediaKind) -> [UInt8]? {
         guard let f = frames[kind.rawValue.trailingZeroBitCount] else { return nil }
         var o: JSONObject = [
@@ -353,7 +355,13 @@ public final class LiveStream {
         case "jpeg", "png":
             let mime = Self.pictureFormat(f.data) == "png" ? "image/png" : "image/jpeg"
             o["codec"] = .string(mime == "image/png" ? "png" : "jpeg")
-            o["data_url"] = .string("data:\(mime);base64," + Base64Codec.encode(f.data))
+            // A picture larger than this goes as its size only: its event must fit a browser's
+            // buffer (WebhookStreamWriter) with the rest of the stream's update.
+            if f.data.count <= Self.maxPictureBytes {
+                o["data_url"] = .string("data:\(mime);base64," + Base64Codec.encode(f.data))
+            } else {
+                o["too_large"] = .bool(true)
+            }
         default:
             o["codec"] = .string("h264")
             o["keyframe"] = .bool(Self.isH264Keyframe(f.data))

@@ -227,8 +227,10 @@ enum LivePage {
                 img.src = f.data_url;
               } else {
                 pic.textContent = "";
-                pic.append($("div", "h264", "H.264 access unit: " + f.bytes.toLocaleString() + " bytes" +
-                  (f.keyframe ? ", keyframe" : ", not a keyframe") + " (a browser cannot decode raw H.264 here)"));
+                pic.append($("div", "h264", f.too_large
+                  ? f.codec.toUpperCase() + " picture of " + f.bytes.toLocaleString() + " bytes: too large to show live"
+                  : "H.264 access unit: " + f.bytes.toLocaleString() + " bytes" +
+                    (f.keyframe ? ", keyframe" : ", not a keyframe") + " (a browser cannot decode raw H.264 here)"));
               }
               fig.dataset.codec = f.codec;
               fig.querySelector("figcaption").textContent = (kind === "deskshare" ? "screen share" : "video") + " · " +

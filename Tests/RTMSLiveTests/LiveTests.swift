@@ -165,6 +165,11 @@ func text(_ kind: MediaKind, _ user: Int64, _ name: String, _ s: String, seq: In
         let d = try JSON.parse(try #require(s.frameJSON(.deskshare)))
         #expect(d["codec"]?.stringValue == "h264" && d["keyframe"]?.boolValue == true && d["data_url"] == nil)
         #expect(LiveStream.isH264Keyframe([0, 0, 1, 0x41, 7, 7]) == false)
+        // A picture too large for a browser's buffer goes as its size only.
+        let big = jpeg + [UInt8](repeating: 7, count: LiveStream.maxPictureBytes)
+        s.add(.media(MediaData(kind: .video, userID: 6, userName: "Fay", data: big, timestamp: 0)), now: 6)
+        let b = try JSON.parse(try #require(s.frameJSON(.video)))
+        #expect(b["data_url"] == nil && b["too_large"]?.boolValue == true && b["bytes"]?.intValue == Int64(big.count))
         s.add(.control(.leave(reason: 6, text: "")), now: 7)
         #expect(s.ended && s.state == "ended")
         #expect(s.timeline.map(\.kind) == ["joined", "ended"])
@@ -254,6 +259,18 @@ func text(_ kind: MediaKind, _ user: Int64, _ name: String, _ s: String, seq: In
         slow.accepting = true
         h.tick(now: 200)
         #expect(slow.data("stream").last?["transcript"]?.arrayValue?.last?["text"]?.stringValue == "while full")
+    }
+
+    @Test func aViewerThatStopsReadingLosesItsSlot() {
+        let h = hub { $0.statusIntervalMs = 100 }
+        let stuck = FakeSink(), reading = FakeSink()
+        #expect(h.connect(stuck) && h.connect(reading))
+        h.tick(now: 100)
+        stuck.accepting = false
+        h.tick(now: 500)
+        #expect(!stuck.isClosed, "a short stall is survived")
+        h.tick(now: 1200)
+        #expect(stuck.isClosed && !reading.isClosed, "ten status intervals without one getting through close it")
     }
 
     @Test func viewersAreCappedAndClosedOnesForgotten() {
