@@ -72,10 +72,10 @@ public final class RTMSStream: Sendable {
 
     /// Joins, runs `body` with the stream, and leaves when `body` returns or throws (structured:
     /// nothing of the stream outlives the call).
-    public static func withStream<T: Sendable>(
+    public static func withStream<T>(
         payload: String, media: Media = [.audio, .transcript], params: MediaParams? = nil,
         credentials: Credentials? = nil, subscribe events: [Int] = [], config: ClientConfig? = nil,
-        _ body: (RTMSStream) async throws -> T
+        isolation: isolated (any Actor)? = #isolation, _ body: (RTMSStream) async throws -> T
     ) async throws -> T {
         let stream = try join(payload: payload, media: media, params: params, credentials: credentials, subscribe: events, config: config)
         do {

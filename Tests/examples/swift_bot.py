@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """examples/swift (a package that depends on this repository by path) built and run against the
-simulator: TranscriptBot joins a meeting from its rtms_started body and must print the join, every
-transcript line the simulator reports having sent (speaker and text, in order, the same lines the
-Python binding receives from the same seeded meeting), and the leave with MEETING_ENDED, exit 0.
-A wrong secret must end in a printed join failure and exit 1.
+simulator:
+- TranscriptBot joins a meeting from its rtms_started body and must print the join, every
+  transcript line the simulator reports having sent (speaker and text, in order, the same lines
+  the Python binding receives from the same seeded meeting), and the leave with MEETING_ENDED,
+  exit 0. A wrong secret must end in a printed join failure and exit 1.
+- LiveTranscript (Hummingbird) receives the simulator's signed webhooks at /webhook, joins, and
+  its /transcript Server-Sent Events must carry every transcript line of the meeting (the same as
+  the bot's), as JSON with the stream id; an unsigned webhook is refused (401) and joins nothing.
 
-    python3 Tests/examples/swift_bot.py [BOT]     (BOT: the built TranscriptBot; default: builds it)
+    python3 Tests/examples/swift_bot.py [BIN_DIR]   (the package's built products; default: builds them)
 
 Environment: RTMS_SIM (rtms-sim), RTMS_LIBRARY (for the Python reference run)."""
 
@@ -20,14 +24,66 @@ sys.path.insert(0, os.path.join(ROOT, "bindings", "python"))
 from simulator import CLIENT_ID, CLIENT_SECRET, Simulator  # noqa: E402
 
 
-def bot_binary():
+def binaries():
     if len(sys.argv) > 1:
-        return sys.argv[1]
-    pkg = os.path.join(ROOT, "examples", "swift")
-    subprocess.run(["swift", "build", "--package-path", pkg, "--product", "TranscriptBot"], check=True)
-    out = subprocess.run(["swift", "build", "--package-path", pkg, "--show-bin-path"], check=True,
-                         capture_output=True, text=True).stdout.strip()
-    return os.path.join(out, "TranscriptBot")
+        out = sys.argv[1]
+    else:
+        pkg = os.path.join(ROOT, "examples", "swift")
+        subprocess.run(["swift", "build", "--package-path", pkg], check=True)
+        out = subprocess.run(["swift", "build", "--package-path", pkg, "--show-bin-path"], check=True,
+                             capture_output=True, text=True).stdout.strip()
+    return os.path.join(out, "TranscriptBot"), os.path.join(out, "LiveTranscript")
+
+
+def live_transcript(service, seed, expected, failures):
+    """The Hummingbird service against a simulator that posts its webhooks to it."""
+    import json
+    import urllib.request
+    env = dict(os.environ, ZM_RTMS_CLIENT=CLIENT_ID, ZM_RTMS_SECRET=CLIENT_SECRET, ZM_RTMS_WEBHOOK_SECRET="ex-whsec")
+    proc = subprocess.Popen([service, "0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    sim = None
+    try:
+        line = ""
+        for _ in range(20):   # Hummingbird logs its own start line first
+            line = proc.stdout.readline()
+            if not line or line.startswith("live-transcript: listening on port"):
+                break
+        if not line.startswith("live-transcript: listening on port"):
+            failures.append("LiveTranscript did not start: %r" % line)
+            return
+        port = int(line.split()[-1])
+        base = "http://127.0.0.1:%d" % port
+        events = urllib.request.urlopen(base + "/transcript", timeout=30)
+        if events.headers.get("Content-Type") != "text/event-stream":
+            failures.append("/transcript content type %r" % events.headers.get("Content-Type"))
+        # An unsigned webhook: refused by the core's intake.
+        req = urllib.request.Request(base + "/webhook", data=b'{"event":"meeting.rtms_started","payload":{}}',
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            urllib.request.urlopen(req, timeout=10)
+            failures.append("an unsigned webhook was accepted")
+        except urllib.error.HTTPError as e:
+            if e.code != 401:
+                failures.append("an unsigned webhook got %d, not 401" % e.code)
+        sim = Simulator("--webhook-url", base + "/webhook", "--webhook-secret", "ex-whsec")
+        stream = sim.meeting(duration=3, seed=seed)["payload"]["rtms_stream_id"]
+        got = []
+        while len(got) < len(expected):
+            raw = events.readline().decode()
+            if not raw:
+                break
+            if raw.startswith("data: "):
+                o = json.loads(raw[6:])
+                if o.get("stream") == stream:
+                    got.append("%s: %s" % (o["speaker"], o["text"]))
+        if got != expected:
+            failures.append("LiveTranscript's events differ from the bot's:\n  %s\n  %s" % (got[:3], expected[:3]))
+        print("swift example: LiveTranscript streamed %d transcript lines over SSE" % len(got))
+    finally:
+        proc.kill()
+        proc.wait()
+        if sim:
+            sim.close()
 
 
 def python_reference(sim, seed):
@@ -45,7 +101,7 @@ def python_reference(sim, seed):
 
 
 def main():
-    bot = bot_binary()
+    bot, service = binaries()
     sim = Simulator()
     failures = []
     try:
@@ -78,6 +134,7 @@ def main():
         print("swift example: %d lines, %d transcript lines (%s)" % (len(lines), len(transcript), transcript[:1]))
     finally:
         sim.close()
+    live_transcript(service, seed, transcript, failures)
     for f in failures:
         print("FAIL", f)
     print("swift example: %s" % ("ok" if not failures else "%d FAILED" % len(failures)))
