@@ -6,6 +6,7 @@
  *   - functions that return a pointer return NULL;
  * and every failure leaves readable text in rtms_last_error(). No network: nothing joins.
  * Prints one line per failed check and "N passed, N failed"; exits non-zero on any failure. */
+#define _POSIX_C_SOURCE 200809L /* unsetenv() under -std=c11 */
 #include "openrtms.h"
 
 #include <stdio.h>
