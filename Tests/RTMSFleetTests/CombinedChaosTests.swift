@@ -108,9 +108,7 @@ extension PartitionTests {
             generations[id] = try await streamRow(url, id)?.generation ?? 0
             signaling[id] = simConnections(sim, id).filter(\.isSignaling).count
         }
-        // Three leases: on a loaded machine the stop itself can eat seconds of the planned
-        // outage before the port refuses (seen: 1.8 s measured of 6 s planned).
-        let downMs = 3 * testLeaseMs
+        let downMs = 2 * testLeaseMs
         let restart = Task.detached { TestPostgres.restart(dbDir, downSeconds: Double(downMs) / 1000) }
         let pgPort = try DatabaseURL(dbURL).port
         #expect(await eventually(timeoutMs: 5000, everyMs: 10) { portRefuses(pgPort) }, "the database went down")
