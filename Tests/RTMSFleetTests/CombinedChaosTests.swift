@@ -109,7 +109,7 @@ extension PartitionTests {
             signaling[id] = simConnections(sim, id).filter(\.isSignaling).count
         }
         let downMs = 2 * testLeaseMs
-        let restart = Task.detached { TestPostgres.restart(dbDir, downSeconds: Double(downMs) / 1000) }
+        let restart = Task { await TestPostgres.restartOffPool(dbDir, downSeconds: Double(downMs) / 1000) }
         let pgPort = try DatabaseURL(dbURL).port
         #expect(await eventually(timeoutMs: 5000, everyMs: 10) { portRefuses(pgPort) }, "the database went down")
         let tDown = nowMilliseconds()

@@ -434,7 +434,7 @@ struct FleetProcessTests {
         let downMs = 2 * leaseMs
         let t0 = nowMilliseconds()
         let urlB = ns[1].webhookURL
-        let restart = Task.detached { TestPostgres.restart(dir, downSeconds: Double(downMs) / 1000) }
+        let restart = Task { await TestPostgres.restartOffPool(dir, downSeconds: Double(downMs) / 1000) }
         let pgPort = try DatabaseURL(url).port
         #expect(await eventually(timeoutMs: 5000, everyMs: 10) { portRefuses(pgPort) }, "the database went down")
         let tDown = nowMilliseconds()
