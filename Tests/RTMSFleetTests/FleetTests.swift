@@ -143,7 +143,11 @@ struct FleetProcessTests {
         #expect(after.state == "owned" && after.owner != owner.name && after.generation == 2 && after.claims == 2, "\(after)")
         let survivor = try #require(ns.first { $0.name == after.owner })
         #expect(survivor.log.contains("taken over from \(owner.name)"))
-        #expect(takeoverMs < Int64(testLeaseMs + 2000), "takeover within the lease plus 2 s: \(takeoverMs) ms\n\(survivor.log)")
+        // The takeover's time is the simulator's (the new owner's signaling connection opened):
+        // the test's own polling for media can lag by seconds on a loaded machine (seen: media
+        // again after 3.1 s by the server's clock, noticed at 10.8 s).
+        #expect(newOpenMs < Int64(testLeaseMs + 2000), "takeover within the lease plus 2 s: \(newOpenMs) ms\n\(survivor.log)")
+        #expect(takeoverMs < 20_000, "media flowing again after \(takeoverMs) ms")
 
         // /metrics on the survivor, scraped twice: the takeover, the stream it owns, renewals moving.
         let m1 = survivor.metrics()
