@@ -27,6 +27,51 @@
 
 #define MAXC 4096
 
+#ifdef RTMS_BENCH_COUNT_ALLOCS
+/* Built with -DRTMS_BENCH_COUNT_ALLOCS (bench/allocs.py): these definitions in the executable
+ * stand in for glibc's allocator in the whole process, librtms and its threads included, and
+ * count every allocation (frees are not counted); the JSON line then says how many happened in
+ * the window, and per message delivered. glibc's own entry points do the work. */
+#include <stdatomic.h>
+#include <errno.h>
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+static atomic_llong allocations;
+void *malloc(size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_malloc(n);
+}
+void *calloc(size_t k, size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_calloc(k, n);
+}
+void *realloc(void *p, size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_realloc(p, n);
+}
+void *aligned_alloc(size_t a, size_t n)
+{
+    atomic_fetch_add_explicit(&allocations, 1, memory_order_relaxed);
+    return __libc_memalign(a, n);
+}
+void *memalign(size_t a, size_t n) { return aligned_alloc(a, n); }
+int posix_memalign(void **out, size_t a, size_t n)
+{
+    void *p = aligned_alloc(a, n);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+static long long allocation_count(void) { return atomic_load(&allocations); }
+#else
+static long long allocation_count(void) { return -1; }
+#endif
+
 enum { MODE_AUDIO, MODE_MIX, MODE_VIDEO };
 static int nclients, rate_mode, mode;
 static long long counts[MAXC];
@@ -216,7 +261,7 @@ int main(int argc, char **argv)
     int port, count, size, rate, i, joined = 0, started = -1;
     double seconds, kill_at, w0, w1, c0, c1, first = 0, last = 0, drain = 10, drained = -1;
     long long bytes0 = 0, cs0 = 0, cs1 = 0;
-    long long n0 = 0, n1 = 0, total = 0;
+    long long n0 = 0, n1 = 0, total = 0, kinds0 = 0, kinds1 = 0, allocs0, allocs1;
     struct rtms_csdk **sdk;
     struct epoll_event *evs;
     int ep;
@@ -261,9 +306,10 @@ int main(int argc, char **argv)
     ops.on_transcript_data = on_transcript;
     ops.on_join_confirm = on_join;
     for (i = 0; i < nclients; i++) {
-        if (mode == MODE_MIX)
-            snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"mix\":{\"seconds\":%g,\"hold\":true}}}",
-                     seconds);
+        if (mode == MODE_MIX) /* RTMS_BENCH_MIX: more fields of the mix, e.g. "\"video_fps\":0" */
+            snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"mix\":{\"seconds\":%g,\"hold\":true%s%s}}}",
+                     seconds, getenv("RTMS_BENCH_MIX") ? "," : "",
+                     getenv("RTMS_BENCH_MIX") ? getenv("RTMS_BENCH_MIX") : "");
         else if (mode == MODE_VIDEO)
             snprintf(body, sizeof body, "{\"duration\":3600,\"bench\":{\"kind\":\"video\",\"count\":%d,\"hold\":true}}",
                      count);
@@ -324,6 +370,8 @@ int main(int argc, char **argv)
     w0 = now_s();
     for (i = 0; i < 4; i++) bytes0 += kind_bytes[i];
     for (i = 0; i < nclients; i++) n0 += counts[i];
+    for (i = 0; i < 4; i++) kinds0 += kind_msgs[i];
+    allocs0 = allocation_count();
     in_window = 1;
     while (now_s() - w0 < seconds) {
         if (kill_at >= 0 && !killed && now_s() - w0 >= kill_at) {
@@ -342,6 +390,8 @@ int main(int argc, char **argv)
         }
     }
     in_window = 0;
+    allocs1 = allocation_count();
+    for (i = 0; i < 4; i++) kinds1 += kind_msgs[i];
     c1 = cpu_s();
     cs1 = ctx_switches();
     w1 = now_s();
@@ -391,6 +441,9 @@ int main(int argc, char **argv)
                    lat[(size_t)(nlat * 0.99)] / 1000, lat[nlat - 1] / 1000);
         if (rate_mode) printf(",\"expected\":%.0f", (double)rate * nclients * (w1 - w0));
         printf(",\"dropped\":%llu,\"read_pauses\":%llu", dropped, pauses);
+        if (allocs0 >= 0) /* every kind's messages in the window */
+            printf(",\"allocs\":%lld,\"window_msgs\":%lld,\"allocs_per_msg\":%.3f", allocs1 - allocs0, kinds1 - kinds0,
+                   kinds1 > kinds0 ? (double)(allocs1 - allocs0) / (double)(kinds1 - kinds0) : -1.0);
         {
             int k;
             long long b1 = 0;

@@ -1,15 +1,22 @@
 'use strict';
 // Bench runner for Node (OpenRTMS's binding): K clients on the main thread, a callback that
 // counts. Same options and JSON output as py_runner.py (mode audio, mix or video, as there).
-//   node node_runner.js <sim base URL> <clients> <count> <size> <rate> <seconds> <kill-media-at> [mode [drain-s]]
+//   node node_runner.js [--budget-us N] <sim base URL> <clients> <count> <size> <rate> <seconds> <kill-media-at> [mode [drain-s]]
+// --budget-us N (anywhere on the line; default $RTMS_BENCH_GROUP_US): the clients' delivery group gets a latency budget of N
+// microseconds (rtms.setLatencyBudget, before the first join); the output then has budget_us.
 const path = require('node:path');
 const fs = require('node:fs');
 const rtms = require(process.env.RTMS_NODE_PACKAGE || path.join(__dirname, '..', 'bindings', 'node'));
 
 rtms.configureLogger({ enabled: false });
-const [sim, K, count, size, rate, seconds, killAt] = process.argv.slice(2, 9).map((v, i) => (i === 0 ? v : Number(v)));
-const mode = process.argv[9] || 'audio';
-const drain = Number(process.argv[10] || 10);
+const args = process.argv.slice(2);
+const budgetAt = args.indexOf('--budget-us');
+const budgetEnv = process.env.RTMS_BENCH_GROUP_US ? Number(process.env.RTMS_BENCH_GROUP_US) : null;   // as c_runner and py_runner
+const budget = budgetAt >= 0 ? Number(args.splice(budgetAt, 2)[1]) : budgetEnv;
+if (budget !== null) rtms.setLatencyBudget(budget);
+const [sim, K, count, size, rate, seconds, killAt] = args.slice(0, 7).map((v, i) => (i === 0 ? v : Number(v)));
+const mode = args[7] || 'audio';
+const drain = Number(args[8] || 10);
 if (!['audio', 'mix', 'video'].includes(mode)) throw new Error('mode is audio, mix or video');
 const KINDS = ['audio', 'video', 'deskshare', 'transcript'];
 const kindMsgs = Object.fromEntries(KINDS.map((k) => [k, 0]));
@@ -122,6 +129,7 @@ const rssKb = () => Number((fs.readFileSync('/proc/self/status', 'utf8').match(/
     window_bytes: windowBytes,
   };
   if (mode !== 'audio') out.ctx_switches = cs1 - cs0;
+  if (budget !== null) out.budget_us = budget;
   if (mode === 'video') {
     out.mb_per_s = span > 0 ? kindBytes.video / 1e6 / span : 0;
     out.cpu_us_per_mb = windowBytes ? (1e6 * cpuS) / (windowBytes / 1e6) : null;

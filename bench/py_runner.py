@@ -28,6 +28,8 @@ ap.add_argument("--kill-media-at", type=float, default=-1, help="abort each audi
 ap.add_argument("--poll-interval", type=float, default=0.01)
 ap.add_argument("--mode", choices=("audio", "mix", "video"), default="audio")
 ap.add_argument("--drain", type=float, default=10, help="mix: seconds to wait after the window for what is in flight")
+ap.add_argument("--budget-us", type=int, default=int(os.environ.get("RTMS_BENCH_GROUP_US", "0")),
+                help="OpenRTMS: the loop's latency budget (EventLoop latency_budget_us); default $RTMS_BENCH_GROUP_US or 0")
 a = ap.parse_args()
 
 import rtms  # noqa: E402  (whichever is installed)
@@ -90,7 +92,8 @@ def on_audio(i, kind="audio"):
     return cb
 
 
-loop = rtms.EventLoop(poll_interval=a.poll_interval, name="bench")
+loop = rtms.EventLoop(poll_interval=a.poll_interval, name="bench",
+                      **({"latency_budget_us": a.budget_us} if a.budget_us else {}))
 if a.mode == "mix":
     plan = {"mix": {"seconds": a.seconds, "hold": True}}
 elif a.mode == "video":

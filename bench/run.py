@@ -88,11 +88,11 @@ def build_node_addon():
                    env=dict(os.environ, RTMS_LIB=LIB, RTMS_NODE_BUILD_DIR=NODE_ADDON_DIR), check=True, stdout=subprocess.DEVNULL)
 
 
-def build_c_runner(lib=None, out=None):
+def build_c_runner(lib=None, out=None, defines=()):
     lib = lib or LIB
     out = out or os.path.join(WORK, "c_runner")
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror", "-I" + os.path.join(ROOT, "include"),
+    subprocess.run(["cc", "-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"] + ["-D" + d for d in defines] + ["-I" + os.path.join(ROOT, "include"),
                     os.path.join(HERE, "c_runner.c"), lib, "-Wl,-rpath," + os.path.dirname(os.path.abspath(lib)), "-o", out],
                    check=True)
     return out

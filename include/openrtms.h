@@ -17,6 +17,9 @@
  *                                   limit]: see "EVENT QUEUE" in rtms_csdk.h
  *   RTMS_LOG_LEVEL (or ZM_RTMS_LOG_LEVEL)  trace|debug|info|warn|error|off [warn]: the library's
  *                                   own log lines, written to stderr. Read once, at first use.
+ *   RTMS_NETWORK_THREADS            1..64: the library's network threads, which read and decode
+ *                                   every handle's connections [half the cores, 1..8: the other half
+ *                                   is left to the threads that deliver events]. Read once, at first use.
  *
  * Compile-time vs run-time version: assert that
  *     rtms_version_number() == OPENRTMS_VERSION_NUMBER
@@ -192,6 +195,26 @@ int rtms_check_params(const struct media_parameters *params);
  * src_language -1 (detect), enable_lid true. Returns RTMS_SDK_OK or RTMS_SDK_INVALID_ARGS (NULL
  * out). Any thread. */
 int rtms_wrapper_defaults(struct media_parameters *out);
+
+/* Zoom's wrappers' generateSignature() / generate_signature(): the handshake signature of
+ * rtms_generate_signature(), but ZM_RTMS_CLIENT and ZM_RTMS_SECRET, when set and not empty,
+ * override client_id and client_secret (which may then be NULL or ""). Writes 64 hex digits and
+ * a NUL into out (out_len >= 65). The credentials are checked first. Returns RTMS_SDK_OK,
+ * RTMS_SDK_NO_CREDENTIALS (no client id or no secret from either: rtms_last_error() begins
+ * "Client ID cannot be blank" or "Client Secret cannot be blank") or RTMS_SDK_INVALID_ARGS
+ * (instance_id or rtms_stream_id NULL or empty, out NULL or too short). Any thread. */
+int rtms_wrapper_signature(const char *client_id, const char *client_secret, const char *instance_id,
+                           const char *rtms_stream_id, char *out, int out_len);
+
+/* Zoom's wrappers' CA bundle search (findCaCertificate / find_ca_certificate): specified_path if
+ * that file exists, else $ZM_RTMS_CA if that file exists, else the first existing system bundle of
+ * /etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/ca-bundle.pem,
+ * /etc/pki/tls/cacert.pem, /etc/ssl/cert.pem, /usr/local/etc/openssl/cert.pem,
+ * /opt/homebrew/etc/openssl/cert.pem, else "" (rtms_init() then uses the system trust store).
+ * *out receives the path, NUL-terminated, to release with rtms_free(). Returns its length (>= 0),
+ * or -RTMS_SDK_INVALID_ARGS (NULL out) or -RTMS_SDK_FAILURE (out of memory); *out is then NULL.
+ * specified_path may be NULL. Any thread. */
+int rtms_find_ca(const char *specified_path, char **out);
 
 /* Applies options to a handle (strings are copied). Connection settings take effect at the next
  * rtms_join(); poll and queue settings at once. */

@@ -489,13 +489,7 @@ func eventList(_ events: UnsafeMutablePointer<Int32>?, _ n: Int32, _ fn: String)
 ) -> Int32 {
     guard let id = str(client_id), !id.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: client_id is empty") }
     guard let secret = str(client_secret), !secret.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: client_secret is empty") }
-    guard let inst = str(instance_id), !inst.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: instance_id is empty") }
-    guard let stream = str(rtms_stream_id), !stream.isEmpty else { return fail(Code.invalidArgs, "rtms_generate_signature: rtms_stream_id is empty") }
-    guard let out, out_len >= 65 else { return fail(Code.invalidArgs, "rtms_generate_signature: out needs at least 65 bytes") }
-    let sig = Array(Signatures.handshake(clientID: id, clientSecret: secret, instanceID: inst, streamID: stream).utf8)
-    for i in 0..<sig.count { out[i] = CChar(bitPattern: sig[i]) }
-    out[sig.count] = 0
-    return Code.ok
+    return sign(id, secret, instance_id, rtms_stream_id, out, out_len, "rtms_generate_signature")
 }
 
 import RTMSTransport

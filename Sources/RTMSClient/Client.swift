@@ -20,10 +20,21 @@ public enum OpenRTMSVersion {
 
 /// The event loops every client shares. Created on first use, alive for the process.
 public enum Runtime {
-    public static let group: MultiThreadedEventLoopGroup = {
-        let n = max(1, min(System.coreCount, 8))
-        return MultiThreadedEventLoopGroup(numberOfThreads: n)
-    }()
+    public static let group = MultiThreadedEventLoopGroup(numberOfThreads: networkThreads(environment: getenvString("RTMS_NETWORK_THREADS")))
+
+    /// How many network threads: RTMS_NETWORK_THREADS (1...64), else half the cores (1...8). The
+    /// other half is for the threads that deliver events (rtms_poll, the bindings' loops): with a
+    /// network thread per core, the two kinds share cores and every message costs more switching
+    /// (bench/RESULTS.md, "Network threads": a quarter to a third of the CPU at 100 streams).
+    public static func networkThreads(environment value: String?, cores: Int = System.coreCount) -> Int {
+        let byCores = max(1, min(cores / 2, 8))
+        guard let value, !value.isEmpty else { return byCores }
+        guard let n = Int(value), (1...64).contains(n) else {
+            logger.warning("RTMS_NETWORK_THREADS=\(value) is not a number in 1...64: \(byCores) network thread(s)")
+            return byCores
+        }
+        return n
+    }
     public static let logger: Logger = {
         var l = Logger(label: "openrtms")
         l.logLevel = logLevelFromEnvironment()
@@ -266,18 +277,25 @@ public final class RTMSClient: @unchecked Sendable {
         }
         guard !valid.isEmpty else { throw ClientError(ClientError.invalidArgs, firstError ?? "no usable server URL") }
         if let signature, !signature.isEmpty { return signature }
+        let (id, secret) = try firstCredentials(credentials)
+        return Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
+    }
+
+    /// The first non-empty client id and the first non-empty secret of `credentials`, in order;
+    /// `noCredentials` names the one missing.
+    public static func firstCredentials(_ credentials: [(String?, String?)]) throws(ClientError) -> (String, String) {
         func first(_ pick: ((String?, String?)) -> String?) -> String? { credentials.lazy.compactMap(pick).first { !$0.isEmpty } }
         guard let id = first({ $0.0 }) else {
             throw ClientError(
                 ClientError.noCredentials,
-                "Client ID cannot be blank: no signature given and no client id to compute one (ZM_RTMS_CLIENT, or client)")
+                "Client ID cannot be blank: the signature is computed from a client id (ZM_RTMS_CLIENT, or the one given)")
         }
         guard let secret = first({ $0.1 }) else {
             throw ClientError(
                 ClientError.noCredentials,
-                "Client Secret cannot be blank: no signature given and no client secret to compute one (ZM_RTMS_SECRET, or secret)")
+                "Client Secret cannot be blank: the signature is computed from a client secret (ZM_RTMS_SECRET, or the one given)")
         }
-        return Signatures.handshake(clientID: id, clientSecret: secret, instanceID: instanceID, streamID: streamID)
+        return (id, secret)
     }
 
     /// Starts joining. Argument problems throw at once; everything later arrives as events.

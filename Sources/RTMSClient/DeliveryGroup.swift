@@ -19,12 +19,14 @@ public final class DeliveryGroup: @unchecked Sendable {
     private var readySet = Set<ObjectIdentifier>()
     private var owners: [ObjectIdentifier: AnyObject] = [:]
     private let budgetNanoseconds: Int64
-    private let timerLoop: EventLoop
+    /// Where a delayed signal's timer runs; nil: one of the runtime's loops, picked when a timer is
+    /// first needed (a group alone starts no network thread: a process may still fork).
+    private let timerLoop: EventLoop?
     private var lastSignal: Int64 = 0
     private var timerPending = false
     private var closed = false
 
-    public init(latencyBudgetMicroseconds: Int = 0, timerLoop: EventLoop = Runtime.group.next()) {
+    public init(latencyBudgetMicroseconds: Int = 0, timerLoop: EventLoop? = nil) {
         budgetNanoseconds = Int64(max(0, latencyBudgetMicroseconds)) * 1000
         self.timerLoop = timerLoop
     }
@@ -84,7 +86,7 @@ public final class DeliveryGroup: @unchecked Sendable {
     }
 
     private func scheduleSignal(after nanoseconds: Int64) {
-        timerLoop.scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
+        (timerLoop ?? Runtime.group.next()).scheduleTask(in: .nanoseconds(nanoseconds)) { [self] in
             lock.withLock {
                 timerPending = false
                 lastSignal = Int64(bitPattern: UInt64(NIODeadline.now().uptimeNanoseconds))

@@ -271,3 +271,17 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 }
+
+@Suite struct NetworkThreadTests {
+    @Test func halfTheCoresUnlessTheEnvironmentSaysOtherwise() {
+        #expect(Runtime.networkThreads(environment: nil, cores: 2) == 1)
+        #expect(Runtime.networkThreads(environment: nil, cores: 1) == 1)
+        #expect(Runtime.networkThreads(environment: "", cores: 8) == 4)
+        #expect(Runtime.networkThreads(environment: nil, cores: 64) == 8)
+        #expect(Runtime.networkThreads(environment: "3", cores: 2) == 3)
+        #expect(Runtime.networkThreads(environment: "64", cores: 2) == 64)
+        for bad in ["0", "-1", "65", "two", " 2"] {
+            #expect(Runtime.networkThreads(environment: bad, cores: 6) == 3, "RTMS_NETWORK_THREADS=\(bad) falls back")
+        }
+    }
+}

@@ -148,6 +148,18 @@ static void bad_arguments(void)
     }
     STATUS_ERR(rtms_generate_signature("", "b", "c", "d", sig, (int)sizeof sig), RTMS_SDK_INVALID_ARGS);
     STATUS_ERR(rtms_generate_signature("a", "b", "c", "d", sig, 10), RTMS_SDK_INVALID_ARGS);
+    /* The wrappers' signature: no credentials (the environment was cleared above) is its own code. */
+    STATUS_ERR(rtms_wrapper_signature(NULL, "b", "c", "d", sig, (int)sizeof sig), RTMS_SDK_NO_CREDENTIALS);
+    STATUS_ERR(rtms_wrapper_signature("a", "", "c", "d", sig, (int)sizeof sig), RTMS_SDK_NO_CREDENTIALS);
+    STATUS_ERR(rtms_wrapper_signature("a", "b", "", "d", sig, (int)sizeof sig), RTMS_SDK_INVALID_ARGS);
+    STATUS_ERR(rtms_wrapper_signature("a", "b", "c", "d", sig, 64), RTMS_SDK_INVALID_ARGS);
+    {
+        char *ca = (char *)1;
+        VALUE_ERR(rtms_find_ca("/nonexistent/ca.pem", NULL), RTMS_SDK_INVALID_ARGS);
+        check(rtms_find_ca("/nonexistent/ca.pem", &ca) >= 0 && ca != NULL && strcmp(ca, "/nonexistent/ca.pem") != 0,
+              "rtms_find_ca(missing file) falls back, never returns the missing path", 0);
+        rtms_free(ca);
+    }
     /* A fresh handle is idle: a valid state, and no pending events. */
     check(rtms_get_state(h) == RTMS_STATE_IDLE, "rtms_get_state(fresh) == RTMS_STATE_IDLE", rtms_get_state(h));
     check(rtms_poll_ex(h, 0, 0) == 0, "rtms_poll_ex(fresh) == 0", 0);

@@ -1,9 +1,10 @@
 'use strict';
 // OpenRTMS for Node: Zoom's @zoom/rtms 1.1.0 API over the OpenRTMS core.
 //
-// Events reach JavaScript without a timer: the addon watches each client's wake descriptor with
-// libuv and delivers inside the core's poll, on the main thread. A joined client keeps the
-// process alive; after leave() it does not. Reconnection and failover happen in the core.
+// Events reach JavaScript without a timer: the clients of a thread share one delivery group of
+// the core, whose wake descriptor the addon watches with libuv; it delivers inside the core's
+// poll, on that thread. A joined client keeps the process alive; after leave() it does not.
+// Reconnection and failover happen in the core.
 
 const fs = require('node:fs');
 const path = require('node:path');
@@ -102,27 +103,18 @@ function configureLogger(config) {
 // Signature, CA, initialization
 // ---------------------------------------------------------------------------------------------
 
+// Zoom's wrapper rules are the core's: ZM_RTMS_CLIENT / ZM_RTMS_SECRET win over the arguments
+// (rtms_wrapper_signature; none: a ReferenceError, code RTMS_SDK_NO_CREDENTIALS), and the CA
+// bundle is the explicit one, ZM_RTMS_CA or a system bundle (rtms_find_ca).
 function generateSignature({ client, secret, uuid, streamId } = {}) {
-  const clientId = process.env.ZM_RTMS_CLIENT || client;
-  const clientSecret = process.env.ZM_RTMS_SECRET || secret;
-  if (!clientId) throw new ReferenceError('ZM_RTMS_CLIENT cannot be empty');
-  if (!clientSecret) throw new ReferenceError('ZM_RTMS_SECRET cannot be empty');
-  return native.generateSignature(String(clientId), String(clientSecret), String(uuid), String(streamId));
-}
-
-function findCaCertificate(explicit) {
-  for (const p of [explicit, process.env.ZM_RTMS_CA, '/etc/ssl/certs/ca-certificates.crt',
-    '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem', '/etc/pki/tls/cacert.pem', '/etc/ssl/cert.pem',
-    '/usr/local/etc/openssl/cert.pem', '/opt/homebrew/etc/openssl/cert.pem']) {
-    if (p && fs.existsSync(p)) return p;
-  }
-  return '';
+  const text = (v) => (v == null ? v : String(v));   // Zoom's wrapper signs what String() gives
+  return native.generateSignature(text(client), text(secret), text(uuid), text(streamId));
 }
 
 let initialized = false;
 function ensureInitialized(ca, isVerifyCert = 1, agent) {
   if (initialized) return;
-  native.initialize(findCaCertificate(ca), isVerifyCert, agent);
+  native.initialize(native.findCaCertificate(ca), isVerifyCert, agent);
   initialized = true;
 }
 
@@ -638,6 +630,7 @@ class Fleet extends EventEmitter {
 const rtms = {
   Client, Fleet, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
   isInitialized: () => initialized,
+  setLatencyBudget: native.setLatencyBudget,
   AudioContentType, AudioCodec, AudioSampleRate, AudioChannel, AudioDataOption, VideoContentType, VideoCodec,
   VideoResolution, VideoDataOption, MediaDataType, SessionState, StreamState, EventType, MessageType, StopReason,
   TranscriptLanguage, ...flat,

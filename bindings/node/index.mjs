@@ -5,7 +5,7 @@ import rtms from './index.js';
 export default rtms;
 export const {
   Client, Fleet, onWebhookEvent, createWebhookHandler, generateSignature, configureLogger, LogLevel, LogFormat,
-  isInitialized, version, AudioContentType, AudioCodec, AudioSampleRate, AudioChannel, AudioDataOption,
+  isInitialized, setLatencyBudget, version, AudioContentType, AudioCodec, AudioSampleRate, AudioChannel, AudioDataOption,
   VideoContentType, VideoCodec, VideoResolution, VideoDataOption, MediaDataType, SessionState, StreamState, EventType,
   MessageType, StopReason, TranscriptLanguage,
   MEDIA_TYPE_AUDIO, MEDIA_TYPE_VIDEO, MEDIA_TYPE_DESKSHARE, MEDIA_TYPE_TRANSCRIPT, MEDIA_TYPE_CHAT, MEDIA_TYPE_ALL,

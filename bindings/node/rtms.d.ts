@@ -350,8 +350,22 @@ export function createWebhookHandler(
 export function createWebhookHandler(
   callback: WebhookCallback, path?: string,
 ): (req: import('http').IncomingMessage, res: import('http').ServerResponse) => void;
+/** The handshake signature by the core's rule (rtms_wrapper_signature): ZM_RTMS_CLIENT /
+ * ZM_RTMS_SECRET, when set and not empty, win over client / secret. Throws a ReferenceError with
+ * `code` 'RTMS_SDK_NO_CREDENTIALS' when no client id or no secret is found, a TypeError (`code`
+ * 'RTMS_SDK_INVALID_ARGS') when uuid or streamId is missing or empty. */
 export function generateSignature(params: SignatureParams): string;
 export function isInitialized(): boolean;
+/** OpenRTMS (off by default): the latency budget, in microseconds (an integer, 0..1000000; 0 =
+ * deliver at once), of the delivery group through which every client of this thread (the main
+ * thread, or each worker) is delivered. With a budget, a wake-up less than the budget after the
+ * previous one waits for the rest of it and delivers what arrived meanwhile at once: fewer
+ * wake-ups under load from many streams, at the cost of up to that much latency (the first event
+ * after a quiet spell is not delayed). Set it before the first join of the thread: that join
+ * creates the group with the budget, and from then on setLatencyBudget throws an Error ("must be
+ * set before the first join"). TypeError for a non-number, RangeError outside 0..1000000 or for a
+ * fraction. Returns true. */
+export function setLatencyBudget(microseconds: number): boolean;
 /** OpenRTMS: the core's version string. */
 export function version(): string;
 
@@ -415,6 +429,7 @@ declare const rtms: {
   createWebhookHandler: typeof createWebhookHandler;
   generateSignature: typeof generateSignature;
   isInitialized: typeof isInitialized;
+  setLatencyBudget: typeof setLatencyBudget;
   configureLogger: typeof configureLogger;
   version: typeof version;
   LogLevel: typeof LogLevel;

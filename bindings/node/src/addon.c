@@ -1,12 +1,13 @@
 /*
  * OpenRTMS for Node: the N-API addon over librtms (include/openrtms.h).
  *
- * Every handle's wake descriptor is watched by a libuv poll handle on the JS thread. When it turns
- * readable the addon calls rtms_poll_ex() there, and the core's callbacks call one JavaScript
- * dispatch function per handle: dispatch(kind, ...args). No timer, no thread-safe function, no
- * copy beyond the Buffer a data callback gets. While a handle is joined its poll handle keeps the
- * process alive; release() stops and closes it, so a left client does not, and neither does one
- * whose session ended (on_leave, or a failed join_confirm): its poll handle is unreferenced.
+ * Every joined handle of an addon instance (one per napi_env: the main thread, each worker) is a
+ * member of one delivery group (rtms_group_*), whose wake descriptor one libuv poll handle watches
+ * on the JS thread. When it turns readable the addon calls rtms_group_poll() there, and the core's
+ * callbacks call one JavaScript dispatch function per handle: dispatch(kind, ...args). No timer,
+ * no thread-safe function, no copy beyond the Buffer a data callback gets. The poll handle keeps
+ * the process alive while a session is live (joined, not ended by on_leave, a failed
+ * join_confirm, release() or the finalizer): it is referenced while that count is above zero.
  *
  * The JS object owns the handle through an external with a finalizer: a Client collected without
  * leave() releases its handle. The addon holds the dispatch function weakly (the Client keeps it),
@@ -36,24 +37,38 @@
         }                                                                                                              \
     } while (0)
 
-/* One joined (or joinable) handle. Owned by the JS object through an external; the handle is
- * released by release() or the external's finalizer, the struct freed once the external is
- * finalized and the poll handle (if any) closed. */
-typedef struct client_ctx {
+typedef struct client_ctx client_ctx;
+
+/* One addon instance (napi instance data). Freed once the environment is torn down (the poll
+ * handle closed) and every client_ctx is freed. */
+typedef struct addon {
     napi_env env;
+    rtms_group *group; /* created, and watched, at the first join */
+    uv_poll_t watch;
+    napi_async_cleanup_hook_handle hook; /* the environment's teardown, until the watch is closed */
+    int budget_us;                       /* the group's latency budget (setLatencyBudget) */
+    int live;                            /* sessions live: the poll handle is referenced while > 0 */
+    int polling;                         /* inside rtms_group_poll() or poll(): finalized clients wait in doomed */
+    int clients;                         /* client_ctx not freed yet */
+    int torn_down;
+    int64_t wakeups; /* group polls run by the poll handle (for tests) */
+    client_ctx *doomed;
+} addon;
+
+/* One handle. Owned by the JS object through an external; the handle is released by release() or
+ * the external's finalizer, the struct freed by the finalizer (after the poll, inside one). */
+struct client_ctx {
+    napi_env env;
+    addon *a;
     struct rtms_csdk *sdk;
     napi_ref dispatch; /* JS function(kind, ...args), held weakly */
-    uv_poll_t poll;
-    int polling; /* poll handle started */
-    int closing; /* uv_close requested */
-    int closed;  /* uv_close completed */
+    client_ctx *next_doomed;
+    int live; /* counted in a->live */
     int released;
-    int finalized;   /* the JS external was garbage-collected */
-    int in_dispatch; /* inside rtms_poll_ex on the JS thread */
-} client_ctx;
+};
 
-/* Core handles allocated and not yet released (for tests: liveHandles()). */
-static int64_t live_handles;
+/* Core handles allocated and not yet released, groups not yet released (for tests). */
+static _Atomic int64_t live_handles, live_groups; /* across worker threads */
 
 /* One intake. Owned by the JS object through an external with a finalizer; freed once it is
  * finalized and its poll handle (rtms_webhook_start() only) is closed. */
@@ -231,19 +246,19 @@ static void dispatch_ints(struct rtms_csdk *sdk, const char *kind, int n, const 
     call_dispatch(c->env, c->dispatch, (size_t)(1 + i), argv);
 }
 
-static void session_ended(client_ctx *c);
+static void set_live(client_ctx *c, int on);
 
 static void cb_join(struct rtms_csdk *s, int reason)
 {
     int64_t v = reason;
-    if (reason != 0 && ctx_of(s)) session_ended(ctx_of(s));
+    if (reason != 0 && ctx_of(s)) set_live(ctx_of(s), 0);
     dispatch_ints(s, "join_confirm", 1, &v, NULL);
 }
 
 static void cb_leave(struct rtms_csdk *s, int reason)
 {
     int64_t v = reason;
-    if (ctx_of(s)) session_ended(ctx_of(s));
+    if (ctx_of(s)) set_live(ctx_of(s), 0);
     dispatch_ints(s, "leave", 1, &v, NULL);
 }
 
@@ -391,83 +406,143 @@ static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * The libuv side
+ * The libuv side: the addon's delivery group
  * ------------------------------------------------------------------------------------------- */
+
+static void maybe_free_addon(addon *a)
+{
+    if (a->torn_down && a->clients == 0) free(a);
+}
 
 static void free_client(client_ctx *c)
 {
     if (c->dispatch) napi_delete_reference(c->env, c->dispatch);
+    c->a->clients--;
+    maybe_free_addon(c->a);
     free(c);
 }
 
-/* Frees the struct once nothing refers to it any more: the JS external is gone and libuv is done
- * with the poll handle. */
-static void maybe_free_client(client_ctx *c)
+/* Counts the session in or out (once each way): the poll handle is referenced while one is live. */
+static void set_live(client_ctx *c, int on)
 {
-    if (c->finalized && (!c->polling || c->closed)) free_client(c);
+    addon *a = c->a;
+    if (c->live == on) return;
+    c->live = on;
+    a->live += on ? 1 : -1;
+    if (a->group && a->live == on) /* 0 -> 1 or 1 -> 0 */
+        (on ? uv_ref : uv_unref)((uv_handle_t *)&a->watch);
 }
 
+/* Ends the session and frees the core handle (it leaves the group by itself). Safe inside a
+ * callback of this or another handle. */
 static void release_handle(client_ctx *c)
 {
     if (c->released) return;
     c->released = 1;
+    set_live(c, 0);
     rtms_release(c->sdk);
     c->sdk = NULL;
     live_handles--;
 }
 
-static void on_client_closed(uv_handle_t *h)
+/* A poll returned: the clients finalized inside it are freed once no poll runs. */
+static void poll_done(addon *a)
 {
-    client_ctx *c = (client_ctx *)h->data;
-    c->closed = 1;
-    maybe_free_client(c);
-}
-
-/* The session ended: the poll handle no longer keeps the process alive (join() refs it again). */
-static void session_ended(client_ctx *c)
-{
-    if (c->polling && !c->closing) uv_unref((uv_handle_t *)&c->poll);
-}
-
-static void stop_polling(client_ctx *c)
-{
-    if (c->polling && !c->closing) {
-        c->closing = 1;
-        uv_poll_stop(&c->poll);
-        uv_close((uv_handle_t *)&c->poll, on_client_closed);
+    client_ctx *c;
+    if (--a->polling > 0) return;
+    while ((c = a->doomed) != NULL) {
+        a->doomed = c->next_doomed;
+        free_client(c);
     }
 }
 
-static void on_client_readable(uv_poll_t *h, int status, int events)
+static void on_group_readable(uv_poll_t *h, int status, int events)
 {
-    client_ctx *c = (client_ctx *)h->data;
+    addon *a = (addon *)h->data;
     napi_handle_scope scope;
     (void)status;
     (void)events;
-    if (c->released || c->closing) return;
-    napi_open_handle_scope(c->env, &scope);
-    c->in_dispatch = 1;
-    rtms_poll_ex(c->sdk, 0, 0);
-    c->in_dispatch = 0;
-    napi_close_handle_scope(c->env, scope);
-    if (c->finalized) release_handle(c); /* collected during this poll: its finalizer left the release to us */
-    if (c->released) stop_polling(c);
+    if (!a->group) return;
+    napi_open_handle_scope(a->env, &scope);
+    a->polling++;
+    a->wakeups++;
+    rtms_group_poll(a->group, 0, 0);
+    poll_done(a);
+    napi_close_handle_scope(a->env, scope);
+}
+
+static void teardown_done(addon *a)
+{
+    napi_remove_async_cleanup_hook(a->hook);
+    a->torn_down = 1;
+    maybe_free_addon(a);
+}
+
+static void on_watch_closed(uv_handle_t *h) { teardown_done((addon *)h->data); }
+
+/* The environment's teardown: the group is released (the finalizers release the handles) and the
+ * poll handle closed. */
+static void addon_teardown(napi_async_cleanup_hook_handle hook, void *arg)
+{
+    addon *a = (addon *)arg;
+    a->hook = hook;
+    if (!a->group) {
+        teardown_done(a);
+        return;
+    }
+    rtms_group_release(a->group);
+    a->group = NULL;
+    live_groups--;
+    uv_poll_stop(&a->watch);
+    uv_close((uv_handle_t *)&a->watch, on_watch_closed);
+}
+
+/* After a join: the handle joins the group (created, and watched, at the first join) and its
+ * session keeps the process alive. 0, or -1 when the group cannot be created or watched. */
+static int group_join(napi_env env, client_ctx *c)
+{
+    addon *a = c->a;
+    uv_loop_t *loop = NULL;
+    int rc;
+    if (!a->group) {
+        if (napi_get_uv_event_loop(env, &loop) != napi_ok || !(a->group = rtms_group_create(a->budget_us))) return -1;
+        if (uv_poll_init(loop, &a->watch, rtms_group_get_wake_fd(a->group)) != 0) {
+            rtms_group_release(a->group);
+            a->group = NULL;
+            return -1;
+        }
+        live_groups++;
+        a->watch.data = a;
+        uv_poll_start(&a->watch, UV_READABLE, on_group_readable);
+        uv_unref((uv_handle_t *)&a->watch); /* no session is live yet */
+    }
+    rc = rtms_group_add(a->group, c->sdk); /* a handle joined again is in it already */
+    if (rc < 0 && rc != -RTMS_SDK_INVALID_STATUS) return -1;
+    set_live(c, 1);
+    return 0;
 }
 
 /* The external's finalizer: the Client was garbage-collected. Releases the handle unless leave()
- * did; inside a poll of this handle the release waits until the poll returns. */
+ * did; inside a poll, the struct is freed when the poll returns. */
 static void finalize_client(napi_env env, void *data, void *hint)
 {
     client_ctx *c = (client_ctx *)data;
     (void)env;
     (void)hint;
-    c->finalized = 1;
-    if (c->in_dispatch) return;
     release_handle(c);
-    if (c->polling && !c->closing)
-        stop_polling(c); /* on_client_closed frees it */
-    else
-        maybe_free_client(c);
+    if (c->a->polling) {
+        c->next_doomed = c->a->doomed;
+        c->a->doomed = c;
+    } else {
+        free_client(c);
+    }
+}
+
+static addon *addon_of(napi_env env)
+{
+    void *a = NULL;
+    napi_get_instance_data(env, &a);
+    return (addon *)a;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -510,11 +585,13 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
         return NULL;
     }
     c->env = env;
+    c->a = addon_of(env);
     c->sdk = rtms_alloc();
     if (!c->sdk) {
         free(c);
         return throw_rtms(env, "alloc", RTMS_SDK_FAILURE);
     }
+    c->a->clients++;
     live_handles++;
     /* Weak: the Client holds its dispatch function; a strong reference here would keep every
      * Client alive forever (the function closes over it). */
@@ -546,7 +623,6 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
     xops.on_media_interrupted = cb_media_interrupted;
     rtms_set_ext_callbacks(c->sdk, &xops);
     if (napi_create_external(env, c, finalize_client, NULL, &ext) != napi_ok) {
-        c->finalized = 1;
         release_handle(c);
         free_client(c);
         napi_throw_error(env, NULL, "alloc: cannot create the handle object");
@@ -725,24 +801,6 @@ static napi_value js_defaults(napi_env env, napi_callback_info info)
     return out;
 }
 
-/* After a join: watch the handle's wake fd (once), or keep the process alive again (a new session
- * on the same handle). 0, or -1 when the descriptor cannot be watched. */
-static int watch_client(napi_env env, client_ctx *c)
-{
-    int fd;
-    uv_loop_t *loop = NULL;
-    if (!c->polling) {
-        fd = rtms_get_wake_fd(c->sdk);
-        if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &c->poll, fd) != 0) return -1;
-        c->poll.data = c;
-        uv_poll_start(&c->poll, UV_READABLE, on_client_readable);
-        c->polling = 1;
-    } else if (!c->closing) {
-        uv_ref((uv_handle_t *)&c->poll);
-    }
-    return 0;
-}
-
 /* Throws a new instance of the global error class `name` (e.g. "ReferenceError") with the core's
  * text and `code` set to the RTMS_SDK_* name. */
 static napi_value throw_as(napi_env env, const char *name, const char *op, int code, const char *code_name)
@@ -765,7 +823,7 @@ static napi_value throw_as(napi_env env, const char *name, const char *op, int c
 
 /* joinPayload(h, json, timeout) -> [instance id, stream id]: the core reads the payload, computes
  * a missing signature and refuses bad input (TypeError; ReferenceError without credentials, as
- * Zoom's wrapper throws); then the wake fd is watched. */
+ * Zoom's wrapper throws); then the handle joins the delivery group. */
 static napi_value js_join_payload(napi_env env, napi_callback_info info)
 {
     size_t argc = 3;
@@ -785,8 +843,8 @@ static napi_value js_join_payload(napi_env env, napi_callback_info info)
     if (rc == RTMS_SDK_NO_CREDENTIALS) return throw_as(env, "ReferenceError", "join", rc, "RTMS_SDK_NO_CREDENTIALS");
     if (rc == RTMS_SDK_INVALID_ARGS) return throw_as(env, "TypeError", "join", rc, "RTMS_SDK_INVALID_ARGS");
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "join", rc);
-    if (watch_client(env, c) != 0) {
-        napi_throw_error(env, NULL, "join: cannot watch the wake descriptor");
+    if (group_join(env, c) != 0) {
+        napi_throw_error(env, NULL, "join: cannot add the handle to the delivery group");
         return NULL;
     }
     napi_create_array_with_length(env, 2, &out);
@@ -795,7 +853,7 @@ static napi_value js_join_payload(napi_env env, napi_callback_info info)
     return out;
 }
 
-/* poll(h): delivers what is pending now (the wake fd normally does this) */
+/* poll(h): delivers what is pending now (the group's wake fd normally does this) */
 static napi_value js_poll(napi_env env, napi_callback_info info)
 {
     size_t argc = 1;
@@ -804,11 +862,10 @@ static napi_value js_poll(napi_env env, napi_callback_info info)
     int n = 0;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
-    if (c && !c->released && !c->in_dispatch) {
-        c->in_dispatch = 1;
+    if (c && !c->released) {
+        c->a->polling++;
         n = rtms_poll_ex(c->sdk, 0, 0);
-        c->in_dispatch = 0;
-        if (c->released) stop_polling(c);
+        poll_done(c->a);
     }
     return int_value(env, n);
 }
@@ -822,9 +879,7 @@ static napi_value js_release(napi_env env, napi_callback_info info)
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     if (!c || c->released) return bool_value(env, 0);
-    release_handle(c);
-    /* The struct stays until the external is finalized (the JS object may still call in). */
-    if (c->polling && !c->in_dispatch) stop_polling(c); /* inside a callback: on_client_readable closes it afterwards */
+    release_handle(c); /* the struct stays until the external is finalized (the JS object may call in) */
     return bool_value(env, 1);
 }
 
@@ -1266,7 +1321,8 @@ static napi_value js_webhook_stop(napi_env env, napi_callback_info info)
     return bool_value(env, 1);
 }
 
-/* generateSignature(client, secret, uuid, stream) */
+/* generateSignature(client, secret, uuid, stream): Zoom's wrapper rule (rtms_wrapper_signature:
+ * ZM_RTMS_CLIENT / ZM_RTMS_SECRET win); a ReferenceError without credentials, as Zoom's throws. */
 static napi_value js_signature(napi_env env, napi_callback_info info)
 {
     size_t argc = 4;
@@ -1276,10 +1332,57 @@ static napi_value js_signature(napi_env env, napi_callback_info info)
     int rc;
     CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
     for (i = 0; i < 4 && i < argc; i++) a[i] = arg_string(env, argv[i]);
-    rc = rtms_generate_signature(a[0], a[1], a[2], a[3], out, (int)sizeof out);
+    rc = rtms_wrapper_signature(a[0], a[1], a[2], a[3], out, (int)sizeof out);
     for (i = 0; i < 4; i++) free(a[i]);
+    if (rc == RTMS_SDK_NO_CREDENTIALS)
+        return throw_as(env, "ReferenceError", "generateSignature", rc, "RTMS_SDK_NO_CREDENTIALS");
+    if (rc == RTMS_SDK_INVALID_ARGS)
+        return throw_as(env, "TypeError", "generateSignature", rc, "RTMS_SDK_INVALID_ARGS");
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "generateSignature", rc);
     return str_value(env, out);
+}
+
+/* findCaCertificate(path|undefined) -> the CA bundle Zoom's wrappers pick (rtms_find_ca), or "" */
+static napi_value js_find_ca(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1], out;
+    char *path, *found = NULL;
+    int n;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    path = argc >= 1 ? arg_string(env, argv[0]) : NULL;
+    n = rtms_find_ca(path, &found);
+    free(path);
+    if (n < 0) return throw_rtms(env, "findCaCertificate", -n);
+    napi_create_string_utf8(env, found, (size_t)n, &out);
+    rtms_free(found);
+    return out;
+}
+
+/* setLatencyBudget(us): the latency budget of the delivery group, 0..1000000 (0 = none); before
+ * the first join, which creates the group with it. */
+static napi_value js_set_latency_budget(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    addon *a = addon_of(env);
+    double us = -1;
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || !is_type(env, argv[0], napi_number)) {
+        napi_throw_type_error(env, NULL, "setLatencyBudget: microseconds must be a number");
+        return NULL;
+    }
+    napi_get_value_double(env, argv[0], &us);
+    if (!(us >= 0 && us <= 1000000) || us != (int)us) {
+        napi_throw_range_error(env, NULL, "setLatencyBudget: microseconds must be an integer in 0..1000000");
+        return NULL;
+    }
+    if (a->group) {
+        napi_throw_error(env, NULL, "setLatencyBudget: must be set before the first join (the delivery group exists)");
+        return NULL;
+    }
+    a->budget_us = (int)us;
+    return bool_value(env, 1);
 }
 
 static napi_value js_last_error(napi_env env, napi_callback_info info)
@@ -1304,13 +1407,27 @@ static napi_value js_live_handles(napi_env env, napi_callback_info info)
     return int_value(env, live_handles);
 }
 
+/* groupStats() -> {groups (of the process), live, wakeups (this instance's)}, for tests. */
+static napi_value js_group_stats(napi_env env, napi_callback_info info)
+{
+    addon *a = addon_of(env);
+    napi_value o;
+    (void)info;
+    napi_create_object(env, &o);
+    set_prop(env, o, "groups", int_value(env, live_groups));
+    set_prop(env, o, "live", int_value(env, a->live));
+    set_prop(env, o, "wakeups", int_value(env, a->wakeups));
+    return o;
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Fleet (rtms_fleet_*): a node of a fleet coordinated through PostgreSQL. Creating and releasing
  * it wait for the database, so they run on libuv's thread pool and settle a promise; everything
- * else is on the JS thread. The fleet's wake fd is watched like a client's: rtms_fleet_poll()
- * runs in the libuv callback and the core's on_assigned/on_revoked call the fleet's JS dispatch
- * function, dispatch('assigned', streamId, generation, payloadJson, previousOwner|null) and
- * dispatch('revoked', streamId, generation, reason). index.js joins the clients (fleetJoin).
+ * else is on the JS thread. The fleet's wake fd is watched like the clients' group's:
+ * rtms_fleet_poll() runs in the libuv callback and the core's on_assigned/on_revoked call the
+ * fleet's JS dispatch function, dispatch('assigned', streamId, generation, payloadJson,
+ * previousOwner|null) and dispatch('revoked', streamId, generation, reason). index.js joins the
+ * clients (fleetJoin).
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct fleet_ctx {
@@ -1621,7 +1738,7 @@ static int arg_generation(napi_env env, napi_value v, int64_t *out)
 }
 
 /* fleetJoin(fleet, client, streamId, generation, timeoutMs, clientId|null, clientSecret|null):
- * rtms_fleet_join(), then the client's wake fd is watched as after join(). */
+ * rtms_fleet_join(), then the client joins the delivery group as after join(). */
 static napi_value js_fleet_join(napi_env env, napi_callback_info info)
 {
     size_t argc = 7;
@@ -1661,8 +1778,8 @@ static napi_value js_fleet_join(napi_env env, napi_callback_info info)
     rc = rtms_fleet_join(f->fleet, id, generation, c->sdk, arg_int(env, argv[4], -1));
     free(id);
     if (rc < 0) return throw_rtms(env, "fleetJoin", -rc);
-    if (watch_client(env, c) != 0) {
-        napi_throw_error(env, NULL, "fleetJoin: cannot watch the wake descriptor");
+    if (group_join(env, c) != 0) {
+        napi_throw_error(env, NULL, "fleetJoin: cannot add the handle to the delivery group");
         return NULL;
     }
     return bool_value(env, 1);
@@ -1747,6 +1864,9 @@ NAPI_MODULE_INIT()
         {"webhookStats", NULL, js_webhook_stats, NULL, NULL, NULL, napi_default, NULL},
         {"webhookStop", NULL, js_webhook_stop, NULL, NULL, NULL, napi_default, NULL},
         {"generateSignature", NULL, js_signature, NULL, NULL, NULL, napi_default, NULL},
+        {"findCaCertificate", NULL, js_find_ca, NULL, NULL, NULL, napi_default, NULL},
+        {"setLatencyBudget", NULL, js_set_latency_budget, NULL, NULL, NULL, napi_default, NULL},
+        {"groupStats", NULL, js_group_stats, NULL, NULL, NULL, napi_default, NULL},
         {"lastError", NULL, js_last_error, NULL, NULL, NULL, napi_default, NULL},
         {"liveHandles", NULL, js_live_handles, NULL, NULL, NULL, napi_default, NULL},
         {"leaveReasonString", NULL, js_leave_reason_string, NULL, NULL, NULL, napi_default, NULL},
@@ -1757,6 +1877,14 @@ NAPI_MODULE_INIT()
         {"fleetPort", NULL, js_fleet_port, NULL, NULL, NULL, napi_default, NULL},
         {"fleetStatus", NULL, js_fleet_status, NULL, NULL, NULL, napi_default, NULL},
     };
+    addon *a = calloc(1, sizeof *a);
+    if (!a || napi_set_instance_data(env, a, NULL, NULL) != napi_ok ||
+        napi_add_async_cleanup_hook(env, addon_teardown, a, NULL) != napi_ok) {
+        free(a);
+        napi_throw_error(env, NULL, "cannot set up the addon instance");
+        return NULL;
+    }
+    a->env = env;
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
     return exports;
 }

@@ -19,6 +19,18 @@ const sim = require('./support/simulator.js');
 
 const startSim = (...extra) => sim.startSim({ clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }, ...extra);
 const { until } = sim;
+// The addon index.js loaded (its debug functions: liveHandles, groupStats, findCaCertificate).
+const addonPath = process.env.RTMS_NODE_ADDON || path.join(__dirname, '..', 'build', 'rtms.node');
+const native = require(addonPath);
+const hmac = (id, secret, uuid, stream) => crypto.createHmac('sha256', secret).update(`${id},${uuid},${stream}`).digest('hex');
+
+// Runs fn with these environment variables (undefined: unset), restored afterwards.
+function withEnv(vars, fn) {
+  const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+  const set = (o) => Object.entries(o).forEach(([k, v]) => { if (v === undefined) delete process.env[k]; else process.env[k] = v; });
+  set(vars);
+  try { return fn(); } finally { set(saved); }
+}
 
 
 function record(client) {
@@ -93,6 +105,56 @@ test('bad input is a clear error', () => {
   assert.throws(() => c.setProxy('socks5', 'socks5://127.0.0.1:1'), /setProxy failed/);
   assert.strictEqual(c.leave(), true);
   assert.strictEqual(c.leave(), false, 'a second leave is a no-op');
+});
+
+test('generateSignature is the core\'s rule: the environment wins, no credentials is a ReferenceError', () => {
+  const ids = { uuid: 'uuid', streamId: 'stream' };
+  withEnv({ ZM_RTMS_CLIENT: 'env-id', ZM_RTMS_SECRET: 'env-secret' }, () => {
+    assert.strictEqual(rtms.generateSignature({ client: 'id', secret: 'secret', ...ids }), hmac('env-id', 'env-secret', 'uuid', 'stream'));
+    assert.strictEqual(rtms.generateSignature(ids), hmac('env-id', 'env-secret', 'uuid', 'stream'));
+  });
+  withEnv({ ZM_RTMS_CLIENT: '', ZM_RTMS_SECRET: undefined }, () => {
+    assert.strictEqual(rtms.generateSignature({ client: 'id', secret: 'secret', ...ids }), hmac('id', 'secret', 'uuid', 'stream'));
+    const noCredentials = (what) => (e) => e instanceof ReferenceError && e.code === 'RTMS_SDK_NO_CREDENTIALS' &&
+      new RegExp(`${what} cannot be blank`).test(e.message);
+    assert.throws(() => rtms.generateSignature(ids), noCredentials('Client ID'));
+    assert.throws(() => rtms.generateSignature({ client: 'id', ...ids }), noCredentials('Client Secret'));
+    assert.throws(() => rtms.generateSignature({ client: 'id', secret: 's', uuid: '', streamId: 'x' }),
+      (e) => e instanceof TypeError && e.code === 'RTMS_SDK_INVALID_ARGS');
+    // Credentials are checked first (no ids either: still the credentials' error), and values are
+    // signed as String() gives them, as Zoom's wrapper does.
+    assert.throws(() => rtms.generateSignature({}), noCredentials('Client ID'));
+    assert.strictEqual(rtms.generateSignature({ client: 7, secret: 's', uuid: 123, streamId: 'x' }), hmac('7', 's', '123', 'x'));
+  });
+});
+
+test('findCaCertificate is the core\'s search: the explicit file, else ZM_RTMS_CA, else a system bundle', () => {
+  const fs = require('node:fs');
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'rtms-ca-'));
+  try {
+    const explicit = path.join(dir, 'explicit.pem');
+    const fromEnv = path.join(dir, 'env.pem');
+    fs.writeFileSync(explicit, '');
+    fs.writeFileSync(fromEnv, '');
+    withEnv({ ZM_RTMS_CA: fromEnv }, () => {
+      assert.strictEqual(native.findCaCertificate(explicit), explicit);
+      assert.strictEqual(native.findCaCertificate(path.join(dir, 'missing.pem')), fromEnv);
+      assert.strictEqual(native.findCaCertificate(), fromEnv);
+    });
+    withEnv({ ZM_RTMS_CA: path.join(dir, 'missing.pem') }, () => {
+      const found = native.findCaCertificate(path.join(dir, 'missing.pem'));
+      assert.ok(found === '' || (found.startsWith('/') && fs.existsSync(found)), found);
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('setLatencyBudget takes an integer of 0..1000000 microseconds', () => {
+  for (const v of ['5', undefined, null, {}, 10n]) assert.throws(() => rtms.setLatencyBudget(v), TypeError, String(v));
+  for (const v of [-1, 1000001, 1.5, NaN, Infinity]) assert.throws(() => rtms.setLatencyBudget(v), RangeError, String(v));
+  assert.strictEqual(native.groupStats().groups, 0, 'no client joined yet');
+  assert.strictEqual(rtms.setLatencyBudget(0), true);
 });
 
 test('against the simulator', async (t) => {
@@ -220,6 +282,25 @@ test('against the simulator', async (t) => {
     assert.strictEqual(r.of('reconnected')[0][0], rtms.MEDIA_TYPE_AUDIO);
     assert.strictEqual(c.getStats().media_reconnects, 1);
     c.leave();
+  });
+
+  await t.test('20 clients are delivered through the addon\'s one delivery group', async () => {
+    const bodies = await Promise.all(Array.from({ length: 20 }, () => sim.meeting({ duration: 30 })));
+    const audio = bodies.map(() => 0);
+    const clients = bodies.map((b, i) => {
+      const c = new rtms.Client();
+      c.onAudioData(() => { audio[i] += 1; });
+      c.join({ ...b.payload, client: CLIENT_ID, secret: CLIENT_SECRET });
+      return c;
+    });
+    await until(() => audio.every((n) => n >= 10), 20000);
+    const during = native.groupStats();
+    assert.deepStrictEqual([during.groups, during.live], [1, 20], 'one group, 20 live sessions keeping the loop alive');
+    assert.ok(during.wakeups > 0);
+    assert.throws(() => rtms.setLatencyBudget(1000), (e) => e.constructor === Error && /before the first join/.test(e.message));
+    for (const c of clients) assert.strictEqual(c.leave(), true);
+    assert.strictEqual(clients[0].leave(), false, 'a second leave changes nothing');
+    assert.deepStrictEqual(native.groupStats().live, 0);
   });
 
   await t.test('leave inside a callback stops delivery; 100 sequential sessions', async () => {
@@ -476,6 +557,68 @@ test('a Client garbage-collected without leave() releases its handle', async () 
   } finally {
     sim.close();
   }
+});
+
+test('a worker has its own group: a 20 ms budget delivers, in fewer wake-ups; exit and terminate() clean up', async (t) => {
+  // Each worker joins clients through its own addon instance. One sets a 20 ms budget, receives
+  // audio on every client, leaves them and must then exit by itself (its clients kept it alive);
+  // the other is terminated while its clients are joined (the group is released, the handles by
+  // the finalizers).
+  const { Worker } = require('node:worker_threads');
+  const sim = await startSim();
+  t.after(() => sim.close());
+  const base = native.liveHandles();
+  const mainGroups = native.groupStats().groups;
+  const run = async (budget, leave) => {
+    const bodies = await Promise.all(Array.from({ length: 4 }, () => sim.meeting({ duration: 30 })));
+    const worker = new Worker(`
+      const { parentPort, workerData: { pkg, addon, bodies, creds, budget, leave } } = require('node:worker_threads');
+      const rtms = require(pkg);
+      const native = require(addon);
+      rtms.setLatencyBudget(budget);
+      const audio = bodies.map(() => 0);
+      const t0 = Date.now();
+      let w0 = -1;
+      const clients = bodies.map((b, i) => {
+        const c = new rtms.Client();
+        c.setAudioParams({ codec: 1, sampleRate: 1, channel: 1, dataOpt: 1, duration: 20, frameSize: 320 });
+        c.onAudioData(() => {
+          if (audio.every((n) => n > 0) && w0 < 0) w0 = native.groupStats().wakeups;
+          audio[i] += 1;
+          if (!audio.every((n) => n >= 50) || audio.done) return;
+          audio.done = true;
+          const out = { ...native.groupStats(), audio, wakeups: native.groupStats().wakeups - w0, ms: Date.now() - t0 };
+          try { rtms.setLatencyBudget(0); } catch (e) { out.refused = e.message; }
+          if (leave) clients.forEach((x) => x.leave());
+          out.after = native.groupStats();
+          parentPort.postMessage(out);
+        });
+        c.join({ ...b.payload, ...creds });
+        return c;
+      });
+    `, { eval: true, workerData: { pkg: path.join(__dirname, '..'), addon: addonPath, bodies, budget, leave,
+      creds: { client: CLIENT_ID, secret: CLIENT_SECRET } } });
+    const exited = once(worker, 'exit');
+    const [out] = await Promise.race([once(worker, 'message'),
+      exited.then(([code]) => { throw new Error(`the worker exited (${code}) before its clients received audio`); })]);
+    if (!leave) worker.terminate();
+    const timer = setTimeout(() => worker.terminate(), 10000); // exit code 1: it did not exit by itself
+    [out.exit] = await exited;
+    clearTimeout(timer);
+    return out;
+  };
+  const out = await run(20000, true);
+  assert.strictEqual(out.exit, 0, 'the worker exited by itself once its clients left');
+  assert.deepStrictEqual([out.live, out.after.live], [4, 0]);
+  assert.match(out.refused, /before the first join/);
+  assert.strictEqual(out.groups, mainGroups + 1, 'one group per addon instance');
+  // The budget bounds the wake-ups to one per 20 ms (the four streams' frames ride along).
+  const delivered = out.audio.reduce((a, b) => a + b, 0);
+  assert.ok(out.wakeups <= out.ms / 20 + 5 && delivered >= 2 * out.wakeups, JSON.stringify(out));
+  const killed = await run(0, false);
+  assert.strictEqual(killed.live, 4);
+  await until(() => native.liveHandles() === base, 10000);
+  assert.strictEqual(native.groupStats().groups, mainGroups, 'the workers\' groups are released');
 });
 
 // ---------------------------------------------------------------------------------------------

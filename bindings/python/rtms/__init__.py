@@ -44,7 +44,6 @@ from ._types import (ActiveSpeakerEventCallback, AnyWebhookCallback, AudioDataCa
                      ReconnectedCallback, ReconnectingCallback, SessionUpdateCallback, SharingEventCallback,
                      StreamStateCallback, TranscriptDataCallback, UserUpdateCallback, VideoDataCallback,
                      VideoSubscribedCallback, WebhookCallback, WebhookPayload)
-from ._wakefds import sync_watched
 
 _ClientBase = NativeClient
 
@@ -216,30 +215,18 @@ _default_loop: Optional["EventLoop"] = None
 
 
 def find_ca_certificate(specified_path: Optional[str] = None) -> str:
-    """An explicit path, else ZM_RTMS_CA, else a system bundle, else '' (the system trust store)."""
-    if specified_path and os.path.exists(specified_path):
-        return specified_path
-    env = os.getenv("ZM_RTMS_CA", "")
-    if env and os.path.exists(env):
-        return env
-    for p in ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/ca-bundle.pem",
-              "/etc/pki/tls/cacert.pem", "/etc/ssl/cert.pem", "/usr/local/etc/openssl/cert.pem"):
-        if os.path.exists(p):
-            return p
-    return ""
+    """The core's CA bundle search (rtms_find_ca): an existing specified_path, else ZM_RTMS_CA, else
+    a system bundle, else '' (the system trust store)."""
+    out = ctypes.c_void_p()
+    return _native.taken_string("find_ca_certificate", _native.rtms_find_ca(_native._b(specified_path), ctypes.byref(out)), out)
 
 
 def generate_signature(client: Optional[str], secret: Optional[str], uuid: str, rtms_stream_id: str) -> str:
-    """The core's handshake signature (rtms_generate_signature). ZM_RTMS_CLIENT / ZM_RTMS_SECRET win, like Zoom's."""
-    client_id = os.getenv("ZM_RTMS_CLIENT") or client
-    client_secret = os.getenv("ZM_RTMS_SECRET") or secret
-    if not client_id:
-        raise EnvironmentError("Client ID cannot be blank")
-    if not client_secret:
-        raise EnvironmentError("Client Secret cannot be blank")
+    """The core's rtms_wrapper_signature: ZM_RTMS_CLIENT / ZM_RTMS_SECRET override the arguments, as in
+    Zoom's wrapper; EnvironmentError when neither gives a client id or secret."""
     out = ctypes.create_string_buffer(65)
-    _native.check("generate_signature", _native.rtms_generate_signature(
-        _native._b(client_id), _native._b(client_secret), _native._b(uuid), _native._b(rtms_stream_id), out, 65))
+    _native.check("generate_signature", _native.rtms_wrapper_signature(
+        _native._b(client), _native._b(secret), _native._b(uuid), _native._b(rtms_stream_id), out, 65))
     return out.value.decode("ascii")
 
 
@@ -268,9 +255,22 @@ def uninitialize() -> bool:
 # --------------------------------------------------------------------------------------------
 
 class EventLoop:
-    """Owns clients and delivers their events on one thread. add() before client.join()."""
+    """Owns clients and delivers their events on one thread. add() before client.join().
 
-    def __init__(self, poll_interval: float = 0.01, name: Optional[str] = None):
+    The clients' handles are members of one delivery group of the core (rtms_group): the thread
+    sleeps on the group's descriptor, and one wake-up delivers what is ready across all clients.
+    latency_budget_us (an OpenRTMS extension; 0, the default, wakes at once) lets the core hold a
+    wake-up that would come sooner than that after the previous one, so a loop busy with many
+    streams wakes at most once per budget."""
+
+    def __init__(self, poll_interval: float = 0.01, name: Optional[str] = None, latency_budget_us: int = 0):
+        if not isinstance(latency_budget_us, int) or isinstance(latency_budget_us, bool):
+            raise TypeError("latency_budget_us must be an int")
+        self._group = _native.rtms_group_create(latency_budget_us)
+        if not self._group:
+            error = _native.last_error()
+            kind = _native.RTMSArgumentError if "latency_budget_us" in error else RTMSException
+            raise kind("EventLoop", RTMS_SDK_INVALID_ARGS if kind is not RTMSException else RTMS_SDK_FAILURE, error)
         self._poll_interval = poll_interval
         self.name = name or "rtms-eventloop"
         self._clients: List["Client"] = []
@@ -283,16 +283,18 @@ class EventLoop:
         self._rfd, self._wfd = os.pipe()
         os.set_blocking(self._rfd, False)
         os.set_blocking(self._wfd, False)
-        # epoll where there is one: registrations persist, a wake-up costs O(ready), and there
-        # is no FD_SETSIZE limit (select() fails above descriptor 1023).
         self._selector = selectors.DefaultSelector()
         self._selector.register(self._rfd, selectors.EVENT_READ, None)
-        self._watched: Dict[int, Tuple["Client", Any]] = {}
+        self._selector.register(_native.rtms_group_get_wake_fd(self._group), selectors.EVENT_READ, "group")
         self._dirty = True
-        self._next_sync = 0.0
+        self._next_prune = 0.0
         self._implicit = False   # started by a join, ends with its last client
 
     def __del__(self) -> None:
+        # No client refers to this loop any more (a member keeps its loop): the group is empty.
+        group = getattr(self, "_group", None)
+        if group:
+            _native.rtms_group_release(group)
         sel = getattr(self, "_selector", None)
         if sel is not None:
             try:
@@ -342,53 +344,47 @@ class EventLoop:
             try:
                 if not client._running:
                     client._do_alloc_and_join()
+                client._join_group(self)
                 with self._clients_lock:
                     if client not in self._clients:
                         self._clients.append(client)
-                self._dirty = True
             except Exception as e:
                 # Refused by the core now (the stream is live in this process, ...): said, and
                 # the client released, so that nothing keeps a handle nobody polls.
                 log_error("eventloop", "Failed to alloc/join client: %s" % e)
                 client.leave()
 
-    def _sync_watched(self) -> None:
-        """Registers the wake descriptors of running clients, unregisters the rest."""
+    def _prune(self) -> None:
+        """Forgets clients that left or moved (their handles left the group with them)."""
         with self._clients_lock:
             self._clients = [c for c in self._clients if c._running and c._assigned_loop is self]
-            active = list(self._clients)
-        want: Dict[int, "Client"] = {}
-        for c in active:
-            fd = c.wake_fd()
-            if fd >= 0:
-                want[fd] = c
-        sync_watched(self._selector, self._watched, want)
         self._dirty = False
+        self._next_prune = time.monotonic() + 1.0
+
+    def _deliver(self) -> None:
+        """Every ready client's events, through its callbacks, on this thread."""
+        _native.rtms_group_poll(self._group, 0, 0)
+
+    def _drain_kicks(self) -> None:
+        try:
+            while os.read(self._rfd, 512):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        self._dirty = True   # a join, a leave or a stop
 
     def _poll_ready(self, timeout: Optional[float]) -> None:
-        # Re-registered after a change seen here, and once a second for leave() from elsewhere.
-        now = time.monotonic()
-        if self._dirty or now >= self._next_sync:
-            self._sync_watched()
-            self._next_sync = now + 1.0
+        if self._dirty or time.monotonic() >= self._next_prune:
+            self._prune()
         try:
-            events = self._selector.select(timeout)
+            events = [key.data for key, _ in self._selector.select(timeout)]
         except (OSError, ValueError):
-            self._dirty = True
-            events = [(k, 0) for k in list(self._selector.get_map().values())]  # poll everyone once
-        for key, _ in events:
-            c = key.data
-            if c is None:
-                try:
-                    while os.read(self._rfd, 512):
-                        pass
-                except (BlockingIOError, OSError):
-                    pass
-                continue
-            if c._running:
-                c.poll()
-            if not c._running:
-                self._dirty = True
+            events = [None, "group"]
+        for what in events:
+            if what is None:
+                self._drain_kicks()
+            else:
+                self._deliver()
 
     def _idle(self, stop_on_empty: bool) -> bool:
         return stop_on_empty and self.client_count == 0
@@ -408,36 +404,22 @@ class EventLoop:
             self._running = False
 
     async def run_async(self, stop_on_empty: bool = False) -> None:
-        """The same on an asyncio loop: descriptors are watched with add_reader."""
+        """The same on an asyncio loop: the descriptors are watched with add_reader."""
         loop = asyncio.get_running_loop()
         self._running = True
-        watched: Dict[int, "Client"] = {}
         changed = asyncio.Event()
 
-        def drain_kick() -> None:
-            try:
-                while os.read(self._rfd, 512):
-                    pass
-            except (BlockingIOError, OSError):
-                pass
+        def kicked() -> None:
+            self._drain_kicks()
             changed.set()
 
-        loop.add_reader(self._rfd, drain_kick)
+        group_fd = _native.rtms_group_get_wake_fd(self._group)
+        loop.add_reader(self._rfd, kicked)
+        loop.add_reader(group_fd, self._deliver)
         try:
             while self._running and not self._stop_event.is_set():
                 self._drain_pending()
-                with self._clients_lock:
-                    self._clients = [c for c in self._clients if c._running]
-                    active = list(self._clients)
-                want = {c.wake_fd(): c for c in active if c.wake_fd() >= 0}
-                for fd in list(watched):
-                    if fd not in want or watched[fd] is not want[fd]:
-                        loop.remove_reader(fd)
-                        del watched[fd]
-                for fd, c in want.items():
-                    if fd not in watched:
-                        loop.add_reader(fd, c.poll)
-                        watched[fd] = c
+                self._prune()
                 if self._idle(stop_on_empty):
                     break
                 changed.clear()
@@ -446,8 +428,7 @@ class EventLoop:
                 except asyncio.TimeoutError:
                     pass
         finally:
-            for fd in watched:
-                loop.remove_reader(fd)
+            loop.remove_reader(group_fd)
             loop.remove_reader(self._rfd)
             self._running = False
 
@@ -470,12 +451,13 @@ class EventLoop:
 class EventLoopPool:
     """N loops; clients go to the least loaded (or round robin)."""
 
-    def __init__(self, threads: int = 4, poll_interval: float = 0.01, strategy: str = "least_loaded"):
+    def __init__(self, threads: int = 4, poll_interval: float = 0.01, strategy: str = "least_loaded",
+                 latency_budget_us: int = 0):
         if not isinstance(threads, int) or threads < 1:
             raise ValueError("threads must be a positive integer")
         if strategy not in ("least_loaded", "round_robin"):
             raise ValueError("strategy must be 'least_loaded' or 'round_robin'")
-        self._loops = [EventLoop(poll_interval, name="rtms-pool-%d" % i) for i in range(threads)]
+        self._loops = [EventLoop(poll_interval, "rtms-pool-%d" % i, latency_budget_us) for i in range(threads)]
         self._strategy = strategy
         self._next = 0
 

@@ -330,7 +330,7 @@ class NativeClient:
         self._ext: Optional[N.rtms_ext_ops] = None
         self._uuid = ""
         self._stream = ""
-        self._allocations = 0   # which handle this is (wake fd registrations are keyed on it)
+        self._group_owner: Any = None   # whose delivery group (rtms_group) this handle is in
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -352,7 +352,7 @@ class NativeClient:
             if not sdk:
                 raise N.RTMSException("alloc", N.RTMS_SDK_FAILURE, N.last_error())
             self._sdk = sdk
-            self._allocations += 1
+            self._group_owner = None
             self._install_callbacks()
             if self._proxy:
                 self._apply_proxy(*self._proxy)
@@ -397,12 +397,26 @@ class NativeClient:
         # this lock (leave(), subscribe...), so the handle is taken under the lock and released
         # outside it.
         with self._native_lock:
-            sdk, self._sdk = self._sdk, None
+            sdk, self._sdk, self._group_owner = self._sdk, None, None
         if sdk is not None:
-            N.rtms_release(sdk)
+            N.rtms_release(sdk)   # also takes it out of its group
+
+    def _join_group(self, owner: Any) -> None:
+        """Delivers this handle's events through owner._group (an rtms_group), leaving the group of
+        its previous owner. The owner object is kept, so its group outlives the membership."""
+        with self._native_lock:
+            if self._sdk is None or self._group_owner is owner:
+                return
+            if self._group_owner is not None:
+                N.rtms_group_remove(self._group_owner._group, self._sdk)
+            rc = N.rtms_group_add(owner._group, self._sdk)
+            if rc < 0:
+                N.check("group_add", -rc)
+            self._group_owner = owner
 
     def wake_fd(self) -> int:
-        """A descriptor readable while events are pending (-1 before alloc)."""
+        """A descriptor readable while events are pending (-1 before alloc); quiet while the client
+        is in an EventLoop or a Fleet, whose delivery group signals instead."""
         sdk = self._sdk
         return N.rtms_get_wake_fd(sdk) if sdk is not None else -1
 

@@ -4,7 +4,8 @@ Language glue only. The core runs the webhook intake that stores every event in 
 claims streams under leases, takes over those of dead nodes, routes failover/interruption/stop
 webhooks to the client that holds a stream and fences a client whose lease is lost (see
 include/openrtms.h, "Fleet", and docs/fleet.md). Here: the handler API, the loop that sleeps on
-the fleet's and the clients' wake descriptors, and a Client for every stream assigned.
+the fleet's wake descriptor and its clients' delivery group, and a Client for every stream
+assigned.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, Tuple
 from . import _native as N
 from . import Client, _ClientBase, _sdk_init_lock, find_ca_certificate, log_error
 from ._native import RTMSException
-from ._wakefds import sync_watched
 
 if TYPE_CHECKING:
     from ._types import FleetRevokedHandler, FleetStreamHandler
@@ -127,13 +127,17 @@ class Fleet:
         if not f:
             raise RTMSException("Fleet", N.RTMS_SDK_FAILURE, N.last_error())
         self._f = f
+        self._group: Optional[int] = N.rtms_group_create(0)   # the clients' deliveries: one descriptor for all
+        if not self._group:
+            N.rtms_fleet_release(f)
+            raise RTMSException("Fleet", N.RTMS_SDK_FAILURE, N.last_error())
         self._kick_r, self._kick_w = os.pipe()
         os.set_blocking(self._kick_r, False)
         os.set_blocking(self._kick_w, False)
         self._selector = selectors.DefaultSelector()
         self._selector.register(N.rtms_fleet_get_wake_fd(f), selectors.EVENT_READ, None)
         self._selector.register(self._kick_r, selectors.EVENT_READ, "kick")
-        self._watched: Dict[int, Tuple[_FleetClient, Any]] = {}
+        self._selector.register(N.rtms_group_get_wake_fd(self._group), selectors.EVENT_READ, "group")
         self._runner: Optional[int] = None   # the thread inside run(), if any
         self._cleaned = False
 
@@ -211,6 +215,7 @@ class Fleet:
         if rc < 0:
             raise RTMSException("fleet join", -rc, N.last_error())
         client._running = True
+        client._join_group(self)
         with self._lock:
             self._clients[(stream.stream_id, stream.generation)] = client
 
@@ -246,21 +251,11 @@ class Fleet:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def _sync_watched(self) -> None:
-        with self._lock:
-            want = {}
-            for c in self._clients.values():
-                fd = c.wake_fd() if c._running else -1
-                if fd >= 0:
-                    want[fd] = c
-        sync_watched(self._selector, self._watched, want)
-
     def poll(self, timeout: Optional[float] = 0) -> None:
         """Waits up to timeout seconds (None: until something happens) for the fleet or one of its
         clients, then delivers what is pending: handlers and the clients' callbacks run here."""
         if self._f is None:
             raise RuntimeError("the fleet is closed")
-        self._sync_watched()
         try:
             ready = self._selector.select(timeout)
         except (OSError, ValueError):
@@ -278,8 +273,8 @@ class Fleet:
                         pass
                 except (BlockingIOError, OSError):
                     pass
-            elif key.data._running:
-                key.data.poll()
+            elif self._group is not None:   # None: closed by a handler meanwhile
+                N.rtms_group_poll(self._group, 0, 0)
 
     def run(self) -> None:
         """Delivers on this thread until stop() (from any thread or a callback) or close()."""
@@ -325,6 +320,8 @@ class Fleet:
         if self._cleaned:
             return
         self._cleaned = True
+        group, self._group = self._group, None
+        N.rtms_group_release(group)
         try:
             self._selector.close()
         except Exception:

@@ -233,7 +233,14 @@ rtms_strerror = _fn("rtms_strerror", c_char_p, c_int)
 rtms_get_failure = _fn("rtms_get_failure", c_int, SDK, c_char_p, c_int)
 rtms_join_reason_string = _fn("rtms_join_reason_string", c_char_p, c_int)
 rtms_leave_reason_string = _fn("rtms_leave_reason_string", c_char_p, c_int)
-rtms_generate_signature = _fn("rtms_generate_signature", c_int, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, c_int)
+rtms_wrapper_signature = _fn("rtms_wrapper_signature", c_int, c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, c_int)
+rtms_find_ca = _fn("rtms_find_ca", c_int, c_char_p, POINTER(c_void_p))
+rtms_group_create = _fn("rtms_group_create", c_void_p, c_int)
+rtms_group_add = _fn("rtms_group_add", c_int, c_void_p, SDK)
+rtms_group_remove = _fn("rtms_group_remove", c_int, c_void_p, SDK)
+rtms_group_get_wake_fd = _fn("rtms_group_get_wake_fd", c_int, c_void_p)
+rtms_group_poll = _fn("rtms_group_poll", c_int, c_void_p, c_int, c_int)
+rtms_group_release = _fn("rtms_group_release", c_int, c_void_p)
 rtms_version = _fn("rtms_version", c_char_p)
 rtms_webhook_options_init = _fn("rtms_webhook_options_init", c_int, POINTER(rtms_webhook_options), c_uint)
 rtms_webhook_start = _fn("rtms_webhook_start", c_void_p, POINTER(rtms_webhook_options))
@@ -298,12 +305,16 @@ def resolve_join(payload: Dict[str, Any]) -> Dict[str, str]:
     """rtms_resolve_join: the ids, URLs and signature the core would join with; raises
     RTMSArgumentError / RTMSCredentialsError for what it refuses."""
     out = c_void_p()
-    n = rtms_resolve_join(_b(json.dumps(payload)), byref(out))
+    resolved: Dict[str, str] = json.loads(taken_string("join", rtms_resolve_join(_b(json.dumps(payload)), byref(out)), out))
+    return resolved
+
+
+def taken_string(op: str, n: int, out: c_void_p) -> str:
+    """The text a core function returned in *out (its length n, or a negated code), freed."""
     if n < 0:
-        check("join", -n)
+        check(op, -n)
     try:
-        resolved: Dict[str, str] = json.loads(ctypes.string_at(out, n))
-        return resolved
+        return ctypes.string_at(out, n).decode("utf-8") if n else ""
     finally:
         rtms_free(out)
 

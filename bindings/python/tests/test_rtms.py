@@ -9,7 +9,9 @@ import hmac
 import json
 import os
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -178,12 +180,81 @@ class TestSurface(unittest.TestCase):
         c.set_transcript_params(rtms.TranscriptParams())  # fine before join
         c.leave()
 
+    def test_network_threads_are_half_the_cores_or_as_set(self):
+        # The core's network threads (named NIO-ELT-*) start with the first handle, not before: a
+        # program may build its loops, then fork (gunicorn --preload, multiprocessing).
+        probe = ("import os, rtms; rtms.EventLoopPool(threads=2); rtms.EventLoop(latency_budget_us=1000); "
+                 "count = lambda: sum(open('/proc/self/task/%s/comm' % t).read().startswith('NIO-ELT') "
+                 "for t in os.listdir('/proc/self/task')); before = count(); rtms._native.rtms_alloc(); "
+                 "print(before, count())")
+
+        def threads(value):
+            env = dict(os.environ)
+            env.pop("RTMS_NETWORK_THREADS", None)
+            if value is not None:
+                env["RTMS_NETWORK_THREADS"] = value
+            p = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            before, after = map(int, p.stdout.split())
+            self.assertEqual(before, 0, "no network thread before the first handle")
+            return after, p.stderr
+
+        default = threads(None)[0]
+        # Half the cores the process may use (NIO counts cgroup quotas too: not recomputed here).
+        self.assertIn(default, range(1, 9))
+        self.assertLessEqual(default, max(1, len(os.sched_getaffinity(0)) // 2))
+        self.assertEqual(threads("3")[0], 3)
+        n, err = threads("lots")
+        self.assertEqual(n, default)
+        self.assertIn("RTMS_NETWORK_THREADS=lots", err)
+
     def test_generate_signature(self):
         sig = rtms.generate_signature("id", "secret", "uuid", "stream")
         import hashlib, hmac
         self.assertEqual(sig, hmac.new(b"secret", b"id,uuid,stream", hashlib.sha256).hexdigest())
         with self.assertRaisesRegex(EnvironmentError, "Client ID"):
             rtms.generate_signature("", "s", "u", "x")
+        # The environment overrides the arguments (the core's rule, rtms_wrapper_signature).
+        saved = {k: os.environ.pop(k, None) for k in ("ZM_RTMS_CLIENT", "ZM_RTMS_SECRET", "ZM_RTMS_CA")}
+        try:
+            os.environ["ZM_RTMS_CLIENT"], os.environ["ZM_RTMS_SECRET"] = "env-id", "env-secret"
+            self.assertEqual(rtms.generate_signature(None, None, "uuid", "stream"),
+                             hmac.new(b"env-secret", b"env-id,uuid,stream", hashlib.sha256).hexdigest())
+            self.assertEqual(rtms.generate_signature("id", "secret", "uuid", "stream"),
+                             rtms.generate_signature(None, None, "uuid", "stream"))
+            del os.environ["ZM_RTMS_SECRET"]
+            with self.assertRaisesRegex(EnvironmentError, "Client Secret cannot be blank"):
+                rtms.generate_signature("id", "", "uuid", "stream")
+            with self.assertRaisesRegex(ValueError, "rtms_stream_id"):
+                rtms.generate_signature("id", "secret", "uuid", "")
+            with self.assertRaisesRegex(EnvironmentError, "Client Secret"):   # the credentials first
+                rtms.generate_signature(None, None, None, None)
+        finally:
+            for k, v in saved.items():
+                os.environ.pop(k, None)
+                if v is not None:
+                    os.environ[k] = v
+
+    def test_find_ca_certificate_is_the_cores_search(self):
+        with tempfile.TemporaryDirectory() as d:
+            explicit, env = os.path.join(d, "given.pem"), os.path.join(d, "env.pem")
+            for path in (explicit, env):
+                open(path, "w").close()
+            saved = os.environ.pop("ZM_RTMS_CA", None)
+            try:
+                os.environ["ZM_RTMS_CA"] = env
+                self.assertEqual(rtms.find_ca_certificate(explicit), explicit)
+                self.assertEqual(rtms.find_ca_certificate(os.path.join(d, "missing.pem")), env)
+                self.assertEqual(rtms.find_ca_certificate(), env)
+                del os.environ["ZM_RTMS_CA"]
+                system = rtms.find_ca_certificate(os.path.join(d, "missing.pem"))
+                self.assertEqual(system, "/etc/ssl/certs/ca-certificates.crt"
+                                 if os.path.exists("/etc/ssl/certs/ca-certificates.crt") else system)
+                self.assertTrue(system == "" or os.path.exists(system), system)
+            finally:
+                os.environ.pop("ZM_RTMS_CA", None)
+                if saved is not None:
+                    os.environ["ZM_RTMS_CA"] = saved
 
     def test_registrars_work_before_join_as_calls_and_decorators(self):
         c = rtms.Client()
@@ -524,15 +595,20 @@ class TestAgainstTheSimulator(unittest.TestCase):
                         "loop threads end with their clients: %d before, %d after" % (threads_before, threading.active_count()))
         self.assertEqual(len(rtms._clients), 0)
 
-    def test_explicit_loop_and_pool(self):
-        pool = rtms.EventLoopPool(threads=2, strategy="round_robin")
+    def joined_on(self, loop, n, duration):
+        """n clients added to loop (an EventLoop or a pool) and joined to meetings; their recorders."""
         clients, recs = [], []
-        for _ in range(4):
+        for _ in range(n):
             c = rtms.Client()
             recs.append(Recorder(c))
-            pool.add(c)
-            self.join(c, self.sim.meeting(duration=2))
+            loop.add(c)
+            self.join(c, self.sim.meeting(duration=duration))
             clients.append(c)
+        return clients, recs
+
+    def test_explicit_loop_and_pool(self):
+        pool = rtms.EventLoopPool(threads=2, strategy="round_robin")
+        clients, recs = self.joined_on(pool, 4, duration=2)
         runner = threading.Thread(target=pool.run, kwargs={"stop_on_empty": True})
         runner.start()
         self.assertTrue(wait_for(lambda: all(r.of("leave") for r in recs), 20))
@@ -541,6 +617,32 @@ class TestAgainstTheSimulator(unittest.TestCase):
         runner.join(10)
         self.assertFalse(runner.is_alive(), "the pool stops when its clients left")
         self.assertEqual(len({t for r in recs for t in r.threads}), 2, "two loop threads served four clients")
+
+    def test_a_loop_sleeps_on_one_descriptor_for_all_its_clients(self):
+        # The loop's clients are members of one delivery group of the core (rtms_group): its
+        # selector watches the group's descriptor and its own wake-up pipe, however many clients.
+        loop = rtms.EventLoop(name="grouped", latency_budget_us=2000)
+        clients, recs = self.joined_on(loop, 6, duration=5)
+        loop.start()
+        self.assertTrue(wait_for(lambda: all(r.of("audio_data") for r in recs), 20), [r.names() for r in recs])
+        self.assertEqual(len(loop._selector.get_map()), 2, "the group's descriptor and the loop's pipe")
+        self.assertEqual({t for r in recs for t in r.threads}, {loop._thread.ident})
+        # A client added to another loop moves to that loop's group and is delivered there only.
+        other = rtms.EventLoop(name="other").start()
+        other.add(clients[0])
+        self.assertTrue(wait_for(lambda: other._thread.ident in recs[0].threads, 10), "delivered by the other loop")
+        self.assertTrue(wait_for(lambda: loop.client_count == 5, 5), loop.client_count)
+        before = len(recs[0].of("audio_data"))
+        self.assertTrue(wait_for(lambda: len(recs[0].of("audio_data")) > before + 5, 10))
+        for c in clients:
+            c.leave()
+        loop.stop()
+        other.stop()
+        for bad, error in ((-1, ValueError), (2_000_000, ValueError), ("2ms", TypeError), (True, TypeError)):
+            with self.assertRaises(error, msg=repr(bad)):
+                rtms.EventLoop(latency_budget_us=bad)
+        with self.assertRaisesRegex(ValueError, "latency_budget_us"):
+            rtms.EventLoopPool(threads=1, latency_budget_us=-5)
 
     def test_event_loop_serves_descriptors_above_select_limit(self):
         # A bot with hundreds of streams has descriptors above 1023, where select() fails.
@@ -566,7 +668,8 @@ class TestAgainstTheSimulator(unittest.TestCase):
             self.join(c, self.sim.meeting(duration=4))
             loop.start()
             self.assertTrue(wait_for(lambda: rec.of("join_confirm"), 20), "joined through the loop: %s" % rec.names())
-            self.assertGreater(c.wake_fd(), 1023, "the client's wake descriptor is above select()'s limit")
+            self.assertGreater(rtms._native.rtms_group_get_wake_fd(loop._group), 1023,
+                               "the loop's descriptor is above select()'s limit")
             # The loop sleeps until a descriptor is ready: a spinning fallback would take a whole core.
             t0, w0 = os.times(), time.monotonic()
             time.sleep(1.0)
