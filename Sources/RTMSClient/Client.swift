@@ -172,6 +172,7 @@ public final class RTMSClient: @unchecked Sendable {
     /// The media kinds each ready connection was opened for (bits of MediaKind).
     private var mediaKinds: [Int: Int] = [:]
     private var batch: [ClientEventItem] = []
+    private let pollBuffer = NIOLockedValueBox<[ClientEventItem]>([])
     private var timers: [TimerKind: (task: Scheduled<Void>, token: Int)] = [:]
     private var timerToken = 0
     private var readingPaused = false
@@ -410,7 +411,18 @@ public final class RTMSClient: @unchecked Sendable {
     @discardableResult
     public func poll(maxEvents: Int = Int.max, waitMilliseconds: Int = 0, _ deliver: (ClientEventItem) -> Void) -> Int {
         if waitMilliseconds != 0 { _ = queue.wait(milliseconds: waitMilliseconds) }
-        let (items, gen, resume, overflowEnded) = queue.take(max: maxEvents)
+        // The taken events go into a buffer kept between polls (no allocation per poll); a poll
+        // running meanwhile on another thread finds it taken and uses one of its own.
+        var items = pollBuffer.withLockedValue { b -> [ClientEventItem] in
+            defer { b = [] }
+            return b
+        }
+        let (gen, resume, overflowEnded) = queue.take(max: maxEvents, into: &items)
+        defer {
+            items.removeAll(keepingCapacity: true)
+            // Kept only while small: a burst's large buffer goes.
+            if items.capacity <= 1024 { pollBuffer.withLockedValue { $0 = items } }
+        }
         if resume { eventLoop.execute { self.setReading(true) } }
         if let dropped = overflowEnded {
             // Said after the events that were kept; the next poll delivers it.
@@ -541,9 +553,11 @@ public final class RTMSClient: @unchecked Sendable {
 
     private func flushBatch() {
         guard !batch.isEmpty else { return }
-        let b = batch
+        // The queue copies the items: emptied after the push, the batch's buffer is unique again
+        // and is kept (emptied first, a copy still held it: a new buffer per read).
+        let pause = queue.push(batch)
         batch.removeAll(keepingCapacity: true)
-        if queue.push(b) { setReading(false) }
+        if pause { setReading(false) }
     }
 
     private func setReading(_ on: Bool) {

@@ -165,21 +165,22 @@ public final class EventQueue: @unchecked Sendable {
         }
     }
 
-    /// Takes up to `max` events. `resume` is true when the producer paused and the queue is now
-    /// below the low-water mark. `overflowEnded` is the number of media messages dropped, when
-    /// this take ended an overflow (see `beginOverflow`).
-    public func take(max: Int) -> (items: [ClientEventItem], generation: Int, resume: Bool, overflowEnded: Int?) {
+    /// Takes up to `max` events, appended to `out` (a caller that keeps its buffer allocates
+    /// nothing). `resume` is true when the producer paused and the queue is now below the
+    /// low-water mark. `overflowEnded` is the number of media messages dropped, when this take
+    /// ended an overflow (see `beginOverflow`).
+    public func take(max: Int, into out: inout [ClientEventItem]) -> (generation: Int, resume: Bool, overflowEnded: Int?) {
         lock.withLock {
             let n = Swift.min(max, items.count)
-            var out = [ClientEventItem]()
-            out.reserveCapacity(n)
+            let before = out.count
+            out.reserveCapacity(before + n)
             for _ in 0..<n {
                 let it = items.removeFirst()
                 bytes -= it.byteCost
                 out.append(it)
             }
             if items.isEmpty { clearSignalLocked() }
-            counters.delivered += out.count
+            counters.delivered += out.count - before
             var resume = false
             if pausedFlag && bytes <= limits.lowWaterBytes {
                 pausedFlag = false
@@ -191,7 +192,7 @@ public final class EventQueue: @unchecked Sendable {
                 ended = overflowDrops
                 overflowDrops = 0
             }
-            return (out, generation, resume, ended)
+            return (generation, resume, ended)
         }
     }
 
