@@ -351,10 +351,11 @@ public final class LiveStream {
             "kind": .string(kind.key), "bytes": .int(Int64(f.data.count)), "frames": .int(Int64(f.count)),
             "t": .int(f.wallMs), "user_id": .int(f.userID), "user_name": .string(f.userName),
         ]
-        switch Self.pictureFormat(f.data) {
+        let format = Self.pictureFormat(f.data)
+        switch format {
         case "jpeg", "png":
-            let mime = Self.pictureFormat(f.data) == "png" ? "image/png" : "image/jpeg"
-            o["codec"] = .string(mime == "image/png" ? "png" : "jpeg")
+            let mime = "image/\(format)"
+            o["codec"] = .string(format)
             // A picture larger than this goes as its size only: its event must fit a browser's
             // buffer (WebhookStreamWriter) with the rest of the stream's update.
             if f.data.count <= Self.maxPictureBytes {
