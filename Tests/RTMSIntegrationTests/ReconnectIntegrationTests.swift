@@ -179,10 +179,14 @@ func expectNoDuplicatesAndOnlyInFlightLoss(
             // machine delays a keep-alive answer by (1 s once ended a session in CI).
             cfg.keepAliveIntervalMs = 500
             cfg.keepAliveTimeoutMs = 1500
+            // The simulator refuses the new media connection as a duplicate until it has seen the
+            // dead one close; on a loaded CI machine its loop saw that after more than the five
+            // attempts' 2.5 s once. More attempts: the test is about the silence, not the budget.
+            cfg.policy.maxAttempts = 12
         }
         let t0 = nowMilliseconds()
         h.sim.chaos(start.streamID, connection: "audio", .freeze)
-        collect(client, into: &c, timeout: 10) { $0.ended || !$0.reconnected.isEmpty }
+        collect(client, into: &c, timeout: 15) { $0.ended || !$0.reconnected.isEmpty }
         client.leave()
         #expect(c.reconnecting.first.map { $0.0 } == "media(audio)")
         #expect(
@@ -190,7 +194,7 @@ func expectNoDuplicatesAndOnlyInFlightLoss(
                 if case .reconnecting(_, _, _, let cause) = $0 { return cause.contains("no traffic") }; return false
             })
         #expect(c.reconnected.map(\.0) == ["media(audio)"], "events: \(c.events.suffix(12))")
-        #expect(nowMilliseconds() - t0 < 5000, "seconds, not Zoom's 92 s")
+        #expect(nowMilliseconds() - t0 < 12_000, "seconds, not Zoom's 92 s")
     }
 
     @Test func interruptedStreamIsRejoined() throws {
