@@ -9,7 +9,8 @@
  * share and transcript, held until every stream joined, then `seconds` of it; the runner then
  * waits up to drain-s (10) for what the simulator said it would send), video (the video blast:
  * `count` access units back to back on one video connection, also held until every stream
- * joined). Every mode counts messages and bytes per kind ("kinds" in the JSON line).
+ * joined). Every mode counts messages and bytes per kind ("kinds" in the JSON line), and each
+ * kind's messages in the measurement window ("window_by_kind").
  */
 #define _POSIX_C_SOURCE 200809L
 #include <arpa/inet.h>
@@ -93,12 +94,16 @@ static double now_s(void)
 
 static int index_of(struct rtms_csdk *sdk) { return (int)(intptr_t)rtms_get_user_data(sdk); }
 
-/* One media message of `kind`: counted per kind; the mode's main kind (video in the video blast,
- * audio otherwise) also counts per stream, with gaps and (paced) latency. */
-static void on_media(int kind, struct rtms_csdk *sdk, unsigned char *buf, int size)
+/* One media message of `kind` (Zoom's data callbacks carry no kind: the four below say it): counted
+ * per kind; the mode's main kind (video in the video blast, audio otherwise) also counts per
+ * stream, with gaps and (paced) latency. */
+static void on_media(int kind, struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts,
+                     struct rtms_metadata *md)
 {
     int i = index_of(sdk);
     double t;
+    (void)ts;
+    (void)md;
     kind_msgs[kind]++;
     kind_bytes[kind] += size;
     if (kind != (mode == MODE_VIDEO ? 1 : 0)) return;
@@ -115,32 +120,22 @@ static void on_media(int kind, struct rtms_csdk *sdk, unsigned char *buf, int si
     }
 }
 
+/* Zoom's data callbacks, one per kind (the index in kind_names). */
 static void on_audio(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
 {
-    (void)ts;
-    (void)md;
-    on_media(0, sdk, buf, size);
+    on_media(0, sdk, buf, size, ts, md);
 }
-
 static void on_video(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
 {
-    (void)ts;
-    (void)md;
-    on_media(1, sdk, buf, size);
+    on_media(1, sdk, buf, size, ts, md);
 }
-
 static void on_ds(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
 {
-    (void)ts;
-    (void)md;
-    on_media(2, sdk, buf, size);
+    on_media(2, sdk, buf, size, ts, md);
 }
-
 static void on_transcript(struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts, struct rtms_metadata *md)
 {
-    (void)ts;
-    (void)md;
-    on_media(3, sdk, buf, size);
+    on_media(3, sdk, buf, size, ts, md);
 }
 
 static void on_join(struct rtms_csdk *sdk, int reason)
@@ -262,6 +257,7 @@ int main(int argc, char **argv)
     double seconds, kill_at, w0, w1, c0, c1, first = 0, last = 0, drain = 10, drained = -1;
     long long bytes0 = 0, cs0 = 0, cs1 = 0;
     long long n0 = 0, n1 = 0, total = 0, kinds0 = 0, kinds1 = 0, allocs0, allocs1;
+    long long kind0[4], kind1[4]; /* kind_msgs at the window's start and end */
     struct rtms_csdk **sdk;
     struct epoll_event *evs;
     int ep;
@@ -370,7 +366,7 @@ int main(int argc, char **argv)
     w0 = now_s();
     for (i = 0; i < 4; i++) bytes0 += kind_bytes[i];
     for (i = 0; i < nclients; i++) n0 += counts[i];
-    for (i = 0; i < 4; i++) kinds0 += kind_msgs[i];
+    for (i = 0; i < 4; i++) kinds0 += kind0[i] = kind_msgs[i];
     allocs0 = allocation_count();
     in_window = 1;
     while (now_s() - w0 < seconds) {
@@ -391,7 +387,7 @@ int main(int argc, char **argv)
     }
     in_window = 0;
     allocs1 = allocation_count();
-    for (i = 0; i < 4; i++) kinds1 += kind_msgs[i];
+    for (i = 0; i < 4; i++) kinds1 += kind1[i] = kind_msgs[i];
     c1 = cpu_s();
     cs1 = ctx_switches();
     w1 = now_s();
@@ -453,6 +449,10 @@ int main(int argc, char **argv)
                 printf("%s\"%s\":{\"msgs\":%lld,\"bytes\":%lld}", k ? "," : "", kind_names[k], kind_msgs[k],
                        kind_bytes[k]);
             printf("},\"window_bytes\":%lld", b1 - bytes0);
+            /* Each kind's messages in the window (they add up to window_msgs). */
+            printf(",\"window_by_kind\":{");
+            for (k = 0; k < 4; k++) printf("%s\"%s\":%lld", k ? "," : "", kind_names[k], kind1[k] - kind0[k]);
+            printf("}");
             if (mode != MODE_AUDIO) printf(",\"ctx_switches\":%lld", cs1 - cs0);
             if (mode == MODE_VIDEO) {
                 double mb = kind_bytes[1] / 1e6, wmb = (b1 - bytes0) / 1e6;

@@ -29,6 +29,7 @@
 #define OPENRTMS_H
 
 #include "rtms_csdk.h"
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -793,6 +794,62 @@ int rtms_group_poll(rtms_group *group, int max_events, int timeout_ms);
 /* Takes every member out (their own descriptors work again) and frees the group. A poll waiting
  * on another thread returns -RTMS_SDK_NOT_EXIST. */
 int rtms_group_release(rtms_group *group);
+
+/* Media batches: the media messages that one rtms_group_poll() takes from its members, handed to
+ * the application in one call instead of one per message (a language binding crosses into its
+ * runtime once per poll; a C program gets an array it can walk).
+ *
+ * With a batch callback set, the members' media messages (every kind: audio, video, deskshare,
+ * transcript, chat) reach it instead of on_audio_data ... on_chat_data, and only during
+ * rtms_group_poll(): rtms_poll_ex() on a member still uses the per-kind callbacks. Order is
+ * kept within the group's polls: a member's other events (join, leave, session, errors...) go
+ * through its callbacks as before, after the batch holding that member's earlier messages; do
+ * not also rtms_poll_ex() a member on another thread while its group polls (that poll could
+ * deliver its later events before the batch). A batch is delivered when it holds 256 messages or
+ * 1 MiB of bytes (one large message may make it larger), before a member's other event, and when
+ * the poll ends. Messages of a member released before its batch is delivered are left out; a
+ * member taken out with rtms_group_remove(), or a group released inside a callback, still has
+ * the messages that poll took delivered before it returns.
+ *
+ * Each item's data and strings lie in the batch's one byte range [bytes, bytes + bytes_len),
+ * copied there from the core's buffers: a binding can copy that range out once and slice it.
+ * Everything the batch points to, the members' rtms_csdk structs included, is valid until the
+ * callback returns. */
+typedef struct rtms_media_item {
+    struct rtms_csdk *sdk;         /* the member the message came from */
+    const unsigned char *data;     /* the payload: decoded media bytes, or UTF-8 text (transcript, chat) */
+    const char *user_name;         /* NUL-terminated; "" for mixed audio */
+    const char *channel_id;        /* NUL-terminated; Contact Center channel or "" */
+    uint64_t timestamp;            /* as the per-kind callbacks' timestamp */
+    uint64_t start_ts;             /* as rtms_metadata.start_ts */
+    uint64_t end_ts;               /* as rtms_metadata.end_ts */
+    int size;                      /* bytes at data */
+    int media_type;                /* SDK_AUDIO, SDK_VIDEO, SDK_DESKSHARE, SDK_TRANSCRIPT or SDK_CHAT */
+    int user_id;                   /* as rtms_metadata.user_id */
+    int language;                  /* as rtms_metadata.language (-1 if absent) */
+    int user_name_len;             /* strlen(user_name) */
+    int channel_id_len;            /* strlen(channel_id) */
+} rtms_media_item;
+
+typedef struct rtms_media_batch {
+    const rtms_media_item *items;  /* count items, in delivery order */
+    int count;                     /* >= 1 */
+    const unsigned char *bytes;    /* every item's data, user_name and channel_id lie in here */
+    size_t bytes_len;
+} rtms_media_batch;
+
+typedef void (*rtms_media_batch_cb)(const rtms_media_batch *batch, void *user_data);
+
+/* Sets the group's batch callback (NULL = the per-kind callbacks again), from the next poll on.
+ * Returns RTMS_SDK_OK, or -RTMS_SDK_NOT_EXIST for a NULL or released group.
+ * Threading: any thread, also from inside a callback. The callback runs on the thread in
+ * rtms_group_poll(). Called on another thread while that poll delivers (any of its callbacks,
+ * once a batch callback is set), rtms_group_set_media_batch(), rtms_group_release() and
+ * rtms_release() of a member wait until the poll's delivery ends, so the previous user_data and
+ * the application's per-handle state may be freed once they return. From inside a callback they
+ * return at once; the batch's remaining items of a handle released there are still in the array
+ * (their memory valid): skip them. Ownership: user_data stays the application's. */
+int rtms_group_set_media_batch(rtms_group *group, rtms_media_batch_cb callback, void *user_data);
 
 /* ---------------------------------------------------------------------------------------------
  * Utilities

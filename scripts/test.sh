@@ -20,7 +20,8 @@
 #      joining the simulator (Tests/packaging/run.py); `pip install ./bindings/python` building
 #      the library with Swift (quick: the release build of step 2 is reused).
 #   6. A seconds-long smoke of the benchmarks (bench/run.py --smoke), official client included, and
-#      the C client's allocations per message within their bounds (bench/allocs.py --smoke).
+#      the C client's allocations per message within their bounds (bench/allocs.py --smoke), and the
+#      base64 decoders compared (bench/base64_bench.py --smoke: they agree, the instructions are counted).
 # Installs what it needs: cmake, pkg-config, clang-format, valgrind, postgresql, libopus0 and chromium (apt-get), rtms==1.1.0 (a private venv),
 # mypy (the binding's venv).
 # RTMS_TEST_SKIP_OFFICIAL=1 skips steps 5 and 5b, the official client in step 6 and the pip installs of
@@ -213,6 +214,9 @@ env "${bench_env[@]}" RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/b
 
 step "Allocations per message, per kind, in the C client: each within its bound (bench/allocs.py --smoke)"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/bench/allocs.py" --smoke
+
+step "Base64 decoders, smoke: the library, Foundation's and a scalar one agree; timing and instructions (bench/base64_bench.py --smoke)"
+python3 "$root/bench/base64_bench.py" --smoke --scratch-path "$root/.build-base64"
 
 step "Fleet benchmark, smoke: three rtms serve nodes, latency, two takeovers, 30 streams (bench/fleet.py --smoke)"
 RTMS_BIN="$bin/rtms" RTMS_SIM="$bench_sim" python3 "$root/bench/fleet.py" --smoke

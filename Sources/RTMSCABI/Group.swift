@@ -16,6 +16,14 @@ final class GroupHandle: @unchecked Sendable {
     private let lock = NIOLock()
     private var polling = false
     private var members: [ObjectIdentifier: Handle] = [:]
+    private var _batch: MediaBatch?
+    /// Held while a poll delivers into a batch callback: a release on another thread waits for it.
+    private let delivering = NIOLock()
+
+    var batch: MediaBatch? {
+        get { lock.withLock { _batch } }
+        set { lock.withLock { _batch = newValue } }
+    }
 
     init(token: OpaquePointer, group: DeliveryGroup) {
         self.token = token
@@ -57,6 +65,19 @@ final class GroupHandle: @unchecked Sendable {
         }
     }
     func exit() { lock.withLock { polling = false } }
+
+    /// Runs a poll's delivery; with a batch callback, under the lock a release waits on.
+    func deliver<T>(batched: Bool, _ body: () -> T) -> T {
+        guard batched else { return body() }
+        return delivering.withLock(body)
+    }
+
+    /// Returns once no poll of this group is delivering into a batch callback, unless called from
+    /// inside a callback (that poll may be waiting for this thread).
+    func waitForDelivery() {
+        guard !ThreadPolls.insidePoll else { return }
+        delivering.withLock {}
+    }
 }
 
 let groupRegistry = TokenRegistry<GroupHandle>()
@@ -118,17 +139,33 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
     if timeout_ms != 0 { _ = grp.group.wait(milliseconds: Int(max(-1, timeout_ms))) }
     if grp.group.isClosed { return -fail(Code.notExist, "rtms_group_poll: the group was released") }
     let limit = max_events <= 0 ? Int.max : Int(max_events)
-    var total = 0
-    for case let h as Handle in grp.group.takeReady() {
-        if total < limit {
-            let n = h.poll(maxEvents: limit - total, waitMilliseconds: 0)
-            if n > 0 { total += Int(n) }
+    let batch = grp.batch
+    let total = grp.deliver(batched: batch != nil) { () -> Int in
+        var total = 0
+        for case let h as Handle in grp.group.takeReady() {
+            if total < limit {
+                let n = h.poll(maxEvents: limit - total, waitMilliseconds: 0, batch: batch)
+                if n > 0 { total += Int(n) }
+            }
+            // Events left (the limit, or a handle polled from inside its own callback): ready again.
+            grp.group.requeue(h.client.queue)
         }
-        // Events left (the limit, or a handle polled from inside its own callback): ready again.
-        grp.group.requeue(h.client.queue)
+        batch?.flush()
+        return total
     }
     clearLastError()
     return Int32(clamping: total)
+}
+
+@c @implementation public func rtms_group_set_media_batch(
+    _ g: OpaquePointer?, _ callback: (@convention(c) (UnsafePointer<rtms_media_batch>?, UnsafeMutableRawPointer?) -> Void)?,
+    _ user_data: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let grp = group(g, "rtms_group_set_media_batch") else { return -Code.notExist }
+    grp.batch = callback.map { MediaBatch(callback: $0, userData: user_data) }
+    grp.waitForDelivery()  // the previous callback, running on another thread, returns first
+    clearLastError()
+    return Code.ok
 }
 
 @c @implementation public func rtms_group_release(_ g: OpaquePointer?) -> Int32 {
@@ -138,6 +175,7 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
     }
     grp.removeAll()
     grp.group.close()  // wakes a poll waiting on another thread: it returns -RTMS_SDK_NOT_EXIST
+    grp.waitForDelivery()  // a batch callback running on another thread returns first
     free(UnsafeMutableRawPointer(g))
     clearLastError()
     return Code.ok

@@ -261,12 +261,11 @@ final class Handle: @unchecked Sendable {
     }
 
     func release() {
-        if let g = lock.withLock({ () -> GroupHandle? in
+        let group = lock.withLock { () -> GroupHandle? in
             defer { _group = nil }
             return _group
-        }) {
-            g.remove(self)
         }
+        group?.remove(self)
         // Mark first: waiters woken by leave() must already see the handle as released.
         let state = gate.markReleased()
         client.leave()
@@ -275,6 +274,8 @@ final class Handle: @unchecked Sendable {
         case .pollOnThisThread: break
         case .pollOnAnotherThread: gate.waitForPoll()
         }
+        // Its media may be in a batch that a poll of its group is delivering on another thread.
+        group?.waitForDelivery()
     }
 
     // MARK: The C struct
@@ -292,10 +293,29 @@ final class Handle: @unchecked Sendable {
         }
     }
 
-    /// Frees the C struct and the strings it points to, once.
+    /// Media batches being delivered that point to the C struct (rtms_media_item.sdk): while
+    /// there are any, freeing waits for the last to end.
+    private var pins = 0
+    private var freeWhenUnpinned = false
+
+    func pin() { structLock.withLock { pins += 1 } }
+
+    func unpin() {
+        let free = structLock.withLock { () -> Bool in
+            pins -= 1
+            return pins == 0 && freeWhenUnpinned
+        }
+        if free { freeStruct() }
+    }
+
+    /// Frees the C struct and the strings it points to, once (after the last pin, if pinned).
     func freeStruct() {
         structLock.withLock {
             guard !structFreed else { return }
+            if pins > 0 {
+                freeWhenUnpinned = true
+                return
+            }
             structFreed = true
             free(sdk.pointee.meeting_uuid)
             free(sdk.pointee.rtms_stream_id)
@@ -306,14 +326,15 @@ final class Handle: @unchecked Sendable {
     }
 
     /// rtms_poll / rtms_poll_ex: the number of events delivered, or a negated RTMS_SDK_* code.
-    func poll(maxEvents: Int, waitMilliseconds: Int) -> Int32 {
+    /// batch: a group's media batch (rtms_group_poll), which takes the media messages.
+    func poll(maxEvents: Int, waitMilliseconds: Int, batch: MediaBatch? = nil) -> Int32 {
         switch gate.enter() {
         case .nested: return -fail(Code.invalidStatus, "rtms_poll called from inside a callback of the same handle")
         case .released: return -fail(Code.notExist, "handle was released")
         case .entered: break
         }
         let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
-            self.dispatch(item)
+            self.dispatch(item, batch)
         }
         if gate.exit() {
             freeStruct()
@@ -324,11 +345,14 @@ final class Handle: @unchecked Sendable {
 
     // MARK: Dispatch (on the polling thread)
 
-    private func dispatch(_ item: ClientEventItem) {
+    private func dispatch(_ item: ClientEventItem, _ batch: MediaBatch?) {
         if isReleased { return }
         switch item {
-        case .media(let m): dispatchMedia(m)
-        case .control(let ev): dispatchControl(ev)
+        case .media(let m):
+            if let batch { batch.append(self, m) } else { dispatchMedia(m) }
+        case .control(let ev):
+            batch?.flush()  // this handle's earlier media first
+            dispatchControl(ev)
         }
     }
 

@@ -165,4 +165,151 @@ import Glibc
         #expect(rtms_poll_ex(b, 0, 0) > 0)
         #expect(rtms_group_create(-1) == nil && rtms_group_create(2_000_000) == nil)
     }
+
+    /// What a batch test records, in delivery order, from the batch callback and the handles'
+    /// own callbacks (all on the polling thread).
+    final class BatchLog: @unchecked Sendable {
+        var entries: [(sdk: Int, what: String)] = []
+        var problems: [String] = []
+        var batches = 0
+        var perKindCalls = 0
+    }
+    nonisolated(unsafe) static var current: BatchLog?
+
+    @Test func aMediaBatchCarriesEveryMembersMediaInOrderWithTheirOtherEvents() throws {
+        let (sim, _, _) = try startSim(durationMs: 60_000)
+        defer { sim.stop() }
+        let log = BatchLog()
+        Self.current = log
+        defer { Self.current = nil }
+        let g = try #require(rtms_group_create(0))
+        let box = Unmanaged.passRetained(log)
+        defer { box.release() }
+        #expect(rtms_group_set_media_batch(nil, nil, nil) == -Int32(RTMS_SDK_NOT_EXIST))
+        let onBatch: rtms_media_batch_cb = { batchPointer, user in
+            let log = Unmanaged<BatchLog>.fromOpaque(user!).takeUnretainedValue()
+            let b = batchPointer!.pointee
+            log.batches += 1
+            if b.count < 1 || b.count > 256 { log.problems.append("a batch of \(b.count)") }
+            let range = UnsafeRawPointer(b.bytes!)..<UnsafeRawPointer(b.bytes! + b.bytes_len)
+            for i in 0..<Int(b.count) {
+                let it = b.items[i]
+                let data = UnsafeRawPointer(it.data!), name = UnsafeRawPointer(it.user_name!)
+                if !(range.contains(data) && range.contains(name) && range.contains(UnsafeRawPointer(it.channel_id!))) {
+                    log.problems.append("item \(i) points outside the batch's bytes")
+                }
+                if data + Int(it.size) > range.upperBound { log.problems.append("item \(i)'s data runs past the bytes") }
+                if strlen(it.user_name) != it.user_name_len || strlen(it.channel_id) != it.channel_id_len {
+                    log.problems.append("item \(i): string lengths")
+                }
+                if it.media_type != SDK_AUDIO || it.size <= 0 { log.problems.append("item \(i): type \(it.media_type) size \(it.size)") }
+                log.entries.append((Int(bitPattern: it.sdk), "media"))
+            }
+        }
+        #expect(rtms_group_set_media_batch(g, onBatch, box.toOpaque()) == Int32(RTMS_SDK_OK))
+        var handles: [UnsafeMutablePointer<rtms_csdk>] = []
+        var streams: [String] = []
+        for _ in 0..<2 {
+            let body = sim.createMeeting()
+            streams.append(try #require(body["payload"]?["rtms_stream_id"]?.stringValue))
+            let sdk = try #require(rtms_alloc())
+            handles.append(sdk)
+            var ops = rtms_csdk_ops()
+            ops.on_audio_data = { _, _, _, _, _ in GroupCABITests.current?.perKindCalls += 1 }
+            ops.on_leave = { sdk, _ in GroupCABITests.current?.entries.append((Int(bitPattern: sdk), "leave")) }
+            ops.on_join_confirm = { sdk, _ in GroupCABITests.current?.entries.append((Int(bitPattern: sdk), "join")) }
+            _ = rtms_set_callbacks(sdk, &ops)
+            _ = rtms_config(sdk, nil, SDK_AUDIO, 0)
+            setTestCredentials(sdk)
+            #expect(rtms_group_add(g, sdk) == Int32(RTMS_SDK_OK))
+            #expect(rtms_join_payload(sdk, JSON.string(body), 5000) == Int32(RTMS_SDK_OK))
+        }
+        func media(_ sdk: UnsafeMutablePointer<rtms_csdk>) -> Int {
+            log.entries.filter { $0.sdk == Int(bitPattern: sdk) && $0.what == "media" }.count
+        }
+        let fd = rtms_group_get_wake_fd(g)
+        let start = Date()
+        while Date().timeIntervalSince(start) < 20, handles.contains(where: { media($0) < 20 }) {
+            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
+        }
+        #expect(handles.allSatisfy { media($0) >= 20 }, "both members' media came in batches")
+        // Messages pile up unpolled, then the first stream ends: its leave is queued behind them,
+        // and the poll that takes both delivers the batch with its messages before the leave.
+        usleep(300_000)
+        sim.stopStream(streams[0])
+        usleep(500_000)  // the stop reaches the client and queues its leave
+        let before = log.entries.count
+        let end = Date()
+        while Date().timeIntervalSince(end) < 10, !log.entries.contains(where: { $0.what == "leave" }) {
+            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
+        }
+        let a = Int(bitPattern: handles[0])
+        let tail = log.entries[before...]
+        let leaveAt = try #require(tail.firstIndex { $0.sdk == a && $0.what == "leave" }, "the ended stream's leave")
+        #expect(tail[..<leaveAt].contains { $0.sdk == a && $0.what == "media" }, "messages queued before the leave came with it")
+        #expect(!tail[leaveAt...].contains { $0.sdk == a && $0.what == "media" }, "none of its media after its leave")
+        for sdk in handles {
+            let mine = log.entries.filter { $0.sdk == Int(bitPattern: sdk) }
+            #expect(mine.first?.what == "join", "the join confirmation comes before its media")
+        }
+        #expect(log.perKindCalls == 0, "on_audio_data is not called while a batch callback is set")
+        #expect(log.problems.isEmpty, "\(log.problems.prefix(5))")
+        #expect(log.batches > 0 && log.batches < log.entries.count, "\(log.batches) batches for \(log.entries.count) events")
+        // Without the batch callback, the per-kind callbacks deliver again.
+        #expect(rtms_group_set_media_batch(g, nil, nil) == Int32(RTMS_SDK_OK))
+        let batches = log.batches
+        let again = Date()
+        while Date().timeIntervalSince(again) < 10, log.perKindCalls == 0 {
+            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
+        }
+        #expect(log.perKindCalls > 0 && log.batches == batches)
+        for h in handles { _ = rtms_release(h) }
+        #expect(rtms_group_release(g) == Int32(RTMS_SDK_OK))
+    }
+
+    @Test func releaseOnAnotherThreadWaitsForABatchBeingDelivered() throws {
+        let (sim, _, body) = try startSim(durationMs: 60_000)
+        defer { sim.stop() }
+        let g = try #require(rtms_group_create(0))
+        let entered = DispatchSemaphore(value: 0)
+        let gate = Unmanaged.passRetained(entered)
+        defer { gate.release() }
+        // The callback announces itself, then holds the batch for 300 ms.
+        #expect(
+            rtms_group_set_media_batch(
+                g,
+                { _, user in
+                    Unmanaged<DispatchSemaphore>.fromOpaque(user!).takeUnretainedValue().signal()
+                    usleep(300_000)
+                }, gate.toOpaque()) == Int32(RTMS_SDK_OK))
+        let sdk = try #require(rtms_alloc())
+        var ops = rtms_csdk_ops()
+        _ = rtms_set_callbacks(sdk, &ops)
+        _ = rtms_config(sdk, nil, SDK_AUDIO, 0)
+        setTestCredentials(sdk)
+        #expect(rtms_group_add(g, sdk) == Int32(RTMS_SDK_OK))
+        #expect(rtms_join_payload(sdk, body, 5000) == Int32(RTMS_SDK_OK))
+        let token = Int(bitPattern: UnsafeRawPointer(g))
+        let stop = ManagedAtomicFlag()
+        let poller = Thread {
+            let g = OpaquePointer(bitPattern: token)
+            while !stop.isSet { _ = rtms_group_poll(g, 0, 50) }
+        }
+        #expect(entered.wait(timeout: .now() + 10) == .success, "a batch arrived")
+        let t0 = Date()
+        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
+        let waited = Date().timeIntervalSince(t0)
+        #expect(waited >= 0.15, "rtms_release returned after \(waited) s, while the batch callback was still running")
+        stop.set()
+        poller.join()
+        #expect(rtms_group_release(g) == Int32(RTMS_SDK_OK))
+    }
+}
+
+/// A flag one thread sets and another reads.
+final class ManagedAtomicFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

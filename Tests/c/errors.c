@@ -180,6 +180,7 @@ static void group_functions(void)
     VALUE_ERR(rtms_group_get_wake_fd(NULL), RTMS_SDK_NOT_EXIST);
     VALUE_ERR(rtms_group_poll(NULL, 0, 0), RTMS_SDK_NOT_EXIST);
     VALUE_ERR(rtms_group_release(NULL), RTMS_SDK_NOT_EXIST);
+    VALUE_ERR(rtms_group_set_media_batch(NULL, NULL, NULL), RTMS_SDK_NOT_EXIST);
     g = rtms_group_create(0);
     check(g != NULL, "rtms_group_create(0)", 0);
     if (!g) return;
@@ -191,7 +192,9 @@ static void group_functions(void)
     check(rtms_group_poll(g, 0, 0) == 0, "rtms_group_poll(idle group) == 0", 0);
     rtms_release(h);
     VALUE_ERR(rtms_group_remove(g, h), RTMS_SDK_NOT_EXIST);
+    check(rtms_group_set_media_batch(g, NULL, NULL) == RTMS_SDK_OK, "rtms_group_set_media_batch(g, NULL)", 0);
     check(rtms_group_release(g) == RTMS_SDK_OK, "rtms_group_release(g)", 0);
+    VALUE_ERR(rtms_group_set_media_batch(g, NULL, NULL), RTMS_SDK_NOT_EXIST);
 }
 
 static void webhook_functions(void)

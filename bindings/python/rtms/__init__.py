@@ -34,8 +34,8 @@ from enum import Enum, IntEnum
 from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Set, Tuple, TypeVar, Union, overload
 
 from . import _native
-from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, EventTypes, Metadata, NativeClient,
-                    Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
+from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, EventTypes, MediaBatches, Metadata,
+                    NativeClient, Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
 from ._native import RTMSException
 from ._types import (ActiveSpeakerEventCallback, AnyWebhookCallback, AudioDataCallback, ChatDataCallback,
                      DeskshareDataCallback, ErrorCallback, EventExCallback, EventParticipantInfo, FleetRevokedHandler,
@@ -261,7 +261,9 @@ class EventLoop:
     sleeps on the group's descriptor, and one wake-up delivers what is ready across all clients.
     latency_budget_us (an OpenRTMS extension; 0, the default, wakes at once) lets the core hold a
     wake-up that would come sooner than that after the previous one, so a loop busy with many
-    streams wakes at most once per budget."""
+    streams wakes at most once per budget. Media cross from the core in one batch per wake-up
+    (rtms_group_set_media_batch) and reach each client's callbacks in order; a client's leave()
+    on another thread waits while the loop is delivering (then its callbacks are over)."""
 
     def __init__(self, poll_interval: float = 0.01, name: Optional[str] = None, latency_budget_us: int = 0):
         if not isinstance(latency_budget_us, int) or isinstance(latency_budget_us, bool):
@@ -271,6 +273,7 @@ class EventLoop:
             error = _native.last_error()
             kind = _native.RTMSArgumentError if "latency_budget_us" in error else RTMSException
             raise kind("EventLoop", RTMS_SDK_INVALID_ARGS if kind is not RTMSException else RTMS_SDK_FAILURE, error)
+        self._batches = MediaBatches(self._group)   # media: one crossing per poll
         self._poll_interval = poll_interval
         self.name = name or "rtms-eventloop"
         self._clients: List["Client"] = []

@@ -8,8 +8,9 @@ delivers queued events on the calling thread. Callbacks receive Python values.
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
-from ctypes import POINTER, byref, c_int, cast, string_at
+from ctypes import POINTER, byref, c_int, c_void_p, cast, string_at
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
 
 from . import _native as N
@@ -315,6 +316,52 @@ def _report(name: str, exc: BaseException) -> None:
     traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
+# rtms_media_item as struct unpacks it: one call reads a whole batch's items.
+_ITEM = struct.Struct("@PPPPQQQiiiiii")
+assert _ITEM.size == ctypes.sizeof(N.rtms_media_item), "rtms_media_item layout"
+_MEDIA_CALLBACKS = {1: "audio_data", 2: "video_data", 4: "deskshare_data", 8: "transcript_data", 16: "chat_data"}
+
+
+# Allocated clients by their handle's address (alloc to release): whose a batch's message is.
+_by_address: Dict[int, "NativeClient"] = {}
+
+
+class MediaBatches:
+    """The media messages of a delivery group's members, one crossing per poll
+    (rtms_group_set_media_batch): each goes to its client's data callback with the arguments the
+    per-message path gives."""
+
+    def __init__(self, group: Any) -> None:
+        self._names: Dict[bytes, str] = {}
+        self._thunk = N.MediaBatchCB(self._deliver)   # lives as long as this object (the group's owner)
+        N.check("media batch", -N.rtms_group_set_media_batch(group, self._thunk, None))
+
+    def _deliver(self, batch: Any, user: Any) -> None:
+        b = batch.contents
+        base = b.bytes
+        blob = string_at(base, b.bytes_len)   # every payload and name of the batch, copied once
+        members, names = _by_address, self._names
+        for sdk, data, name, channel, ts, start, end, size, kind, uid, language, name_len, channel_len in \
+                _ITEM.iter_unpack(string_at(b.items, b.count * _ITEM.size)):
+            client = members.get(sdk)
+            cb_name = _MEDIA_CALLBACKS.get(kind, "")
+            cb = client._cbs.get(cb_name) if client is not None else None
+            if cb is None or size <= 0:
+                continue
+            raw = blob[name - base:name - base + name_len]
+            user_name = names.get(raw)
+            if user_name is None:
+                user_name = raw.decode("utf-8", "replace")
+                if len(names) < 4096:
+                    names[raw] = user_name
+            chan = blob[channel - base:channel - base + channel_len].decode("utf-8", "replace") if channel_len else ""
+            meta = Metadata(user_name, uid & 0xFFFFFFFF, start, end, None, chan, language)
+            try:
+                cb(blob[data - base:data - base + size], size, ts, meta)
+            except BaseException as e:  # not into the core, nor past the batch's other messages
+                _report(cb_name, e)
+
+
 class NativeClient:
     """One core handle. Registrars may be called before alloc(); alloc() applies them."""
 
@@ -352,6 +399,7 @@ class NativeClient:
             if not sdk:
                 raise N.RTMSException("alloc", N.RTMS_SDK_FAILURE, N.last_error())
             self._sdk = sdk
+            _by_address[cast(sdk, c_void_p).value or 0] = self
             self._group_owner = None
             self._install_callbacks()
             if self._proxy:
@@ -399,6 +447,7 @@ class NativeClient:
         with self._native_lock:
             sdk, self._sdk, self._group_owner = self._sdk, None, None
         if sdk is not None:
+            _by_address.pop(cast(sdk, c_void_p).value or 0, None)
             N.rtms_release(sdk)   # also takes it out of its group
 
     def _join_group(self, owner: Any) -> None:

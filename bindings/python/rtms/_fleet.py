@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, Tuple
 
 from . import _native as N
 from . import Client, _ClientBase, _sdk_init_lock, find_ca_certificate, log_error
+from ._core import MediaBatches
 from ._native import RTMSException
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ class Fleet:
         if not self._group:
             N.rtms_fleet_release(f)
             raise RTMSException("Fleet", N.RTMS_SDK_FAILURE, N.last_error())
+        self._batches = MediaBatches(self._group)   # media: one crossing per poll
         self._kick_r, self._kick_w = os.pipe()
         os.set_blocking(self._kick_r, False)
         os.set_blocking(self._kick_w, False)

@@ -179,6 +179,19 @@ class rtms_webhook_stats(Structure):
         "header_timeouts", "body_timeouts", "idle_timeouts", "evicted", "refused", "accept_errors")]
 
 
+class rtms_media_item(Structure):
+    _fields_ = [("sdk", c_void_p), ("data", c_void_p), ("user_name", c_void_p), ("channel_id", c_void_p),
+                ("timestamp", c_uint64), ("start_ts", c_uint64), ("end_ts", c_uint64), ("size", c_int),
+                ("media_type", c_int), ("user_id", c_int), ("language", c_int), ("user_name_len", c_int),
+                ("channel_id_len", c_int)]
+
+
+class rtms_media_batch(Structure):
+    _fields_ = [("items", c_void_p), ("count", c_int), ("bytes", c_void_p), ("bytes_len", ctypes.c_size_t)]
+
+
+MediaBatchCB = CFUNCTYPE(None, POINTER(rtms_media_batch), c_void_p)
+
 WebhookCB = CFUNCTYPE(None, c_void_p, c_char_p, c_void_p, c_int, c_int, c_void_p)
 
 
@@ -241,6 +254,7 @@ rtms_group_remove = _fn("rtms_group_remove", c_int, c_void_p, SDK)
 rtms_group_get_wake_fd = _fn("rtms_group_get_wake_fd", c_int, c_void_p)
 rtms_group_poll = _fn("rtms_group_poll", c_int, c_void_p, c_int, c_int)
 rtms_group_release = _fn("rtms_group_release", c_int, c_void_p)
+rtms_group_set_media_batch = _fn("rtms_group_set_media_batch", c_int, c_void_p, MediaBatchCB, c_void_p)
 rtms_version = _fn("rtms_version", c_char_p)
 rtms_webhook_options_init = _fn("rtms_webhook_options_init", c_int, POINTER(rtms_webhook_options), c_uint)
 rtms_webhook_start = _fn("rtms_webhook_start", c_void_p, POINTER(rtms_webhook_options))
