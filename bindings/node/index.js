@@ -153,6 +153,27 @@ function checkParams(kind, params) {
 // unpinned; a client nobody references is then garbage-collected and the addon's finalizer
 // releases its handle, whether or not leave() was called.
 const live = new Set();
+// The delivery group's media arrive in batches (rtms_group_set_media_batch): one call from the
+// addon a batch, fields as src/addon.c's on_media_batch writes them, 12 numbers an item; each
+// message then reaches its client's dispatch with the arguments the per-message path gives.
+const mediaKinds = { 1: 'audio', 2: 'video', 4: 'deskshare', 8: 'transcript', 16: 'chat' };
+native.setMediaBatch((fns, f, bytes) => {
+  for (let i = 0, o = 0; i < fns.length; i++, o += 12) {
+    const dispatch = fns[i];
+    const size = f[o + 2];
+    if (dispatch === undefined || size <= 0) continue;
+    const md = {
+      userName: bytes.toString('utf8', f[o + 8], f[o + 8] + f[o + 9]), userId: f[o + 6], startTs: f[o + 4], endTs: f[o + 5],
+      aiInterpreter: { lid: 0, timestamp: 0, channelNum: 0, sampleRate: 0, targets: [] },
+      channelId: bytes.toString('utf8', f[o + 10], f[o + 10] + f[o + 11]), language: f[o + 7],
+    };
+    try {
+      dispatch(mediaKinds[f[o]], Buffer.from(bytes.subarray(f[o + 1], f[o + 1] + size)), size, f[o + 3], md);
+    } catch (e) {
+      native.uncaught(e);   // as a throwing callback's exception on the per-message path
+    }
+  }
+});
 // What join() passes to the core's rtms_join_payload.
 const joinKeys = ['meeting_uuid', 'webinar_uuid', 'session_id', 'engagement_id', 'call_id', 'rtms_stream_id',
   'server_urls', 'signature', 'client', 'secret'];

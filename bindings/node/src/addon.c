@@ -4,8 +4,9 @@
  * Every joined handle of an addon instance (one per napi_env: the main thread, each worker) is a
  * member of one delivery group (rtms_group_*), whose wake descriptor one libuv poll handle watches
  * on the JS thread. When it turns readable the addon calls rtms_group_poll() there, and the core's
- * callbacks call one JavaScript dispatch function per handle: dispatch(kind, ...args). No timer,
- * no thread-safe function, no copy beyond the Buffer a data callback gets. The poll handle keeps
+ * callbacks call one JavaScript dispatch function per handle: dispatch(kind, ...args); media come
+ * as one batch a poll (rtms_group_set_media_batch), which index.js hands to the dispatch functions.
+ * No timer, no thread-safe function. The poll handle keeps
  * the process alive while a session is live (joined, not ended by on_leave, a failed
  * join_confirm, release() or the finalizer): it is referenced while that count is above zero.
  *
@@ -53,6 +54,8 @@ typedef struct addon {
     int torn_down;
     int64_t wakeups; /* group polls run by the poll handle (for tests) */
     client_ctx *doomed;
+    napi_ref batch_fn; /* JS function(fns, fields, bytes): the group's media batches (setMediaBatch) */
+    int batches_off;   /* setMediaBatches(false), for tests: the per-message callbacks */
 } addon;
 
 /* One handle. Owned by the JS object through an external; the handle is released by release() or
@@ -405,6 +408,62 @@ static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts)
     dispatch_ints(s, "media_interrupted", 1, &v, NULL);
 }
 
+/* The group's media batches (rtms_group_set_media_batch): one JS call a batch instead of one a
+ * message. batch_fn(fns, fields, bytes): fns[i] is the dispatch function of item i's client
+ * (undefined when its client is gone), fields a Float64Array of BATCH_FIELDS numbers an item
+ * (index.js names them), bytes a Buffer holding the batch's bytes, which the offsets index. */
+#define BATCH_FIELDS 12
+static void on_media_batch(const rtms_media_batch *b, void *user)
+{
+    addon *a = (addon *)user;
+    napi_env env = a->env;
+    napi_value fn, global, fns, buffer, fields, bytes, result, argv[3];
+    double *f = NULL;
+    void *copy = NULL;
+    int i;
+    if (!a->batch_fn || napi_get_reference_value(env, a->batch_fn, &fn) != napi_ok || !fn) return;
+    if (napi_create_array_with_length(env, (size_t)b->count, &fns) != napi_ok ||
+        napi_create_arraybuffer(env, sizeof(double) * BATCH_FIELDS * (size_t)b->count, (void **)&f, &buffer) !=
+            napi_ok ||
+        napi_create_typedarray(env, napi_float64_array, BATCH_FIELDS * (size_t)b->count, buffer, 0, &fields) !=
+            napi_ok ||
+        napi_create_buffer_copy(env, b->bytes_len, b->bytes, &copy, &bytes) != napi_ok)
+        return;
+    for (i = 0; i < b->count; i++) {
+        const rtms_media_item *it = &b->items[i];
+        client_ctx *c = ctx_of(it->sdk);
+        double *o = f + (size_t)i * BATCH_FIELDS;
+        napi_value d;
+        if (c && !c->released && c->dispatch && napi_get_reference_value(env, c->dispatch, &d) == napi_ok && d)
+            napi_set_element(env, fns, (uint32_t)i, d);
+        o[0] = it->media_type;
+        o[1] = (double)(it->data - b->bytes);
+        o[2] = it->size;
+        o[3] = (double)it->timestamp;
+        o[4] = (double)it->start_ts;
+        o[5] = (double)it->end_ts;
+        o[6] = (double)(uint32_t)it->user_id;
+        o[7] = it->language;
+        o[8] = (double)((const unsigned char *)it->user_name - b->bytes);
+        o[9] = it->user_name_len;
+        o[10] = (double)((const unsigned char *)it->channel_id - b->bytes);
+        o[11] = it->channel_id_len;
+    }
+    argv[0] = fns;
+    argv[1] = fields;
+    argv[2] = bytes;
+    napi_get_global(env, &global);
+    if (napi_call_function(env, global, fn, 3, argv, &result) != napi_ok) {
+        bool pending = false;
+        napi_is_exception_pending(env, &pending);
+        if (pending) {
+            napi_value err;
+            napi_get_and_clear_last_exception(env, &err);
+            napi_fatal_exception(env, err);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------------------------------------
  * The libuv side: the addon's delivery group
  * ------------------------------------------------------------------------------------------- */
@@ -493,6 +552,8 @@ static void addon_teardown(napi_async_cleanup_hook_handle hook, void *arg)
     rtms_group_release(a->group);
     a->group = NULL;
     live_groups--;
+    if (a->batch_fn) napi_delete_reference(a->env, a->batch_fn);
+    a->batch_fn = NULL;
     uv_poll_stop(&a->watch);
     uv_close((uv_handle_t *)&a->watch, on_watch_closed);
 }
@@ -512,6 +573,7 @@ static int group_join(napi_env env, client_ctx *c)
             return -1;
         }
         live_groups++;
+        if (a->batch_fn && !a->batches_off) rtms_group_set_media_batch(a->group, on_media_batch, a);
         a->watch.data = a;
         uv_poll_start(&a->watch, UV_READABLE, on_group_readable);
         uv_unref((uv_handle_t *)&a->watch); /* no session is live yet */
@@ -1385,6 +1447,49 @@ static napi_value js_set_latency_budget(napi_env env, napi_callback_info info)
     return bool_value(env, 1);
 }
 
+/* setMediaBatch(fn): the function that takes the delivery group's media batches (index.js, once
+ * per thread); see on_media_batch. */
+static napi_value js_set_media_batch(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    addon *a = addon_of(env);
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc < 1 || !is_type(env, argv[0], napi_function)) {
+        napi_throw_type_error(env, NULL, "setMediaBatch: a function expected");
+        return NULL;
+    }
+    if (a->batch_fn) napi_delete_reference(env, a->batch_fn);
+    CHECK(napi_create_reference(env, argv[0], 1, &a->batch_fn));
+    if (a->group && !a->batches_off) rtms_group_set_media_batch(a->group, on_media_batch, a);
+    return bool_value(env, 1);
+}
+
+/* setMediaBatches(on), for tests: false delivers media one callback a message, as without a
+ * batch function. */
+static napi_value js_set_media_batches(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    bool on = true;
+    addon *a = addon_of(env);
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc >= 1) napi_get_value_bool(env, argv[0], &on);
+    a->batches_off = !on;
+    if (a->group) rtms_group_set_media_batch(a->group, on && a->batch_fn ? on_media_batch : NULL, a);
+    return bool_value(env, 1);
+}
+
+/* uncaught(err): err becomes an uncaught exception now, as a throwing callback's does. */
+static napi_value js_uncaught(napi_env env, napi_callback_info info)
+{
+    size_t argc = 1;
+    napi_value argv[1];
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    if (argc >= 1) napi_fatal_exception(env, argv[0]);
+    return NULL;
+}
+
 static napi_value js_last_error(napi_env env, napi_callback_info info)
 {
     (void)info;
@@ -1867,6 +1972,9 @@ NAPI_MODULE_INIT()
         {"findCaCertificate", NULL, js_find_ca, NULL, NULL, NULL, napi_default, NULL},
         {"setLatencyBudget", NULL, js_set_latency_budget, NULL, NULL, NULL, napi_default, NULL},
         {"groupStats", NULL, js_group_stats, NULL, NULL, NULL, napi_default, NULL},
+        {"setMediaBatch", NULL, js_set_media_batch, NULL, NULL, NULL, napi_default, NULL},
+        {"setMediaBatches", NULL, js_set_media_batches, NULL, NULL, NULL, napi_default, NULL},
+        {"uncaught", NULL, js_uncaught, NULL, NULL, NULL, napi_default, NULL},
         {"lastError", NULL, js_last_error, NULL, NULL, NULL, napi_default, NULL},
         {"liveHandles", NULL, js_live_handles, NULL, NULL, NULL, napi_default, NULL},
         {"leaveReasonString", NULL, js_leave_reason_string, NULL, NULL, NULL, napi_default, NULL},

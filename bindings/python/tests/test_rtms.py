@@ -666,8 +666,13 @@ class TestAgainstTheSimulator(unittest.TestCase):
             a = [g for g in by_message if g[0] == kind]
             b = [g for g in batched if g[0] == kind]
             self.assertTrue(a and b, kind)
-            # The script is the seed's, but when a speaker changes follows the clock: the first
-            # messages are the same in both.
+            # The script is the seed's, but when a speaker changes, and so the video frames,
+            # follows the clock: the first messages of the other kinds are compared; video's in
+            # the arguments' types and sizes only.
+            if kind == "video_data":
+                self.assertTrue(all(len(g[1]) == g[2] for g in b), kind)
+                self.assertEqual({g[8:] for g in a}, {g[8:] for g in b}, kind)
+                continue
             n = min(len(a), len(b), 20)
             self.assertEqual(a[:n], b[:n], kind)
 
