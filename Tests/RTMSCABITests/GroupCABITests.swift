@@ -176,7 +176,16 @@ import Glibc
     }
     nonisolated(unsafe) static var current: BatchLog?
 
-    @Test func aMediaBatchCarriesEveryMembersMediaInOrderWithTheirOtherEvents() throws {
+    /// Polls the group until `done` or `seconds` pass, without holding a thread of the cooperative
+    /// pool (its two threads here are every suite's): non-blocking polls, 5 ms apart.
+    private func pollGroup(_ g: OpaquePointer, seconds: Double, until done: () -> Bool) async throws {
+        let end = Date().addingTimeInterval(seconds)
+        while Date() < end, !done() {
+            if rtms_group_poll(g, 0, 0) == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        }
+    }
+
+    @Test func aMediaBatchCarriesEveryMembersMediaInOrderWithTheirOtherEvents() async throws {
         let (sim, _, _) = try startSim(durationMs: 60_000)
         defer { sim.stop() }
         let log = BatchLog()
@@ -227,22 +236,15 @@ import Glibc
         func media(_ sdk: UnsafeMutablePointer<rtms_csdk>) -> Int {
             log.entries.filter { $0.sdk == Int(bitPattern: sdk) && $0.what == "media" }.count
         }
-        let fd = rtms_group_get_wake_fd(g)
-        let start = Date()
-        while Date().timeIntervalSince(start) < 20, handles.contains(where: { media($0) < 20 }) {
-            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
-        }
+        try await pollGroup(g, seconds: 20) { handles.allSatisfy { media($0) >= 20 } }
         #expect(handles.allSatisfy { media($0) >= 20 }, "both members' media came in batches")
         // Messages pile up unpolled, then the first stream ends: its leave is queued behind them,
         // and the poll that takes both delivers the batch with its messages before the leave.
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         sim.stopStream(streams[0])
-        usleep(500_000)  // the stop reaches the client and queues its leave
+        try await Task.sleep(for: .milliseconds(500))  // the stop reaches the client and queues its leave
         let before = log.entries.count
-        let end = Date()
-        while Date().timeIntervalSince(end) < 10, !log.entries.contains(where: { $0.what == "leave" }) {
-            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
-        }
+        try await pollGroup(g, seconds: 10) { log.entries.contains { $0.what == "leave" } }
         let a = Int(bitPattern: handles[0])
         let tail = log.entries[before...]
         let leaveAt = try #require(tail.firstIndex { $0.sdk == a && $0.what == "leave" }, "the ended stream's leave")
@@ -258,16 +260,13 @@ import Glibc
         // Without the batch callback, the per-kind callbacks deliver again.
         #expect(rtms_group_set_media_batch(g, nil, nil) == Int32(RTMS_SDK_OK))
         let batches = log.batches
-        let again = Date()
-        while Date().timeIntervalSince(again) < 10, log.perKindCalls == 0 {
-            if readable(fd, 100) { _ = rtms_group_poll(g, 0, 0) }
-        }
+        try await pollGroup(g, seconds: 10) { log.perKindCalls > 0 }
         #expect(log.perKindCalls > 0 && log.batches == batches)
         for h in handles { _ = rtms_release(h) }
         #expect(rtms_group_release(g) == Int32(RTMS_SDK_OK))
     }
 
-    @Test func releaseOnAnotherThreadWaitsForABatchBeingDelivered() throws {
+    @Test func releaseOnAnotherThreadWaitsForABatchBeingDelivered() async throws {
         let (sim, _, body) = try startSim(durationMs: 60_000)
         defer { sim.stop() }
         let g = try #require(rtms_group_create(0))
@@ -295,13 +294,26 @@ import Glibc
             let g = OpaquePointer(bitPattern: token)
             while !stop.isSet { _ = rtms_group_poll(g, 0, 50) }
         }
-        #expect(entered.wait(timeout: .now() + 10) == .success, "a batch arrived")
-        let t0 = Date()
-        #expect(rtms_release(sdk) == Int32(RTMS_SDK_OK))
-        let waited = Date().timeIntervalSince(t0)
+        // The waits happen on threads of their own, not on the cooperative pool.
+        let address = Int(bitPattern: sdk)
+        let (arrived, code, waited) = await withCheckedContinuation { (done: CheckedContinuation<(Bool, Int32, Double), Never>) in
+            DispatchQueue(label: "release-during-batch").async {
+                guard entered.wait(timeout: .now() + 10) == .success else { return done.resume(returning: (false, 0, 0)) }
+                let t0 = Date()
+                let code = rtms_release(UnsafeMutablePointer(bitPattern: address))
+                done.resume(returning: (true, code, Date().timeIntervalSince(t0)))
+            }
+        }
+        #expect(arrived, "a batch arrived")
+        #expect(code == Int32(RTMS_SDK_OK))
         #expect(waited >= 0.15, "rtms_release returned after \(waited) s, while the batch callback was still running")
         stop.set()
-        poller.join()
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue(label: "poller-join").async {
+                poller.join()
+                done.resume()
+            }
+        }
         #expect(rtms_group_release(g) == Int32(RTMS_SDK_OK))
     }
 }

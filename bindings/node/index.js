@@ -167,8 +167,10 @@ native.setMediaBatch((fns, f, bytes) => {
       aiInterpreter: { lid: 0, timestamp: 0, channelNum: 0, sampleRate: 0, targets: [] },
       channelId: bytes.toString('utf8', f[o + 10], f[o + 10] + f[o + 11]), language: f[o + 7],
     };
+    // A Buffer over an ArrayBuffer of its own, as the per-message path's (not a slice of the pool).
+    const at = bytes.byteOffset + f[o + 1];
     try {
-      dispatch(mediaKinds[f[o]], Buffer.from(bytes.subarray(f[o + 1], f[o + 1] + size)), size, f[o + 3], md);
+      dispatch(mediaKinds[f[o]], Buffer.from(bytes.buffer.slice(at, at + size)), size, f[o + 3], md);
     } catch (e) {
       native.uncaught(e);   // as a throwing callback's exception on the per-message path
     }
@@ -190,8 +192,10 @@ class Client {
   }
 
   constructor() {
-    // The addon holds this function weakly; the client keeps it.
-    this._dispatchFn = (kind, ...args) => this._dispatch(kind, args);
+    // The addon holds this function weakly; the client keeps it. Nothing after leave(), also not
+    // the rest of a media batch that was being delivered when a callback called it.
+    this._dispatchFn = (kind, ...args) => { if (!this._released) this._dispatch(kind, args); };
+    this._released = false;
     this._h = native.alloc(this._dispatchFn);
     this._types = 0;
     this._params = {};
@@ -234,6 +238,7 @@ class Client {
     try {
       live.delete(this);
       this._joined = false;
+      this._released = true;
       return native.release(this._h);
     } catch (e) {
       log(LogLevel.ERROR, 'client', `leave failed: ${e.message}`);

@@ -55,6 +55,7 @@ typedef struct addon {
     int64_t wakeups; /* group polls run by the poll handle (for tests) */
     client_ctx *doomed;
     napi_ref batch_fn; /* JS function(fns, fields, bytes): the group's media batches (setMediaBatch) */
+    int64_t batches;   /* batches delivered (for tests) */
     int batches_off;   /* setMediaBatches(false), for tests: the per-message callbacks */
 } addon;
 
@@ -417,22 +418,25 @@ static void on_media_batch(const rtms_media_batch *b, void *user)
 {
     addon *a = (addon *)user;
     napi_env env = a->env;
+    size_t n = (size_t)b->count;
     napi_value fn, global, fns, buffer, fields, bytes, result, argv[3];
+    napi_handle_scope scope;
     double *f = NULL;
     void *copy = NULL;
-    int i;
-    if (!a->batch_fn || napi_get_reference_value(env, a->batch_fn, &fn) != napi_ok || !fn) return;
-    if (napi_create_array_with_length(env, (size_t)b->count, &fns) != napi_ok ||
-        napi_create_arraybuffer(env, sizeof(double) * BATCH_FIELDS * (size_t)b->count, (void **)&f, &buffer) !=
-            napi_ok ||
-        napi_create_typedarray(env, napi_float64_array, BATCH_FIELDS * (size_t)b->count, buffer, 0, &fields) !=
-            napi_ok ||
+    bool pending = false;
+    size_t i;
+    if (!a->batch_fn || napi_open_handle_scope(env, &scope) != napi_ok) return;
+    a->batches++;
+    if (napi_get_reference_value(env, a->batch_fn, &fn) != napi_ok || !fn ||
+        napi_create_array_with_length(env, n, &fns) != napi_ok ||
+        napi_create_arraybuffer(env, sizeof(double) * BATCH_FIELDS * n, (void **)&f, &buffer) != napi_ok ||
+        napi_create_typedarray(env, napi_float64_array, BATCH_FIELDS * n, buffer, 0, &fields) != napi_ok ||
         napi_create_buffer_copy(env, b->bytes_len, b->bytes, &copy, &bytes) != napi_ok)
-        return;
-    for (i = 0; i < b->count; i++) {
+        goto done; /* out of memory: the exception pending is reported below */
+    for (i = 0; i < n; i++) {
         const rtms_media_item *it = &b->items[i];
         client_ctx *c = ctx_of(it->sdk);
-        double *o = f + (size_t)i * BATCH_FIELDS;
+        double *o = f + i * BATCH_FIELDS;
         napi_value d;
         if (c && !c->released && c->dispatch && napi_get_reference_value(env, c->dispatch, &d) == napi_ok && d)
             napi_set_element(env, fns, (uint32_t)i, d);
@@ -453,15 +457,15 @@ static void on_media_batch(const rtms_media_batch *b, void *user)
     argv[1] = fields;
     argv[2] = bytes;
     napi_get_global(env, &global);
-    if (napi_call_function(env, global, fn, 3, argv, &result) != napi_ok) {
-        bool pending = false;
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-            napi_value err;
-            napi_get_and_clear_last_exception(env, &err);
-            napi_fatal_exception(env, err);
-        }
+    napi_call_function(env, global, fn, 3, argv, &result);
+done:
+    napi_is_exception_pending(env, &pending);
+    if (pending) {
+        napi_value err;
+        napi_get_and_clear_last_exception(env, &err);
+        napi_fatal_exception(env, err);
     }
+    napi_close_handle_scope(env, scope);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -545,6 +549,8 @@ static void addon_teardown(napi_async_cleanup_hook_handle hook, void *arg)
 {
     addon *a = (addon *)arg;
     a->hook = hook;
+    if (a->batch_fn) napi_delete_reference(a->env, a->batch_fn);
+    a->batch_fn = NULL;
     if (!a->group) {
         teardown_done(a);
         return;
@@ -552,8 +558,6 @@ static void addon_teardown(napi_async_cleanup_hook_handle hook, void *arg)
     rtms_group_release(a->group);
     a->group = NULL;
     live_groups--;
-    if (a->batch_fn) napi_delete_reference(a->env, a->batch_fn);
-    a->batch_fn = NULL;
     uv_poll_stop(&a->watch);
     uv_close((uv_handle_t *)&a->watch, on_watch_closed);
 }
@@ -1460,6 +1464,7 @@ static napi_value js_set_media_batch(napi_env env, napi_callback_info info)
         return NULL;
     }
     if (a->batch_fn) napi_delete_reference(env, a->batch_fn);
+    a->batch_fn = NULL;
     CHECK(napi_create_reference(env, argv[0], 1, &a->batch_fn));
     if (a->group && !a->batches_off) rtms_group_set_media_batch(a->group, on_media_batch, a);
     return bool_value(env, 1);
@@ -1512,7 +1517,7 @@ static napi_value js_live_handles(napi_env env, napi_callback_info info)
     return int_value(env, live_handles);
 }
 
-/* groupStats() -> {groups (of the process), live, wakeups (this instance's)}, for tests. */
+/* groupStats() -> {groups (of the process), live, wakeups and batches (this instance's)}, for tests. */
 static napi_value js_group_stats(napi_env env, napi_callback_info info)
 {
     addon *a = addon_of(env);
@@ -1522,6 +1527,7 @@ static napi_value js_group_stats(napi_env env, napi_callback_info info)
     set_prop(env, o, "groups", int_value(env, live_groups));
     set_prop(env, o, "live", int_value(env, a->live));
     set_prop(env, o, "wakeups", int_value(env, a->wakeups));
+    set_prop(env, o, "batches", int_value(env, a->batches));
     return o;
 }
 
