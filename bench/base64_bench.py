@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from callgrind import total_instructions  # noqa: E402  (bench/callgrind.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(HERE, "base64-bench")
 SIZES = [640, 1500, 4000, 40000]
@@ -80,15 +83,7 @@ def callgrind_one(valgrind, binary, decoder, size, n, workdir):
     os.close(fd)
     cmd = [valgrind, "--tool=callgrind", "--callgrind-out-file=" + prof, binary, "--one", decoder, str(size), str(n)]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    ir = None
-    try:
-        with open(prof) as f:
-            for line in f:
-                if line.startswith(("totals:", "summary:")):
-                    ir = int(line.split()[1])
-        os.unlink(prof)
-    except (OSError, ValueError, IndexError):
-        pass
+    ir = total_instructions(prof)
     out = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if p.returncode != 0 or ir is None or not out:
         die("callgrind run %s failed (exit %d): %s" % (" ".join(cmd[3:]), p.returncode, p.stderr.strip()[-800:]))

@@ -35,6 +35,9 @@ import time
 import urllib.request
 import zlib
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from callgrind import total_instructions  # noqa: E402  (bench/callgrind.py)
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 WORK = os.path.join(ROOT, ".ci-work", "bench")
@@ -238,15 +241,7 @@ def callgrind_run(valgrind, runner, clients, count, rate, seconds):
                 break
             except ValueError:
                 continue
-    ir = None
-    try:
-        with open(prof) as f:
-            for line in f:
-                if line.startswith(("totals:", "summary:")):
-                    ir = int(line.split()[1])
-        os.unlink(prof)
-    except (OSError, ValueError, IndexError):
-        pass
+    ir = total_instructions(prof)
     r.update(count=count, rate=rate, ir=ir)
     if rc != 0 or ir is None or not r.get("total"):
         r["error"] = "callgrind run (%d messages) failed, exit %s: %s" % (count, rc, (err or out).strip()[-300:] or "no output")

@@ -82,7 +82,9 @@ private let credentials = RTMSStream.Credentials(clientID: clientID, clientSecre
     }
 
     @Test func reconnectionIsReportedInTheSequence() async throws {
-        let sim = try simulator(durationMs: 6000)
+        // A long meeting, left once reconnected: this reader may start late on a loaded machine
+        // (the chaos needs the stream still live when its first audio is read).
+        let sim = try simulator(durationMs: 120_000)
         defer { sim.stop() }
         let body = JSON.string(sim.createMeeting())
         let stream = try RTMSStream.join(payload: body, credentials: credentials)
@@ -92,7 +94,9 @@ private let credentials = RTMSStream.Credentials(clientID: clientID, clientSecre
             case .media(let m) where m.kind == .audio && !chaosSent:
                 chaosSent = sim.chaos(stream.start.streamID, connection: "audio", .abort) > 0
             case .control(.reconnecting): reconnecting += 1
-            case .control(.reconnected): reconnected += 1
+            case .control(.reconnected):
+                reconnected += 1
+                stream.leave()
             default: break
             }
         }

@@ -77,7 +77,9 @@ func threadCount() -> Int {
 func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flatMap { Int($0) } ?? def }
 
 @Suite(.serialized) struct ChaosTests {
-    @Test func manyStreamsUnderRandomFaultsRecoverOrEndWithAReason() throws {
+    // Async, and it sleeps by awaiting: its 90 s must not hold one of the cooperative pool's two
+    // threads (on a 2-core machine), which every async test beside it needs.
+    @Test func manyStreamsUnderRandomFaultsRecoverOrEndWithAReason() async throws {
         let seconds = environmentInt("RTMS_CHAOS_SECONDS", 90)
         let seed = UInt64(environmentInt("RTMS_CHAOS_SEED", 7))
         let streams = 8
@@ -125,7 +127,7 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             // simulator took over later is not theirs).
             var ours = Set<Int>()
             var lastSample: Int64 = 0
-            func pump(for ms: Int64) {
+            func pump(for ms: Int64) async {
                 let end = nowMilliseconds() + ms
                 while nowMilliseconds() < end {
                     if nowMilliseconds() - lastSample >= 200 {
@@ -139,19 +141,22 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
                         }
                     }
                     _ = intake.inbox.take(max: 1000)
-                    sleepMs(5)
+                    try? await Task.sleep(nanoseconds: 5_000_000)
                 }
             }
-            pump(for: 3000)
+            // Joined first (up to 30 s: the whole suite starts at once, and joins wait their turn).
+            let joinDeadline = nowMilliseconds() + 30_000
+            await pump(for: 1000)
+            while seen.contains(where: { $0.joinConfirm == nil }) && nowMilliseconds() < joinDeadline { await pump(for: 100) }
             #expect(seen.allSatisfy { $0.joinConfirm?.reason == 0 }, "every stream joined before the chaos")
 
             h.sim.startRandomChaos(seed: seed, perMinute: Double(streams) * 4)
-            pump(for: Int64(seconds) * 1000)
+            await pump(for: Int64(seconds) * 1000)
             h.sim.stopRandomChaos()
             let faults = h.sim.chaosLog
             #expect(faults.count >= seconds / 4, "faults were injected: \(faults.count)")
             // Time to recover from the last faults (a frozen socket needs the liveness timeout).
-            pump(for: 15_000)
+            await pump(for: 15_000)
 
             let now = nowMilliseconds()
             for i in 0..<streams {
@@ -175,7 +180,7 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             // The end of every stream still reaches its client.
             for (client, start) in clients where client.isLive { h.sim.stopStream(start.streamID, reason: StopReason.hostTriggered) }
             let deadline = nowMilliseconds() + 15_000
-            while clients.contains(where: { $0.0.isLive }) && nowMilliseconds() < deadline { pump(for: 100) }
+            while clients.contains(where: { $0.0.isLive }) && nowMilliseconds() < deadline { await pump(for: 100) }
             #expect(!clients.contains(where: { $0.0.isLive }), "every live stream ended when the meeting ended")
             for (c, _) in clients { ours.formUnion(c.localPorts()) }
             #expect(ours.count >= streams * 2, "the clients' sockets were sampled: \(ours.count)")
@@ -189,7 +194,7 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
             var open = clientSocketsHeldOpen(toPort: simPort, localPorts: ours)
             let heldAtLeave = open
             for _ in 0..<600 where !open.isEmpty {
-                sleepMs(50)
+                try? await Task.sleep(nanoseconds: 50_000_000)
                 open = clientSocketsHeldOpen(toPort: simPort, localPorts: ours)
             }
             if nowMilliseconds() - t0 > 1000 {
@@ -205,7 +210,7 @@ func environmentInt(_ name: String, _ def: Int) -> Int { getenvString(name).flat
         // so it cannot tell this test's threads from theirs; the core creates no thread per client.
         var threads = threadCount()
         for _ in 0..<100 where threads > threadsBefore + 2 || weakClients.contains(where: { $0.value != nil }) {
-            sleepMs(50)
+            try? await Task.sleep(nanoseconds: 50_000_000)
             threads = threadCount()
         }
         #expect(weakClients.allSatisfy { $0.value == nil }, "clients were not freed")
