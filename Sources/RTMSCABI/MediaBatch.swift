@@ -61,10 +61,20 @@ final class MediaBatch {
         guard !entries.isEmpty else { return }
         bytes.withUnsafeBufferPointer { all in
             let base = all.baseAddress!
-            for e in entries where !e.handle.isReleased {
-                // Its C struct outlives the call, even if the handle is released meanwhile.
-                e.handle.pin()
-                pinned.append(e.handle)
+            // A run of one handle's messages is checked and pinned once (its C struct outlives
+            // the call, even if the handle is released meanwhile).
+            var run: Handle? = nil
+            var runLive = false
+            for e in entries {
+                if e.handle !== run {
+                    run = e.handle
+                    runLive = !e.handle.isReleased
+                    if runLive {
+                        e.handle.pin()
+                        pinned.append(e.handle)
+                    }
+                }
+                guard runLive else { continue }
                 items.append(
                     rtms_media_item(
                         sdk: e.handle.sdk, data: base + e.dataOffset,
