@@ -31,10 +31,12 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
-        // Layer 1: the wire codec. Pure: bytes in, values out.
+        // Layer 1: the wire codec. Pure: bytes in, values out. CBase64: its vector base64 decoder.
+        .target(name: "CBase64"),
         .target(
             name: "RTMSProtocol",
             dependencies: [
+                "CBase64",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]),

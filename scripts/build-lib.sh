@@ -8,7 +8,8 @@
 #   PREFIX/lib/cmake/OpenRTMS/{OpenRTMSConfig.cmake,OpenRTMSConfigVersion.cmake}
 #   PREFIX/lib/pkgconfig/openrtms.pc
 #
-# Release build, Swift runtime linked statically (-static-stdlib), only rtms_* exported
+# Release build, Swift runtime linked statically (-static-stdlib), runtime exclusivity checks off
+# (below), only rtms_* exported
 # (exports.map), soname librtms.so. Before installing anything the script checks the result and
 # fails if it exports a symbol not starting with rtms_, if the exports differ from the functions
 # declared in include/*.h, if the soname is not librtms.so, or if it needs a Swift runtime
@@ -119,12 +120,18 @@ command -v "$swift" >/dev/null 2>&1 || die "swift not found (put the toolchain o
 version="$(sed -n 's/^#define OPENRTMS_VERSION_STRING "\(.*\)"$/\1/p' "$root/include/openrtms.h")"
 [[ "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "cannot read OPENRTMS_VERSION_STRING from include/openrtms.h"
 
+# -enforce-exclusivity=unchecked: the runtime's exclusive-access checks (swift_beginAccess on
+# class properties and globals) are left out of the shipped library; the compile-time checks stay,
+# and debug builds, which the test suite runs, keep the runtime ones. Measured with callgrind on
+# the one-stream blast (bench/run.py's instructions workload): about 2,600 fewer instructions a
+# message, 13 %.
 build_args=(
     -c release
     --package-path "$root"
     --scratch-path "$scratch"
     --product OpenRTMS
     -Xswiftc -static-stdlib
+    -Xswiftc -enforce-exclusivity=unchecked
     -Xlinker "--version-script=$map"
     -Xlinker -soname -Xlinker librtms.so
 )

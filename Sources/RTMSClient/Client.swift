@@ -168,9 +168,8 @@ public final class RTMSClient: @unchecked Sendable {
     /// Set for the step of a leave(closeTimeoutMs:) (loop-confined).
     private var closeTimeoutMs: Int?
     private let transport: any MessageTransport = WebSocketTransport()
-    private var mediaReady: Set<Int> = []
-    /// The media kinds each ready connection was opened for (bits of MediaKind).
-    private var mediaKinds: [Int: Int] = [:]
+    /// The connections ready for media, each with the kinds it was opened for (bits of MediaKind).
+    private var mediaReady: [Int: Int] = [:]
     private var batch: [ClientEventItem] = []
     private let pollBuffer = NIOLockedValueBox<[ClientEventItem]>([])
     private var timers: [TimerKind: (task: Scheduled<Void>, token: Int)] = [:]
@@ -473,8 +472,7 @@ public final class RTMSClient: @unchecked Sendable {
             case .send(let id, let message):
                 connections[id]?.send(codec.encode(message), text: codec.usesTextFrames)
             case .close(let id, let code, let reason):
-                mediaReady.remove(id)
-                mediaKinds[id] = nil
+                mediaReady[id] = nil
                 if let t = closeTimeoutMs {
                     connections[id]?.close(code: code, reason: reason, timeoutMs: t)
                 } else {
@@ -504,14 +502,12 @@ public final class RTMSClient: @unchecked Sendable {
                 timers[kind]?.task.cancel()
                 timers[kind] = nil
             case .mediaReady(let id, let kinds):
-                mediaReady.insert(id)
-                mediaKinds[id] = kinds.reduce(0) { $0 | $1.rawValue }
+                mediaReady[id] = kinds.reduce(0) { $0 | $1.rawValue }
                 if readingPaused { connections[id]?.setReading(false) }
             case .ended:
                 flushBatch()
                 mediaReady.removeAll()
                 draining.removeAll()
-                mediaKinds.removeAll()
                 // A pause belongs to its session: the next join starts reading.
                 pauseLimit?.cancel()
                 pauseLimit = nil
@@ -553,17 +549,16 @@ public final class RTMSClient: @unchecked Sendable {
 
     private func flushBatch() {
         guard !batch.isEmpty else { return }
-        // The queue copies the items: emptied after the push, the batch's buffer is unique again
-        // and is kept (emptied first, a copy still held it: a new buffer per read).
-        let pause = queue.push(batch)
-        batch.removeAll(keepingCapacity: true)
+        // The queue takes the items (into an empty queue, the whole buffer) and leaves the batch
+        // empty with a buffer of its own: no new buffer per read.
+        let pause = queue.push(&batch)
         if pause { setReading(false) }
     }
 
     private func setReading(_ on: Bool) {
         guard readingPaused == on else { return }
         readingPaused = !on
-        for id in mediaReady where !draining.contains(id) { connections[id]?.setReading(on) }
+        for id in mediaReady.keys where !draining.contains(id) { connections[id]?.setReading(on) }
         pauseLimit?.cancel()
         pauseLimit = nil
         let limit = config.maxPauseMs
@@ -603,18 +598,22 @@ extension RTMSClient: MessageConnectionDelegate {
     }
 
     public func connectionMessage(_ ws: any MessageConnection, _ data: inout ByteBuffer, text: Bool) {
-        let result: Result<RTMSMessage, DecodeError> = data.withUnsafeReadableBytes { raw in
-            do { return .success(try codec.decode(raw)) } catch let e as DecodeError { return .failure(e) } catch {
-                return .failure(DecodeError(messageType: nil, reason: "\(error)"))
-            }
+        let message: RTMSMessage
+        do {
+            message = try data.withUnsafeReadableBytes { raw in try codec.decode(raw) }
+        } catch {
+            queue.countMalformed()
+            let err = error as? DecodeError ?? DecodeError(messageType: nil, reason: "\(error)")
+            apply(session.malformed(ws.id, err, nowMs: nowMilliseconds()))
+            return
         }
-        switch result {
-        case .success(.media(let m)):
-            guard mediaReady.contains(ws.id) else {
+        switch message {
+        case .media(let m):
+            guard let kinds = mediaReady[ws.id] else {
                 queue.countUnexpected()
                 return
             }
-            guard (mediaKinds[ws.id] ?? 0) & m.kind.rawValue != 0 else {
+            guard kinds & m.kind.rawValue != 0 else {
                 // Another kind than this connection asked for: never delivered as that kind.
                 if queue.countWrongKind() == 1 {
                     apply([
@@ -630,12 +629,9 @@ extension RTMSClient: MessageConnectionDelegate {
             }
             batch.append(.media(m))
             if batch.count >= 512 { flushBatch() }
-        case .success(let msg):
-            if case .keepAliveRequest = msg { queue.countKeepAlive() }
-            apply(session.received(ws.id, msg, nowMs: nowMilliseconds()))
-        case .failure(let err):
-            queue.countMalformed()
-            apply(session.malformed(ws.id, err, nowMs: nowMilliseconds()))
+        default:
+            if case .keepAliveRequest = message { queue.countKeepAlive() }
+            apply(session.received(ws.id, message, nowMs: nowMilliseconds()))
         }
     }
 
@@ -646,8 +642,7 @@ extension RTMSClient: MessageConnectionDelegate {
     public func connectionClosed(_ ws: any MessageConnection, _ info: CloseInfo) {
         connections[ws.id] = nil
         draining.remove(ws.id)
-        mediaReady.remove(ws.id)
-        mediaKinds[ws.id] = nil
+        mediaReady[ws.id] = nil
         flushBatch()
         // Our own close, unanswered, is no news to the session; answered, the code is not the server's.
         // (While the stream is ending, every close counts: the leave waits for the last one.)

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RTMSProtocol
 import RTMSSession
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -74,11 +75,18 @@ public final class EventQueue: @unchecked Sendable {
     }
 
     private let lock = NIOLock()
-    private var items = CircularBuffer<ClientEventItem>(initialCapacity: 256)
+    /// The queued events are items[head...]; the ones before `head` were taken by a partial take
+    /// and go at the next compaction. An array, not a ring: a push into an empty queue and a
+    /// take of everything swap buffers instead of copying each event.
+    private var items: [ClientEventItem] = []
+    private var head = 0
+    /// Bytes of the taken events still held before `head`.
+    private var takenBytes = 0
     private var bytes = 0
     private var open = true
     /// Bumped by `close()`; a poll stops delivering a batch taken under an older generation.
-    private var generation = 0
+    /// Written under the lock, read without it (a poll checks it before each event).
+    private let generation = Atomic<Int>(0)
     private var counters = ClientCounters()
     private var pausedFlag = false
     /// The producer paused longer than it may and reads again: media beyond the limit is dropped
@@ -108,27 +116,33 @@ public final class EventQueue: @unchecked Sendable {
             group = g
             // In a group the own pipe stays quiet (a signal left from before is taken back).
             if g != nil { wake.clear() }
-            if !items.isEmpty { signalLocked() }
+            if pendingLocked > 0 { signalLocked() }
         }
     }
+
+    private var pendingLocked: Int { items.count - head }
 
     private func clearSignalLocked() {
         wake.clear()
     }
 
-    /// Appends a batch. Returns true when the producer should pause reading.
+    /// Appends a batch, leaving `batch` empty (its capacity may be another buffer's). Returns true
+    /// when the producer should pause reading.
     @discardableResult
-    public func push(_ batch: [ClientEventItem]) -> Bool {
+    public func push(_ batch: inout [ClientEventItem]) -> Bool {
         guard !batch.isEmpty else { return false }
+        defer { batch.removeAll(keepingCapacity: true) }
         return lock.withLock {
             guard open else {
                 counters.droppedUnexpected += batch.count
                 return false
             }
-            for item in batch {
-                let cost = item.byteCost
-                if case .media(let m) = item {
-                    if (limits.dropWhenFull || overflowing) && bytes + cost > limits.highWaterBytes {
+            let mayDrop = limits.dropWhenFull || overflowing
+            var added = 0
+            for i in batch.indices {
+                let cost = batch[i].byteCost
+                if case .media(let m) = batch[i] {
+                    if mayDrop && bytes + added + cost > limits.highWaterBytes {
                         counters.droppedQueueFull += 1
                         if overflowing { overflowDrops += 1 }
                         continue
@@ -138,12 +152,24 @@ public final class EventQueue: @unchecked Sendable {
                 } else {
                     counters.controlQueued += 1
                 }
-                items.append(item)
-                bytes += cost
+                added += cost
+                if mayDrop { items.append(batch[i]) }
             }
+            if !mayDrop {
+                // Everything is kept: into an empty queue the batch's buffer is swapped in whole.
+                if pendingLocked == 0 {
+                    items.removeAll(keepingCapacity: true)
+                    head = 0
+                    takenBytes = 0
+                    swap(&items, &batch)
+                } else {
+                    items.append(contentsOf: batch)
+                }
+            }
+            bytes += added
             if bytes > counters.queueHighWaterBytes { counters.queueHighWaterBytes = bytes }
-            if items.count > counters.queueHighWaterEvents { counters.queueHighWaterEvents = items.count }
-            if !items.isEmpty { signalLocked() }
+            if pendingLocked > counters.queueHighWaterEvents { counters.queueHighWaterEvents = pendingLocked }
+            if pendingLocked > 0 { signalLocked() }
             if !limits.dropWhenFull && !overflowing && bytes > limits.highWaterBytes && !pausedFlag {
                 pausedFlag = true
                 counters.readPauses += 1
@@ -153,7 +179,10 @@ public final class EventQueue: @unchecked Sendable {
         }
     }
 
-    public func push(_ item: ClientEventItem) { push([item]) }
+    public func push(_ item: ClientEventItem) {
+        var one = [item]
+        push(&one)
+    }
 
     /// The producer stayed paused too long (the application stopped polling): from now until the
     /// queue drains, media beyond the limit is dropped and counted instead of pausing reading.
@@ -171,16 +200,32 @@ public final class EventQueue: @unchecked Sendable {
     /// ended an overflow (see `beginOverflow`).
     public func take(max: Int, into out: inout [ClientEventItem]) -> (generation: Int, resume: Bool, overflowEnded: Int?) {
         lock.withLock {
-            let n = Swift.min(max, items.count)
-            let before = out.count
-            out.reserveCapacity(before + n)
-            for _ in 0..<n {
-                let it = items.removeFirst()
-                bytes -= it.byteCost
-                out.append(it)
+            let n = Swift.min(max, pendingLocked)
+            if n > 0 && n == pendingLocked && head == 0 && out.isEmpty {
+                // Everything, into an empty buffer: the buffers change places.
+                swap(&items, &out)
+                bytes = 0
+            } else if n > 0 {
+                out.append(contentsOf: items[head..<(head + n)])
+                var taken = 0
+                for i in head..<(head + n) { taken += items[i].byteCost }
+                bytes -= taken
+                takenBytes += taken
+                head += n
+                if head == items.count {
+                    items.removeAll(keepingCapacity: true)
+                    head = 0
+                    takenBytes = 0
+                } else if head * 2 >= items.count || takenBytes >= 4 << 20 {
+                    // Amortized: the taken events (and their memory) go once they are as many as
+                    // the rest, or hold 4 MiB.
+                    items.removeFirst(head)
+                    head = 0
+                    takenBytes = 0
+                }
             }
-            if items.isEmpty { clearSignalLocked() }
-            counters.delivered += out.count - before
+            if pendingLocked == 0 { clearSignalLocked() }
+            counters.delivered += n
             var resume = false
             if pausedFlag && bytes <= limits.lowWaterBytes {
                 pausedFlag = false
@@ -192,14 +237,14 @@ public final class EventQueue: @unchecked Sendable {
                 ended = overflowDrops
                 overflowDrops = 0
             }
-            return (generation, resume, ended)
+            return (generation.load(ordering: .relaxed), resume, ended)
         }
     }
 
-    public var currentGeneration: Int { lock.withLock { generation } }
+    public var currentGeneration: Int { generation.load(ordering: .acquiring) }
     /// close() ran and reopen() has not: nothing more arrives (the application left).
     public var isClosed: Bool { lock.withLock { !open } }
-    public var count: Int { lock.withLock { items.count } }
+    public var count: Int { lock.withLock { pendingLocked } }
     public var isEmpty: Bool { count == 0 }
 
     /// Drops everything queued and refuses new events until `reopen()` (leave, release). Wakes
@@ -207,8 +252,10 @@ public final class EventQueue: @unchecked Sendable {
     public func close() {
         lock.withLock {
             open = false
-            generation += 1
+            generation.add(1, ordering: .releasing)
             items.removeAll()
+            head = 0
+            takenBytes = 0
             bytes = 0
             pausedFlag = false
             overflowing = false
@@ -220,7 +267,7 @@ public final class EventQueue: @unchecked Sendable {
     public func reopen() {
         lock.withLock {
             open = true
-            generation += 1
+            generation.add(1, ordering: .releasing)
         }
     }
 

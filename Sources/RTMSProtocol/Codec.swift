@@ -1,6 +1,7 @@
 // The wire codec behind an internal protocol: V1 is JSON over WebSocket; Zoom's announced V2
 // (protobuf) would be another conformer.
 
+import CBase64
 import ExtrasBase64
 
 /// Turns wire bytes into messages and back.
@@ -23,6 +24,11 @@ public struct JSONCodec: WireCodec {
         var s = JSONScanner(bytes)
         var msgType: Int? = nil
         var content: Range<Int>? = nil
+        // A media message whose msg_type comes before its content (Zoom's order) is scanned in
+        // place: its content, a long base64 string, is read once, not skipped and read again.
+        // (Two optionals, not an optional tuple: the tuple's copies go through generic witnesses.)
+        var scannedKind: MediaKind? = nil
+        var scanned: MediaData? = nil
         do {
             s.skipWhitespace()
             guard s.pos < s.end else { throw DecodeError(messageType: nil, reason: "empty message") }
@@ -46,7 +52,14 @@ public struct JSONCodec: WireCodec {
                         }
                     } else if s.keyEquals(k, "content") {
                         let start = s.pos
-                        try s.skipValue(depth: 1)
+                        if let mt = msgType, let kind = MediaKind(messageType: mt) {
+                            scanned = try MediaScanner.scan(&s, kind: kind)
+                            scannedKind = kind
+                        } else {
+                            scanned = nil
+                            scannedKind = nil
+                            try s.skipValue(depth: 1)
+                        }
                         content = start..<s.pos
                     } else {
                         try s.skipValue(depth: 1)
@@ -67,6 +80,7 @@ public struct JSONCodec: WireCodec {
         }
         guard let mt = msgType else { throw DecodeError(messageType: nil, reason: "no msg_type") }
         if let kind = MediaKind(messageType: mt) {
+            if scannedKind == kind, let scanned { return .media(scanned) }
             guard let content else { throw DecodeError(messageType: mt, reason: "no content object") }
             return .media(try MediaScanner.scan(bytes, content, kind: kind))
         }
@@ -145,8 +159,29 @@ public struct JSONCodec: WireCodec {
 public enum Base64Codec {
     public static func encode(_ bytes: some Collection<UInt8>) -> String { Base64.encodeToString(bytes: bytes) }
 
+    /// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64).
+    static let vectorDecoder = openrtms_b64_vector_available() != 0
+
     /// Decodes base64 text. Returns nil if it is not base64 in any accepted spelling.
     public static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        // Standard base64 of 20 characters or more: the vector decoder (bench/base64_bench.py
+        // measures it against the library). It accepts only what the library accepts too, and
+        // leaves everything else, URL-safe and whitespace included, to the paths below.
+        if vectorDecoder, text.count >= 20, let base = text.baseAddress {
+            var accepted = false
+            let d = [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3 + 3) { out, n in
+                let r = openrtms_b64_decode(base, text.count, out.baseAddress!)
+                accepted = r >= 0
+                n = accepted ? r : 0
+            }
+            if accepted { return d }
+        }
+        return decodeWithLibrary(text)
+    }
+
+    /// The library's decoder in every accepted spelling (what `decode` answers for any text the
+    /// vector decoder leaves alone).
+    static func decodeWithLibrary(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         if let d = try? Base64.decode(bytes: text, options: [.omitPaddingCharacter]) { return d }
         // Slow paths: URL-safe alphabet, embedded whitespace.
         var cleaned = [UInt8]()
@@ -175,8 +210,15 @@ public enum Base64Codec {
 public enum MediaScanner {
     /// Fast path: scans `content` (a byte range of `bytes`) without building a tree.
     static func scan(_ bytes: UnsafeRawBufferPointer, _ content: Range<Int>, kind: MediaKind) throws(DecodeError) -> MediaData {
-        let mt = kind.messageType.rawValue
         var s = JSONScanner(bytes, start: content.lowerBound, end: content.upperBound)
+        return try scan(&s, kind: kind)
+    }
+
+    /// Scans the content object at the scanner's position (leading whitespace allowed) and leaves
+    /// the scanner just after its closing brace.
+    static func scan(_ s: inout JSONScanner, kind: MediaKind) throws(DecodeError) -> MediaData {
+        let mt = kind.messageType.rawValue
+        let bytes = s.bytes
         var userID: Int64 = 0
         var userName = ""
         var channelID: String? = nil
@@ -289,7 +331,8 @@ public enum MediaScanner {
 
     /// Integer field: number (fraction truncated) or a string of digits. nil for null or other types.
     static func readInt(_ s: inout JSONScanner) throws(JSONError) -> Int64? {
-        let v = try s.parseValue(depth: 2)
+        s.skipWhitespace()
+        let v = try s.peekIsNumberStart() ? s.readNumber() : s.parseValue(depth: 2)
         switch v {
         case .int(let i): return i
         case .double(let d) where d.isFinite && abs(d) < 9.0e18: return Int64(d)

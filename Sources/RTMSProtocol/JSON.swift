@@ -135,6 +135,25 @@ struct JSONScanner {
         guard pos < end, bytes[pos] == UInt8(ascii: "\"") else { throw error("expected string") }
         pos += 1
         let start = pos
+        // Keys and short values (the first 64 bytes): eight bytes at a time until one of them is
+        // a quote or a backslash, then byte by byte; the closing quote of an unescaped string is
+        // found sooner than with two memchr calls. Longer strings and escapes: memchr below.
+        var i = pos
+        let shortEnd = Swift.min(end, pos + 64)
+        while i + 8 <= shortEnd {
+            let v = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            if Self.hasByte(v, 0x22) || Self.hasByte(v, 0x5C) { break }
+            i += 8
+        }
+        while i < shortEnd {
+            let c = bytes[i]
+            if c == 0x22 {
+                pos = i + 1
+                return (start..<i, false)
+            }
+            if c == 0x5C { break }
+            i += 1
+        }
         var escaped = false
         guard let base = bytes.baseAddress else { throw error("unterminated string") }
         while true {
@@ -153,6 +172,12 @@ struct JSONScanner {
             escaped = true
             pos = qi + 1
         }
+    }
+
+    /// Whether one of the eight bytes of `v` is `b` (the classic zero-byte test on `v` XOR b...b).
+    @inline(__always) static func hasByte(_ v: UInt64, _ b: UInt8) -> Bool {
+        let x = v ^ (0x0101_0101_0101_0101 &* UInt64(b))
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0
     }
 
     /// Decodes a string token's contents into a Swift String.
@@ -229,9 +254,37 @@ struct JSONScanner {
         return out
     }
 
-    /// Reads a number token. Returns (int value if integral and in range, double value).
+    /// Whether the next byte can start a number (a digit or '-').
+    @inline(__always) func peekIsNumberStart() -> Bool {
+        guard pos < end else { return false }
+        let c = bytes[pos]
+        return c == 0x2D || (c &- 0x30) < 10
+    }
+
+    /// Reads a number token: `.int` when integral and within Int64, else `.double`.
     mutating func readNumber() throws(JSONError) -> JSONValue {
         let start = pos
+        // Fast path: an optional '-' and up to 18 digits (no overflow possible), ended by
+        // something that cannot continue a number. Anything else takes the general path below.
+        var i = pos
+        let negative = i < end && bytes[i] == 0x2D
+        if negative { i += 1 }
+        let first = i
+        var magnitude: UInt64 = 0
+        while i < end {
+            let d = bytes[i] &- 0x30
+            if d > 9 { break }
+            magnitude = magnitude &* 10 &+ UInt64(d)
+            i += 1
+        }
+        if i > first && i - first <= 18 {
+            let next: UInt8 = i < end ? bytes[i] : 0x20
+            if next != 0x2E && next != 0x65 && next != 0x45 && next != 0x2B && next != 0x2D {
+                pos = i
+                let v = Int64(magnitude)
+                return .int(negative ? -v : v)
+            }
+        }
         var isInt = true
         if pos < end && bytes[pos] == 0x2D { pos += 1 }
         var digits = 0

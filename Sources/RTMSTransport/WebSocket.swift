@@ -498,12 +498,19 @@ public final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChan
     }
 }
 
-/// RFC 3629 validation with an ASCII fast path (eight bytes at a time): JSON with base64
+/// RFC 3629 validation with an ASCII fast path (32, then eight bytes at a time): JSON with base64
 /// payloads is almost always pure ASCII.
 func isValidUTF8(_ buffer: ByteBuffer) -> Bool {
     buffer.withUnsafeReadableBytes { raw -> Bool in
         let n = raw.count
         var i = 0
+        while i + 32 <= n {
+            let any =
+                raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                | raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self) | raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+            if any & 0x8080_8080_8080_8080 != 0 { break }
+            i += 32
+        }
         while i + 8 <= n {
             if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { break }
             i += 8

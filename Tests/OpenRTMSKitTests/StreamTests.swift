@@ -4,6 +4,7 @@
 import Foundation
 import OpenRTMSKit
 import RTMSSimulator
+import Synchronization
 import Testing
 
 private let clientID = "kit-client"
@@ -109,13 +110,19 @@ private let credentials = RTMSStream.Credentials(clientID: clientID, clientSecre
         defer { sim.stop() }
         let body = JSON.string(sim.createMeeting())
         let stream = try RTMSStream.join(payload: body, credentials: credentials)
+        // What the reader has seen, not what the stream delivered: events the stream handed over
+        // but the reader had not taken yet when it was cancelled never reach it.
+        let seen = Atomic<Int>(0)
         let reader = Task {
             var n = 0
-            for await _ in stream.events { n += 1 }
+            for await _ in stream.events {
+                n += 1
+                seen.store(n, ordering: .relaxed)
+            }
             return n
         }
         let deadline = ContinuousClock.now + .seconds(10)
-        while stream.counters.delivered < 20 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        while seen.load(ordering: .relaxed) < 20 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         reader.cancel()
         let n = await reader.value
         #expect(n >= 20)

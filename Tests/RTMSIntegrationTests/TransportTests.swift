@@ -285,3 +285,24 @@ final class Glue: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 }
+
+/// The text-frame check against the standard library's validator: ASCII runs of every length
+/// around the 32- and 8-byte steps, with one non-ASCII byte or sequence (valid or not) at every
+/// position.
+@Suite struct UTF8CheckTests {
+    @Test func agreesWithTheStandardLibrary() {
+        let inserts: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x9C, 0x93], [0xF0, 0x9F, 0x98, 0x80], [0x80], [0xC3], [0xED, 0xA0, 0x80], [0xFF]]
+        for length in [0, 1, 7, 8, 9, 31, 32, 33, 40, 63, 64, 65, 100] {
+            let ascii = [UInt8](repeating: 0x41, count: length)
+            #expect(isValidUTF8(ByteBuffer(bytes: ascii)))
+            for at in 0...length {
+                for ins in inserts {
+                    var b = ascii
+                    b.insert(contentsOf: ins, at: at)
+                    let want = String(validating: b, as: UTF8.self) != nil
+                    #expect(isValidUTF8(ByteBuffer(bytes: b)) == want, "\(b)")
+                }
+            }
+        }
+    }
+}

@@ -1,5 +1,7 @@
+import Foundation
 import Testing
 @testable import RTMSProtocol
+import CBase64
 
 let codec = JSONCodec()
 
@@ -50,7 +52,33 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         #expect(try JSON.parse("1e3").intValue == 1000)
     }
 
-    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "\"abc", "{} x", "-"])
+    /// Strings are scanned eight bytes at a time for their first 64 bytes: an escape or the end
+    /// at every offset around those steps.
+    @Test func stringsEndAndEscapeAtEveryOffset() throws {
+        for length in 0...80 {
+            let plain = String(repeating: "a", count: length)
+            #expect(try JSON.parse(#"{"k":"\#(plain)","n":1}"#) == .object(["k": .string(plain), "n": .int(1)]))
+            for at in stride(from: 0, through: length, by: 1) {
+                let raw = String(plain.prefix(at)) + #"\""# + String(plain.dropFirst(at))
+                let want = String(plain.prefix(at)) + "\"" + String(plain.dropFirst(at))
+                #expect(try JSON.parse(#"["\#(raw)"]"#) == .array([.string(want)]))
+            }
+        }
+    }
+
+    /// Integers take a fast path up to 18 digits; the general path reads the rest. Both agree.
+    @Test func integerBoundariesAndNumberForms() throws {
+        #expect(try JSON.parse("999999999999999999") == .int(999_999_999_999_999_999))
+        #expect(try JSON.parse("-999999999999999999") == .int(-999_999_999_999_999_999))
+        #expect(try JSON.parse("9223372036854775807") == .int(Int64.max))
+        #expect(try JSON.parse("9223372036854775808") == .double(9223372036854775808.0))
+        #expect(try JSON.parse("-0") == .int(0))
+        #expect(try JSON.parse("007") == .int(7))
+        #expect(try JSON.parse("[12.5,-3e2,4E+1,5.]") == .array([.double(12.5), .double(-300), .double(40), .double(5)]))
+        #expect(try JSON.parse(#"{"a":12,"b":-1}"#) == .object(["a": .int(12), "b": .int(-1)]))
+    }
+
+    @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "\"abc", "{} x", "-", "12-3", "1e", "--1", "1.2.3e"])
     func rejectsMalformed(_ text: String) {
         #expect(throws: JSONError.self) { try JSON.parse(text) }
     }
@@ -74,6 +102,48 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
     @Test func rejectsNonBase64() {
         #expect(Base64Codec.decode("not base64!") == nil)
         #expect(Base64Codec.decode("A") == nil)
+    }
+
+    /// The vector decoder (CBase64) against the library on the same texts: valid ones of every
+    /// length up to 200 with and without padding, and each with one character replaced by a byte
+    /// outside the alphabet, by a URL-safe one, by '=' or by a space, anywhere. Same answer for
+    /// every text; the vector path must also have been taken (on a CPU that has it).
+    @Test func vectorDecoderAgreesWithTheLibrary() {
+        var rng = SystemRandomNumberGenerator()
+        let odd: [UInt8] = [0x00, 0x20, 0x0A, 0x3D, 0x2D, 0x5F, 0x2E, 0x40, 0x5B, 0x60, 0x7B, 0x7F, 0x80, 0xC3, 0xFF, 0x3A, 0x2A]
+        var vectorAccepted = 0, longEnough = 0
+        for length in 0...200 {
+            let payload = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let padded = Array(Base64Codec.encode(payload).utf8)
+            var texts = [padded, Array(padded.prefix { $0 != 0x3D })]
+            for _ in 0..<6 where !padded.isEmpty {
+                var t = padded
+                t[Int.random(in: 0..<t.count, using: &rng)] = odd.randomElement(using: &rng)!
+                texts.append(t)
+            }
+            // Non-zero unused bits in the last group ("QR==" rather than "QQ==").
+            if let last = padded.lastIndex(where: { $0 != 0x3D }), padded.last == 0x3D {
+                var t = padded
+                t[last] = t[last] == 0x42 ? 0x43 : 0x42
+                texts.append(t)
+            }
+            for (i, t) in texts.enumerated() {
+                let fast = t.withUnsafeBufferPointer { Base64Codec.decode($0) }
+                let reference = t.withUnsafeBufferPointer { Base64Codec.decodeWithLibrary($0) }
+                #expect(fast == reference, "\(String(decoding: t, as: UTF8.self))")
+                if i == 0, t.count >= 20 {
+                    longEnough += 1
+                    #expect(fast == payload)
+                    let n = t.withUnsafeBufferPointer { b in
+                        var out = [UInt8](repeating: 0, count: t.count / 4 * 3 + 3)
+                        return out.withUnsafeMutableBufferPointer { openrtms_b64_decode(b.baseAddress!, b.count, $0.baseAddress!) }
+                    }
+                    if n == payload.count { vectorAccepted += 1 }
+                }
+            }
+        }
+        #expect(longEnough == 188)
+        if Base64Codec.vectorDecoder { #expect(vectorAccepted == longEnough) }
     }
 }
 
@@ -156,6 +226,30 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         let m = try decode(
             #"{"zzz":{"deep":[1,{"x":"}"}]},"content":{"extra":[1,2],"timestamp":5,"data":"AAE=","user_name":"N","user_id":"42"},"msg_type":14}"#)
         #expect(m == .media(MediaData(kind: .audio, userID: 42, userName: "N", data: [0, 1], timestamp: 5)))
+    }
+
+    /// msg_type before content (Zoom's order) scans the content in place; after it, the content
+    /// is found first and scanned afterwards. Every field and every error comes out the same.
+    @Test(arguments: [
+        (14, #"{"user_id":7,"user_name":"N\u00e9","data":"AAEC","length":3,"timestamp":1795305655669}"#),
+        (15, #" { "data" : "\/\/8=" , "user_id" : "12", "timestamp" : 5.9, "extra" : [1, {"x": "}"}] } "#),
+        (17, #"{"user_id":1,"user_name":"A","data":"hi \u00fc","timestamp":1,"start_time":2,"end_time":3,"language":9,"sequence":-4}"#),
+        (18, #"{"timestamp":3,"data":{"text":"hi"},"channel_id":5}"#),
+        (14, #"{"user_id":1,"data":"%%%","timestamp":1}"#),
+        (14, #"{"user_id":1,"data":"AAAA","timestamp":12-3}"#),
+        (14, #"[1]"#),
+    ])
+    func mediaDecodesTheSameInEitherKeyOrder(_ type: Int, _ content: String) {
+        // A failure as its reason with the offsets left out (they differ by where the content starts).
+        func outcome(_ text: String) -> (String, Int?) {
+            do { return ("\(try decode(text))", type) } catch {
+                return ("error: " + error.reason.replacingOccurrences(of: #"\d+"#, with: "#", options: .regularExpression), error.messageType)
+            }
+        }
+        let (first, firstType) = outcome(#"{"msg_type":\#(type),"content":\#(content)}"#)
+        let (last, _) = outcome(#"{"content":\#(content),"msg_type":\#(type)}"#)
+        #expect(first == last)
+        #expect(firstType == type)
     }
 
     @Test func mediaPayloadMayContainJSONEscapes() throws {
