@@ -153,24 +153,26 @@ function checkParams(kind, params) {
 // unpinned; a client nobody references is then garbage-collected and the addon's finalizer
 // releases its handle, whether or not leave() was called.
 const live = new Set();
-// The delivery group's media arrive in batches (rtms_group_set_media_batch): one call from the
-// addon a batch, fields as src/addon.c's on_media_batch writes them, 12 numbers an item; each
-// message then reaches its client's dispatch with the arguments the per-message path gives.
-const mediaKinds = { 1: 'audio', 2: 'video', 4: 'deskshare', 8: 'transcript', 16: 'chat' };
-native.setMediaBatch((fns, f, bytes) => {
+// A media message reaches its client's dispatch as dispatch(kind, data, size, ts, metadata), kind
+// by the addon's names (mediaKinds: MEDIA_TYPE_* value -> 'audio', ...). The addon calls media()
+// for one message (src/addon.c's on_data: client.poll(), or with batches off); the delivery
+// group's media arrive in batches (rtms_group_set_media_batch), one call a batch, fields as
+// on_media_batch writes them, 12 numbers an item, each item then through media() as well.
+const { mediaKinds } = native;
+const media = (dispatch, type, data, ts, userName, userId, startTs, endTs, channelId, language) => dispatch(
+  mediaKinds[type], data, data.length, ts, { userName, userId, startTs, endTs,
+    aiInterpreter: { lid: 0, timestamp: 0, channelNum: 0, sampleRate: 0, targets: [] }, channelId, language });
+native.setMedia(media, (fns, f, bytes) => {
   for (let i = 0, o = 0; i < fns.length; i++, o += 12) {
     const dispatch = fns[i];
     const size = f[o + 2];
     if (dispatch === undefined || size <= 0) continue;
-    const md = {
-      userName: bytes.toString('utf8', f[o + 8], f[o + 8] + f[o + 9]), userId: f[o + 6], startTs: f[o + 4], endTs: f[o + 5],
-      aiInterpreter: { lid: 0, timestamp: 0, channelNum: 0, sampleRate: 0, targets: [] },
-      channelId: bytes.toString('utf8', f[o + 10], f[o + 10] + f[o + 11]), language: f[o + 7],
-    };
     // A Buffer over an ArrayBuffer of its own, as the per-message path's (not a slice of the pool).
     const at = bytes.byteOffset + f[o + 1];
     try {
-      dispatch(mediaKinds[f[o]], Buffer.from(bytes.buffer.slice(at, at + size)), size, f[o + 3], md);
+      media(dispatch, f[o], Buffer.from(bytes.buffer.slice(at, at + size)), f[o + 3],
+        bytes.toString('utf8', f[o + 8], f[o + 8] + f[o + 9]), f[o + 6], f[o + 4], f[o + 5],
+        bytes.toString('utf8', f[o + 10], f[o + 10] + f[o + 11]), f[o + 7]);
     } catch (e) {
       native.uncaught(e);   // as a throwing callback's exception on the per-message path
     }
@@ -200,7 +202,6 @@ class Client {
     this._types = 0;
     this._params = {};
     this._cbs = {};
-    this._events = new Set();
     this._uuid = '';
     this._streamId = '';
     this._joined = false;
@@ -267,28 +268,11 @@ class Client {
   setDeskshareParams(params) { this._params.deskshare = checkParams('deskshare', params); return true; }
   setTranscriptParams(params) { this._params.transcript = checkParams('transcript', params); return true; }
 
-  setProxy(proxyType, proxyUrl) {
-    if (typeof proxyType !== 'string' || typeof proxyUrl !== 'string') {
-      throw new TypeError('Two string arguments expected: proxy_type, proxy_url');
-    }
-    return native.setProxy(this._h, proxyType, proxyUrl);
-  }
-
-  subscribeEvent(events) {
-    if (!Array.isArray(events)) throw new TypeError('Array of event types expected');
-    events.forEach((e) => this._events.add(e));
-    return native.subscribe(this._h, events, true);
-  }
-
-  unsubscribeEvent(events) {
-    if (!Array.isArray(events)) throw new TypeError('Array of event types expected');
-    events.forEach((e) => this._events.delete(e));
-    return native.subscribe(this._h, events, false);
-  }
-
-  subscribeVideo(userId, subscribe) {
-    return native.subscribeVideo(this._h, userId, subscribe);
-  }
+  // The addon checks the arguments (a TypeError when they are wrong).
+  setProxy(proxyType, proxyUrl) { return native.setProxy(this._h, proxyType, proxyUrl); }
+  subscribeEvent(events) { return native.subscribe(this._h, events, true); }
+  unsubscribeEvent(events) { return native.subscribe(this._h, events, false); }
+  subscribeVideo(userId, subscribe) { return native.subscribeVideo(this._h, userId, subscribe); }
 
   // -- callbacks ------------------------------------------------------------------------------
 

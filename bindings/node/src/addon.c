@@ -5,7 +5,8 @@
  * member of one delivery group (rtms_group_*), whose wake descriptor one libuv poll handle watches
  * on the JS thread. When it turns readable the addon calls rtms_group_poll() there, and the core's
  * callbacks call one JavaScript dispatch function per handle: dispatch(kind, ...args); media come
- * as one batch a poll (rtms_group_set_media_batch), which index.js hands to the dispatch functions.
+ * as one batch a poll (rtms_group_set_media_batch), and otherwise one message a call, both through
+ * index.js's functions (setMedia), which build the metadata and call the dispatch functions.
  * No timer, no thread-safe function. The poll handle keeps
  * the process alive while a session is live (joined, not ended by on_leave, a failed
  * join_confirm, release() or the finalizer): it is referenced while that count is above zero.
@@ -38,6 +39,12 @@
         }                                                                                                              \
     } while (0)
 
+/* The call's first n arguments in argv (the rest undefined), argc how many it was given. */
+#define ARGS(n)                                                                                                        \
+    size_t argc = (n);                                                                                                 \
+    napi_value argv[(n)];                                                                                              \
+    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL))
+
 typedef struct client_ctx client_ctx;
 
 /* One addon instance (napi instance data). Freed once the environment is torn down (the poll
@@ -54,7 +61,8 @@ typedef struct addon {
     int torn_down;
     int64_t wakeups; /* group polls run by the poll handle (for tests) */
     client_ctx *doomed;
-    napi_ref batch_fn; /* JS function(fns, fields, bytes): the group's media batches (setMediaBatch) */
+    napi_ref media_fn; /* JS function(dispatch, type, data, ...): one media message (setMedia) */
+    napi_ref batch_fn; /* JS function(fns, fields, bytes): the group's media batches (setMedia) */
     int64_t batches;   /* batches delivered (for tests) */
     int batches_off;   /* setMediaBatches(false), for tests: the per-message callbacks */
 } addon;
@@ -91,6 +99,10 @@ typedef struct webhook_ctx {
 /* ---------------------------------------------------------------------------------------------
  * Small helpers
  * ------------------------------------------------------------------------------------------- */
+
+/* The media kinds by their bit (SDK_AUDIO = 1 << 0 .. SDK_CHAT = 1 << 4), as JavaScript names them
+ * (callbacks, stats, parameters); exported as mediaKinds, {1: 'audio', ..., 16: 'chat'}. */
+static const char *const media_kinds[5] = {"audio", "video", "deskshare", "transcript", "chat"};
 
 static napi_value str_value(napi_env env, const char *s)
 {
@@ -154,22 +166,84 @@ static int is_type(napi_env env, napi_value v, napi_valuetype want)
     return napi_typeof(env, v, &t) == napi_ok && t == want;
 }
 
-/* Calls dispatch(argv...) on the JS thread; an exception becomes an uncaught exception, as for
- * any Node event callback. */
+/* The pointer of an external argument (a client_ctx, webhook_ctx or fleet_ctx), else NULL. */
+static void *external_arg(napi_env env, napi_value v)
+{
+    void *p = NULL;
+    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
+    return p;
+}
+
+/* *v = obj[name] when obj has the property (absent: not read). */
+static int get_prop(napi_env env, napi_value obj, const char *name, napi_value *v)
+{
+    bool has = false;
+    return napi_has_named_property(env, obj, name, &has) == napi_ok && has &&
+           napi_get_named_property(env, obj, name, v) == napi_ok;
+}
+
+/* Throw helpers: each returns NULL, what the exported function then returns. */
+static napi_value throw_error(napi_env env, const char *msg)
+{
+    napi_throw_error(env, NULL, msg);
+    return NULL;
+}
+
+static napi_value throw_type_error(napi_env env, const char *msg)
+{
+    napi_throw_type_error(env, NULL, msg);
+    return NULL;
+}
+
+/* "op failed: <the core's words for code> (<rtms_last_error()>)", an Error. With wrapper (the
+ * calls that follow Zoom's wrapper: join, generateSignature), RTMS_SDK_NO_CREDENTIALS is a
+ * ReferenceError and RTMS_SDK_INVALID_ARGS a TypeError, as Zoom's wrapper throws, their `code`
+ * the RTMS_SDK_* name. */
+static napi_value throw_core(napi_env env, const char *op, int code, int wrapper)
+{
+    char msg[1024];
+    napi_value global, ctor, err, text;
+    const char *why = rtms_last_error(), *cls = NULL, *code_name = NULL;
+    snprintf(msg, sizeof msg, "%s failed: %s%s%s%s", op, rtms_strerror(code), why && *why ? " (" : "", why ? why : "",
+             why && *why ? ")" : "");
+    if (wrapper && code == RTMS_SDK_NO_CREDENTIALS) {
+        cls = "ReferenceError";
+        code_name = "RTMS_SDK_NO_CREDENTIALS";
+    } else if (wrapper && code == RTMS_SDK_INVALID_ARGS) {
+        cls = "TypeError";
+        code_name = "RTMS_SDK_INVALID_ARGS";
+    }
+    if (!cls) return throw_error(env, msg);
+    text = str_value(env, msg);
+    if (napi_get_global(env, &global) != napi_ok || napi_get_named_property(env, global, cls, &ctor) != napi_ok ||
+        napi_new_instance(env, ctor, 1, &text, &err) != napi_ok) {
+        napi_throw_error(env, code_name, msg);
+        return NULL;
+    }
+    napi_set_named_property(env, err, "code", str_value(env, code_name));
+    napi_throw(env, err);
+    return NULL;
+}
+
+static napi_value throw_rtms(napi_env env, const char *op, int code) { return throw_core(env, op, code, 0); }
+
+/* A pending exception becomes an uncaught exception, as for any Node event callback. */
+static void report_pending(napi_env env)
+{
+    bool pending = false;
+    napi_value err;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(env, &err) == napi_ok)
+        napi_fatal_exception(env, err);
+}
+
+/* Calls dispatch(argv...) on the JS thread; an exception is reported (report_pending). */
 static void call_dispatch(napi_env env, napi_ref ref, size_t argc, napi_value *argv)
 {
     napi_value fn, global, result;
-    bool pending = false;
     if (napi_get_reference_value(env, ref, &fn) != napi_ok || fn == NULL) return;
     napi_get_global(env, &global);
-    if (napi_call_function(env, global, fn, argc, argv, &result) != napi_ok) {
-        napi_is_exception_pending(env, &pending);
-        if (pending) {
-            napi_value err;
-            napi_get_and_clear_last_exception(env, &err);
-            napi_fatal_exception(env, err);
-        }
-    }
+    if (napi_call_function(env, global, fn, argc, argv, &result) != napi_ok) report_pending(env);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -178,64 +252,44 @@ static void call_dispatch(napi_env env, napi_ref ref, size_t argc, napi_value *a
 
 static client_ctx *ctx_of(struct rtms_csdk *sdk) { return sdk ? (client_ctx *)rtms_get_user_data(sdk) : NULL; }
 
-static napi_value metadata_value(napi_env env, struct rtms_metadata *md)
-{
-    napi_value o, ai, targets;
-    napi_create_object(env, &o);
-    set_prop(env, o, "userName", str_value(env, md->user_name));
-    set_prop(env, o, "userId", num_value(env, (double)(uint32_t)md->user_id));
-    set_prop(env, o, "startTs", num_value(env, (double)md->start_ts));
-    set_prop(env, o, "endTs", num_value(env, (double)md->end_ts));
-    napi_create_object(env, &ai);
-    set_prop(env, ai, "lid", int_value(env, md->aii.lid));
-    set_prop(env, ai, "timestamp", num_value(env, (double)md->aii.timestamp));
-    set_prop(env, ai, "channelNum", int_value(env, md->aii.channel_num));
-    set_prop(env, ai, "sampleRate", int_value(env, md->aii.sample_rate));
-    napi_create_array(env, &targets);
-    set_prop(env, ai, "targets", targets);
-    set_prop(env, o, "aiInterpreter", ai);
-    set_prop(env, o, "channelId", str_value(env, md->channel_id));
-    set_prop(env, o, "language", int_value(env, md->language));
-    return o;
-}
-
-static void on_data(const char *kind, struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts,
+/* One media message (client.poll(), or with batches off): media(dispatch, type, data, ts, userName,
+ * userId, startTs, endTs, channelId, language), index.js's function, which every item of a media
+ * batch goes through too; it builds the metadata and calls dispatch(kind, data, size, ts, md). */
+static void on_data(int type, struct rtms_csdk *sdk, unsigned char *buf, int size, uint64_t ts,
                     struct rtms_metadata *md)
 {
     client_ctx *c = ctx_of(sdk);
     napi_env env;
-    napi_value argv[5];
+    napi_value argv[10];
     void *copy = NULL;
-    if (!c || c->released || !buf || size <= 0 || !md) return;
+    if (!c || c->released || !buf || size <= 0 || !md || !c->a->media_fn) return;
     env = c->env;
-    argv[0] = str_value(env, kind);
-    if (napi_create_buffer_copy(env, (size_t)size, buf, &copy, &argv[1]) != napi_ok) return;
-    argv[2] = int_value(env, size);
+    if (napi_get_reference_value(env, c->dispatch, &argv[0]) != napi_ok || !argv[0] ||
+        napi_create_buffer_copy(env, (size_t)size, buf, &copy, &argv[2]) != napi_ok)
+        return;
+    argv[1] = int_value(env, type);
     argv[3] = num_value(env, (double)ts);
-    argv[4] = metadata_value(env, md);
-    call_dispatch(env, c->dispatch, 5, argv);
+    argv[4] = str_value(env, md->user_name);
+    argv[5] = num_value(env, (double)(uint32_t)md->user_id);
+    argv[6] = num_value(env, (double)md->start_ts);
+    argv[7] = num_value(env, (double)md->end_ts);
+    argv[8] = str_value(env, md->channel_id);
+    argv[9] = int_value(env, md->language);
+    call_dispatch(env, c->a->media_fn, 10, argv);
 }
 
-static void cb_audio(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
-{
-    on_data("audio", s, b, n, t, m);
-}
-static void cb_video(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
-{
-    on_data("video", s, b, n, t, m);
-}
-static void cb_ds(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
-{
-    on_data("deskshare", s, b, n, t, m);
-}
-static void cb_transcript(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
-{
-    on_data("transcript", s, b, n, t, m);
-}
-static void cb_chat(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)
-{
-    on_data("chat", s, b, n, t, m);
-}
+/* The core's data callbacks, one a media type. */
+#define DATA_CB(name, type)                                                                                            \
+    static void name(struct rtms_csdk *s, unsigned char *b, int n, uint64_t t, struct rtms_metadata *m)                \
+    {                                                                                                                  \
+        on_data(type, s, b, n, t, m);                                                                                  \
+    }
+DATA_CB(cb_audio, SDK_AUDIO)
+DATA_CB(cb_video, SDK_VIDEO)
+DATA_CB(cb_ds, SDK_DESKSHARE)
+DATA_CB(cb_transcript, SDK_TRANSCRIPT)
+DATA_CB(cb_chat, SDK_CHAT)
+#undef DATA_CB
 
 /* dispatch(kind, ints...) */
 static void dispatch_ints(struct rtms_csdk *sdk, const char *kind, int n, const int64_t *vals, const char *text)
@@ -394,13 +448,11 @@ static void cb_sharing(struct rtms_csdk *sdk, int is_start, int uid, const char 
     argv[0] = str_value(c->env, "sharing");
     argv[1] = str_value(c->env, is_start ? "start" : "stop");
     argv[2] = num_value(c->env, (double)ts);
-    if (!is_start) {
-        call_dispatch(c->env, c->dispatch, 3, argv);
-        return;
+    if (is_start) {
+        argv[3] = num_value(c->env, (double)(uint32_t)uid);
+        argv[4] = str_value(c->env, name);
     }
-    argv[3] = num_value(c->env, (double)(uint32_t)uid);
-    argv[4] = str_value(c->env, name);
-    call_dispatch(c->env, c->dispatch, 5, argv);
+    call_dispatch(c->env, c->dispatch, is_start ? 5 : 3, argv);
 }
 
 static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts)
@@ -412,7 +464,8 @@ static void cb_media_interrupted(struct rtms_csdk *s, uint64_t ts)
 /* The group's media batches (rtms_group_set_media_batch): one JS call a batch instead of one a
  * message. batch_fn(fns, fields, bytes): fns[i] is the dispatch function of item i's client
  * (undefined when its client is gone), fields a Float64Array of BATCH_FIELDS numbers an item
- * (index.js names them), bytes a Buffer holding the batch's bytes, which the offsets index. */
+ * (index.js names them), bytes a Buffer holding the batch's bytes, which the offsets index;
+ * index.js hands each item to the function on_data calls. */
 #define BATCH_FIELDS 12
 static void on_media_batch(const rtms_media_batch *b, void *user)
 {
@@ -423,7 +476,6 @@ static void on_media_batch(const rtms_media_batch *b, void *user)
     napi_handle_scope scope;
     double *f = NULL;
     void *copy = NULL;
-    bool pending = false;
     size_t i;
     if (!a->batch_fn || napi_open_handle_scope(env, &scope) != napi_ok) return;
     a->batches++;
@@ -459,12 +511,7 @@ static void on_media_batch(const rtms_media_batch *b, void *user)
     napi_get_global(env, &global);
     napi_call_function(env, global, fn, 3, argv, &result);
 done:
-    napi_is_exception_pending(env, &pending);
-    if (pending) {
-        napi_value err;
-        napi_get_and_clear_last_exception(env, &err);
-        napi_fatal_exception(env, err);
-    }
+    report_pending(env);
     napi_close_handle_scope(env, scope);
 }
 
@@ -549,8 +596,9 @@ static void addon_teardown(napi_async_cleanup_hook_handle hook, void *arg)
 {
     addon *a = (addon *)arg;
     a->hook = hook;
+    if (a->media_fn) napi_delete_reference(a->env, a->media_fn);
     if (a->batch_fn) napi_delete_reference(a->env, a->batch_fn);
-    a->batch_fn = NULL;
+    a->media_fn = a->batch_fn = NULL;
     if (!a->group) {
         teardown_done(a);
         return;
@@ -615,41 +663,17 @@ static addon *addon_of(napi_env env)
  * Exported functions
  * ------------------------------------------------------------------------------------------- */
 
-static client_ctx *client_arg(napi_env env, napi_value v)
-{
-    void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-    return (client_ctx *)p;
-}
-
-static napi_value throw_rtms(napi_env env, const char *op, int code)
-{
-    char msg[1024];
-    const char *why = rtms_last_error();
-    snprintf(msg, sizeof msg, "%s failed: %s%s%s%s", op, rtms_strerror(code), why && *why ? " (" : "", why ? why : "",
-             why && *why ? ")" : "");
-    napi_throw_error(env, NULL, msg);
-    return NULL;
-}
-
 /* alloc(dispatch) -> external */
 static napi_value js_alloc(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], ext;
+    ARGS(1);
+    napi_value ext;
     client_ctx *c;
     struct rtms_csdk_ops ops;
     struct rtms_ext_ops xops;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !is_type(env, argv[0], napi_function)) {
-        napi_throw_type_error(env, NULL, "Function argument expected");
-        return NULL;
-    }
+    if (!is_type(env, argv[0], napi_function)) return throw_type_error(env, "Function argument expected");
     c = calloc(1, sizeof *c);
-    if (!c) {
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
-    }
+    if (!c) return throw_error(env, "out of memory");
     c->env = env;
     c->a = addon_of(env);
     c->sdk = rtms_alloc();
@@ -691,8 +715,7 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
     if (napi_create_external(env, c, finalize_client, NULL, &ext) != napi_ok) {
         release_handle(c);
         free_client(c);
-        napi_throw_error(env, NULL, "alloc: cannot create the handle object");
-        return NULL;
+        return throw_error(env, "alloc: cannot create the handle object");
     }
     return ext;
 }
@@ -700,10 +723,7 @@ static napi_value js_alloc(napi_env env, napi_callback_info info)
 static void fill_int(napi_env env, napi_value obj, const char *name, int *out)
 {
     napi_value v;
-    bool has = false;
-    if (napi_has_named_property(env, obj, name, &has) == napi_ok && has &&
-        napi_get_named_property(env, obj, name, &v) == napi_ok && is_type(env, v, napi_number))
-        *out = arg_int(env, v, *out);
+    if (get_prop(env, obj, name, &v)) *out = arg_int(env, v, *out);
 }
 
 /* The four parameter structs of a media_parameters, the core's wrapper defaults in every field. */
@@ -756,15 +776,31 @@ static const int_field transcript_fields[] = {FIELD(transcript_parameters, "cont
                                               {NULL, 0}};
 #undef FIELD
 
+/* By kind, in media_kinds' order: audio, video, deskshare, transcript. */
+static const int_field *const param_fields[4] = {audio_fields, video_fields, ds_fields, transcript_fields};
+
 /* Overwrites the struct's fields with the object's numbers (enableLid for a transcript). */
 static void fill_params(napi_env env, napi_value o, const int_field *fields, void *st, bool *lid)
 {
     napi_value v;
-    bool has = false;
     for (; fields->name; fields++) fill_int(env, o, fields->name, (int *)((char *)st + fields->offset));
-    if (lid && napi_has_named_property(env, o, "enableLid", &has) == napi_ok && has &&
-        napi_get_named_property(env, o, "enableLid", &v) == napi_ok && is_type(env, v, napi_boolean))
-        napi_get_value_bool(env, v, lid);
+    if (lid && get_prop(env, o, "enableLid", &v) && is_type(env, v, napi_boolean)) napi_get_value_bool(env, v, lid);
+}
+
+/* Reads objs[k] (k a kind of param_fields) over the defaults in p; a kind whose objs[k] is NULL or
+ * not an object is left out of p->mp. */
+static void read_params(napi_env env, params_buf *p, const napi_value objs[4])
+{
+    void *st[4] = {&p->a, &p->v, &p->d, &p->t};
+    int k, given[4];
+    for (k = 0; k < 4; k++) {
+        given[k] = objs[k] && is_type(env, objs[k], napi_object);
+        if (given[k]) fill_params(env, objs[k], param_fields[k], st[k], k == 3 ? &p->t.enable_lid : NULL);
+    }
+    if (!given[0]) p->mp.audio_param = NULL;
+    if (!given[1]) p->mp.video_param = NULL;
+    if (!given[2]) p->mp.ds_param = NULL;
+    if (!given[3]) p->mp.tr_param = NULL;
 }
 
 static napi_value params_object(napi_env env, const int_field *fields, const void *st, const bool *lid)
@@ -781,34 +817,13 @@ static napi_value params_object(napi_env env, const int_field *fields, const voi
 /* config(h, types, audio|null, video|null, ds|null, transcript|null) */
 static napi_value js_config(napi_env env, napi_callback_info info)
 {
-    size_t argc = 6;
-    napi_value argv[6];
-    client_ctx *c;
+    ARGS(6);
+    client_ctx *c = argc >= 2 ? external_arg(env, argv[0]) : NULL;
     params_buf p;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 2 ? client_arg(env, argv[0]) : NULL;
-    if (!c) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+    if (!c) return throw_type_error(env, "Wrong arguments");
     params_init(&p);
-    if (argc > 2 && is_type(env, argv[2], napi_object))
-        fill_params(env, argv[2], audio_fields, &p.a, NULL);
-    else
-        p.mp.audio_param = NULL;
-    if (argc > 3 && is_type(env, argv[3], napi_object))
-        fill_params(env, argv[3], video_fields, &p.v, NULL);
-    else
-        p.mp.video_param = NULL;
-    if (argc > 4 && is_type(env, argv[4], napi_object))
-        fill_params(env, argv[4], ds_fields, &p.d, NULL);
-    else
-        p.mp.ds_param = NULL;
-    if (argc > 5 && is_type(env, argv[5], napi_object))
-        fill_params(env, argv[5], transcript_fields, &p.t, &p.t.enable_lid);
-    else
-        p.mp.tr_param = NULL;
+    read_params(env, &p, argv + 2);
     rc = rtms_config(c->sdk, &p.mp, arg_int(env, argv[1], 0), 0);
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "config", rc);
     return bool_value(env, 1);
@@ -817,34 +832,20 @@ static napi_value js_config(napi_env env, napi_callback_info info)
 /* checkParams(kind, object): the core's rule (rtms_check_params); a RangeError saying what is wrong */
 static napi_value js_check_params(napi_env env, napi_callback_info info)
 {
-    size_t argc = 2;
-    napi_value argv[2];
+    ARGS(2);
     char kind[16] = "";
     size_t len = 0;
     params_buf p;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    napi_value objs[4] = {NULL, NULL, NULL, NULL};
+    int k = 0;
     if (argc < 2 || !is_type(env, argv[1], napi_object) ||
-        napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len) != napi_ok) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+        napi_get_value_string_utf8(env, argv[0], kind, sizeof kind, &len) != napi_ok)
+        return throw_type_error(env, "Wrong arguments");
+    while (k < 4 && strcmp(kind, media_kinds[k]) != 0) k++;
+    if (k == 4) return throw_type_error(env, "Wrong arguments");
+    objs[k] = argv[1];
     params_init(&p);
-    p.mp.audio_param = NULL;
-    p.mp.video_param = NULL;
-    p.mp.ds_param = NULL;
-    p.mp.tr_param = NULL;
-    if (strcmp(kind, "audio") == 0)
-        fill_params(env, argv[1], audio_fields, p.mp.audio_param = &p.a, NULL);
-    else if (strcmp(kind, "video") == 0)
-        fill_params(env, argv[1], video_fields, p.mp.video_param = &p.v, NULL);
-    else if (strcmp(kind, "deskshare") == 0)
-        fill_params(env, argv[1], ds_fields, p.mp.ds_param = &p.d, NULL);
-    else if (strcmp(kind, "transcript") == 0)
-        fill_params(env, argv[1], transcript_fields, p.mp.tr_param = &p.t, &p.t.enable_lid);
-    else {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+    read_params(env, &p, objs);
     if (rtms_check_params(&p.mp) != RTMS_SDK_OK) {
         napi_throw_range_error(env, "RTMS_SDK_INVALID_ARGS", rtms_last_error());
         return NULL;
@@ -857,34 +858,14 @@ static napi_value js_defaults(napi_env env, napi_callback_info info)
 {
     napi_value out;
     params_buf p;
+    const void *st[4] = {&p.a, &p.v, &p.d, &p.t};
+    int k;
     (void)info;
     params_init(&p);
     napi_create_object(env, &out);
-    napi_set_named_property(env, out, "audio", params_object(env, audio_fields, &p.a, NULL));
-    napi_set_named_property(env, out, "video", params_object(env, video_fields, &p.v, NULL));
-    napi_set_named_property(env, out, "deskshare", params_object(env, ds_fields, &p.d, NULL));
-    napi_set_named_property(env, out, "transcript", params_object(env, transcript_fields, &p.t, &p.t.enable_lid));
+    for (k = 0; k < 4; k++)
+        set_prop(env, out, media_kinds[k], params_object(env, param_fields[k], st[k], k == 3 ? &p.t.enable_lid : NULL));
     return out;
-}
-
-/* Throws a new instance of the global error class `name` (e.g. "ReferenceError") with the core's
- * text and `code` set to the RTMS_SDK_* name. */
-static napi_value throw_as(napi_env env, const char *name, const char *op, int code, const char *code_name)
-{
-    char msg[1024];
-    napi_value global, ctor, err, text;
-    const char *why = rtms_last_error();
-    snprintf(msg, sizeof msg, "%s failed: %s%s%s%s", op, rtms_strerror(code), why && *why ? " (" : "", why ? why : "",
-             why && *why ? ")" : "");
-    text = str_value(env, msg);
-    if (napi_get_global(env, &global) != napi_ok || napi_get_named_property(env, global, name, &ctor) != napi_ok ||
-        napi_new_instance(env, ctor, 1, &text, &err) != napi_ok) {
-        napi_throw_error(env, code_name, msg);
-        return NULL;
-    }
-    napi_set_named_property(env, err, "code", str_value(env, code_name));
-    napi_throw(env, err);
-    return NULL;
 }
 
 /* joinPayload(h, json, timeout) -> [instance id, stream id]: the core reads the payload, computes
@@ -892,27 +873,16 @@ static napi_value throw_as(napi_env env, const char *name, const char *op, int c
  * Zoom's wrapper throws); then the handle joins the delivery group. */
 static napi_value js_join_payload(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3], out;
-    client_ctx *c;
-    char *json;
+    ARGS(3);
+    napi_value out;
+    client_ctx *c = argc >= 2 ? external_arg(env, argv[0]) : NULL;
+    char *json = c && !c->released ? arg_string(env, argv[1]) : NULL;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 2 ? client_arg(env, argv[0]) : NULL;
-    json = c && !c->released ? arg_string(env, argv[1]) : NULL;
-    if (!json) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
-    rc = rtms_join_payload(c->sdk, json, argc > 2 ? arg_int(env, argv[2], -1) : -1);
+    if (!json) return throw_type_error(env, "Wrong arguments");
+    rc = rtms_join_payload(c->sdk, json, arg_int(env, argv[2], -1));
     free(json);
-    if (rc == RTMS_SDK_NO_CREDENTIALS) return throw_as(env, "ReferenceError", "join", rc, "RTMS_SDK_NO_CREDENTIALS");
-    if (rc == RTMS_SDK_INVALID_ARGS) return throw_as(env, "TypeError", "join", rc, "RTMS_SDK_INVALID_ARGS");
-    if (rc != RTMS_SDK_OK) return throw_rtms(env, "join", rc);
-    if (group_join(env, c) != 0) {
-        napi_throw_error(env, NULL, "join: cannot add the handle to the delivery group");
-        return NULL;
-    }
+    if (rc != RTMS_SDK_OK) return throw_core(env, "join", rc, 1);
+    if (group_join(env, c) != 0) return throw_error(env, "join: cannot add the handle to the delivery group");
     napi_create_array_with_length(env, 2, &out);
     napi_set_element(env, out, 0, str_value(env, c->sdk->meeting_uuid));
     napi_set_element(env, out, 1, str_value(env, c->sdk->rtms_stream_id));
@@ -922,12 +892,9 @@ static napi_value js_join_payload(napi_env env, napi_callback_info info)
 /* poll(h): delivers what is pending now (the group's wake fd normally does this) */
 static napi_value js_poll(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    client_ctx *c;
+    ARGS(1);
+    client_ctx *c = external_arg(env, argv[0]);
     int n = 0;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     if (c && !c->released) {
         c->a->polling++;
         n = rtms_poll_ex(c->sdk, 0, 0);
@@ -939,11 +906,8 @@ static napi_value js_poll(napi_env env, napi_callback_info info)
 /* release(h): leaves, frees the handle; no callback after this returns */
 static napi_value js_release(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    client_ctx *c;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
+    ARGS(1);
+    client_ctx *c = external_arg(env, argv[0]);
     if (!c || c->released) return bool_value(env, 0);
     release_handle(c); /* the struct stays until the external is finalized (the JS object may call in) */
     return bool_value(env, 1);
@@ -951,28 +915,20 @@ static napi_value js_release(napi_env env, napi_callback_info info)
 
 static napi_value js_subscribe(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
-    client_ctx *c;
+    ARGS(3);
+    client_ctx *c = argc >= 3 ? external_arg(env, argv[0]) : NULL;
     uint32_t n = 0, i;
     int events[64];
     bool on = true, is_array = false;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 3 ? client_arg(env, argv[0]) : NULL;
-    if (!c || c->released || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
-        napi_throw_type_error(env, NULL, "Array of event types expected");
-        return NULL;
-    }
+    if (!c || c->released || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array)
+        return throw_type_error(env, "Array of event types expected");
     napi_get_array_length(env, argv[1], &n);
     if (n > 64) n = 64;
     for (i = 0; i < n; i++) {
         napi_value e;
         napi_get_element(env, argv[1], i, &e);
-        if (!is_type(env, e, napi_number)) {
-            napi_throw_type_error(env, NULL, "Array of event types expected");
-            return NULL;
-        }
+        if (!is_type(env, e, napi_number)) return throw_type_error(env, "Array of event types expected");
         events[i] = arg_int(env, e, 0);
     }
     napi_get_value_bool(env, argv[2], &on);
@@ -983,18 +939,13 @@ static napi_value js_subscribe(napi_env env, napi_callback_info info)
 
 static napi_value js_subscribe_video(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
-    client_ctx *c;
+    ARGS(3);
+    client_ctx *c = argc >= 3 ? external_arg(env, argv[0]) : NULL;
     bool on = false;
     double id = 0;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 3 ? client_arg(env, argv[0]) : NULL;
-    if (!c || c->released || !is_type(env, argv[1], napi_number) || !is_type(env, argv[2], napi_boolean)) {
-        napi_throw_type_error(env, NULL, "Two arguments expected: userId (number), subscribe (boolean)");
-        return NULL;
-    }
+    if (!c || c->released || !is_type(env, argv[1], napi_number) || !is_type(env, argv[2], napi_boolean))
+        return throw_type_error(env, "Two arguments expected: userId (number), subscribe (boolean)");
     napi_get_value_double(env, argv[1], &id);
     napi_get_value_bool(env, argv[2], &on);
     rc = rtms_send_subscript_video(c->sdk, (int)(uint32_t)id, on ? 1 : 0);
@@ -1004,17 +955,12 @@ static napi_value js_subscribe_video(napi_env env, napi_callback_info info)
 
 static napi_value js_set_proxy(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
-    client_ctx *c;
+    ARGS(3);
+    client_ctx *c = argc >= 3 ? external_arg(env, argv[0]) : NULL;
     char *type, *url;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 3 ? client_arg(env, argv[0]) : NULL;
-    if (!c || c->released || !is_type(env, argv[1], napi_string) || !is_type(env, argv[2], napi_string)) {
-        napi_throw_type_error(env, NULL, "Two string arguments expected: proxy_type, proxy_url");
-        return NULL;
-    }
+    if (!c || c->released || !is_type(env, argv[1], napi_string) || !is_type(env, argv[2], napi_string))
+        return throw_type_error(env, "Two string arguments expected: proxy_type, proxy_url");
     type = arg_string(env, argv[1]);
     url = arg_string(env, argv[2]);
     rc = rtms_set_proxy(c->sdk, type, url);
@@ -1028,21 +974,18 @@ static napi_value js_set_proxy(napi_env env, napi_callback_info info)
  * media_messages is {audio, video, deskshare, transcript, chat}. */
 static napi_value js_stats(napi_env env, napi_callback_info info)
 {
-    static const char *kinds[5] = {"audio", "video", "deskshare", "transcript", "chat"};
-    size_t argc = 1;
-    napi_value argv[1], o, per_kind;
-    client_ctx *c;
+    ARGS(1);
+    napi_value o, per_kind;
+    client_ctx *c = external_arg(env, argv[0]);
     struct rtms_stats s;
     int i;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
     napi_create_object(env, &o);
     if (!c || c->released) return o;
     memset(&s, 0, sizeof s);
     s.version = RTMS_STATS_VERSION;
     if (rtms_get_stats(c->sdk, &s) != RTMS_SDK_OK) return o;
     napi_create_object(env, &per_kind);
-    for (i = 0; i < 5; i++) set_prop(env, per_kind, kinds[i], num_value(env, (double)s.media_messages[i]));
+    for (i = 0; i < 5; i++) set_prop(env, per_kind, media_kinds[i], num_value(env, (double)s.media_messages[i]));
     set_prop(env, o, "media_messages", per_kind);
 #define STAT(f) set_prop(env, o, #f, num_value(env, (double)s.f))
     STAT(media_bytes);
@@ -1064,24 +1007,16 @@ static napi_value js_stats(napi_env env, napi_callback_info info)
 
 static napi_value js_state(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    client_ctx *c;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    c = argc >= 1 ? client_arg(env, argv[0]) : NULL;
+    ARGS(1);
+    client_ctx *c = external_arg(env, argv[0]);
     return int_value(env, c && !c->released ? rtms_get_state(c->sdk) : 0);
 }
 
 static napi_value js_init(napi_env env, napi_callback_info info)
 {
-    size_t argc = 3;
-    napi_value argv[3];
-    char *ca, *agent;
-    int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    ca = argc > 0 ? arg_string(env, argv[0]) : NULL;
-    agent = argc > 2 ? arg_string(env, argv[2]) : NULL;
-    rc = rtms_init(ca ? ca : "", argc > 1 ? arg_int(env, argv[1], 1) : 1, agent);
+    ARGS(3);
+    char *ca = arg_string(env, argv[0]), *agent = arg_string(env, argv[2]);
+    int rc = rtms_init(ca ? ca : "", arg_int(env, argv[1], 1), agent);
     free(ca);
     free(agent);
     if (rc != RTMS_SDK_OK) return throw_rtms(env, "initialize", rc);
@@ -1178,22 +1113,22 @@ static void on_webhook_readable(uv_poll_t *h, int status, int events)
     napi_close_handle_scope(w->env, scope);
 }
 
+/* out[i]: a copy of obj[names[i]] when that is a string, else NULL (caller frees). */
+static void read_strings(napi_env env, napi_value obj, const char *const *names, int n, char **out)
+{
+    napi_value v;
+    int i;
+    for (i = 0; i < n; i++) out[i] = get_prop(env, obj, names[i], &v) ? arg_string(env, v) : NULL;
+}
+
 /* Reads {host, port, path, secret, cert, key, clientCa, maxBodyBytes, replayWindowS,
  * queueMaxEvents} into o; strings[] receives the copies (caller frees). Absent = the core's
  * default (its environment variables included). */
 static void webhook_options(napi_env env, napi_value obj, struct rtms_webhook_options *o, char *strings[6])
 {
-    static const char *names[6] = {"host", "path", "secret", "cert", "key", "clientCa"};
-    napi_value v;
-    bool has = false;
-    int i;
+    static const char *const names[6] = {"host", "path", "secret", "cert", "key", "clientCa"};
     rtms_webhook_options_init(o, RTMS_WEBHOOK_OPTIONS_VERSION);
-    for (i = 0; i < 6; i++) {
-        strings[i] = NULL;
-        if (napi_has_named_property(env, obj, names[i], &has) == napi_ok && has &&
-            napi_get_named_property(env, obj, names[i], &v) == napi_ok)
-            strings[i] = arg_string(env, v);
-    }
+    read_strings(env, obj, names, 6, strings);
     o->host = strings[0];
     o->path = strings[1];
     o->secret_token = strings[2];
@@ -1210,24 +1145,17 @@ static void webhook_options(napi_env env, napi_value obj, struct rtms_webhook_op
  * webhookCreate(options) -> external: an intake without a listener (webhookHandle/webhookPoll). */
 static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
 {
-    size_t argc = 2;
-    napi_value argv[2], ext;
+    ARGS(2);
+    napi_value ext;
     struct rtms_webhook_options o;
     char *strings[6];
     webhook_ctx *w;
     uv_loop_t *loop = NULL;
     int i;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !is_type(env, argv[0], napi_object) ||
-        (listen && (argc < 2 || !is_type(env, argv[1], napi_function)))) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+    if (!is_type(env, argv[0], napi_object) || (listen && !is_type(env, argv[1], napi_function)))
+        return throw_type_error(env, "Wrong arguments");
     w = calloc(1, sizeof *w);
-    if (!w) {
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
-    }
+    if (!w) return throw_error(env, "out of memory");
     w->env = env;
     webhook_options(env, argv[0], &o, strings);
     w->wh = listen ? rtms_webhook_start(&o) : rtms_webhook_create(&o);
@@ -1243,8 +1171,7 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
             uv_poll_init(loop, &w->poll, rtms_webhook_get_wake_fd(w->wh)) != 0) {
             rtms_webhook_stop(w->wh);
             free_webhook(w);
-            napi_throw_error(env, NULL, "webhook: cannot watch the wake descriptor");
-            return NULL;
+            return throw_error(env, "webhook: cannot watch the wake descriptor");
         }
         w->poll.data = w;
         uv_poll_start(&w->poll, UV_READABLE, on_webhook_readable);
@@ -1254,8 +1181,7 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
         w->finalized = 1;
         stop_webhook(w);
         if (!w->polling) free_webhook(w);
-        napi_throw_error(env, NULL, "webhook: cannot create the handle object");
-        return NULL;
+        return throw_error(env, "webhook: cannot create the handle object");
     }
     return ext;
 }
@@ -1263,30 +1189,19 @@ static napi_value webhook_new(napi_env env, napi_callback_info info, int listen)
 static napi_value js_webhook_start(napi_env env, napi_callback_info info) { return webhook_new(env, info, 1); }
 static napi_value js_webhook_create(napi_env env, napi_callback_info info) { return webhook_new(env, info, 0); }
 
-static webhook_ctx *webhook_arg(napi_env env, napi_value v)
-{
-    void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-    return (webhook_ctx *)p;
-}
-
 /* webhookHandle(h, method, url, headerLines, body: Buffer|string) -> {status, body}: the core's
  * answer to one request (rtms_webhook_handle); what it accepted waits for webhookPoll(). */
 static napi_value js_webhook_handle(napi_env env, napi_callback_info info)
 {
-    size_t argc = 5, len = 0;
-    napi_value argv[5], o;
-    webhook_ctx *w;
+    ARGS(5);
+    size_t len = 0;
+    napi_value o;
+    webhook_ctx *w = argc >= 5 ? external_arg(env, argv[0]) : NULL;
     char *method = NULL, *uri = NULL, *headers = NULL, *text = NULL, *reply = NULL;
     void *data = NULL;
     bool is_buffer = false;
     int status;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    w = argc >= 5 ? webhook_arg(env, argv[0]) : NULL;
-    if (!w || w->stopped) {
-        napi_throw_error(env, NULL, "webhook: the intake is stopped");
-        return NULL;
-    }
+    if (!w || w->stopped) return throw_error(env, "webhook: the intake is stopped");
     if (napi_is_buffer(env, argv[4], &is_buffer) == napi_ok && is_buffer) {
         napi_get_buffer_info(env, argv[4], &data, &len);
     } else if ((text = arg_string(env, argv[4])) != NULL) {
@@ -1314,12 +1229,10 @@ static napi_value js_webhook_handle(napi_env env, napi_callback_info info)
  * taken now (rtms_webhook_poll(h, 0, 0)). */
 static napi_value js_webhook_poll(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], out;
-    webhook_ctx *w;
+    ARGS(1);
+    napi_value out;
+    webhook_ctx *w = external_arg(env, argv[0]);
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
     napi_create_array(env, &out);
     if (!w || w->stopped || w->collect) return out;
     w->collect = out;
@@ -1331,23 +1244,18 @@ static napi_value js_webhook_poll(napi_env env, napi_callback_info info)
 
 static napi_value js_webhook_port(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    webhook_ctx *w;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
+    ARGS(1);
+    webhook_ctx *w = external_arg(env, argv[0]);
     return int_value(env, w && !w->stopped ? rtms_webhook_port(w->wh) : -1);
 }
 
 /* webhookStats(h) -> every field of struct rtms_webhook_stats (version 2), by its C name */
 static napi_value js_webhook_stats(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], o;
-    webhook_ctx *w;
+    ARGS(1);
+    napi_value o;
+    webhook_ctx *w = external_arg(env, argv[0]);
     struct rtms_webhook_stats s;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
     napi_create_object(env, &o);
     memset(&s, 0, sizeof s);
     s.version = RTMS_WEBHOOK_STATS_VERSION;
@@ -1377,11 +1285,8 @@ static napi_value js_webhook_stats(napi_env env, napi_callback_info info)
 
 static napi_value js_webhook_stop(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    webhook_ctx *w;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    w = argc >= 1 ? webhook_arg(env, argv[0]) : NULL;
+    ARGS(1);
+    webhook_ctx *w = external_arg(env, argv[0]);
     if (!w || w->stopped) return bool_value(env, 0);
     stop_webhook(w);
     return bool_value(env, 1);
@@ -1391,33 +1296,23 @@ static napi_value js_webhook_stop(napi_env env, napi_callback_info info)
  * ZM_RTMS_CLIENT / ZM_RTMS_SECRET win); a ReferenceError without credentials, as Zoom's throws. */
 static napi_value js_signature(napi_env env, napi_callback_info info)
 {
-    size_t argc = 4;
-    napi_value argv[4];
-    char *a[4] = {NULL, NULL, NULL, NULL}, out[65];
-    size_t i;
-    int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    for (i = 0; i < 4 && i < argc; i++) a[i] = arg_string(env, argv[i]);
+    ARGS(4);
+    char *a[4], out[65];
+    int i, rc;
+    for (i = 0; i < 4; i++) a[i] = arg_string(env, argv[i]);
     rc = rtms_wrapper_signature(a[0], a[1], a[2], a[3], out, (int)sizeof out);
     for (i = 0; i < 4; i++) free(a[i]);
-    if (rc == RTMS_SDK_NO_CREDENTIALS)
-        return throw_as(env, "ReferenceError", "generateSignature", rc, "RTMS_SDK_NO_CREDENTIALS");
-    if (rc == RTMS_SDK_INVALID_ARGS)
-        return throw_as(env, "TypeError", "generateSignature", rc, "RTMS_SDK_INVALID_ARGS");
-    if (rc != RTMS_SDK_OK) return throw_rtms(env, "generateSignature", rc);
+    if (rc != RTMS_SDK_OK) return throw_core(env, "generateSignature", rc, 1);
     return str_value(env, out);
 }
 
 /* findCaCertificate(path|undefined) -> the CA bundle Zoom's wrappers pick (rtms_find_ca), or "" */
 static napi_value js_find_ca(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], out;
-    char *path, *found = NULL;
-    int n;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    path = argc >= 1 ? arg_string(env, argv[0]) : NULL;
-    n = rtms_find_ca(path, &found);
+    ARGS(1);
+    napi_value out;
+    char *path = arg_string(env, argv[0]), *found = NULL;
+    int n = rtms_find_ca(path, &found);
     free(path);
     if (n < 0) return throw_rtms(env, "findCaCertificate", -n);
     napi_create_string_utf8(env, found, (size_t)n, &out);
@@ -1429,43 +1324,35 @@ static napi_value js_find_ca(napi_env env, napi_callback_info info)
  * the first join, which creates the group with it. */
 static napi_value js_set_latency_budget(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
+    ARGS(1);
     addon *a = addon_of(env);
     double us = -1;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !is_type(env, argv[0], napi_number)) {
-        napi_throw_type_error(env, NULL, "setLatencyBudget: microseconds must be a number");
-        return NULL;
-    }
+    if (!is_type(env, argv[0], napi_number))
+        return throw_type_error(env, "setLatencyBudget: microseconds must be a number");
     napi_get_value_double(env, argv[0], &us);
     if (!(us >= 0 && us <= 1000000) || us != (int)us) {
         napi_throw_range_error(env, NULL, "setLatencyBudget: microseconds must be an integer in 0..1000000");
         return NULL;
     }
-    if (a->group) {
-        napi_throw_error(env, NULL, "setLatencyBudget: must be set before the first join (the delivery group exists)");
-        return NULL;
-    }
+    if (a->group)
+        return throw_error(env, "setLatencyBudget: must be set before the first join (the delivery group exists)");
     a->budget_us = (int)us;
     return bool_value(env, 1);
 }
 
-/* setMediaBatch(fn): the function that takes the delivery group's media batches (index.js, once
- * per thread); see on_media_batch. */
-static napi_value js_set_media_batch(napi_env env, napi_callback_info info)
+/* setMedia(media, batch): index.js's functions (once per thread) that take the clients' media: media
+ * one message (see on_data), batch the delivery group's batches (see on_media_batch). */
+static napi_value js_set_media(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
+    ARGS(2);
     addon *a = addon_of(env);
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 1 || !is_type(env, argv[0], napi_function)) {
-        napi_throw_type_error(env, NULL, "setMediaBatch: a function expected");
-        return NULL;
-    }
+    if (!is_type(env, argv[0], napi_function) || !is_type(env, argv[1], napi_function))
+        return throw_type_error(env, "setMedia: two functions expected");
+    if (a->media_fn) napi_delete_reference(env, a->media_fn);
     if (a->batch_fn) napi_delete_reference(env, a->batch_fn);
-    a->batch_fn = NULL;
-    CHECK(napi_create_reference(env, argv[0], 1, &a->batch_fn));
+    a->media_fn = a->batch_fn = NULL;
+    CHECK(napi_create_reference(env, argv[0], 1, &a->media_fn));
+    CHECK(napi_create_reference(env, argv[1], 1, &a->batch_fn));
     if (a->group && !a->batches_off) rtms_group_set_media_batch(a->group, on_media_batch, a);
     return bool_value(env, 1);
 }
@@ -1474,12 +1361,10 @@ static napi_value js_set_media_batch(napi_env env, napi_callback_info info)
  * batch function. */
 static napi_value js_set_media_batches(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
+    ARGS(1);
     bool on = true;
     addon *a = addon_of(env);
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc >= 1) napi_get_value_bool(env, argv[0], &on);
+    napi_get_value_bool(env, argv[0], &on);
     a->batches_off = !on;
     if (a->group) rtms_group_set_media_batch(a->group, on && a->batch_fn ? on_media_batch : NULL, a);
     return bool_value(env, 1);
@@ -1488,9 +1373,7 @@ static napi_value js_set_media_batches(napi_env env, napi_callback_info info)
 /* uncaught(err): err becomes an uncaught exception now, as a throwing callback's does. */
 static napi_value js_uncaught(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+    ARGS(1);
     if (argc >= 1) napi_fatal_exception(env, argv[0]);
     return NULL;
 }
@@ -1504,10 +1387,8 @@ static napi_value js_last_error(napi_env env, napi_callback_info info)
 /* leaveReasonString(reason): the core's name of an on_leave reason. */
 static napi_value js_leave_reason_string(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    return str_value(env, rtms_leave_reason_string(argc >= 1 ? arg_int(env, argv[0], 0) : 0));
+    ARGS(1);
+    return str_value(env, rtms_leave_reason_string(arg_int(env, argv[0], 0)));
 }
 
 /* liveHandles(): core handles allocated by this addon and not released yet (for tests). */
@@ -1651,13 +1532,6 @@ static void finalize_fleet(napi_env env, void *data, void *hint)
     if (f->closed) free_fleet(f);
 }
 
-static fleet_ctx *fleet_arg(napi_env env, napi_value v)
-{
-    void *p = NULL;
-    if (!is_type(env, v, napi_external) || napi_get_value_external(env, v, &p) != napi_ok) return NULL;
-    return (fleet_ctx *)p;
-}
-
 static void free_op(napi_env env, fleet_op *op)
 {
     int i;
@@ -1675,6 +1549,13 @@ static void reject_with(napi_env env, napi_deferred d, const char *text)
     napi_reject_deferred(env, d, err);
 }
 
+static void resolve_undefined(napi_env env, napi_deferred d)
+{
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, d, undefined);
+}
+
 static void fleet_create_execute(napi_env env, void *data)
 {
     fleet_op *op = (fleet_op *)data;
@@ -1690,28 +1571,25 @@ static void fleet_create_complete(napi_env env, napi_status status, void *data)
     fleet_ctx *f = op->f;
     napi_value ext;
     uv_loop_t *loop = NULL;
+    const char *error = op->result ? "Fleet start failed" : op->error;
     int fd;
-    if (status != napi_ok || !op->result) {
-        reject_with(env, op->deferred, op->result ? "Fleet start failed" : op->error);
-        if (op->result) rtms_fleet_release(op->result);
-        free_fleet(f);
-        free_op(env, op);
-        return;
+    if (status == napi_ok && op->result) {
+        f->fleet = op->result;
+        fd = rtms_fleet_get_wake_fd(f->fleet);
+        if (fd >= 0 && napi_get_uv_event_loop(env, &loop) == napi_ok && uv_poll_init(loop, &f->poll, fd) == 0 &&
+            napi_create_external(env, f, finalize_fleet, NULL, &ext) == napi_ok) {
+            f->poll.data = f;
+            uv_poll_start(&f->poll, UV_READABLE, on_fleet_readable);
+            f->polling = 1;
+            napi_resolve_deferred(env, op->deferred, ext);
+            free_op(env, op);
+            return;
+        }
+        error = "Fleet start failed: cannot watch the wake descriptor";
     }
-    f->fleet = op->result;
-    fd = rtms_fleet_get_wake_fd(f->fleet);
-    if (fd < 0 || napi_get_uv_event_loop(env, &loop) != napi_ok || uv_poll_init(loop, &f->poll, fd) != 0 ||
-        napi_create_external(env, f, finalize_fleet, NULL, &ext) != napi_ok) {
-        rtms_fleet_release(f->fleet);
-        free_fleet(f);
-        reject_with(env, op->deferred, "Fleet start failed: cannot watch the wake descriptor");
-        free_op(env, op);
-        return;
-    }
-    f->poll.data = f;
-    uv_poll_start(&f->poll, UV_READABLE, on_fleet_readable);
-    f->polling = 1;
-    napi_resolve_deferred(env, op->deferred, ext);
+    reject_with(env, op->deferred, error);
+    if (op->result) rtms_fleet_release(op->result);
+    free_fleet(f);
     free_op(env, op);
 }
 
@@ -1720,18 +1598,11 @@ static void fleet_create_complete(napi_env env, napi_status status, void *data)
  * absent: the core's default (its environment variables included). */
 static void fleet_options(napi_env env, napi_value obj, fleet_op *op)
 {
-    static const char *names[8] = {"databaseUrl", "nodeId",        "advertiseUrl", "host",
-                                   "path",        "webhookSecret", "cert",         "key"};
+    static const char *const names[8] = {"databaseUrl", "nodeId",        "advertiseUrl", "host",
+                                         "path",        "webhookSecret", "cert",         "key"};
     struct rtms_fleet_options *o = &op->opts;
-    napi_value v;
-    bool has = false;
-    int i;
     rtms_fleet_options_init(o, RTMS_FLEET_OPTIONS_VERSION);
-    for (i = 0; i < 8; i++) {
-        if (napi_has_named_property(env, obj, names[i], &has) == napi_ok && has &&
-            napi_get_named_property(env, obj, names[i], &v) == napi_ok)
-            op->strings[i] = arg_string(env, v);
-    }
+    read_strings(env, obj, names, 8, op->strings);
     o->database_url = op->strings[0];
     o->node_id = op->strings[1];
     o->advertise_url = op->strings[2];
@@ -1751,22 +1622,18 @@ static void fleet_options(napi_env env, napi_value obj, fleet_op *op)
 /* fleetCreate(options, dispatch) -> Promise<external> */
 static napi_value js_fleet_create(napi_env env, napi_callback_info info)
 {
-    size_t argc = 2;
-    napi_value argv[2], promise, name;
+    ARGS(2);
+    napi_value promise, name;
     fleet_op *op;
     fleet_ctx *f;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    if (argc < 2 || !is_type(env, argv[0], napi_object) || !is_type(env, argv[1], napi_function)) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+    if (!is_type(env, argv[0], napi_object) || !is_type(env, argv[1], napi_function))
+        return throw_type_error(env, "Wrong arguments");
     op = calloc(1, sizeof *op);
     f = calloc(1, sizeof *f);
     if (!op || !f) {
         free(op);
         free(f);
-        napi_throw_error(env, NULL, "out of memory");
-        return NULL;
+        return throw_error(env, "out of memory");
     }
     f->env = env;
     op->f = f;
@@ -1779,8 +1646,7 @@ static napi_value js_fleet_create(napi_env env, napi_callback_info info)
         napi_queue_async_work(env, op->work) != napi_ok) {
         free_fleet(f);
         free_op(env, op);
-        napi_throw_error(env, NULL, "Fleet start failed: cannot queue the work");
-        return NULL;
+        return throw_error(env, "Fleet start failed: cannot queue the work");
     }
     return promise;
 }
@@ -1795,31 +1661,26 @@ static void fleet_release_execute(napi_env env, void *data)
 static void fleet_release_complete(napi_env env, napi_status status, void *data)
 {
     fleet_op *op = (fleet_op *)data;
-    napi_value undefined;
     (void)status;
     if (op->f->dispatch) {
         napi_delete_reference(env, op->f->dispatch);
         op->f->dispatch = NULL;
     }
-    napi_get_undefined(env, &undefined);
-    napi_resolve_deferred(env, op->deferred, undefined);
+    resolve_undefined(env, op->deferred);
     free_op(env, op);
 }
 
 /* fleetRelease(h) -> Promise: leaves every stream, hands them back, stops the intake. */
 static napi_value js_fleet_release(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], promise, name, undefined;
-    fleet_ctx *f;
+    ARGS(1);
+    napi_value promise, name;
+    fleet_ctx *f = external_arg(env, argv[0]);
     fleet_op *op;
     napi_deferred deferred;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
     CHECK(napi_create_promise(env, &deferred, &promise));
     if (!f || f->released) {
-        napi_get_undefined(env, &undefined);
-        napi_resolve_deferred(env, deferred, undefined);
+        resolve_undefined(env, deferred);
         return promise;
     }
     unwatch_fleet(f);
@@ -1830,8 +1691,7 @@ static napi_value js_fleet_release(napi_env env, napi_callback_info info)
         /* No thread for it: release here (it blocks a few seconds at most). */
         rtms_fleet_release(f->fleet);
         free(op);
-        napi_get_undefined(env, &undefined);
-        napi_resolve_deferred(env, deferred, undefined);
+        resolve_undefined(env, deferred);
         return promise;
     }
     op->f = f;
@@ -1852,25 +1712,15 @@ static int arg_generation(napi_env env, napi_value v, int64_t *out)
  * rtms_fleet_join(), then the client joins the delivery group as after join(). */
 static napi_value js_fleet_join(napi_env env, napi_callback_info info)
 {
-    size_t argc = 7;
-    napi_value argv[7];
-    fleet_ctx *f;
-    client_ctx *c;
+    ARGS(7);
+    fleet_ctx *f = argc >= 5 ? external_arg(env, argv[0]) : NULL;
+    client_ctx *c = argc >= 5 ? external_arg(env, argv[1]) : NULL;
     char *id, *cid = NULL, *csecret = NULL;
     int64_t generation = 0;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    f = argc >= 5 ? fleet_arg(env, argv[0]) : NULL;
-    c = argc >= 5 ? client_arg(env, argv[1]) : NULL;
-    if (!f || !c || !arg_generation(env, argv[3], &generation)) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
-    if (f->released || c->released) {
-        napi_throw_error(env, NULL,
-                         f->released ? "fleetJoin: the fleet is closed" : "fleetJoin: the client was released");
-        return NULL;
-    }
+    if (!f || !c || !arg_generation(env, argv[3], &generation)) return throw_type_error(env, "Wrong arguments");
+    if (f->released || c->released)
+        return throw_error(env, f->released ? "fleetJoin: the fleet is closed" : "fleetJoin: the client was released");
     if (argc > 6) {
         cid = arg_string(env, argv[5]);
         csecret = arg_string(env, argv[6]);
@@ -1889,28 +1739,19 @@ static napi_value js_fleet_join(napi_env env, napi_callback_info info)
     rc = rtms_fleet_join(f->fleet, id, generation, c->sdk, arg_int(env, argv[4], -1));
     free(id);
     if (rc < 0) return throw_rtms(env, "fleetJoin", -rc);
-    if (group_join(env, c) != 0) {
-        napi_throw_error(env, NULL, "fleetJoin: cannot add the handle to the delivery group");
-        return NULL;
-    }
+    if (group_join(env, c) != 0) return throw_error(env, "fleetJoin: cannot add the handle to the delivery group");
     return bool_value(env, 1);
 }
 
 /* fleetDone(fleet, streamId, generation, reason) -> the core's return value (0, or negative) */
 static napi_value js_fleet_done(napi_env env, napi_callback_info info)
 {
-    size_t argc = 4;
-    napi_value argv[4];
-    fleet_ctx *f;
+    ARGS(4);
+    fleet_ctx *f = argc >= 4 ? external_arg(env, argv[0]) : NULL;
     char *id;
     int64_t generation = 0;
     int rc;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    f = argc >= 4 ? fleet_arg(env, argv[0]) : NULL;
-    if (!f || !arg_generation(env, argv[2], &generation)) {
-        napi_throw_type_error(env, NULL, "Wrong arguments");
-        return NULL;
-    }
+    if (!f || !arg_generation(env, argv[2], &generation)) return throw_type_error(env, "Wrong arguments");
     if (f->released) return int_value(env, -RTMS_SDK_NOT_EXIST);
     id = arg_string(env, argv[1]);
     rc = rtms_fleet_done(f->fleet, id, generation, arg_int(env, argv[3], RTMS_FLEET_REASON_UNKNOWN));
@@ -1920,28 +1761,20 @@ static napi_value js_fleet_done(napi_env env, napi_callback_info info)
 
 static napi_value js_fleet_port(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1];
-    fleet_ctx *f;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
+    ARGS(1);
+    fleet_ctx *f = external_arg(env, argv[0]);
     return int_value(env, f && !f->released ? rtms_fleet_port(f->fleet) : -1);
 }
 
 /* fleetStatus(fleet) -> the JSON text of rtms_fleet_status() */
 static napi_value js_fleet_status(napi_env env, napi_callback_info info)
 {
-    size_t argc = 1;
-    napi_value argv[1], out;
-    fleet_ctx *f;
+    ARGS(1);
+    napi_value out;
+    fleet_ctx *f = external_arg(env, argv[0]);
     char *json = NULL;
     int n;
-    CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-    f = argc >= 1 ? fleet_arg(env, argv[0]) : NULL;
-    if (!f || f->released) {
-        napi_throw_error(env, NULL, "fleetStatus: the fleet is closed");
-        return NULL;
-    }
+    if (!f || f->released) return throw_error(env, "fleetStatus: the fleet is closed");
     n = rtms_fleet_status(f->fleet, &json);
     if (n < 0) return throw_rtms(env, "fleetStatus", -n);
     napi_create_string_utf8(env, json, (size_t)n, &out);
@@ -1978,7 +1811,7 @@ NAPI_MODULE_INIT()
         {"findCaCertificate", NULL, js_find_ca, NULL, NULL, NULL, napi_default, NULL},
         {"setLatencyBudget", NULL, js_set_latency_budget, NULL, NULL, NULL, napi_default, NULL},
         {"groupStats", NULL, js_group_stats, NULL, NULL, NULL, napi_default, NULL},
-        {"setMediaBatch", NULL, js_set_media_batch, NULL, NULL, NULL, napi_default, NULL},
+        {"setMedia", NULL, js_set_media, NULL, NULL, NULL, napi_default, NULL},
         {"setMediaBatches", NULL, js_set_media_batches, NULL, NULL, NULL, napi_default, NULL},
         {"uncaught", NULL, js_uncaught, NULL, NULL, NULL, napi_default, NULL},
         {"lastError", NULL, js_last_error, NULL, NULL, NULL, napi_default, NULL},
@@ -1992,13 +1825,17 @@ NAPI_MODULE_INIT()
         {"fleetStatus", NULL, js_fleet_status, NULL, NULL, NULL, napi_default, NULL},
     };
     addon *a = calloc(1, sizeof *a);
+    napi_value kinds;
+    int i;
     if (!a || napi_set_instance_data(env, a, NULL, NULL) != napi_ok ||
         napi_add_async_cleanup_hook(env, addon_teardown, a, NULL) != napi_ok) {
         free(a);
-        napi_throw_error(env, NULL, "cannot set up the addon instance");
-        return NULL;
+        return throw_error(env, "cannot set up the addon instance");
     }
     a->env = env;
     napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+    napi_create_object(env, &kinds);
+    for (i = 0; i < 5; i++) napi_set_element(env, kinds, 1u << i, str_value(env, media_kinds[i]));
+    set_prop(env, exports, "mediaKinds", kinds);
     return exports;
 }

@@ -19,6 +19,7 @@ Reconnection and server failover happen inside the core (on_reconnecting / on_re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import http.server
 import inspect
@@ -31,12 +32,14 @@ import time
 import traceback
 from concurrent.futures import Executor
 from enum import Enum, IntEnum
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Set, Tuple, TypeVar, Union, overload
+from typing import Any, Callable, Dict, List, Literal, Optional, Tuple, TypeVar, Union, overload
 
 from . import _native
 from ._core import (AiInterpreter, AiTargetLanguage, AudioParams, DeskshareParams, EventTypes, MediaBatches, Metadata,
                     NativeClient, Participant, Session, TranscriptParams, VideoParams, SESS_STATUS_ACTIVE, SESS_STATUS_PAUSED)
-from ._native import RTMSException
+from ._native import (RTMS_SDK_FAILURE, RTMS_SDK_INVALID_ARGS, RTMS_SDK_INVALID_STATUS, RTMS_SDK_NO_CREDENTIALS,
+                      RTMS_SDK_NOT_EXIST, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_WRONG_TYPE, USER_JOIN, USER_LEAVE,
+                      RTMSException)
 from ._types import (ActiveSpeakerEventCallback, AnyWebhookCallback, AudioDataCallback, ChatDataCallback,
                      DeskshareDataCallback, ErrorCallback, EventExCallback, EventParticipantInfo, FleetRevokedHandler,
                      FleetStreamHandler, JoinConfirmCallback, LeaveCallback, MediaConnectionInterruptedCallback,
@@ -54,15 +57,12 @@ _ClientBase = NativeClient
 MEDIA_TYPE_AUDIO, MEDIA_TYPE_VIDEO, MEDIA_TYPE_DESKSHARE = 1, 2, 4
 MEDIA_TYPE_TRANSCRIPT, MEDIA_TYPE_CHAT, MEDIA_TYPE_ALL = 8, 16, 32
 SESSION_EVENT_ADD, SESSION_EVENT_STOP, SESSION_EVENT_PAUSE, SESSION_EVENT_RESUME = 1, 2, 3, 4
-USER_JOIN, USER_LEAVE = 0, 1
 EVENT_UNDEFINED, EVENT_FIRST_PACKET_TIMESTAMP, EVENT_ACTIVE_SPEAKER_CHANGE = 0, 1, 2
 EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE, EVENT_SHARING_START, EVENT_SHARING_STOP = 3, 4, 5, 6
 EVENT_MEDIA_CONNECTION_INTERRUPTED, EVENT_PARTICIPANT_VIDEO_ON, EVENT_PARTICIPANT_VIDEO_OFF = 7, 8, 9
 EVENT_CONSUMER_ANSWERED, EVENT_CONSUMER_END, EVENT_USER_ANSWERED = 8, 9, 10
 EVENT_USER_END, EVENT_USER_HOLD, EVENT_USER_UNHOLD = 11, 12, 13
-RTMS_SDK_FAILURE, RTMS_SDK_OK, RTMS_SDK_TIMEOUT, RTMS_SDK_NOT_EXIST = -1, 0, 1, 2
-RTMS_SDK_WRONG_TYPE, RTMS_SDK_INVALID_STATUS, RTMS_SDK_INVALID_ARGS = 3, 4, 5
-RTMS_SDK_NO_CREDENTIALS = 16
+# USER_JOIN, USER_LEAVE and RTMS_SDK_*: from _native (the C header's values).
 
 AudioContentType = IntEnum("AudioContentType", {"UNDEFINED": 0, "RTP": 1, "RAW_AUDIO": 2, "FILE_STREAM": 4, "TEXT": 5})
 AudioCodec = IntEnum("AudioCodec", {"UNDEFINED": 0, "L16": 1, "G711": 2, "G722": 3, "OPUS": 4})
@@ -250,9 +250,39 @@ def uninitialize() -> bool:
         return False
 
 
+def _ensure_initialized(ca: Optional[str]) -> None:
+    """Initializes the SDK once, before the first join of a client (or a fleet's): with the CA
+    that find_ca_certificate(ca) picks, or with none if that fails."""
+    with _sdk_init_lock:
+        if not Client._sdk_initialized:
+            try:
+                _ClientBase.initialize(find_ca_certificate(ca), 1, "python-rtms")
+            except Exception:
+                _ClientBase.initialize("", 1, "python-rtms")
+            Client._sdk_initialized = True
+
+
 # --------------------------------------------------------------------------------------------
 # Event loops: threads sleep on the clients' wake descriptors
 # --------------------------------------------------------------------------------------------
+
+# A loop's own wake-up (an EventLoop's, a Fleet's) is a non-blocking pipe: drained, then closed.
+def _drain_pipe(fd: int) -> None:
+    with contextlib.suppress(OSError):
+        while os.read(fd, 512):
+            pass
+
+
+def _close_quietly(selector: Optional[selectors.BaseSelector], *fds: int) -> None:
+    """Closes the selector and the descriptors (those >= 0), ignoring their errors."""
+    with contextlib.suppress(Exception):
+        if selector is not None:
+            selector.close()
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            if fd >= 0:
+                os.close(fd)
+
 
 class EventLoop:
     """Owns clients and delivers their events on one thread. add() before client.join().
@@ -298,18 +328,7 @@ class EventLoop:
         group = getattr(self, "_group", None)
         if group:
             _native.rtms_group_release(group)
-        sel = getattr(self, "_selector", None)
-        if sel is not None:
-            try:
-                sel.close()
-            except Exception:
-                pass
-        for fd in (getattr(self, "_rfd", -1), getattr(self, "_wfd", -1)):
-            if fd >= 0:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        _close_quietly(getattr(self, "_selector", None), getattr(self, "_rfd", -1), getattr(self, "_wfd", -1))
 
     @property
     def client_count(self) -> int:
@@ -369,11 +388,7 @@ class EventLoop:
         _native.rtms_group_poll(self._group, 0, 0)
 
     def _drain_kicks(self) -> None:
-        try:
-            while os.read(self._rfd, 512):
-                pass
-        except (BlockingIOError, OSError):
-            pass
+        _drain_pipe(self._rfd)
         self._dirty = True   # a join, a leave or a stop
 
     def _poll_ready(self, timeout: Optional[float]) -> None:
@@ -629,17 +644,24 @@ class WebhookServer:
         o.max_body_bytes = int(self.max_body_bytes)
         return o
 
-    def _start_raw(self, callback: RawWebhookCallback) -> bool:
-        wh = _native.rtms_webhook_create(self._options(-1))
+    def _intake(self, open_intake: Callable[[Any], Any], port: int, deliver: Callable[..., None]) -> Any:
+        """An intake of the core (rtms_webhook_start or rtms_webhook_create) that gives what it
+        accepts to deliver(wh, event, body, size, routed, user_data); None if it did not start."""
+        wh = open_intake(self._options(port))
         if not wh:
             log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
-            return False
+            return None
+        self._cb_thunk = _native.WebhookCB(deliver)
+        _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
+        return wh
 
+    def _start_raw(self, callback: RawWebhookCallback) -> bool:
         def collect(_wh: Any, event: bytes, body: Any, size: int, routed: int, _ud: Any) -> None:
             self._accepted.append((event.decode("utf-8", "replace"), ctypes.string_at(body, size), bool(routed)))
 
-        self._cb_thunk = _native.WebhookCB(collect)
-        _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
+        wh = self._intake(_native.rtms_webhook_create, -1, collect)
+        if not wh:
+            return False
         try:
             srv = http.server.ThreadingHTTPServer((self.host or "0.0.0.0", int(self.port)), WebhookHandler)
         except OSError as e:
@@ -696,12 +718,6 @@ class WebhookServer:
             return False
         if len(inspect.signature(callback).parameters) >= 3:
             return self._start_raw(callback)  # type: ignore[arg-type]  # told apart by arity, as Zoom's
-        wh = _native.rtms_webhook_start(self._options(self.port))
-        if not wh:
-            log_error("webhook", "Error starting webhook server: %s" % _native.last_error())
-            return False
-        self.callback = callback
-
         simple: WebhookCallback = callback  # type: ignore[assignment]  # fewer than three parameters
 
         def deliver(_wh: Any, event: bytes, body: Any, size: int, routed: int, _ud: Any) -> None:
@@ -715,8 +731,10 @@ class WebhookServer:
                 log_error("webhook", "Error in webhook callback: %s" % e)
                 traceback.print_exc()
 
-        self._cb_thunk = _native.WebhookCB(deliver)
-        _native.rtms_webhook_set_callback(wh, self._cb_thunk, None)
+        wh = self._intake(_native.rtms_webhook_start, self.port, deliver)
+        if not wh:
+            return False
+        self.callback = callback
         self._wh = wh
         self.port = int(_native.rtms_webhook_port(wh))
         self._thread = threading.Thread(target=self._serve, args=(wh,), name="rtms-webhook", daemon=True)
@@ -736,11 +754,8 @@ class WebhookServer:
         n = _native.rtms_webhook_wait_started(self._wh, _native._b(rtms_stream_id), int(timeout_ms), ctypes.byref(out))
         if n < 0:
             return None
-        try:
-            body: WebhookPayload = json.loads(ctypes.string_at(out, n).decode("utf-8"))
-            return body
-        finally:
-            _native.rtms_free(out)
+        body: WebhookPayload = json.loads(_native.taken_string("wait_started", n, out))
+        return body
 
     def stats(self) -> Dict[str, int]:
         """Every counter of struct rtms_webhook_stats (version 2), by its C name."""
@@ -765,12 +780,15 @@ class WebhookServer:
                 self._thread.join(5)
 
 
-def _webhook_settings(port: Optional[int], path: Optional[str]) -> Tuple[int, str]:
-    return (port if port is not None else int(os.getenv("ZM_RTMS_PORT", "8080")),
-            path or str(os.getenv("ZM_RTMS_PATH", "/")))
+def _webhook_server_at(port: Optional[int], path: Optional[str]) -> WebhookServer:
+    """A WebhookServer on port and path, else ZM_RTMS_PORT (8080) and ZM_RTMS_PATH ("/"), with
+    ZM_RTMS_WEBHOOK_SECRET."""
+    return WebhookServer(port if port is not None else int(os.getenv("ZM_RTMS_PORT", "8080")),
+                         path or str(os.getenv("ZM_RTMS_PATH", "/")), secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
 
 
 _W = TypeVar("_W", bound=AnyWebhookCallback)
+_F = TypeVar("_F", bound=Callable[..., object])
 
 
 @overload
@@ -788,15 +806,12 @@ def onWebhookEvent(callback: Optional[AnyWebhookCallback] = None, port: Optional
     def start(func: AnyWebhookCallback) -> AnyWebhookCallback:
         global _webhook_server
         if _webhook_server is None:
-            p, pa = _webhook_settings(port, path)
-            _webhook_server = WebhookServer(p, pa, secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
+            _webhook_server = _webhook_server_at(port, path)
         if not _webhook_server.start(func):
             log_warn("webhook", "webhook server already running or could not start")
         return func
 
-    if callback is not None and callable(callback):
-        return start(callback)
-    return start
+    return start(callback) if callback is not None and callable(callback) else start
 
 
 on_webhook_event = onWebhookEvent
@@ -804,6 +819,14 @@ on_webhook_event = onWebhookEvent
 # --------------------------------------------------------------------------------------------
 # Client
 # --------------------------------------------------------------------------------------------
+
+
+def _running_loop() -> Optional[asyncio.AbstractEventLoop]:
+    """The asyncio loop running on this thread, if any."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 class Client(_ClientBase):
@@ -823,11 +846,7 @@ class Client(_ClientBase):
         self._assigned_loop: Optional[EventLoop] = None
         self._participant_video_callback: Optional[ParticipantVideoCallback] = None
         self._video_subscribed_callback: Optional[VideoSubscribedCallback] = None
-        self._loop: Optional[asyncio.AbstractEventLoop]
-        try:
-            self._loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self._loop = None
+        self._loop = _running_loop()
         with _clients_lock:
             _clients[id(self)] = self
 
@@ -885,13 +904,7 @@ class Client(_ClientBase):
             raise RuntimeError("_do_alloc_and_join called with no pending join params")
         r = _native.resolve_join(_join_payload(params))
         self._polling_interval = params.get("poll_interval", 10)
-        with _sdk_init_lock:
-            if not Client._sdk_initialized:
-                try:
-                    _ClientBase.initialize(find_ca_certificate(params.get("ca")), 1, "python-rtms")
-                except Exception:
-                    _ClientBase.initialize("", 1, "python-rtms")
-                Client._sdk_initialized = True
+        _ensure_initialized(params.get("ca"))
         super().alloc()
         timeout = params.get("timeout", -1)
         super().join(r["instance_id"], r["rtms_stream_id"], r["signature"], r["server_urls"],
@@ -942,12 +955,7 @@ class Client(_ClientBase):
         if callback is None:
             return None
         if inspect.iscoroutinefunction(callback):
-            loop = self._loop
-            if loop is None:
-                try:
-                    loop = asyncio.get_running_loop()
-                except RuntimeError:
-                    loop = None
+            loop = self._loop or _running_loop()
 
             def run_coroutine(*args: Any) -> None:
                 if loop is not None and loop.is_running():
@@ -965,25 +973,24 @@ class Client(_ClientBase):
     # The registrars return the callback given, so `@client.on_transcript_data` keeps the
     # function bound to its name (Zoom's return None).
 
-    def on_audio_data(self, callback: AudioDataCallback) -> AudioDataCallback:
-        super().on_audio_data(self._wrap_callback(callback))
+    def _data(self, register: Callable[[Any], object], callback: _F) -> _F:
+        register(self._wrap_callback(callback))
         return callback
+
+    def on_audio_data(self, callback: AudioDataCallback) -> AudioDataCallback:
+        return self._data(super().on_audio_data, callback)
 
     def on_video_data(self, callback: VideoDataCallback) -> VideoDataCallback:
-        super().on_video_data(self._wrap_callback(callback))
-        return callback
+        return self._data(super().on_video_data, callback)
 
     def on_deskshare_data(self, callback: DeskshareDataCallback) -> DeskshareDataCallback:
-        super().on_deskshare_data(self._wrap_callback(callback))
-        return callback
+        return self._data(super().on_deskshare_data, callback)
 
     def on_transcript_data(self, callback: TranscriptDataCallback) -> TranscriptDataCallback:
-        super().on_transcript_data(self._wrap_callback(callback))
-        return callback
+        return self._data(super().on_transcript_data, callback)
 
     def on_chat_data(self, callback: ChatDataCallback) -> ChatDataCallback:
-        super().on_chat_data(self._wrap_callback(callback))
-        return callback
+        return self._data(super().on_chat_data, callback)
 
     onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
     onTranscriptData, onChatData = on_transcript_data, on_chat_data
@@ -1020,7 +1027,7 @@ class Client(_ClientBase):
     # on_media_connection_interrupted(cb(timestamp)). Each subscribes its event types.
     # These return the callback too (truthy, where Zoom's return True), for decorator use.
 
-    def _typed(self, name: str, callback: Callable[..., object], events: List[int]) -> None:
+    def _typed(self, name: str, callback: _F, events: List[int]) -> _F:
         if not callable(callback):
             raise TypeError("Function argument expected")
         self._set(name, callback)
@@ -1028,29 +1035,25 @@ class Client(_ClientBase):
             self.subscribe_event(events)
         except Exception as e:
             log_warn("client", "could not subscribe to events %s: %s" % (events, e))
+        return callback
 
     def on_participant_event(self, callback: ParticipantEventCallback) -> ParticipantEventCallback:
-        self._typed("participant_event", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
-        return callback
+        return self._typed("participant_event", callback, [EVENT_PARTICIPANT_JOIN, EVENT_PARTICIPANT_LEAVE])
 
     def on_active_speaker_event(self, callback: ActiveSpeakerEventCallback) -> ActiveSpeakerEventCallback:
-        self._typed("active_speaker", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
-        return callback
+        return self._typed("active_speaker", callback, [EVENT_ACTIVE_SPEAKER_CHANGE])
 
     def on_sharing_event(self, callback: SharingEventCallback) -> SharingEventCallback:
-        self._typed("sharing", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
-        return callback
+        return self._typed("sharing", callback, [EVENT_SHARING_START, EVENT_SHARING_STOP])
 
     def on_media_connection_interrupted(
             self, callback: MediaConnectionInterruptedCallback) -> MediaConnectionInterruptedCallback:
-        self._typed("media_interrupted", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
-        return callback
+        return self._typed("media_interrupted", callback, [EVENT_MEDIA_CONNECTION_INTERRUPTED])
 
     def on_event_ex(self, callback: EventExCallback) -> EventExCallback:
         if not callable(callback):
             raise TypeError("Function argument expected")
-        super().on_event_ex(callback)
-        return callback
+        return super().on_event_ex(callback)
 
     onParticipantEvent, onActiveSpeakerEvent, onSharingEvent = on_participant_event, on_active_speaker_event, on_sharing_event
     onMediaConnectionInterrupted, onEventEx = on_media_connection_interrupted, on_event_ex
@@ -1068,14 +1071,11 @@ class Client(_ClientBase):
         """This client's own webhook intake (stopped by leave()); as rtms.on_webhook_event."""
         def start(func: AnyWebhookCallback) -> AnyWebhookCallback:
             if self._webhook_server is None:
-                p, pa = _webhook_settings(port, path)
-                self._webhook_server = WebhookServer(p, pa, secret=os.getenv("ZM_RTMS_WEBHOOK_SECRET"))
+                self._webhook_server = _webhook_server_at(port, path)
             self._webhook_server.start(func)
             return func
 
-        if callback is not None and callable(callback):
-            return start(callback)
-        return start
+        return start(callback) if callback is not None and callable(callback) else start
 
     onWebhookEvent = on_webhook_event
 

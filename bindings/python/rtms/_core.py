@@ -10,8 +10,8 @@ from __future__ import annotations
 import ctypes
 import struct
 import threading
-from ctypes import POINTER, byref, c_int, c_void_p, cast, string_at
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, Union
+from ctypes import byref, c_int, c_void_p, cast, string_at
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Type, TypeVar, Union
 
 from . import _native as N
 
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from ._types import (ChatDataCallback, ErrorCallback, EventExCallback, JoinConfirmCallback, LeaveCallback,
                          MediaDataCallback, ParticipantVideoCallback, ReconnectedCallback, ReconnectingCallback,
                          SessionUpdateCallback, StreamStateCallback, UserUpdateCallback, VideoSubscribedCallback)
+
+_CB = TypeVar("_CB", bound=Optional[Callable[..., object]])
 
 EventTypes = Union[int, Sequence[int], Set[int]]
 """What subscribe_event / unsubscribe_event take: one EVENT_* value, or a list, tuple or set of them."""
@@ -100,6 +102,9 @@ class Metadata:
 class _Params:
     _fields: Tuple[str, ...] = ()
     _camel: Dict[str, str] = {}
+    _kind = ""            # "audio", "video", "deskshare" or "transcript"
+    _struct: Any = None   # its C struct, whose fields are taken from ours by name
+    _param = ""           # the struct's pointer in struct media_parameters
 
     def __init__(self, *args: Any, **kwargs: Any):
         defaults = self._defaults()
@@ -147,11 +152,11 @@ class _Params:
         return type(other) is type(self) and all(getattr(self, f) == getattr(other, f) for f in self._fields)
 
     def _defaults(self) -> Dict[str, Any]:
-        raise NotImplementedError
+        return _defaults_of(self._kind)
 
     def _c(self) -> Any:
         """The C struct of these parameters."""
-        raise NotImplementedError
+        return self._struct(*[getattr(self, f) for f, _ in self._struct._fields_])
 
 
 class AudioParams(_Params):
@@ -159,6 +164,7 @@ class AudioParams(_Params):
 
     _fields = ("content_type", "codec", "sample_rate", "channel", "data_opt", "duration", "frame_size")
     _camel = {"content_type": "contentType", "sample_rate": "sampleRate", "data_opt": "dataOpt", "frame_size": "frameSize"}
+    _kind, _struct, _param = "audio", N.audio_parameters, "audio_param"
     content_type: int
     codec: int
     sample_rate: int
@@ -176,19 +182,13 @@ class AudioParams(_Params):
         def __init__(self, content_type: int = 2, codec: int = 4, sample_rate: int = 3, channel: int = 2,
                      data_opt: int = 2, duration: int = 20, frame_size: int = 960) -> None: ...
 
-    def _defaults(self) -> Dict[str, Any]:
-        return _defaults_of("audio")
-
-    def _c(self) -> N.audio_parameters:
-        return N.audio_parameters(self.content_type, self.codec, self.sample_rate, self.channel, self.data_opt,
-                                  self.duration, self.frame_size)
-
 
 class VideoParams(_Params):
     """VideoParams() (RAW_VIDEO, H264, HD, single active stream, 30 fps), all five fields, or keywords."""
 
     _fields = ("content_type", "codec", "resolution", "data_opt", "fps")
     _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+    _kind, _struct, _param = "video", N.video_parameters, "video_param"
     content_type: int
     codec: int
     resolution: int
@@ -202,18 +202,13 @@ class VideoParams(_Params):
         def __init__(self, content_type: int = 3, codec: int = 7, resolution: int = 2, data_opt: int = 3,
                      fps: int = 30) -> None: ...
 
-    def _defaults(self) -> Dict[str, Any]:
-        return _defaults_of("video")
-
-    def _c(self) -> N.video_parameters:
-        return N.video_parameters(self.content_type, self.codec, self.resolution, self.data_opt, self.fps)
-
 
 class DeskshareParams(_Params):
     """DeskshareParams() (as VideoParams), the four fields of Zoom's positional form, or keywords."""
 
     _fields = ("content_type", "codec", "resolution", "fps", "data_opt")
     _camel = {"content_type": "contentType", "data_opt": "dataOpt"}
+    _kind, _struct, _param = "deskshare", N.ds_parameters, "ds_param"   # data_opt is not in the struct
     content_type: int
     codec: int
     resolution: int
@@ -233,18 +228,13 @@ class DeskshareParams(_Params):
                 args = args + (3,)
             super().__init__(*args, **kwargs)
 
-    def _defaults(self) -> Dict[str, Any]:
-        return _defaults_of("deskshare")
-
-    def _c(self) -> N.ds_parameters:
-        return N.ds_parameters(self.content_type, self.codec, self.resolution, self.fps)
-
 
 class TranscriptParams(_Params):
     """TranscriptParams() (TEXT, language NONE = detect, LID on), all three fields, or keywords."""
 
     _fields = ("content_type", "src_language", "enable_lid")
     _camel = {"content_type": "contentType", "src_language": "srcLanguage", "enable_lid": "enableLid"}
+    _kind, _struct, _param = "transcript", N.transcript_parameters, "tr_param"
     content_type: int
     src_language: int
     enable_lid: bool
@@ -255,12 +245,6 @@ class TranscriptParams(_Params):
         enableLid: bool
 
         def __init__(self, content_type: int = 5, src_language: int = -1, enable_lid: bool = True) -> None: ...
-
-    def _defaults(self) -> Dict[str, Any]:
-        return _defaults_of("transcript")
-
-    def _c(self) -> N.transcript_parameters:
-        return N.transcript_parameters(self.content_type, self.src_language, bool(self.enable_lid))
 
 
 def _check(params: "_Params") -> None:
@@ -274,8 +258,7 @@ def _check(params: "_Params") -> None:
             raise ValueError("%s.%s %d is out of range" % (type(params).__name__, f, v))
     mp = N.media_parameters()
     c = params._c()
-    setattr(mp, {AudioParams: "audio_param", VideoParams: "video_param", DeskshareParams: "ds_param",
-                 TranscriptParams: "tr_param"}[type(params)], ctypes.pointer(c))
+    setattr(mp, params._param, ctypes.pointer(c))
     N.check("set params", N.rtms_check_params(byref(mp)))
 
 
@@ -319,7 +302,21 @@ def _report(name: str, exc: BaseException) -> None:
 # rtms_media_item as struct unpacks it: one call reads a whole batch's items.
 _ITEM = struct.Struct("@PPPPQQQiiiiii")
 assert _ITEM.size == ctypes.sizeof(N.rtms_media_item), "rtms_media_item layout"
-_MEDIA_CALLBACKS = {1: "audio_data", 2: "video_data", 4: "deskshare_data", 8: "transcript_data", 16: "chat_data"}
+# The media kinds by their bit (SDK_AUDIO = 1 << 0 .. SDK_CHAT = 1 << 4), and their callbacks.
+_KINDS = ("audio", "video", "deskshare", "transcript", "chat")
+_MEDIA_CALLBACKS = {1 << i: kind + "_data" for i, kind in enumerate(_KINDS)}
+_user_names: Dict[bytes, str] = {}   # decoded once (up to 4096 of them)
+
+
+def _metadata(user_name: bytes, user_id: int, start_ts: int, end_ts: int, channel_id: bytes, language: int) -> Metadata:
+    """A media callback's metadata, from an rtms_metadata (one message) or an rtms_media_item (a
+    batch): the names decoded, userId unsigned."""
+    name = _user_names.get(user_name)
+    if name is None:
+        name = user_name.decode("utf-8", "replace")
+        if len(_user_names) < 4096:
+            _user_names[user_name] = name
+    return Metadata(name, user_id & 0xFFFFFFFF, start_ts, end_ts, None, channel_id.decode("utf-8", "replace"), language)
 
 
 # Allocated clients by their handle's address (alloc to release): whose a batch's message is.
@@ -332,7 +329,6 @@ class MediaBatches:
     per-message path gives."""
 
     def __init__(self, group: Any) -> None:
-        self._names: Dict[bytes, str] = {}
         self._thunk = N.MediaBatchCB(self._deliver)   # lives as long as this object (the group's owner)
         N.check("media batch", -N.rtms_group_set_media_batch(group, self._thunk, None))
 
@@ -340,7 +336,7 @@ class MediaBatches:
         b = batch.contents
         base = b.bytes
         blob = string_at(base, b.bytes_len)   # every payload and name of the batch, copied once
-        members, names = _by_address, self._names
+        members = _by_address
         for sdk, data, name, channel, ts, start, end, size, kind, uid, language, name_len, channel_len in \
                 _ITEM.iter_unpack(string_at(b.items, b.count * _ITEM.size)):
             client = members.get(sdk)
@@ -348,14 +344,8 @@ class MediaBatches:
             cb = client._cbs.get(cb_name) if client is not None else None
             if cb is None or size <= 0:
                 continue
-            raw = blob[name - base:name - base + name_len]
-            user_name = names.get(raw)
-            if user_name is None:
-                user_name = raw.decode("utf-8", "replace")
-                if len(names) < 4096:
-                    names[raw] = user_name
-            chan = blob[channel - base:channel - base + channel_len].decode("utf-8", "replace") if channel_len else ""
-            meta = Metadata(user_name, uid & 0xFFFFFFFF, start, end, None, chan, language)
+            meta = _metadata(blob[name - base:name - base + name_len], uid, start, end,
+                             blob[channel - base:channel - base + channel_len], language)
             try:
                 cb(blob[data - base:data - base + size], size, ts, meta)
             except BaseException as e:  # not into the core, nor past the batch's other messages
@@ -413,15 +403,14 @@ class NativeClient:
     def _configure(self) -> None:
         mp = N.media_parameters()
         keep = []
-        for key, field, kind in (("audio", "audio_param", 1), ("video", "video_param", 2),
-                                 ("deskshare", "ds_param", 4), ("transcript", "tr_param", 8)):
-            p = self._params.get(key)
-            if p is None and self._types & kind and key != "transcript":
-                p = {"audio": AudioParams, "video": VideoParams, "deskshare": DeskshareParams}[key]()
+        for cls, kind in ((AudioParams, 1), (VideoParams, 2), (DeskshareParams, 4), (TranscriptParams, 8)):
+            p = self._params.get(cls._kind)
+            if p is None and self._types & kind and cls is not TranscriptParams:
+                p = cls()
             if p is not None:
                 c = p._c()
                 keep.append(c)
-                setattr(mp, field, ctypes.pointer(c))
+                setattr(mp, cls._param, ctypes.pointer(c))
         N.check("config", N.rtms_config(self._sdk, byref(mp), self._types, 0))
 
     def join(self, uuid: str, stream_id: str, signature: str, server_urls: str, timeout: int = -1) -> bool:
@@ -481,7 +470,7 @@ class NativeClient:
         s.version = 1
         N.check("stats", N.rtms_get_stats(sdk, byref(s)))
         out = {name: getattr(s, name) for name, _ in N.rtms_stats._fields_ if name not in ("version", "media_messages")}
-        out["media_messages"] = dict(zip(("audio", "video", "deskshare", "transcript", "chat"), list(s.media_messages)))
+        out["media_messages"] = dict(zip(_KINDS, list(s.media_messages)))
         return out
 
     def failure(self) -> str:
@@ -512,17 +501,17 @@ class NativeClient:
     def enable_chat(self, enable: bool = True) -> None: self._enable(16, enable)
     enableAudio, enableVideo, enableDeskshare, enableTranscript = enable_audio, enable_video, enable_deskshare, enable_transcript
 
-    def _set_params(self, kind: str, cls: Type["_Params"], params: "_Params") -> None:
+    def _set_params(self, cls: Type["_Params"], params: "_Params") -> None:
         if not isinstance(params, cls):
             raise TypeError("%s expected, got %s" % (cls.__name__, type(params).__name__))
         copy = cls(*[getattr(params, f) for f in cls._fields])
         _check(copy)
-        self._params[kind] = copy
+        self._params[cls._kind] = copy
 
-    def set_audio_params(self, params: AudioParams) -> None: self._set_params("audio", AudioParams, params)
-    def set_video_params(self, params: VideoParams) -> None: self._set_params("video", VideoParams, params)
-    def set_deskshare_params(self, params: DeskshareParams) -> None: self._set_params("deskshare", DeskshareParams, params)
-    def set_transcript_params(self, params: TranscriptParams) -> None: self._set_params("transcript", TranscriptParams, params)
+    def set_audio_params(self, params: AudioParams) -> None: self._set_params(AudioParams, params)
+    def set_video_params(self, params: VideoParams) -> None: self._set_params(VideoParams, params)
+    def set_deskshare_params(self, params: DeskshareParams) -> None: self._set_params(DeskshareParams, params)
+    def set_transcript_params(self, params: TranscriptParams) -> None: self._set_params(TranscriptParams, params)
 
     setAudioParams, setVideoParams = set_audio_params, set_video_params
     setDeskshareParams, setTranscriptParams = set_deskshare_params, set_transcript_params
@@ -589,83 +578,67 @@ class NativeClient:
     # Each returns the callback, so that `@client.on_audio_data` leaves the function bound to
     # its name (Zoom's return None there).
 
-    def _set(self, name: str, cb: Optional[Callable[..., object]]) -> None:
+    def _set(self, name: str, cb: _CB, events: Sequence[int] = ()) -> _CB:
+        """Registers cb (None unregisters) and, with events, subscribes to them; returns cb."""
         if cb is not None and not callable(cb):
             raise TypeError("Function argument expected")
         self._cbs[name] = cb
+        if cb is not None and events:
+            self.subscribe_event(list(events))
+        return cb
 
-    def _set_data(self, name: str, kind: int, cb: Optional[Callable[..., object]]) -> None:
-        self._set(name, cb)
-        self._enable(kind, cb is not None)
+    def _set_data(self, name: str, kind: int, cb: _CB) -> _CB:
+        self._enable(kind, self._set(name, cb) is not None)
+        return cb
 
     # None unregisters (not in the types: Zoom's stub takes a callable).
     def on_join_confirm(self, callback: JoinConfirmCallback) -> JoinConfirmCallback:
-        self._set("join_confirm", callback)
-        return callback
+        return self._set("join_confirm", callback)
 
     def on_session_update(self, callback: SessionUpdateCallback) -> SessionUpdateCallback:
-        self._set("session_update", callback)
-        return callback
+        return self._set("session_update", callback)
 
     def on_user_update(self, callback: UserUpdateCallback) -> UserUpdateCallback:
-        self._set("user_update", callback)
-        if callback is not None:
-            self.subscribe_event([2, 3, 4])
-        return callback
+        return self._set("user_update", callback, [2, 3, 4])
 
     def on_audio_data(self, callback: MediaDataCallback) -> MediaDataCallback:
-        self._set_data("audio_data", 1, callback)
-        return callback
+        return self._set_data("audio_data", 1, callback)
 
     def on_video_data(self, callback: MediaDataCallback) -> MediaDataCallback:
-        self._set_data("video_data", 2, callback)
-        return callback
+        return self._set_data("video_data", 2, callback)
 
     def on_deskshare_data(self, callback: MediaDataCallback) -> MediaDataCallback:
-        self._set_data("deskshare_data", 4, callback)
-        return callback
+        return self._set_data("deskshare_data", 4, callback)
 
     def on_transcript_data(self, callback: MediaDataCallback) -> MediaDataCallback:
-        self._set_data("transcript_data", 8, callback)
-        return callback
+        return self._set_data("transcript_data", 8, callback)
 
     def on_chat_data(self, callback: ChatDataCallback) -> ChatDataCallback:
-        self._set_data("chat_data", 16, callback)
-        return callback
+        return self._set_data("chat_data", 16, callback)
 
     def on_leave(self, callback: LeaveCallback) -> LeaveCallback:
-        self._set("leave", callback)
-        return callback
+        return self._set("leave", callback)
 
     def on_event_ex(self, callback: EventExCallback) -> EventExCallback:
-        self._set("event_ex", callback)
-        return callback
+        return self._set("event_ex", callback)
 
     def on_participant_video(self, callback: ParticipantVideoCallback) -> ParticipantVideoCallback:
-        self._set("participant_video", callback)
-        if callback is not None:
-            self.subscribe_event([8, 9])
-        return callback
+        return self._set("participant_video", callback, [8, 9])
 
     def on_video_subscribed(self, callback: VideoSubscribedCallback) -> VideoSubscribedCallback:
-        self._set("video_subscribed", callback)
-        return callback
+        return self._set("video_subscribed", callback)
 
     def on_reconnecting(self, callback: ReconnectingCallback) -> ReconnectingCallback:
-        self._set("reconnecting", callback)
-        return callback
+        return self._set("reconnecting", callback)
 
     def on_reconnected(self, callback: ReconnectedCallback) -> ReconnectedCallback:
-        self._set("reconnected", callback)
-        return callback
+        return self._set("reconnected", callback)
 
     def on_stream_state(self, callback: StreamStateCallback) -> StreamStateCallback:
-        self._set("stream_state", callback)
-        return callback
+        return self._set("stream_state", callback)
 
     def on_error(self, callback: ErrorCallback) -> ErrorCallback:
-        self._set("error", callback)
-        return callback
+        return self._set("error", callback)
 
     onJoinConfirm, onSessionUpdate, onUserUpdate = on_join_confirm, on_session_update, on_user_update
     onAudioData, onVideoData, onDeskshareData = on_audio_data, on_video_data, on_deskshare_data
@@ -692,8 +665,7 @@ class NativeClient:
                 if not buf or size <= 0 or not md:
                     return
                 m = md.contents
-                meta = Metadata(N._s(m.user_name), m.user_id & 0xFFFFFFFF, int(m.start_ts), int(m.end_ts), None,
-                                N._s(m.channel_id), int(m.language))
+                meta = _metadata(m.user_name or b"", m.user_id, m.start_ts, m.end_ts, m.channel_id or b"", m.language)
                 call(name, string_at(buf, size), int(size), int(ts), meta)
             return N.DataCB(f)
 

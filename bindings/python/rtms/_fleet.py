@@ -15,11 +15,11 @@ import os
 import selectors
 import threading
 import traceback
-from ctypes import byref, c_void_p, string_at
+from ctypes import byref, c_void_p
 from typing import TYPE_CHECKING, Any, Dict, Literal, Optional, Tuple
 
 from . import _native as N
-from . import Client, _ClientBase, _sdk_init_lock, find_ca_certificate, log_error
+from . import Client, _close_quietly, _drain_pipe, _ensure_initialized, log_error
 from ._core import MediaBatches
 from ._native import RTMSException
 
@@ -66,10 +66,6 @@ class _FleetClient(Client):
     stop = leave
 
 
-def _opt_str(v: Optional[str]) -> Optional[bytes]:
-    return None if v is None else N._b(v)
-
-
 def _opt_int(v: Optional[int], name: str) -> int:
     if v is None:
         return -1
@@ -112,9 +108,9 @@ class Fleet:
         self._join_timeout_ms = int(join_timeout_ms)
         o = N.rtms_fleet_options()
         N.rtms_fleet_options_init(o, N.RTMS_FLEET_OPTIONS_VERSION)
-        o.database_url, o.node_id, o.advertise_url = _opt_str(database_url), _opt_str(node_id), _opt_str(advertise_url)
-        o.host, o.path, o.secret_token = _opt_str(host), _opt_str(path), _opt_str(webhook_secret)
-        o.cert_path, o.key_path = _opt_str(cert), _opt_str(key)
+        o.database_url, o.node_id, o.advertise_url = N._b(database_url), N._b(node_id), N._b(advertise_url)
+        o.host, o.path, o.secret_token = N._b(host), N._b(path), N._b(webhook_secret)
+        o.cert_path, o.key_path = N._b(cert), N._b(key)
         o.max_streams = _opt_int(max_streams, "max_streams")
         o.lease_ms = _opt_int(lease_ms, "lease_ms")
         o.renew_ms = _opt_int(renew_ms, "renew_ms")
@@ -177,13 +173,7 @@ class Fleet:
             log_error("fleet", "stream %s assigned but no on_stream handler: handed back" % stream.stream_id)
             N.rtms_fleet_done(self._f, sid, generation, N.RTMS_FLEET_REASON_UNKNOWN)
             return
-        with _sdk_init_lock:
-            if not Client._sdk_initialized:
-                try:
-                    _ClientBase.initialize(find_ca_certificate(self._ca), 1, "python-rtms")
-                except Exception:
-                    _ClientBase.initialize("", 1, "python-rtms")
-                Client._sdk_initialized = True
+        _ensure_initialized(self._ca)
         client = _FleetClient(self, stream)
         try:
             client.alloc()
@@ -210,7 +200,7 @@ class Fleet:
         if cid or csecret:
             o = N.rtms_options()
             N.rtms_options_init(byref(o), 1)
-            o.client_id, o.client_secret = _opt_str(cid), _opt_str(csecret)
+            o.client_id, o.client_secret = N._b(cid), N._b(csecret)
             N.check("set_options", N.rtms_set_options(client._sdk, byref(o)))
         client._configure()
         rc = N.rtms_fleet_join(self._f, N._b(stream.stream_id), stream.generation, client._sdk, self._join_timeout_ms)
@@ -270,11 +260,7 @@ class Fleet:
                 if f is not None:
                     N.rtms_fleet_poll(f, 0)
             elif key.data == "kick":
-                try:
-                    while os.read(self._kick_r, 512):
-                        pass
-                except (BlockingIOError, OSError):
-                    pass
+                _drain_pipe(self._kick_r)
             elif self._group is not None:   # None: closed by a handler meanwhile
                 N.rtms_group_poll(self._group, 0, 0)
 
@@ -324,15 +310,7 @@ class Fleet:
         self._cleaned = True
         group, self._group = self._group, None
         N.rtms_group_release(group)
-        try:
-            self._selector.close()
-        except Exception:
-            pass
-        for fd in (self._kick_r, self._kick_w):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        _close_quietly(self._selector, self._kick_r, self._kick_w)
 
     release = close
 
@@ -364,11 +342,8 @@ class Fleet:
         n = N.rtms_fleet_status(self._f, byref(out))
         if n < 0:
             raise RTMSException("status", -n, N.last_error())
-        try:
-            status: Dict[str, Any] = json.loads(string_at(out, n).decode("utf-8"))
-            return status
-        finally:
-            N.rtms_free(out)
+        status: Dict[str, Any] = json.loads(N.taken_string("status", n, out))
+        return status
 
     @property
     def clients(self) -> Dict[str, Client]:

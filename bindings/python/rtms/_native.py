@@ -10,11 +10,9 @@ from __future__ import annotations
 import ctypes
 import json
 import os
-import sys
-import threading
-from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int32, c_int64, c_uint,
-                    c_uint64, c_ubyte, c_void_p, byref)
-from typing import Any, Callable, Dict, List, Optional
+from ctypes import (CFUNCTYPE, POINTER, Structure, c_bool, c_char, c_char_p, c_int, c_int64, c_uint, c_uint64,
+                    c_ubyte, c_void_p, byref)
+from typing import Any, Dict, List, Optional
 
 # --------------------------------------------------------------------------------------------
 # Loading the library
@@ -305,8 +303,7 @@ class RTMSCredentialsError(RTMSException, EnvironmentError):
 
 
 def last_error() -> str:
-    v = rtms_last_error()
-    return v.decode("utf-8", "replace") if v else ""
+    return _s(rtms_last_error())
 
 
 def check(op: str, rc: int) -> None:
