@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""Base64 decoding at the payload sizes RTMS streams carry: ExtrasBase64 (as the core calls it),
-Foundation's Data(base64Encoded:) and a plain scalar table decoder of our own (bench/base64-bench/).
+"""Base64 decoding at the payload sizes RTMS streams carry (bench/base64-bench/): ExtrasBase64 (as the
+core calls it), Foundation's Data(base64Encoded:), a plain scalar table decoder of our own, and the core's
+SSSE3 decoder CBase64 as Base64Codec.decode calls it (text of 20 characters or more on a CPU with SSSE3;
+shorter text, other CPUs and text it refuses go to ExtrasBase64). The package's Sources/CBase64 is a
+symlink to the core's, not a copy.
 
-    python3 bench/base64_bench.py                  # build, equality checks, timing table, callgrind table (~15 s)
+    python3 bench/base64_bench.py                  # build, equality checks, timing table, callgrind table (~20 s)
     python3 bench/base64_bench.py --no-callgrind   # without the instruction counts
     python3 bench/base64_bench.py --smoke          # build, checks, a short timing, callgrind at 640 B (for CI)
 
@@ -11,7 +14,8 @@ with the machine's load; the instructions per decode (valgrind's callgrind: the 
 N and 2N decodes in one process, over N, so that start-up cancels) do not.
 
 Environment: VALGRIND (default: valgrind from PATH). Exits 1 if the build fails, if the decoders
-disagree, if a run fails or if an instruction count is not positive.
+disagree (the vector decoder also on invalid text, against ExtrasBase64), if a run fails or if an
+instruction count is not positive.
 """
 
 import argparse
@@ -30,8 +34,9 @@ from callgrind import total_instructions  # noqa: E402  (bench/callgrind.py)
 HERE = os.path.dirname(os.path.abspath(__file__))
 PKG = os.path.join(HERE, "base64-bench")
 SIZES = [640, 1500, 4000, 40000]
-DECODERS = ["extras", "foundation", "scalar"]
-LABELS = {"extras": "ExtrasBase64", "foundation": "Foundation Data(base64Encoded:)", "scalar": "scalar table (ours)"}
+DECODERS = ["extras", "foundation", "scalar", "vector"]
+LABELS = {"extras": "ExtrasBase64", "foundation": "Foundation Data(base64Encoded:)", "scalar": "scalar table (ours)",
+          "vector": "CBase64 SSSE3 (ours)"}
 T0 = time.monotonic()
 
 

@@ -215,7 +215,7 @@ env "${bench_env[@]}" RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/b
 step "Allocations per message, per kind, in the C client: each within its bound (bench/allocs.py --smoke)"
 RTMS_LIBRARY="$lib" RTMS_SIM="$bench_sim" python3 "$root/bench/allocs.py" --smoke
 
-step "Base64 decoders, smoke: the library, Foundation's and a scalar one agree; timing and instructions (bench/base64_bench.py --smoke)"
+step "Base64 decoders, smoke: the library, Foundation's, a scalar one and the core's vector decoder (CBase64) agree; timing and instructions (bench/base64_bench.py --smoke)"
 python3 "$root/bench/base64_bench.py" --smoke --scratch-path "$root/.build-base64"
 
 step "Fleet benchmark, smoke: three rtms serve nodes, latency, two takeovers, 30 streams (bench/fleet.py --smoke)"

@@ -37,7 +37,8 @@ static ptrdiff_t decode_scalar(const uint8_t *in, size_t len, uint8_t *out)
 {
     uint8_t *o = out;
     size_t i = 0, rest;
-    if (len >= 2 && in[len - 1] == '=') len -= in[len - 2] == '=' ? 2 : 1;
+    /* Padding only ends a text whose length is a multiple of 4 ("QQ==", "QUI="). */
+    if (len >= 4 && len % 4 == 0 && in[len - 1] == '=') len -= in[len - 2] == '=' ? 2 : 1;
     rest = len % 4;
     if (rest == 1) return -1;
     for (; i + 4 <= len; i += 4) {

@@ -238,7 +238,7 @@ public enum WebSocketClient {
             do {
                 let s = ch.pipeline.syncOperations
                 s.removeHandler(boundRequester.value, promise: nil)
-                try s.addHandler(WebSocketFrameValidator())
+                try s.addHandler(WebSocketFrameValidator(connection: connection))
                 try s.addHandler(
                     NIOWebSocketFrameAggregator(
                         minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,

@@ -115,7 +115,9 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         for length in 0...200 {
             let payload = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let padded = Array(Base64Codec.encode(payload).utf8)
-            var texts = [padded, Array(padded.prefix { $0 != 0x3D })]
+            let unpadded = Array(padded.prefix { $0 != 0x3D })
+            // Padding where the length does not call for it ("QUJD=", "QUJDRA===").
+            var texts = [padded, unpadded, unpadded + [0x3D], unpadded + [0x3D, 0x3D], padded + [0x3D], padded + [0x3D, 0x3D, 0x3D, 0x3D]]
             for _ in 0..<6 where !padded.isEmpty {
                 var t = padded
                 t[Int.random(in: 0..<t.count, using: &rng)] = odd.randomElement(using: &rng)!

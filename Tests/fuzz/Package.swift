@@ -27,9 +27,11 @@ let package = Package(
     ],
     targets: [
         // The main package's modules (symlinked sources), with the same dependencies.
+        .target(name: "CBase64"),
         .target(
             name: "RTMSProtocol",
             dependencies: [
+                "CBase64",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ExtrasBase64", package: "swift-extras-base64"),
             ]),

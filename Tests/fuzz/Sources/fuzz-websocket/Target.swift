@@ -231,7 +231,7 @@ public func fuzzWebSocket(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let s = channel.pipeline.syncOperations
         try s.addHandler(WebSocketFrameEncoder())
         try s.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: min(maxBytes, Int(UInt32.max)))))
-        try s.addHandler(WebSocketFrameValidator())
+        try s.addHandler(WebSocketFrameValidator(connection: connection))
         try s.addHandler(
             NIOWebSocketFrameAggregator(
                 minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 1 << 16,

@@ -1,6 +1,7 @@
-// The three decoders under test. Each takes the base64 text as the core holds it (a buffer
+// The four decoders under test. Each takes the base64 text as the core holds it (a buffer
 // pointer into the received frame) and returns the decoded bytes as [UInt8], nil if invalid.
 
+import CBase64
 import ExtrasBase64
 
 #if canImport(FoundationEssentials)
@@ -13,12 +14,14 @@ enum Decoder: String, CaseIterable {
     case extras
     case foundation
     case scalar
+    case vector
 
     var label: String {
         switch self {
         case .extras: return "ExtrasBase64"
         case .foundation: return "Foundation Data(base64Encoded:)"
         case .scalar: return "scalar table (ours)"
+        case .vector: return "CBase64 SSSE3 (ours)"
         }
     }
 
@@ -27,6 +30,7 @@ enum Decoder: String, CaseIterable {
         case .extras: return decodeExtras(text)
         case .foundation: return decodeFoundation(text)
         case .scalar: return decodeScalar(text)
+        case .vector: return decodeVector(text)
         }
     }
 }
@@ -51,6 +55,27 @@ func decodeFoundation(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
 @inline(never)
 func decodeScalar(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     ScalarBase64.decode(text)
+}
+
+/// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64), as `Base64Codec.vectorDecoder`.
+let vectorAvailable = openrtms_b64_vector_available() != 0
+
+/// (d) exactly as `Base64Codec.decode` calls CBase64 in Sources/RTMSProtocol/Codec.swift: standard base64
+/// of 20 characters or more goes to the vector decoder when the CPU has it; shorter text, a CPU without it
+/// and any text it answers -1 for go to the library as (a) calls it. (The core's slow paths after the
+/// library, URL-safe alphabet and whitespace, are left out here as they are from (a).)
+@inline(never)
+func decodeVector(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    if vectorAvailable, text.count >= 20, let base = text.baseAddress {
+        var accepted = false
+        let d = [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3 + 3) { out, n in
+            let r = openrtms_b64_decode(base, text.count, out.baseAddress!)
+            accepted = r >= 0
+            n = accepted ? r : 0
+        }
+        if accepted { return d }
+    }
+    return decodeExtras(text)
 }
 
 enum ScalarBase64 {

@@ -1,4 +1,4 @@
-// base64-bench: decodes base64 text of the payload sizes RTMS streams carry with three decoders.
+// base64-bench: decodes base64 text of the payload sizes RTMS streams carry with four decoders.
 //
 //   base64-bench                       equality checks, then the timing table and a JSON line (~0.3 s a cell)
 //   base64-bench --smoke               the same with a few thousand decodes in all (about a second)
@@ -6,8 +6,10 @@
 //   base64-bench --check               the equality checks only
 //   base64-bench --one DECODER SIZE N  N decodes of one decoder and size, nothing else (for callgrind)
 //
-// Decoders: extras (ExtrasBase64, as the core calls it), foundation (Data(base64Encoded:)), scalar (ours).
-// Any disagreement between them exits 1 with a message on stderr; a usage error exits 2.
+// Decoders: extras (ExtrasBase64, as the core calls it), foundation (Data(base64Encoded:)), scalar (ours),
+// vector (CBase64's SSSE3 decoder as the core calls it: from 20 characters on a CPU with SSSE3, else or for
+// text it refuses ExtrasBase64). Any disagreement between them (vector and extras also on invalid text)
+// exits 1 with a message on stderr; a usage error exits 2.
 
 import ExtrasBase64
 
@@ -61,10 +63,11 @@ func describe(_ r: [UInt8]?) -> String {
 
 // MARK: - Checks
 
-/// Every decoder decodes every size (and short lengths, for the tails) to the original bytes; the decoders
-/// that accept unpadded text decode it too; invalid text is rejected.
+/// Every decoder decodes every size (and short lengths, for the tails and the vector decoder's 20-character
+/// threshold) to the original bytes; the decoders that accept unpadded text decode it too; invalid text is
+/// rejected, and the vector decoder answers every invalid text exactly as ExtrasBase64 does.
 func checkAll() {
-    var lengths = Array(0...16) + [47, 48, 49, 50, 255, 256, 257]
+    var lengths = Array(0...32) + [47, 48, 49, 50, 255, 256, 257]
     lengths += payloadSizes
     for size in lengths {
         for seed: UInt64 in [1, 2] {
@@ -87,7 +90,7 @@ func checkAll() {
             var unpadded = text
             while unpadded.last == UInt8(ascii: "=") { unpadded.removeLast() }
             unpadded.withUnsafeBufferPointer { t in
-                for d in [Decoder.extras, .scalar] {
+                for d in [Decoder.extras, .scalar, .vector] {
                     let got = d.decode(t)
                     if got != original {
                         fail("MISMATCH size \(size) unpadded: \(d.rawValue) decoded \(describe(got)), expected \(size) bytes")
@@ -98,7 +101,8 @@ func checkAll() {
     }
 
     // Invalid text. Every decoder must reject a character outside the alphabet in the middle of a
-    // keyframe; ours must also reject the rest (misplaced padding, a byte above 0x7F, a bad length, a bad tail).
+    // keyframe; the scalar one must also reject the rest (misplaced padding, a byte above 0x7F, a bad
+    // length, a bad tail).
     let text = base64Text(payload(size: 40_000, seed: 3))
     var bang = text
     bang[bang.count / 2] = UInt8(ascii: "!")
@@ -128,6 +132,53 @@ func checkAll() {
             fail("scalar accepted \(what): decoded \(describe(got))")
         }
     }
+
+    // The vector decoder (the core's path) must give the library's answer, nil or the same bytes, for text
+    // it is not meant to accept, on its vector path too: every case above, the short ones also after and
+    // before 24 valid characters (so that the text has 20 or more); final groups padded, unpadded, short or
+    // with unused bits set after 24 valid characters; and in every prefix of 16 to 48 characters of a
+    // valid text, each byte in turn replaced by one outside the alphabet, and the last 1 to 3 by '='.
+    var disagreements: [String] = []
+    func compare(_ what: String, _ text: [UInt8]) {
+        let (v, e) = text.withUnsafeBufferPointer { (Decoder.vector.decode($0), Decoder.extras.decode($0)) }
+        if v != e {
+            disagreements.append("\(what) (\(text.count) characters): vector \(describe(v)), extras \(describe(e))")
+        }
+    }
+    let valid24 = Array("QUJDREVGR0hJSktMTU5PUFFS".utf8)  // "ABCDEFGHIJKLMNOPQR"
+    for (what, bad) in cases {
+        compare(what, bad)
+        if bad.count < 20 {
+            compare(what + " after 24 valid characters", valid24 + bad)
+            compare(what + " before 24 valid characters", bad + valid24)
+        }
+    }
+    for last in ["Zg==", "Zg=", "Zg", "Zh==", "Zh", "Zm8=", "Zm8", "Zm9=", "Zm9", "abc==", "abcd=", "abcd==", "a", "a="] {
+        compare("'\(last)' after 24 valid characters", valid24 + Array(last.utf8))
+    }
+    let probes: [UInt8] = Array("=!-_ @[`{:*,.\\\"".utf8) + [0x00, 0x09, 0x0A, 0x0D, 0x7F, 0x80, 0xC3, 0xFF]
+    let validText = base64Text(payload(size: 36, seed: 4))  // 48 characters, no padding
+    for count in 16...48 {
+        let prefix = Array(validText[0..<count])
+        compare("the first \(count) characters of a valid text", prefix)
+        for at in 0..<count {
+            for c in probes {
+                var bad = prefix
+                bad[at] = c
+                compare("byte \(c) at \(at)", bad)
+            }
+        }
+        for pads in 1...3 {
+            var bad = prefix
+            for k in (count - pads)..<count { bad[k] = UInt8(ascii: "=") }
+            compare("\(pads) '=' at the end", bad)
+        }
+    }
+    if !disagreements.isEmpty {
+        fail(
+            "MISMATCH vector and extras answer \(disagreements.count) invalid texts differently, e.g.: "
+                + disagreements.prefix(8).joined(separator: "; "))
+    }
 }
 
 // MARK: - Timing
@@ -146,6 +197,7 @@ func runBatch(_ d: Decoder, _ text: UnsafeBufferPointer<UInt8>, _ n: Int) -> Int
     case .extras: for _ in 0..<n { sink &+= fold(decodeExtras(text)) }
     case .foundation: for _ in 0..<n { sink &+= fold(decodeFoundation(text)) }
     case .scalar: for _ in 0..<n { sink &+= fold(decodeScalar(text)) }
+    case .vector: for _ in 0..<n { sink &+= fold(decodeVector(text)) }
     }
     return sink
 }
@@ -251,7 +303,7 @@ func runTiming(smoke: Bool, secondsPerCell: Double) {
 // MARK: - Main
 
 let args = Array(CommandLine.arguments.dropFirst())
-let usage = "usage: base64-bench [--smoke] [--seconds S] [--check] [--one extras|foundation|scalar SIZE N]"
+let usage = "usage: base64-bench [--smoke] [--seconds S] [--check] [--one extras|foundation|scalar|vector SIZE N]"
 
 if args.first == "--one" {
     guard args.count == 4, let d = Decoder(rawValue: args[1]), let size = Int(args[2]), size >= 0,
@@ -281,7 +333,9 @@ while i < args.count {
 }
 
 checkAll()
-print("checks: ok (extras, foundation and scalar decode identical bytes at every size; invalid text rejected)")
+print(
+    "checks: ok (extras, foundation, scalar and vector decode identical bytes at every size; invalid text rejected;"
+        + " vector answers invalid text as extras does)")
 if !checkOnly {
     runTiming(smoke: smoke, secondsPerCell: secondsPerCell)
 }
