@@ -200,7 +200,7 @@ public final class EventQueue: @unchecked Sendable {
     /// ended an overflow (see `beginOverflow`).
     public func take(max: Int, into out: inout [ClientEventItem]) -> (generation: Int, resume: Bool, overflowEnded: Int?) {
         lock.withLock {
-            let n = Swift.min(max, pendingLocked)
+            let n = Swift.max(0, Swift.min(max, pendingLocked))
             if n > 0 && n == pendingLocked && head == 0 && out.isEmpty {
                 // Everything, into an empty buffer: the buffers change places.
                 swap(&items, &out)

@@ -53,8 +53,18 @@ public struct JSONCodec: WireCodec {
                     } else if s.keyEquals(k, "content") {
                         let start = s.pos
                         if let mt = msgType, let kind = MediaKind(messageType: mt) {
-                            scanned = try MediaScanner.scan(&s, kind: kind)
-                            scannedKind = kind
+                            do {
+                                scanned = try MediaScanner.scan(&s, kind: kind)
+                                scannedKind = kind
+                            } catch {
+                                // Skipped instead, as in the other order: a later content or
+                                // msg_type, or a fault after this one, decides, and the scan of the
+                                // final content below gives the error it always gave.
+                                s.pos = start
+                                scanned = nil
+                                scannedKind = nil
+                                try s.skipValue(depth: 1)
+                            }
                         } else {
                             scanned = nil
                             scannedKind = nil

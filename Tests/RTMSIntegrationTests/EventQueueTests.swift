@@ -20,9 +20,23 @@ import RTMSSession
         }
     }
 
-    @Test func keepsOrderThroughPartialTakesAndCompactions() {
+    /// SplitMix64: the same draws every run, so a failure replays.
+    struct SeededGenerator: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    @Test(arguments: [1, 2, 3] as [UInt64])
+    func keepsOrderThroughPartialTakesAndCompactions(seed: UInt64) {
         let q = EventQueue()
-        var rng = SystemRandomNumberGenerator()
+        var rng = SeededGenerator(state: seed)
+        var highWater = 0
         var next = 0, got: [Int] = [], out: [ClientEventItem] = []
         for round in 0..<400 {
             var batch = (0..<Int.random(in: 0...60, using: &rng)).map { _ in
@@ -30,7 +44,7 @@ import RTMSSession
                 return Self.item(next, control: next % 7 == 3)
             }
             q.push(&batch)
-            #expect(batch.isEmpty)
+            highWater = max(highWater, q.count)
             // Mostly partial takes (the compaction paths), every tenth round everything.
             let max = round % 10 == 9 ? Int.max : Int.random(in: 1...45, using: &rng)
             _ = q.take(max: max, into: &out)
@@ -52,6 +66,7 @@ import RTMSSession
         let c = q.snapshot
         #expect(c.delivered == next)
         #expect(c.mediaQueued[0] + c.controlQueued == next)
+        #expect(c.queueHighWaterEvents == highWater)
     }
 
     /// Pause above the high-water mark; resume exactly when a take brings the bytes to the
@@ -79,6 +94,19 @@ import RTMSSession
             #expect(left > 10, "no resume with \(left) queued")
         }
         #expect(q.count == left)
+        // Everything taken at once (the buffers swap): nothing is counted as queued any more, so
+        // the next pause comes after as many events as the first.
+        #expect(!q.take(max: .max, into: &out).resume)
+        #expect(q.count == 0)
+        n = 0
+        paused = false
+        while !paused && n < 200 {
+            var batch = (0..<7).map { i in Self.item(n + i) }
+            n += 7
+            paused = q.push(&batch)
+        }
+        #expect(paused && n == 56, "pauses again once more than 50 are queued: \(n)")
+        #expect(q.snapshot.queueHighWaterBytes == 56 * cost)
     }
 
     @Test func dropModeDropsAndCountsBeyondTheMark() {

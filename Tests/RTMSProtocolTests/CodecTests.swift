@@ -254,6 +254,29 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         #expect(firstType == type)
     }
 
+    /// The in-place scan does not decide early: a later content or msg_type wins, and a fault in
+    /// the content or after it gives the error the skip-then-scan path gives.
+    @Test func inPlaceScanLeavesTheVerdictToTheWholeMessage() throws {
+        #expect(
+            try decode(#"{"msg_type":14,"content":{"data":"%%%"},"content":{"data":"AAAA"}}"#)
+                == .media(MediaData(kind: .audio, data: [0, 0, 0], timestamp: 0)))
+        #expect(
+            try decode(#"{"msg_type":14,"content":{"data":"%%%"},"msg_type":17}"#)
+                == .media(MediaData(kind: .transcript, data: Array("%%%".utf8), timestamp: 0)))
+        #expect(
+            try decode(#"{"msg_type":14,"content":{"data":"AAAA"},"msg_type":17}"#)
+                == .media(MediaData(kind: .transcript, data: Array("AAAA".utf8), timestamp: 0)))
+        for (text, reason) in [
+            (#"{"msg_type":14,"content":{"data":"%%%"},}"#, "expected string"),
+            (#"{"msg_type":14,"content":[1,}"#, "invalid number"),
+            (#"{"msg_type":14,"content":{"data":"AAAA""#, "unterminated object"),
+            (#"{"msg_type":14,"content":{"user_name":"\q","a":tru}}"#, "invalid literal"),
+        ] {
+            #expect(throws: DecodeError.self) { try decode(text) }
+            do { _ = try decode(text) } catch { #expect(error.reason.contains(reason), "\(text): \(error.reason)") }
+        }
+    }
+
     @Test func mediaPayloadMayContainJSONEscapes() throws {
         // A sender that escapes "/" as "\/" inside base64.
         let m = try decode(#"{"msg_type":15,"content":{"user_id":1,"user_name":"v","data":"\/\/8=","timestamp":1}}"#)
