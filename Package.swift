@@ -170,6 +170,8 @@ let package = Package(
             dependencies: [
                 "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]),
         .testTarget(name: "OpenRTMSKitTests", dependencies: ["OpenRTMSKit", "RTMSSimulator"]),
         .testTarget(

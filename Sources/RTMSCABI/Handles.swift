@@ -115,20 +115,22 @@ struct ExtOps {
 
 /// How many polls (of any handle or intake) each thread is inside right now. A release from inside
 /// a callback must not wait for a poll on another thread: that thread may be waiting for this one.
+/// Kept in a thread-specific slot (pthread_getspecific): no lock and no table a poll.
 enum ThreadPolls {
-    private static let lock = NIOLock()
-    nonisolated(unsafe) private static var depth: [UInt: Int] = [:]
-    private static var me: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self())))) }
-    static func entered() { let t = me; lock.withLock { depth[t, default: 0] += 1 } }
-    static func exited() {
-        let t = me
-        lock.withLock {
-            let n = (depth[t] ?? 1) - 1
-            depth[t] = n > 0 ? n : nil
-        }
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+    /// This thread's depth (the slot holds the number itself, as a pointer-sized value).
+    private static var depth: Int {
+        get { Int(bitPattern: pthread_getspecific(key)) }
+        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) }
     }
+    static func entered() { depth += 1 }
+    static func exited() { depth = Swift.max(0, depth - 1) }
     /// True inside a callback (of any handle or intake) on the calling thread.
-    static var insidePoll: Bool { let t = me; return lock.withLock { depth[t] != nil } }
+    static var insidePoll: Bool { depth > 0 }
 }
 
 /// The polling discipline of a handle (client or webhook intake): one poll at a time, none nested

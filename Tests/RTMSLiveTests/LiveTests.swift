@@ -2,6 +2,8 @@
 // per-browser buffer of a streamed response over a real socket.
 
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import RTMSClient
@@ -386,7 +388,7 @@ final class WriterBox: @unchecked Sendable {
 }
 
 @Suite struct LiveStreamResponseTests {
-    func server(_ hooks: WebhookServerHooks) throws -> WebhookServer {
+    func server(_ hooks: WebhookServerHooks, group: EventLoopGroup = Runtime.group) throws -> WebhookServer {
         var ws = WebhookSettings()
         ws.host = "127.0.0.1"
         ws.port = 0
@@ -394,10 +396,15 @@ final class WriterBox: @unchecked Sendable {
         ws.idleTimeoutMs = 300
         ws.headerTimeoutMs = 300
         ws.bodyTimeoutMs = 300
-        return try WebhookServer(endpoint: WebhookEndpoint(settings: ws), hooks: hooks)
+        return try WebhookServer(endpoint: WebhookEndpoint(settings: ws), group: group, hooks: hooks)
     }
 
     @Test func aReaderThatStopsReadingCostsBoundedMemoryAndDropsAreCounted() throws {
+        // Its own event loop: the close below is seen on the server's loop, and the shared one
+        // (one thread on a 2-core machine) can be busy for seconds with the other suites' streams
+        // when the whole suite runs (CI saw the close not noticed in 10 s).
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { try? group.syncShutdownGracefully() }
         let box = WriterBox()
         var hooks = WebhookServerHooks()
         let limit = 64 * 1024
@@ -405,7 +412,7 @@ final class WriterBox: @unchecked Sendable {
             guard uri == "/stream" else { return nil }
             return WebhookStreamAnswer(contentType: "text/event-stream", bufferLimitBytes: limit) { box.writer = $0 }
         }
-        let srv = try server(hooks)
+        let srv = try server(hooks, group: group)
         defer { srv.stop() }
         let c = try RawClient(port: srv.port)
         c.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
