@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Base64 decoding at the payload sizes RTMS streams carry (bench/base64-bench/): ExtrasBase64 (as the
 core calls it), Foundation's Data(base64Encoded:), a plain scalar table decoder of our own, and the core's
-SSSE3 decoder CBase64 as Base64Codec.decode calls it (text of 20 characters or more on a CPU with SSSE3;
+SSSE3 decoder CBase64 (AVX2 where the CPU has it) as Base64Codec.decode calls it (text of 20 characters or more on a CPU with SSSE3;
 shorter text, other CPUs and text it refuses go to ExtrasBase64). The package's Sources/CBase64 is a
 symlink to the core's, not a copy.
 
@@ -36,7 +36,7 @@ PKG = os.path.join(HERE, "base64-bench")
 SIZES = [640, 1500, 4000, 40000]
 DECODERS = ["extras", "foundation", "scalar", "vector"]
 LABELS = {"extras": "ExtrasBase64", "foundation": "Foundation Data(base64Encoded:)", "scalar": "scalar table (ours)",
-          "vector": "CBase64 SSSE3 (ours)"}
+          "vector": "CBase64 SSSE3/AVX2 (ours)"}
 T0 = time.monotonic()
 
 

@@ -1,8 +1,8 @@
 /*
- * Base64 decoding, 16 characters per step with SSSE3 (Muła and Lemire's method: classify each
- * character by its high nibble, add a per-class offset, then fold four 6-bit values into three
- * bytes with two multiply-adds and a byte shuffle). The last block (and any text shorter than
- * one) goes through a strict scalar loop. See cbase64.h for the contract.
+ * Base64 decoding, 32 characters per step with AVX2 and 16 with SSSE3 (Muła and Lemire's method:
+ * classify each character by its high nibble, add a per-class offset, then fold four 6-bit values
+ * into three bytes with two multiply-adds and a byte shuffle). The last block (and any text
+ * shorter than one) goes through a strict scalar loop. See cbase64.h for the contract.
  */
 #include "cbase64.h"
 
@@ -112,6 +112,47 @@ __attribute__((target("ssse3"))) static size_t decode_blocks(const uint8_t *in, 
     return i;
 }
 
+__attribute__((target("avx2"))) static inline __m256i in_range32(__m256i c, char lo, char hi)
+{
+    return _mm256_and_si256(_mm256_cmpgt_epi8(c, _mm256_set1_epi8((char)(lo - 1))),
+                            _mm256_cmpgt_epi8(_mm256_set1_epi8((char)(hi + 1)), c));
+}
+
+/* The same with AVX2, 32 characters a step (each 128-bit lane as above, then the two lanes' 12
+ * bytes moved together), while 40 or more characters remain: the 32-byte store of a step's 24
+ * bytes then stays inside the caller's buffer (40 characters leave room for 33 bytes). */
+__attribute__((target("avx2"))) static size_t decode_blocks_avx2(const uint8_t *in, size_t len, uint8_t **out)
+{
+    const __m256i roll = _mm256_setr_epi8(0, 16, 19, 4, -65, -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 19, 4, -65,
+                                          -65, -71, -71, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m256i pack = _mm256_setr_epi8(2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1, 2, 1, 0, 6, 5, 4, 10,
+                                          9, 8, 14, 13, 12, -1, -1, -1, -1);
+    /* 32-bit words 0-2 (lane 0's 12 bytes), then 4-6 (lane 1's). */
+    const __m256i join = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+    const __m256i nibble = _mm256_set1_epi8(0x0F);
+    uint8_t *o = *out;
+    size_t i = 0;
+    while (len - i >= 40) {
+        __m256i c = _mm256_loadu_si256((const __m256i *)(in + i));
+        __m256i valid = _mm256_or_si256(
+            _mm256_or_si256(in_range32(c, 'A', 'Z'), in_range32(c, 'a', 'z')),
+            _mm256_or_si256(in_range32(c, '0', '9'), _mm256_or_si256(_mm256_cmpeq_epi8(c, _mm256_set1_epi8('+')),
+                                                                     _mm256_cmpeq_epi8(c, _mm256_set1_epi8('/')))));
+        if ((unsigned)_mm256_movemask_epi8(valid) != 0xFFFFFFFFu) return (size_t)-1;
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi32(c, 4), nibble);
+        __m256i slash = _mm256_cmpeq_epi8(c, _mm256_set1_epi8('/'));
+        __m256i v = _mm256_add_epi8(c, _mm256_shuffle_epi8(roll, _mm256_add_epi8(hi, slash)));
+        __m256i pairs = _mm256_maddubs_epi16(v, _mm256_set1_epi32(0x01400140));
+        __m256i quads = _mm256_madd_epi16(pairs, _mm256_set1_epi32(0x00011000));
+        __m256i bytes = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(quads, pack), join);
+        _mm256_storeu_si256((__m256i *)o, bytes);
+        o += 24;
+        i += 32;
+    }
+    *out = o;
+    return i;
+}
+
 #endif
 
 int openrtms_b64_vector_available(void)
@@ -130,8 +171,16 @@ ptrdiff_t openrtms_b64_decode(const uint8_t *in, size_t len, uint8_t *out)
     ptrdiff_t tail;
 #ifdef OPENRTMS_B64_X86
     if (len >= 20 && openrtms_b64_vector_available()) {
-        done = decode_blocks(in, len, &o);
-        if (done == (size_t)-1) return -1;
+        size_t more;
+        /* AVX2 first where the CPU has it; both leave whole groups behind (multiples of 4
+         * characters, 3 bytes each), so the next loop's bounds hold for the rest. */
+        if (len >= 40 && __builtin_cpu_supports("avx2")) {
+            done = decode_blocks_avx2(in, len, &o);
+            if (done == (size_t)-1) return -1;
+        }
+        more = decode_blocks(in + done, len - done, &o);
+        if (more == (size_t)-1) return -1;
+        done += more;
     }
 #endif
     tail = decode_scalar(in + done, len - done, o);

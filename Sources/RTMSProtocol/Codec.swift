@@ -169,7 +169,7 @@ public struct JSONCodec: WireCodec {
 public enum Base64Codec {
     public static func encode(_ bytes: some Collection<UInt8>) -> String { Base64.encodeToString(bytes: bytes) }
 
-    /// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64).
+    /// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64; AVX2 too where the CPU has it).
     static let vectorDecoder = openrtms_b64_vector_available() != 0
 
     /// Decodes base64 text. Returns nil if it is not base64 in any accepted spelling.

@@ -1,5 +1,6 @@
 /*
- * Standard-alphabet base64 decoding with SSSE3 on x86-64 (the media payload's hot path).
+ * Standard-alphabet base64 decoding with SSSE3 (and AVX2 where the CPU has it) on x86-64 (the
+ * media payload's hot path).
  * Internal to OpenRTMS: not part of the public C ABI, not exported from librtms.so.
  */
 #ifndef OPENRTMS_CBASE64_H

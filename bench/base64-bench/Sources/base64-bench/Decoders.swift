@@ -21,7 +21,7 @@ enum Decoder: String, CaseIterable {
         case .extras: return "ExtrasBase64"
         case .foundation: return "Foundation Data(base64Encoded:)"
         case .scalar: return "scalar table (ours)"
-        case .vector: return "CBase64 SSSE3 (ours)"
+        case .vector: return "CBase64 SSSE3/AVX2 (ours)"
         }
     }
 
@@ -57,7 +57,7 @@ func decodeScalar(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
     ScalarBase64.decode(text)
 }
 
-/// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64), as `Base64Codec.vectorDecoder`.
+/// Whether this CPU runs CBase64's vector decoder (SSSE3 on x86-64; AVX2 too where the CPU has it), as `Base64Codec.vectorDecoder`.
 let vectorAvailable = openrtms_b64_vector_available() != 0
 
 /// (d) exactly as `Base64Codec.decode` calls CBase64 in Sources/RTMSProtocol/Codec.swift: standard base64

@@ -7,7 +7,7 @@
 //   base64-bench --one DECODER SIZE N  N decodes of one decoder and size, nothing else (for callgrind)
 //
 // Decoders: extras (ExtrasBase64, as the core calls it), foundation (Data(base64Encoded:)), scalar (ours),
-// vector (CBase64's SSSE3 decoder as the core calls it: from 20 characters on a CPU with SSSE3, else or for
+// vector (CBase64's SSSE3/AVX2 decoder as the core calls it: from 20 characters on a CPU with SSSE3, else or for
 // text it refuses ExtrasBase64). Any disagreement between them (vector and extras also on invalid text)
 // exits 1 with a message on stderr; a usage error exits 2.
 
