@@ -154,6 +154,8 @@ struct JSONScanner {
             if c == 0x5C { break }
             i += 1
         }
+        // start..<i holds neither a quote nor a backslash: the search goes on from i.
+        pos = i
         var escaped = false
         guard let base = bytes.baseAddress else { throw error("unterminated string") }
         while true {
