@@ -156,6 +156,9 @@ let package = Package(
                 "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
                 "RTMSLive", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
+        // What several test targets share (a seeded generator, spawning children that inherit no
+        // descriptors); a library target, not a test target, so tests can import it.
+        .target(name: "RTMSTestSupport", path: "Tests/RTMSTestSupport"),
         .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(
             name: "RTMSCABITests",
@@ -168,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "RTMSLiveTests",
             dependencies: [
-                "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession",
+                "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -177,7 +180,7 @@ let package = Package(
         .testTarget(
             name: "RTMSFleetTests",
             dependencies: [
-                "RTMSFleet", "RTMSSimulator", "RTMSProtocol", "RTMSClient", "RTMSWebhook",
+                "RTMSFleet", "RTMSSimulator", "RTMSProtocol", "RTMSClient", "RTMSWebhook", "RTMSTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -186,6 +189,7 @@ let package = Package(
             name: "RTMSIntegrationTests",
             dependencies: [
                 "RTMSClient", "RTMSSimulator", "RTMSProtocol", "RTMSTransport", "RTMSSession", "RTMSWebhook", "RTMSRecord",
+                "RTMSTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

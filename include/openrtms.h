@@ -21,6 +21,13 @@
  *                                   every handle's connections [half the cores, 1..8: the other half
  *                                   is left to the threads that deliver events]. Read once, at first use.
  *
+ * Child processes: the library's wake fds are close-on-exec, its sockets (opened by SwiftNIO)
+ * are not. A child the application starts while handles are connected inherits their sockets
+ * unless the spawner closes inherited descriptors (Python's subprocess does by default; Node's
+ * child_process does not; with posix_spawn, posix_spawn_file_actions_addclosefrom_np(a, 3)).
+ * An inherited socket stays open until the child exits: a connection the library closed (a
+ * leave, a failover) is then still open for its server.
+ *
  * Compile-time vs run-time version: assert that
  *     rtms_version_number() == OPENRTMS_VERSION_NUMBER
  * if your program depends on this exact build.

@@ -14,6 +14,7 @@
 
 import Dispatch
 import NIOConcurrencyHelpers
+import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSFleet

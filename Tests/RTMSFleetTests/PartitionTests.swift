@@ -10,6 +10,7 @@
 
 import Logging
 import PostgresNIO
+import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSFleet
@@ -34,18 +35,6 @@ func makePartitionSimulator(urlHost: String, keepAliveMs: Int) throws -> Simulat
     let sim = Simulator(config: c)
     try sim.start()
     return sim
-}
-
-/// SplitMix64: the test's choices of nodes, replayable with RTMS_PARTITION_SEED.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 /// For each stream: when audio flowed again (at least `messages` audio messages sent on a media
@@ -193,7 +182,7 @@ struct PartitionTests {
 
         // Meetings: each rtms_started posted to a random node and, at the same time, to another.
         let seed = getenv("RTMS_PARTITION_SEED").flatMap { UInt64(String(cString: $0)) } ?? UInt64(nowMilliseconds())
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(state: seed)
         let meetings = 24
         var ids: [String] = []
         for i in 0..<meetings {

@@ -7,6 +7,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import PostgresNIO
+import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSFleet
@@ -35,15 +36,6 @@ func tempDir(_ tag: String, base: String? = nil) -> String {
     return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
-/// pipe2(fds, O_CLOEXEC): both ends close on exec from the start. (Glibc declares pipe2 only
-/// under _GNU_SOURCE, which Swift's Glibc module is built without; it is looked up instead.)
-func pipeCloseOnExec(_ fds: inout [Int32]) -> Bool {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    guard fds.count >= 2, let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return false }
-    let pipe2 = unsafeBitCast(sym, to: Pipe2.self)
-    return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0
-}
-
 /// Runs a command (argv[0] is a path); returns its exit status and standard output.
 func runCommand(_ argv: [String], env: [String]? = nil) -> (status: Int32, output: String) {
     var out: [Int32] = [0, 0]
@@ -57,6 +49,8 @@ func runCommand(_ argv: [String], env: [String]? = nil) -> (status: Int32, outpu
     posix_spawn_file_actions_addclose(&actions, out[0])
     // Only fd 1 may reach the child: a server it starts (pg_ctl) must not keep the pipe open.
     posix_spawn_file_actions_addclose(&actions, out[1])
+    // Nor any socket another suite holds (PostgreSQL would keep it open for the whole run).
+    closeInheritedDescriptors(&actions)
     let cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
     defer { cargs.forEach { free($0) } }
     var pid: pid_t = 0
@@ -280,8 +274,13 @@ func spawnDaemon(_ path: String, _ argv: [UnsafeMutablePointer<CChar>?], _ envp:
     sigaddset(&defaults, SIGINT)
     posix_spawnattr_setsigdefault(&attr, &defaults)
     posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    // A node lives for the whole test: it must not hold the sockets other suites open and close.
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    closeInheritedDescriptors(&actions)
     var pid: pid_t = 0
-    return posix_spawn(&pid, path, nil, &attr, argv, envp) == 0 ? pid : nil
+    return posix_spawn(&pid, path, &actions, &attr, argv, envp) == 0 ? pid : nil
 }
 
 /// `rtms serve` as a child process: its own webhook port, output folder and log.
@@ -396,7 +395,7 @@ enum HTTPGet {
         let rest = url.dropFirst("http://127.0.0.1:".count)
         let port = Int(rest.prefix { $0.isNumber }) ?? 0
         let path = String(rest.drop { $0.isNumber })
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw FleetError("socket") }
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -513,7 +512,7 @@ final class FreezableProxy: @unchecked Sendable {
 
     init(targetPort: Int) throws {
         self.targetPort = targetPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -559,7 +558,7 @@ final class FreezableProxy: @unchecked Sendable {
     }
 
     private func connectTarget() -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(targetPort).bigEndian)
@@ -611,7 +610,7 @@ final class FreezableProxy: @unchecked Sendable {
 
 /// True when nothing accepts TCP connections on 127.0.0.1:port (a server that is down).
 func portRefuses(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var addr = sockaddr_in()

@@ -1,3 +1,4 @@
+import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 import RTMSProtocol
@@ -20,22 +21,10 @@ import RTMSSession
         }
     }
 
-    /// SplitMix64: the same draws every run, so a failure replays.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test(arguments: [1, 2, 3] as [UInt64])
     func keepsOrderThroughPartialTakesAndCompactions(seed: UInt64) {
         let q = EventQueue()
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(state: seed)
         var highWater = 0
         var next = 0, got: [Int] = [], out: [ClientEventItem] = []
         for round in 0..<400 {

@@ -4,6 +4,7 @@
 
 import NIOCore
 import NIOPosix
+import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSProtocol
@@ -53,7 +54,7 @@ private func postSigned(port: Int, event: String = "session.hardening", timeoutM
 
 /// A raw TCP client socket (blocking), connected to 127.0.0.1:port; -1 on failure.
 private func rawConnect(_ port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     guard fd >= 0 else { return -1 }
     var a = sockaddr_in()
     a.sin_family = sa_family_t(AF_INET)
@@ -312,7 +313,7 @@ extension WebhookHardeningTests {
         let rtms = productsDirectory() + "/rtms"
         try #require(access(rtms, X_OK) == 0, "\(rtms) not built")
         var out: [Int32] = [0, 0]
-        #expect(pipe(&out) == 0)
+        #expect(pipeCloseOnExec(&out))
         let outDir = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/openrtms-emfile-\(getpid())"
         let script = "ulimit -n 64 && exec '\(rtms)' record --port 0 --path \(path) --out '\(outDir)' --quiet"
         var actions = posix_spawn_file_actions_t()
@@ -320,6 +321,7 @@ extension WebhookHardeningTests {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, out[1], 1)
         posix_spawn_file_actions_addclose(&actions, out[0])
+        closeInheritedDescriptors(&actions)
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(script), nil]
         let envp: [UnsafeMutablePointer<CChar>?] = [

@@ -332,7 +332,7 @@ final class RawClient {
 
     init(port: Int) throws {
         #if canImport(Glibc)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         #else
         fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
@@ -441,9 +441,10 @@ final class WriterBox: @unchecked Sendable {
         #expect(!w.isClosed)
         c.close()
         // The server learns that the reader went away when it next writes (during a response the
-        // HTTP pipeline does not read); LiveHub's periodic status event is that write. Without
-        // one, the full suite saw the close not noticed in 10 s now and then. Small pushes every
-        // 50 ms stand for the status events (a push the buffer has no room for writes nothing).
+        // HTTP pipeline does not read); LiveHub's periodic status event is that write, and small
+        // pushes every 50 ms stand for it here (a push the buffer has no room for writes nothing).
+        // The close was once not seen at all under the full suite: a fleet node spawned meanwhile
+        // had inherited this socket and held it open (SpawnTests).
         let closedAt = ContinuousClock.now
         for _ in 0..<200 where !w.isClosed {
             _ = w.send(Array(": status\n\n".utf8))
