@@ -159,7 +159,7 @@ let package = Package(
         // What several test targets share (a seeded generator, spawning children that inherit no
         // descriptors); a library target, not a test target, so tests can import it.
         .target(name: "RTMSTestSupport", path: "Tests/RTMSTestSupport"),
-        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
+        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol", "RTMSTestSupport"], exclude: ["Fixtures"]),
         .testTarget(
             name: "RTMSCABITests",
             dependencies: [

@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 import RTMSClient
 import RTMSProtocol
 import RTMSSession
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -131,6 +132,19 @@ enum ThreadPolls {
     static func exited() { depth = Swift.max(0, depth - 1) }
     /// True inside a callback (of any handle or intake) on the calling thread.
     static var insidePoll: Bool { depth > 0 }
+
+    private static let currentKey: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k, nil)
+        return k
+    }()
+    /// The handle whose rtms_poll is delivering on this thread (unretained: that poll holds it),
+    /// so that a call the callback makes with its own handle (rtms_get_user_data above all)
+    /// finds it without the registry's lock and table.
+    static var current: UnsafeMutableRawPointer? {
+        get { pthread_getspecific(currentKey) }
+        set { pthread_setspecific(currentKey, newValue) }
+    }
 }
 
 /// The polling discipline of a handle (client or webhook intake): one poll at a time, none nested
@@ -140,10 +154,11 @@ final class PollGate: @unchecked Sendable {
     enum Entry { case entered, nested, released }
     private let lock = NIOLock()
     private let pollMutex = NIOLock()
-    private var released = false
+    /// Written under `lock` (with pollingThread, which decides who frees); read without it.
+    private let released = Atomic<Bool>(false)
     private var pollingThread: pthread_t? = nil
 
-    var isReleased: Bool { lock.withLock { released } }
+    var isReleased: Bool { released.load(ordering: .acquiring) }
 
     /// What `markReleased` found.
     enum Release { case freeNow, pollOnThisThread, pollOnAnotherThread }
@@ -154,7 +169,7 @@ final class PollGate: @unchecked Sendable {
     func markReleased() -> Release {
         let me = pthread_self()
         return lock.withLock {
-            released = true
+            released.store(true, ordering: .releasing)
             guard let t = pollingThread else { return .freeNow }
             return pthread_equal(t, me) != 0 ? .pollOnThisThread : .pollOnAnotherThread
         }
@@ -176,7 +191,7 @@ final class PollGate: @unchecked Sendable {
         if nested { return .nested }
         pollMutex.lock()
         let go: Bool = lock.withLock {
-            if released { return false }
+            if released.load(ordering: .relaxed) { return false }
             pollingThread = me
             return true
         }
@@ -189,7 +204,7 @@ final class PollGate: @unchecked Sendable {
         ThreadPolls.exited()
         let freeNow: Bool = lock.withLock {
             pollingThread = nil
-            return released
+            return released.load(ordering: .relaxed)
         }
         pollMutex.unlock()
         return freeNow
@@ -224,12 +239,21 @@ final class Handle: @unchecked Sendable {
 
     var ops: rtms_csdk_ops {
         get { lock.withLock { _ops } }
-        set { lock.withLock { _ops = newValue } }
+        set {
+            lock.withLock { _ops = newValue }
+            callbacksChanged.add(1, ordering: .releasing)
+        }
     }
     var ext: ExtOps {
         get { lock.withLock { _ext } }
-        set { lock.withLock { _ext = newValue } }
+        set {
+            lock.withLock { _ext = newValue }
+            callbacksChanged.add(1, ordering: .releasing)
+        }
     }
+    /// Counts changes of the callback tables: the polling thread keeps the media callbacks it
+    /// read and reads them again (under the lock) only after a change.
+    private let callbacksChanged = Atomic<Int>(0)
     var options: HandleOptions {
         get { lock.withLock { _options } }
         set { lock.withLock { _options = newValue } }
@@ -335,9 +359,12 @@ final class Handle: @unchecked Sendable {
         case .released: return -fail(Code.notExist, "handle was released")
         case .entered: break
         }
+        let outer = ThreadPolls.current
+        ThreadPolls.current = Unmanaged.passUnretained(self).toOpaque()
         let n = client.poll(maxEvents: maxEvents, waitMilliseconds: waitMilliseconds) { item in
             self.dispatch(item, batch)
         }
+        ThreadPolls.current = outer
         if gate.exit() {
             freeStruct()
             return -fail(Code.notExist, "the handle was released during the poll")
@@ -358,18 +385,30 @@ final class Handle: @unchecked Sendable {
         }
     }
 
-    private func dispatchMedia(_ m: MediaData) {
-        let o = ops
-        typealias DataCB = @convention(c) (SDKPointer?, UnsafeMutablePointer<UInt8>?, Int32, UInt64, UnsafeMutablePointer<rtms_metadata>?) -> Void
-        let cb: DataCB?
-        switch m.kind {
-        case .audio: cb = o.on_audio_data
-        case .video: cb = o.on_video_data
-        case .deskshare: cb = o.on_ds_data
-        case .transcript: cb = o.on_transcript_data
-        case .chat: cb = ext.onChat
+    typealias DataCallback = @convention(c) (SDKPointer?, UnsafeMutablePointer<UInt8>?, Int32, UInt64, UnsafeMutablePointer<rtms_metadata>?) -> Void
+    /// The media callbacks by MediaKind's order, as of change `mediaCallbacksSeen` of the tables
+    /// (-1: not read yet). Only the polling thread touches them (polls are serialised).
+    private var mediaCallbacks: [DataCallback?] = []
+    private var mediaCallbacksSeen = -1
+
+    private func mediaCallback(_ kind: MediaKind) -> DataCallback? {
+        let changes = callbacksChanged.load(ordering: .acquiring)
+        if changes != mediaCallbacksSeen {
+            let (o, e) = lock.withLock { (_ops, _ext) }
+            mediaCallbacks = [o.on_audio_data, o.on_video_data, o.on_ds_data, o.on_transcript_data, e.onChat]
+            mediaCallbacksSeen = changes
         }
-        guard let cb else { return }
+        switch kind {
+        case .audio: return mediaCallbacks[0]
+        case .video: return mediaCallbacks[1]
+        case .deskshare: return mediaCallbacks[2]
+        case .transcript: return mediaCallbacks[3]
+        case .chat: return mediaCallbacks[4]
+        }
+    }
+
+    private func dispatchMedia(_ m: MediaData) {
+        guard let cb = mediaCallback(m.kind) else { return }
         let md = metadata
         md.pointee.user_id = Int32(truncatingIfNeeded: m.userID)
         md.pointee.start_ts = UInt64(bitPattern: m.startTime)
@@ -506,6 +545,11 @@ func handle(_ sdk: SDKPointer?, _ function: StaticString) -> Handle? {
     guard let sdk else {
         setLastError("\(function): the handle is NULL")
         return nil
+    }
+    // Inside a callback of this very handle: the poll delivering it holds it.
+    if let cur = ThreadPolls.current {
+        let h = Unmanaged<Handle>.fromOpaque(cur).takeUnretainedValue()
+        if h.sdk == sdk && !h.isReleased { return h }
     }
     guard let h = Registry.shared.lookup(sdk) else {
         setLastError("\(function): not a live handle (released or never allocated)")

@@ -169,7 +169,7 @@ public final class RTMSClient: @unchecked Sendable {
     private var closeTimeoutMs: Int?
     private let transport: any MessageTransport = WebSocketTransport()
     /// The connections ready for media, each with the kinds it was opened for (bits of MediaKind).
-    private var mediaReady: [Int: Int] = [:]
+    private var mediaReady = ReadyConnections()
     private var batch: [ClientEventItem] = []
     private let pollBuffer = NIOLockedValueBox<[ClientEventItem]>([])
     private var timers: [TimerKind: (task: Scheduled<Void>, token: Int)] = [:]
@@ -558,7 +558,7 @@ public final class RTMSClient: @unchecked Sendable {
     private func setReading(_ on: Bool) {
         guard readingPaused == on else { return }
         readingPaused = !on
-        for id in mediaReady.keys where !draining.contains(id) { connections[id]?.setReading(on) }
+        for id in mediaReady.ids where !draining.contains(id) { connections[id]?.setReading(on) }
         pauseLimit?.cancel()
         pauseLimit = nil
         let limit = config.maxPauseMs

@@ -20,6 +20,9 @@ public struct JSONCodec: WireCodec {
     public init() {}
     public var usesTextFrames: Bool { true }
 
+    /// The message's keys that matter, by index (readKey).
+    static let keys = [RawKey("msg_type"), RawKey("content")]
+
     public func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> RTMSMessage {
         var s = JSONScanner(bytes)
         var msgType: Int? = nil
@@ -40,17 +43,23 @@ public struct JSONCodec: WireCodec {
             if s.peek() != UInt8(ascii: "}") {
                 while true {
                     s.skipWhitespace()
-                    let (k, _) = try s.readStringRange()
-                    try s.expect(UInt8(ascii: ":"), "':'")
+                    let key = try s.readKey(Self.keys)
+                    try s.expectColon()
                     s.skipWhitespace()
-                    if s.keyEquals(k, "msg_type") {
-                        let v = try s.parseValue(depth: 1)
-                        if let i = v.intValue, i >= 0, i < 1 << 20 {
+                    if key == 0 {
+                        let at = s.pos
+                        if let i = s.readSmallInt(), i >= 0, i < 1 << 20 {
                             msgType = Int(i)
                         } else {
-                            throw DecodeError(messageType: nil, reason: "msg_type is a \(v.typeName), not an integer")
+                            s.pos = at
+                            let v = try s.parseValue(depth: 1)
+                            if let i = v.intValue, i >= 0, i < 1 << 20 {
+                                msgType = Int(i)
+                            } else {
+                                throw DecodeError(messageType: nil, reason: "msg_type is a \(v.typeName), not an integer")
+                            }
                         }
-                    } else if s.keyEquals(k, "content") {
+                    } else if key == 1 {
                         let start = s.pos
                         if let mt = msgType, let kind = MediaKind(messageType: mt) {
                             do {
@@ -178,13 +187,27 @@ public enum Base64Codec {
         // measures it against the library). It accepts only what the library accepts too, and
         // leaves everything else, URL-safe and whitespace included, to the paths below.
         if vectorDecoder, text.count >= 20, let base = text.baseAddress {
-            var accepted = false
-            let d = [UInt8](unsafeUninitializedCapacity: text.count / 4 * 3 + 3) { out, n in
-                let r = openrtms_b64_decode(base, text.count, out.baseAddress!)
-                accepted = r >= 0
-                n = accepted ? r : 0
+            let capacity = text.count / 4 * 3 + 3
+            if capacity <= 1024 {
+                // An audio message's payload: decoded on the stack, then copied into an array of
+                // its exact size. Array(_:) of a buffer is specialized here; the array's
+                // uninitialized-capacity initializer is not, and looks up the storage class's
+                // metadata in the runtime on every call (about 350 instructions, more than the
+                // copy).
+                let d = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { out -> [UInt8]? in
+                    let r = openrtms_b64_decode(base, text.count, out.baseAddress!)
+                    return r >= 0 ? Array(UnsafeBufferPointer(rebasing: out[0..<r])) : nil
+                }
+                if let d { return d }
+            } else {
+                var accepted = false
+                let d = [UInt8](unsafeUninitializedCapacity: capacity) { out, n in
+                    let r = openrtms_b64_decode(base, text.count, out.baseAddress!)
+                    accepted = r >= 0
+                    n = accepted ? r : 0
+                }
+                if accepted { return d }
             }
-            if accepted { return d }
         }
         return decodeWithLibrary(text)
     }
@@ -218,6 +241,13 @@ public enum Base64Codec {
 
 /// Reads the `content` object of a media message.
 public enum MediaScanner {
+    /// The content's keys, by index (readKey, the switch in scan), in the order Zoom sends an
+    /// audio message's ("length", the payload's size, is matched only to be skipped cheaply).
+    static let keys = [
+        RawKey("user_id"), RawKey("user_name"), RawKey("data"), RawKey("length"), RawKey("timestamp"),
+        RawKey("sequence"), RawKey("start_time"), RawKey("end_time"), RawKey("language"), RawKey("channel_id"),
+    ]
+
     /// Fast path: scans `content` (a byte range of `bytes`) without building a tree.
     static func scan(_ bytes: UnsafeRawBufferPointer, _ content: Range<Int>, kind: MediaKind) throws(DecodeError) -> MediaData {
         var s = JSONScanner(bytes, start: content.lowerBound, end: content.upperBound)
@@ -250,11 +280,14 @@ public enum MediaScanner {
             if s.peek() != UInt8(ascii: "}") {
                 while true {
                     s.skipWhitespace()
-                    let (k, _) = try s.readStringRange()
-                    try s.expect(UInt8(ascii: ":"), "':'")
+                    let key = try s.readKey(Self.keys)
+                    try s.expectColon()
                     s.skipWhitespace()
                     let first = s.peek()
-                    if s.keyEquals(k, "data") {
+                    switch key {
+                    case 0: userID = try Self.readInt(&s) ?? 0
+                    case 1: userName = try Self.readString(&s) ?? ""
+                    case 2:  // data
                         if first == UInt8(ascii: "\"") {
                             let (r, esc) = try s.readStringRange()
                             dataRange = r
@@ -263,24 +296,16 @@ public enum MediaScanner {
                             let v = try s.parseValue(depth: 2)
                             if !v.isNull { dataObject = v }
                         }
-                    } else if s.keyEquals(k, "user_id") {
-                        userID = try Self.readInt(&s) ?? 0
-                    } else if s.keyEquals(k, "timestamp") {
-                        timestamp = try Self.readInt(&s) ?? 0
-                    } else if s.keyEquals(k, "user_name") {
-                        userName = try Self.readString(&s) ?? ""
-                    } else if s.keyEquals(k, "start_time") {
-                        startTime = try Self.readInt(&s) ?? 0
-                    } else if s.keyEquals(k, "end_time") {
-                        endTime = try Self.readInt(&s) ?? 0
-                    } else if s.keyEquals(k, "channel_id") {
+                    case 3:  // length: the payload's size, not needed
+                        if s.readSmallInt() == nil { try s.skipValue(depth: 2) }
+                    case 4: timestamp = try Self.readInt(&s) ?? 0
+                    case 5: sequence = try Self.readInt(&s)
+                    case 6: startTime = try Self.readInt(&s) ?? 0
+                    case 7: endTime = try Self.readInt(&s) ?? 0
+                    case 8: language = try Self.readInt(&s).map { Int($0) }
+                    case 9:  // channel_id
                         if first == UInt8(ascii: "\"") { channelID = try Self.readString(&s) } else if let v = try Self.readInt(&s) { channelID = String(v) }
-                    } else if s.keyEquals(k, "language") {
-                        language = try Self.readInt(&s).map { Int($0) }
-                    } else if s.keyEquals(k, "sequence") {
-                        sequence = try Self.readInt(&s)
-                    } else {
-                        try s.skipValue(depth: 2)
+                    default: try s.skipValue(depth: 2)
                     }
                     s.skipWhitespace()
                     guard s.pos < s.end else { throw s.error("unterminated content object") }
@@ -342,6 +367,7 @@ public enum MediaScanner {
     /// Integer field: number (fraction truncated) or a string of digits. nil for null or other types.
     static func readInt(_ s: inout JSONScanner) throws(JSONError) -> Int64? {
         s.skipWhitespace()
+        if let small = s.readSmallInt() { return small }
         let v = try s.peekIsNumberStart() ? s.readNumber() : s.parseValue(depth: 2)
         switch v {
         case .int(let i): return i

@@ -129,6 +129,15 @@ struct JSONScanner {
         pos += 1
     }
 
+    /// A key's colon, at once in the usual case (no whitespace before it).
+    @inline(__always) mutating func expectColon() throws(JSONError) {
+        if pos < end && bytes[pos] == 0x3A {
+            pos += 1
+            return
+        }
+        try expect(0x3A, "':'")
+    }
+
     /// Reads a string token. Returns the byte range of its contents (without quotes) and whether it
     /// contains escapes. `pos` must be at the opening quote.
     mutating func readStringRange() throws(JSONError) -> (range: Range<Int>, escaped: Bool) {
@@ -142,7 +151,17 @@ struct JSONScanner {
         let shortEnd = Swift.min(end, pos + 64)
         while i + 8 <= shortEnd {
             let v = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-            if Self.hasByte(v, 0x22) || Self.hasByte(v, 0x5C) { break }
+            let quotes = Self.byteMask(v, 0x22), backslashes = Self.byteMask(v, 0x5C)
+            if quotes | backslashes != 0 {
+                // The lowest marked byte is the first match (bytes load little-endian).
+                let q = quotes.trailingZeroBitCount, b = backslashes.trailingZeroBitCount
+                if q < b {
+                    pos = i + q / 8 + 1
+                    return (start..<(i + q / 8), false)
+                }
+                i += b / 8
+                break
+            }
             i += 8
         }
         while i < shortEnd {
@@ -176,10 +195,12 @@ struct JSONScanner {
         }
     }
 
-    /// Whether one of the eight bytes of `v` is `b` (the classic zero-byte test on `v` XOR b...b).
-    @inline(__always) static func hasByte(_ v: UInt64, _ b: UInt8) -> Bool {
+    /// The bytes of `v` equal to `b`, marked by their high bit (the classic zero-byte test on `v`
+    /// XOR b...b). Exact up to the first match: a borrow can mark a byte after a true match, never
+    /// one before it, so the lowest mark is always right.
+    @inline(__always) static func byteMask(_ v: UInt64, _ b: UInt8) -> UInt64 {
         let x = v ^ (0x0101_0101_0101_0101 &* UInt64(b))
-        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080 != 0
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
     /// Decodes a string token's contents into a Swift String.
@@ -261,6 +282,50 @@ struct JSONScanner {
         guard pos < end else { return false }
         let c = bytes[pos]
         return c == 0x2D || (c &- 0x30) < 10
+    }
+
+    /// The media scan's integers (ids, timestamps, sequence numbers): an optional '-' and 1 to 18
+    /// digits, ended by a byte that cannot continue a number. Eight digits are read at a time
+    /// where eight bytes are left. Anything else returns nil with `pos` unchanged, for
+    /// readNumber's general path.
+    @inline(__always) mutating func readSmallInt() -> Int64? {
+        var i = pos
+        let negative = i < end && bytes[i] == 0x2D
+        if negative { i += 1 }
+        let first = i
+        var magnitude: UInt64 = 0
+        while i + 8 <= end {
+            let v = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            guard Self.allDigits(v) else { break }
+            magnitude = magnitude &* 100_000_000 &+ Self.eightDigits(v)
+            i += 8
+        }
+        while i < end {
+            let d = bytes[i] &- 0x30
+            if d > 9 { break }
+            magnitude = magnitude &* 10 &+ UInt64(d)
+            i += 1
+        }
+        guard i > first && i - first <= 18 else { return nil }
+        let next: UInt8 = i < end ? bytes[i] : 0x20
+        guard next != 0x2E && next != 0x65 && next != 0x45 && next != 0x2B && next != 0x2D else { return nil }
+        pos = i
+        let v = Int64(magnitude)
+        return negative ? -v : v
+    }
+
+    /// Whether all eight bytes of `v` are ASCII digits: each high nibble is 3, and adding 6 keeps it 3.
+    @inline(__always) static func allDigits(_ v: UInt64) -> Bool {
+        (v & 0xF0F0_F0F0_F0F0_F0F0) | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4) == 0x3333_3333_3333_3333
+    }
+
+    /// The value of eight ASCII digits (the first in the lowest byte), combined pairwise: bytes to
+    /// two-digit, then four-digit, then the eight-digit number.
+    @inline(__always) static func eightDigits(_ v: UInt64) -> UInt64 {
+        var x = v &- 0x3030_3030_3030_3030
+        x = (x &* 10) &+ (x >> 8)
+        x = ((x & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 << 32)) &+ ((x >> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 << 32))) >> 32
+        return x
     }
 
     /// Reads a number token: `.int` when integral and within Int64, else `.double`.
@@ -448,6 +513,28 @@ struct JSONScanner {
     }
 
     /// Compares a raw (unescaped) key range with an ASCII literal.
+    /// Reads an object key (`pos` at its opening quote) and returns its index in `keys`, or nil
+    /// for any other key; `pos` is then just after the closing quote. Where 16 bytes follow the
+    /// quote, the key and its closing quote are compared as two 8-byte words; otherwise the key is
+    /// read as a string and compared byte by byte. Either way a key matches only as written, with
+    /// no escapes (as keyEquals).
+    @inline(__always) mutating func readKey(_ keys: [RawKey]) throws(JSONError) -> Int? {
+        if pos + 17 <= end, bytes[pos] == 0x22 {
+            let w0 = bytes.loadUnaligned(fromByteOffset: pos + 1, as: UInt64.self)
+            let w1 = bytes.loadUnaligned(fromByteOffset: pos + 9, as: UInt64.self)
+            for i in keys.indices {
+                let k = keys[i]
+                if w0 & k.mask0 == k.word0 && w1 & k.mask1 == k.word1 {
+                    pos += 1 + k.length
+                    return i
+                }
+            }
+        }
+        let (r, _) = try readStringRange()
+        for i in keys.indices where keyEquals(r, keys[i].name) { return i }
+        return nil
+    }
+
     @inline(__always) func keyEquals(_ r: Range<Int>, _ key: StaticString) -> Bool {
         let n = key.utf8CodeUnitCount
         guard r.count == n else { return false }
@@ -586,5 +673,31 @@ public struct JSONWriter {
             }
             bytes.append(0x7D)
         }
+    }
+}
+
+/// An object key of up to 15 bytes with its closing quote, as two little-endian 8-byte words and
+/// the masks of the bytes that count (JSONScanner.readKey).
+struct RawKey: Sendable {
+    let name: StaticString
+    /// The key's bytes and its closing quote.
+    let length: Int
+    let word0: UInt64, mask0: UInt64
+    let word1: UInt64, mask1: UInt64
+
+    init(_ name: StaticString) {
+        let n = name.utf8CodeUnitCount
+        precondition(n > 0 && n <= 15, "RawKey: 1 to 15 bytes")
+        var b = [UInt8](repeating: 0, count: 16)
+        for i in 0..<n { b[i] = name.utf8Start[i] }
+        b[n] = 0x22
+        func word(_ at: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(b[at + $1]) << (8 * $1) } }
+        func mask(_ bytes: Int) -> UInt64 { bytes >= 8 ? ~0 : bytes <= 0 ? 0 : (1 << (8 * UInt64(bytes))) - 1 }
+        self.name = name
+        length = n + 1
+        word0 = word(0)
+        mask0 = mask(n + 1)
+        word1 = word(8)
+        mask1 = mask(n + 1 - 8)
     }
 }

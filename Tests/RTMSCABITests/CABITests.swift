@@ -556,6 +556,42 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_release(h1) == Int32(RTMS_SDK_OK))
     }
 
+    /// Inside a callback the handle finds its own user data (a shortcut past the registry), and
+    /// another handle's through the registry; callbacks set inside a callback take over from
+    /// the next message of the same poll; after a release inside a callback the handle is gone
+    /// for every call, the shortcut included.
+    @Test func insideACallbackTheHandleIsItselfUntilReleased() throws {
+        let (sim, start, _) = try startSim(durationMs: 30_000)
+        defer { sim.stop() }
+        InCallback.reset()
+        let other = try #require(rtms_alloc())
+        defer { _ = rtms_release(other) }
+        #expect(rtms_set_user_data(other, UnsafeMutableRawPointer(bitPattern: 0x5678)) == Int32(RTMS_SDK_OK))
+        InCallback.state.withLockedValue { $0.other = UInt(bitPattern: other) }
+        let sdk = try #require(rtms_alloc())
+        #expect(rtms_set_user_data(sdk, UnsafeMutableRawPointer(bitPattern: 0x1234)) == Int32(RTMS_SDK_OK))
+        var ops = rtms_csdk_ops()
+        ops.on_audio_data = { sdk, _, _, _, _ in InCallback.first(sdk) }
+        #expect(rtms_set_callbacks(sdk, &ops) == Int32(RTMS_SDK_OK))
+        #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
+        setTestCredentials(sdk)
+        #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
+        // No poll for a while: the join and dozens of audio messages are queued for one poll.
+        usleep(1_000_000)
+        let deadline = nowMs() + 10_000
+        var last: Int32 = 0
+        while last >= 0 && nowMs() < deadline {
+            last = rtms_poll_ex(sdk, 0, 50)
+            InCallback.state.withLockedValue { $0.polling = false }
+        }
+        #expect(last == -Int32(RTMS_SDK_NOT_EXIST), "the poll that delivered the release says the handle is gone")
+        let st = InCallback.state.withLockedValue { $0 }
+        #expect(st.firstCalls == 1 && st.secondCalls == 1, "first \(st.firstCalls), second \(st.secondCalls)")
+        #expect(st.ownUserData == 0x1234 && st.otherUserData == 0x5678)
+        #expect(st.secondInSamePoll, "the new callback took the next message of the same poll")
+        #expect(st.afterRelease == 0, "released inside the callback: no user data")
+    }
+
     @Test func aPollBlockedOnAnotherThreadReturnsNotExistWhenReleased() throws {
         let sdk = try #require(rtms_alloc())
         let address = UInt(bitPattern: sdk)
@@ -777,6 +813,47 @@ enum CrossRelease {
         _ = rtms_release(UnsafeMutablePointer<rtms_csdk>(bitPattern: target))
         let ms = nowMs() - t0
         state.withLockedValue { $0.releaseMs = ms }
+    }
+}
+
+/// State for insideACallbackTheHandleIsItselfUntilReleased (C callbacks cannot capture).
+enum InCallback {
+    struct State {
+        var other: UInt = 0
+        var firstCalls = 0, secondCalls = 0
+        var ownUserData: UInt = 0, otherUserData: UInt = 0, afterRelease: UInt = 99
+        var polling = false, secondInSamePoll = false
+    }
+    static let state = NIOLockedValueBox(State())
+    static func reset() { state.withLockedValue { $0 = State() } }
+    /// The first audio callback: reads both handles' user data and hands the handle's audio to
+    /// `second`.
+    static func first(_ sdk: UnsafeMutablePointer<rtms_csdk>?) {
+        let other = state.withLockedValue { s -> UInt in
+            s.firstCalls += 1
+            s.polling = true
+            return s.other
+        }
+        let own = UInt(bitPattern: rtms_get_user_data(sdk))
+        let theirs = UInt(bitPattern: rtms_get_user_data(UnsafeMutablePointer<rtms_csdk>(bitPattern: other)))
+        state.withLockedValue {
+            $0.ownUserData = own; $0.otherUserData = theirs
+        }
+        var ops = rtms_csdk_ops()
+        ops.on_audio_data = { sdk, _, _, _, _ in InCallback.second(sdk) }
+        _ = rtms_set_callbacks(sdk, &ops)
+    }
+    /// Then: releases the handle from inside its callback and asks for its user data again.
+    static func second(_ sdk: UnsafeMutablePointer<rtms_csdk>?) {
+        let go = state.withLockedValue { s -> Bool in
+            s.secondCalls += 1
+            s.secondInSamePoll = s.polling
+            return s.secondCalls == 1
+        }
+        guard go else { return }
+        _ = rtms_release(sdk)
+        let after = UInt(bitPattern: rtms_get_user_data(sdk))
+        state.withLockedValue { $0.afterRelease = after }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RTMSProtocol
+import RTMSTestSupport
 import CBase64
 
 let codec = JSONCodec()
@@ -76,6 +77,81 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         #expect(try JSON.parse("007") == .int(7))
         #expect(try JSON.parse("[12.5,-3e2,4E+1,5.]") == .array([.double(12.5), .double(-300), .double(40), .double(5)]))
         #expect(try JSON.parse(#"{"a":12,"b":-1}"#) == .object(["a": .int(12), "b": .int(-1)]))
+    }
+
+    /// The eight-digit test accepts exactly '0' to '9' in every byte, the bytes next to them in
+    /// ASCII ('/' and ':') and every other value refused in each position.
+    @Test func eightDigitsAtATime() {
+        let base = Array("12345678".utf8)
+        func word(_ b: [UInt8]) -> UInt64 { b.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) } }
+        #expect(JSONScanner.allDigits(word(base)) && JSONScanner.eightDigits(word(base)) == 12_345_678)
+        #expect(JSONScanner.eightDigits(word(Array("00000000".utf8))) == 0)
+        #expect(JSONScanner.eightDigits(word(Array("99999999".utf8))) == 99_999_999)
+        #expect(JSONScanner.eightDigits(word(Array("09080706".utf8))) == 9_080_706)
+        for at in 0..<8 {
+            for v in 0...255 {
+                var b = base
+                b[at] = UInt8(v)
+                let isDigit = (0x30...0x39).contains(v)
+                #expect(JSONScanner.allDigits(word(b)) == isDigit, "byte \(v) at \(at)")
+                if isDigit { #expect(JSONScanner.eightDigits(word(b)) == UInt64(String(decoding: b, as: UTF8.self))) }
+            }
+        }
+    }
+
+    /// Keys are matched as two 8-byte words where 16 bytes follow the quote, else read and
+    /// compared: the same answer either way, for the keys themselves, their prefixes and
+    /// extensions, escaped spellings and keys of 16 bytes and more.
+    @Test func keysMatchTheSameWithFewOrManyBytesAfterThem() throws {
+        let names = ["user_id", "user_name", "data", "length", "timestamp", "sequence", "start_time", "end_time", "language", "channel_id"]
+        var keys = names
+        for n in names { keys += [n + "x", String(n.dropLast()), "x" + n, n.uppercased()] }
+        keys += ["", "d\\u0061ta", "user\\\"id", "a_key_of_16_byte", "channel_id_and_more"]
+        for key in keys {
+            for tail in 0...20 {
+                let text = Array("\"\(key)\"".utf8) + Array(repeating: UInt8(ascii: " "), count: tail)
+                var pos = 0
+                let index = text.withUnsafeBytes { raw -> Int? in
+                    var s = JSONScanner(raw)
+                    defer { pos = s.pos }
+                    return try? s.readKey(MediaScanner.keys)
+                }
+                #expect(index == names.firstIndex(of: key), "\(key) with \(tail) bytes after it")
+                #expect(pos == text.count - tail, "\(key) with \(tail) bytes after it")
+            }
+        }
+        #expect(RawKey("abcdefgh").mask1 == 0xFF && RawKey("abcdefghijklmno").mask1 == ~0)
+    }
+
+    /// A media message's integers take the eight-digits-at-a-time path: every length from 1 to 20
+    /// digits, signed or not, followed by what may follow a number or what makes it a float, at
+    /// the end of the content or before another field, reads as the general path reads it.
+    @Test func mediaIntegersOfEveryLength() throws {
+        var rng = SplitMix64(state: 13)
+        for digits in 1...20 {
+            for sign in ["", "-"] {
+                var text = sign + String(Int.random(in: 1...9, using: &rng))
+                for _ in 1..<digits { text += String(Int.random(in: 0...9, using: &rng)) }
+                for suffix in ["", ".5", "e2", "E-1"] {
+                    let number = text + suffix
+                    let want: Int64? =
+                        switch try JSON.parse(number) {
+                        case .int(let i): i
+                        case .double(let d) where d.isFinite && abs(d) < 9.0e18: Int64(d)
+                        default: nil
+                        }
+                    for tail in ["", #","sequence":5"#] {
+                        let m = try decode(#"{"msg_type":14,"content":{"user_id":1,"data":"AAEC","timestamp":\#(number)\#(tail)}}"#)
+                        guard case .media(let media) = m else {
+                            Issue.record("not media: \(m)")
+                            continue
+                        }
+                        #expect(media.timestamp == want ?? 0, "\(number)\(tail)")
+                        #expect(media.sequence == (tail.isEmpty ? nil : 5))
+                    }
+                }
+            }
+        }
     }
 
     @Test(arguments: ["", "{", "{\"a\":}", "[1,]", "{\"a\" 1}", "tru", "\"abc", "{} x", "-", "12-3", "1e", "--1", "1.2.3e"])
@@ -238,6 +314,8 @@ func roundTrip(_ m: RTMSMessage) throws -> RTMSMessage {
         (17, #"{"user_id":1,"user_name":"A","data":"hi \u00fc","timestamp":1,"start_time":2,"end_time":3,"language":9,"sequence":-4}"#),
         (18, #"{"timestamp":3,"data":{"text":"hi"},"channel_id":5}"#),
         (14, #"{"user_id":1,"data":"%%%","timestamp":1}"#),
+        (14, #"{"user_id":1,"data":"AAEC","length":1.5e3,"timestamp":-7}"#),
+        (14, #"{"user_id":1,"data":"AAEC","length":[1,}"#),
         (14, #"{"user_id":1,"data":"AAAA","timestamp":12-3}"#),
         (14, #"[1]"#),
     ])
