@@ -789,7 +789,9 @@ rtms_group *rtms_group_create(int latency_budget_us);
  * queued make it ready at once. */
 int rtms_group_add(rtms_group *group, struct rtms_csdk *sdk);
 /* Takes a handle out (-RTMS_SDK_NOT_EXIST when it is not in this group); its own wake descriptor
- * works again. */
+ * works again. When a poll of the group is inside its batch callback on another thread, it
+ * returns after that callback has (that batch may carry the handle's messages), as
+ * rtms_release() does for a member; from inside a callback it returns at once. */
 int rtms_group_remove(rtms_group *group, struct rtms_csdk *sdk);
 /* Readable while a member has events (after the latency budget). Owned by the group. */
 int rtms_group_get_wake_fd(rtms_group *group);

@@ -123,6 +123,9 @@ private func group(_ p: OpaquePointer?, _ function: StaticString) -> GroupHandle
     guard let h = handle(sdk, "rtms_group_remove") else { return -Code.notExist }
     guard h.clearGroup(grp) else { return -fail(Code.notExist, "rtms_group_remove: the handle is not in this group") }
     grp.remove(h)
+    // A batch being delivered on another thread may hold its messages: once this returns, no
+    // callback of the group uses the handle (a release that follows owes it no wait).
+    grp.waitForDelivery()
     clearLastError()
     return Code.ok
 }
