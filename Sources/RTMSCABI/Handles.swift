@@ -118,32 +118,32 @@ struct ExtOps {
 /// a callback must not wait for a poll on another thread: that thread may be waiting for this one.
 /// Kept in a thread-specific slot (pthread_getspecific): no lock and no table a poll.
 enum ThreadPolls {
-    private static let key: pthread_key_t = {
+    /// nil when the process is out of thread-specific keys (then every depth reads 0).
+    private static let key: pthread_key_t? = {
         var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
+        return pthread_key_create(&k, nil) == 0 ? k : nil
     }()
     /// This thread's depth (the slot holds the number itself, as a pointer-sized value).
     private static var depth: Int {
-        get { Int(bitPattern: pthread_getspecific(key)) }
-        set { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) }
+        get { key.map { Int(bitPattern: pthread_getspecific($0)) } ?? 0 }
+        set { if let key { pthread_setspecific(key, UnsafeRawPointer(bitPattern: newValue)) } }
     }
     static func entered() { depth += 1 }
     static func exited() { depth = Swift.max(0, depth - 1) }
     /// True inside a callback (of any handle or intake) on the calling thread.
     static var insidePoll: Bool { depth > 0 }
 
-    private static let currentKey: pthread_key_t = {
+    /// nil when the process is out of thread-specific keys: then there is no shortcut.
+    private static let currentKey: pthread_key_t? = {
         var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
+        return pthread_key_create(&k, nil) == 0 ? k : nil
     }()
     /// The handle whose rtms_poll is delivering on this thread (unretained: that poll holds it),
     /// so that a call the callback makes with its own handle (rtms_get_user_data above all)
     /// finds it without the registry's lock and table.
     static var current: UnsafeMutableRawPointer? {
-        get { pthread_getspecific(currentKey) }
-        set { pthread_setspecific(currentKey, newValue) }
+        get { currentKey.flatMap { pthread_getspecific($0) } }
+        set { if let currentKey { pthread_setspecific(currentKey, newValue) } }
     }
 }
 
@@ -260,9 +260,6 @@ final class Handle: @unchecked Sendable {
     }
     var isReleased: Bool { gate.isReleased }
 
-    /// Releases the handle: leaves, and when another thread is inside a poll (perhaps inside a
-    /// callback), waits until that poll has returned, as nng's aio stop and zenoh-c's drop do.
-    /// The C struct is freed here when no poll runs, else by the poll when it returns.
     // MARK: Delivery group (rtms_group_add)
 
     private var _group: GroupHandle?
@@ -286,14 +283,19 @@ final class Handle: @unchecked Sendable {
         }
     }
 
+    /// Releases the handle: leaves, and when another thread is inside a poll (perhaps inside a
+    /// callback), waits until that poll has returned, as nng's aio stop and zenoh-c's drop do.
+    /// The C struct is freed here when no poll runs, else by the poll when it returns.
     func release() {
+        // Mark first: waiters woken by leave() must already see the handle as released, and a
+        // rtms_group_add racing with this release either fails (setGroup sees the mark) or is
+        // undone below.
+        let state = gate.markReleased()
         let group = lock.withLock { () -> GroupHandle? in
             defer { _group = nil }
             return _group
         }
         group?.remove(self)
-        // Mark first: waiters woken by leave() must already see the handle as released.
-        let state = gate.markReleased()
         client.leave()
         switch state {
         case .freeNow: freeStruct()

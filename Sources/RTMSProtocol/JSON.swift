@@ -512,7 +512,6 @@ struct JSONScanner {
         }
     }
 
-    /// Compares a raw (unescaped) key range with an ASCII literal.
     /// Reads an object key (`pos` at its opening quote) and returns its index in `keys`, or nil
     /// for any other key; `pos` is then just after the closing quote. Where 16 bytes follow the
     /// quote, the key and its closing quote are compared as two 8-byte words; otherwise the key is
@@ -535,6 +534,7 @@ struct JSONScanner {
         return nil
     }
 
+    /// Compares a raw (unescaped) key range with an ASCII literal.
     @inline(__always) func keyEquals(_ r: Range<Int>, _ key: StaticString) -> Bool {
         let n = key.utf8CodeUnitCount
         guard r.count == n else { return false }

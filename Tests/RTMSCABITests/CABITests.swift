@@ -576,8 +576,15 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
         #expect(rtms_config(sdk, nil, SDK_AUDIO, 0) == Int32(RTMS_SDK_OK))
         setTestCredentials(sdk)
         #expect(rtms_join(sdk, start.instanceID, start.streamID, nil, start.serverURLs, 0) == Int32(RTMS_SDK_OK))
-        // No poll for a while: the join and dozens of audio messages are queued for one poll.
-        usleep(1_000_000)
+        // No poll until several audio messages are queued: the first poll delivers them all.
+        let queuedBy = nowMs() + 10_000
+        while nowMs() < queuedBy {
+            var st = rtms_stats()
+            st.version = UInt32(RTMS_STATS_VERSION)
+            _ = rtms_get_stats(sdk, &st)
+            if st.media_messages.0 >= 3 { break }
+            usleep(20_000)
+        }
         let deadline = nowMs() + 10_000
         var last: Int32 = 0
         while last >= 0 && nowMs() < deadline {
@@ -585,11 +592,25 @@ func configure(_ sdk: UnsafeMutablePointer<rtms_csdk>, types: Int32) {
             InCallback.state.withLockedValue { $0.polling = false }
         }
         #expect(last == -Int32(RTMS_SDK_NOT_EXIST), "the poll that delivered the release says the handle is gone")
+        #expect(ThreadPolls.current == nil, "a returned poll leaves no handle behind as this thread's current one")
         let st = InCallback.state.withLockedValue { $0 }
         #expect(st.firstCalls == 1 && st.secondCalls == 1, "first \(st.firstCalls), second \(st.secondCalls)")
         #expect(st.ownUserData == 0x1234 && st.otherUserData == 0x5678)
         #expect(st.secondInSamePoll, "the new callback took the next message of the same poll")
         #expect(st.afterRelease == 0, "released inside the callback: no user data")
+    }
+
+    /// openrtms.h: the wake descriptors (a handle's, a group's) are close-on-exec: a child the
+    /// application spawns does not inherit them.
+    @Test func wakeDescriptorsCloseOnExec() throws {
+        let sdk = try #require(rtms_alloc())
+        defer { _ = rtms_release(sdk) }
+        let g = try #require(rtms_group_create(0))
+        defer { _ = rtms_group_release(g) }
+        for fd in [rtms_get_wake_fd(sdk), rtms_group_get_wake_fd(g)] {
+            try #require(fd >= 0)
+            #expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0, "fd \(fd) is inherited by children")
+        }
     }
 
     @Test func aPollBlockedOnAnotherThreadReturnsNotExistWhenReleased() throws {
