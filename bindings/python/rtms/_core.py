@@ -420,8 +420,14 @@ class NativeClient:
             self._configure()
             N.check("join", N.rtms_join(self._sdk, N._b(uuid), N._b(stream_id), N._b(signature), N._b(server_urls),
                                         int(timeout)))
-            self._uuid, self._stream = uuid, stream_id
+            self._remember_ids()
         return True
+
+    def _remember_ids(self) -> None:
+        """After a join (ours or the fleet's): the ids the core set in the handle's struct."""
+        sdk = self._sdk
+        if sdk:
+            self._uuid, self._stream = N._s(sdk.contents.meeting_uuid), N._s(sdk.contents.rtms_stream_id)
 
     def poll(self) -> None:
         """Delivers pending events through the callbacks, on this thread; never waits."""

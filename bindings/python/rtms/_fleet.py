@@ -206,6 +206,7 @@ class Fleet:
         rc = N.rtms_fleet_join(self._f, N._b(stream.stream_id), stream.generation, client._sdk, self._join_timeout_ms)
         if rc < 0:
             raise RTMSException("fleet join", -rc, N.last_error())
+        client._remember_ids()
         client._running = True
         client._join_group(self)
         with self._lock:

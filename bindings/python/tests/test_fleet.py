@@ -107,6 +107,8 @@ class TestFleetInProcess(unittest.TestCase):
         self.assertEqual((stream.stream_id, stream.generation, stream.previous_owner), (sid, 1, None))
         self.assertEqual(stream.payload["meeting_uuid"], started["payload"]["meeting_uuid"])
         self.assertIsInstance(seen["clients"][0], rtms.Client)
+        self.assertEqual((seen["clients"][0].uuid(), seen["clients"][0].stream_id()),
+                         (started["payload"]["meeting_uuid"], sid), "a fleet client knows its ids, as Node's does")
         self.assertEqual(seen["threads"], {loop.ident}, "handler and callbacks run on the loop's thread")
         self.assertEqual(pg.query(db, "SELECT state, owner_node, generation FROM rtms.streams WHERE rtms_stream_id = '%s'" % sid),
                          [["owned", "py-a", "1"]])
