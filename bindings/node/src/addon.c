@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include <stdint.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <stddef.h>
 #include <string.h>
@@ -918,21 +919,27 @@ static napi_value js_subscribe(napi_env env, napi_callback_info info)
     ARGS(3);
     client_ctx *c = argc >= 3 ? external_arg(env, argv[0]) : NULL;
     uint32_t n = 0, i;
-    int events[64];
+    int *events;
     bool on = true, is_array = false;
     int rc;
     if (!c || c->released || napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array)
         return throw_type_error(env, "Array of event types expected");
     napi_get_array_length(env, argv[1], &n);
-    if (n > 64) n = 64;
+    /* Every element goes to the core, which refuses a list it cannot take (more than 64). */
+    if (n > INT_MAX / sizeof(int) || !(events = malloc((n ? n : 1) * sizeof(int))))
+        return throw_error(env, "subscribeEvent: out of memory");
     for (i = 0; i < n; i++) {
         napi_value e;
         napi_get_element(env, argv[1], i, &e);
-        if (!is_type(env, e, napi_number)) return throw_type_error(env, "Array of event types expected");
+        if (!is_type(env, e, napi_number)) {
+            free(events);
+            return throw_type_error(env, "Array of event types expected");
+        }
         events[i] = arg_int(env, e, 0);
     }
     napi_get_value_bool(env, argv[2], &on);
     rc = on ? rtms_subscribe_event(c->sdk, events, (int)n) : rtms_unsubscribe_event(c->sdk, events, (int)n);
+    free(events);
     if (rc != RTMS_SDK_OK) return throw_rtms(env, on ? "subscribeEvent" : "unsubscribeEvent", rc);
     return bool_value(env, 1);
 }

@@ -88,6 +88,8 @@ test('bad input is a clear error', () => {
   assert.throws(() => c.onAudioData('nope'), /Function argument expected/);
   assert.throws(() => c.setProxy('http'), /Two string arguments/);
   assert.throws(() => c.subscribeEvent('3'), /Array of event types/);
+  // The whole list reaches the core, which takes at most 64 (none dropped quietly).
+  assert.throws(() => c.subscribeEvent(Array.from({ length: 65 }, () => 2)), /more than 64 event types/);
   assert.throws(() => c.subscribeVideo('x', true), /userId/);
   assert.throws(() => c.setAudioParams({ codec: 99 }), RangeError);
   assert.throws(() => c.setAudioParams({ codec: 4, sampleRate: 1 }), /OPUS/);
