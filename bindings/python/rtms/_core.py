@@ -660,7 +660,7 @@ class NativeClient:
             return
         try:
             cb(*args)
-        except Exception as e:  # a callback's exception must not unwind into the core
+        except BaseException as e:  # as the batch path: never into the core (ctypes cannot carry it)
             _report(name, e)
 
     def _install_callbacks(self) -> None:
