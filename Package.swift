@@ -156,10 +156,10 @@ let package = Package(
                 "RTMSClient", "RTMSSimulator", "RTMSSimCommand", "RTMSProtocol", "RTMSSession", "RTMSWebhook", "RTMSRecord", "RTMSFleet",
                 "RTMSLive", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        // What several test targets share (a seeded generator, spawning children that inherit no
-        // descriptors); a library target, not a test target, so tests can import it.
+        // What several test targets share (spawning children that inherit no descriptors); a
+        // library target, not a test target, so tests can import it.
         .target(name: "RTMSTestSupport", path: "Tests/RTMSTestSupport"),
-        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol", "RTMSTestSupport"], exclude: ["Fixtures"]),
+        .testTarget(name: "RTMSProtocolTests", dependencies: ["RTMSProtocol"], exclude: ["Fixtures"]),
         .testTarget(
             name: "RTMSCABITests",
             dependencies: [
@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "RTMSLiveTests",
             dependencies: [
-                "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession", "RTMSTestSupport",
+                "RTMSLive", "RTMSWebhook", "RTMSClient", "RTMSProtocol", "RTMSSession",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -6,10 +6,10 @@
 // times, every sequence sent) and the tables: one owner at a time, media flowing again within
 // each fault's bound, nothing lost outside the gaps between owners.
 
-import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSFleet
+import RTMSProtocol
 @testable import RTMSSimulator
 
 #if canImport(Glibc)
@@ -35,7 +35,7 @@ extension PartitionTests {
 
         // Meetings, each rtms_started posted to a random node and at the same time to another.
         let seed = getenv("RTMS_PARTITION_SEED").flatMap { UInt64(String(cString: $0)) } ?? UInt64(nowMilliseconds())
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         var ids: [String] = []
         for i in 0..<24 {
             let (id, body) = createMeeting(sim, durationMs: 300_000, seed: UInt64(300 + i))

@@ -10,7 +10,6 @@
 
 import Logging
 import PostgresNIO
-import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 @testable import RTMSFleet
@@ -182,7 +181,7 @@ struct PartitionTests {
 
         // Meetings: each rtms_started posted to a random node and, at the same time, to another.
         let seed = getenv("RTMS_PARTITION_SEED").flatMap { UInt64(String(cString: $0)) } ?? UInt64(nowMilliseconds())
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         let meetings = 24
         var ids: [String] = []
         for i in 0..<meetings {

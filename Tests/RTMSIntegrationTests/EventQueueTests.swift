@@ -1,4 +1,3 @@
-import RTMSTestSupport
 import Testing
 @testable import RTMSClient
 import RTMSProtocol
@@ -24,7 +23,7 @@ import RTMSSession
     @Test(arguments: [1, 2, 3] as [UInt64])
     func keepsOrderThroughPartialTakesAndCompactions(seed: UInt64) {
         let q = EventQueue()
-        var rng = SplitMix64(state: seed)
+        var rng = SeededRandom(seed: seed)
         var highWater = 0
         var next = 0, got: [Int] = [], out: [ClientEventItem] = []
         for round in 0..<400 {
