@@ -592,9 +592,10 @@ class Fleet extends EventEmitter {
       Client.prototype.leave.call(client);
       return;
     }
+    let ids;
     try {
       client._configure();
-      native.fleetJoin(this._h, client._h, streamId, generation, this._options.joinTimeoutMs ?? -1,
+      ids = native.fleetJoin(this._h, client._h, streamId, generation, this._options.joinTimeoutMs ?? -1,
         this._options.client ?? null, this._options.secret ?? null);
     } catch (e) {
       this._finish(client, RTMS_FLEET_REASON_UNKNOWN);
@@ -602,8 +603,7 @@ class Fleet extends EventEmitter {
       else log(LogLevel.ERROR, 'fleet', `stream ${streamId}: ${e.message}`);
       return;
     }
-    client._uuid = payload.meeting_uuid || payload.webinar_uuid || payload.session_id || payload.engagement_id || payload.call_id || '';
-    client._streamId = streamId;
+    [client._uuid, client._streamId] = ids;   // as the core set them in the handle
     client._joined = true;
     live.add(client);
     this._clients.set(`${streamId}\t${generation}`, client);

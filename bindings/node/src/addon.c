@@ -869,13 +869,22 @@ static napi_value js_defaults(napi_env env, napi_callback_info info)
     return out;
 }
 
+/* [instance id, stream id]: what the core set in the handle when it joined (rtms_csdk's fields). */
+static napi_value join_ids(napi_env env, client_ctx *c)
+{
+    napi_value out;
+    napi_create_array_with_length(env, 2, &out);
+    napi_set_element(env, out, 0, str_value(env, c->sdk->meeting_uuid));
+    napi_set_element(env, out, 1, str_value(env, c->sdk->rtms_stream_id));
+    return out;
+}
+
 /* joinPayload(h, json, timeout) -> [instance id, stream id]: the core reads the payload, computes
  * a missing signature and refuses bad input (TypeError; ReferenceError without credentials, as
  * Zoom's wrapper throws); then the handle joins the delivery group. */
 static napi_value js_join_payload(napi_env env, napi_callback_info info)
 {
     ARGS(3);
-    napi_value out;
     client_ctx *c = argc >= 2 ? external_arg(env, argv[0]) : NULL;
     char *json = c && !c->released ? arg_string(env, argv[1]) : NULL;
     int rc;
@@ -884,10 +893,7 @@ static napi_value js_join_payload(napi_env env, napi_callback_info info)
     free(json);
     if (rc != RTMS_SDK_OK) return throw_core(env, "join", rc, 1);
     if (group_join(env, c) != 0) return throw_error(env, "join: cannot add the handle to the delivery group");
-    napi_create_array_with_length(env, 2, &out);
-    napi_set_element(env, out, 0, str_value(env, c->sdk->meeting_uuid));
-    napi_set_element(env, out, 1, str_value(env, c->sdk->rtms_stream_id));
-    return out;
+    return join_ids(env, c);
 }
 
 /* poll(h): delivers what is pending now (the group's wake fd normally does this) */
@@ -1716,7 +1722,8 @@ static int arg_generation(napi_env env, napi_value v, int64_t *out)
 }
 
 /* fleetJoin(fleet, client, streamId, generation, timeoutMs, clientId|null, clientSecret|null):
- * rtms_fleet_join(), then the client joins the delivery group as after join(). */
+ * rtms_fleet_join(), then the client joins the delivery group as after join(); -> [instance id,
+ * stream id], as joinPayload. */
 static napi_value js_fleet_join(napi_env env, napi_callback_info info)
 {
     ARGS(7);
@@ -1747,7 +1754,7 @@ static napi_value js_fleet_join(napi_env env, napi_callback_info info)
     free(id);
     if (rc < 0) return throw_rtms(env, "fleetJoin", -rc);
     if (group_join(env, c) != 0) return throw_error(env, "fleetJoin: cannot add the handle to the delivery group");
-    return bool_value(env, 1);
+    return join_ids(env, c);
 }
 
 /* fleetDone(fleet, streamId, generation, reason) -> the core's return value (0, or negative) */

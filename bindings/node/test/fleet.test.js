@@ -92,7 +92,7 @@ test('Fleet: a posted stream is joined, receives audio on the main thread, a pos
   assert.deepStrictEqual([s.streamId, s.generation, s.previousOwner], [sid, 1, null]);
   assert.strictEqual(s.payload.meeting_uuid, started.payload.meeting_uuid);
   assert.ok(seen.clients[0] instanceof rtms.Client);
-  assert.strictEqual(seen.clients[0].streamId(), sid);
+  assert.deepStrictEqual([seen.clients[0].uuid(), seen.clients[0].streamId()], [started.payload.meeting_uuid, sid]);
   assert.throws(() => seen.clients[0].join({}), /joined by its fleet/);
   assert.deepStrictEqual(query(db, `SELECT state, owner_node, generation FROM rtms.streams WHERE rtms_stream_id = '${sid}'`), [['owned', 'node-a', '1']]);
   const st = fleet.status();
