@@ -15,34 +15,13 @@ public final class WakePipe: @unchecked Sendable {
 
     public init() {
         var fds: [Int32] = [-1, -1]
-        if Self.makePipe(&fds) {
+        if pipeCloseOnExec(&fds) {
             for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
         } else {
             fds = [-1, -1]
         }
         readFD = fds[0]
         writeFD = fds[1]
-    }
-
-    #if canImport(Glibc)
-    /// glibc's pipe2, looked up once (Swift's Glibc module is built without _GNU_SOURCE, which
-    /// declares it).
-    private static let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32)? = {
-        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2").map {
-            unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
-        }
-    }()
-    #endif
-
-    /// A pipe whose ends close on exec from the start where the system allows (pipe2), so that a
-    /// child another thread spawns meanwhile never inherits them; else marked right after.
-    private static func makePipe(_ fds: inout [Int32]) -> Bool {
-        #if canImport(Glibc)
-        if let pipe2 { return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0 }
-        #endif
-        guard pipe(&fds) == 0 else { return false }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return true
     }
 
     deinit {
@@ -86,4 +65,27 @@ public final class WakePipe: @unchecked Sendable {
             if errno != EINTR { return ready() }
         }
     }
+}
+
+#if canImport(Glibc)
+/// glibc's pipe2, looked up once (Swift's Glibc module is built without _GNU_SOURCE, which
+/// declares it).
+private let pipe2: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32)? = {
+    dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2").map {
+        unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32).self)
+    }
+}()
+#endif
+
+/// A pipe whose ends close on exec from the start where the system allows (pipe2), so that a
+/// child another thread spawns meanwhile never inherits them; else marked right after. (The
+/// tests' spawning helpers use it too.)
+func pipeCloseOnExec(_ fds: inout [Int32]) -> Bool {
+    guard fds.count >= 2 else { return false }
+    #if canImport(Glibc)
+    if let pipe2 { return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0 }
+    #endif
+    guard pipe(&fds) == 0 else { return false }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    return true
 }

@@ -395,7 +395,7 @@ enum HTTPGet {
         let rest = url.dropFirst("http://127.0.0.1:".count)
         let port = Int(rest.prefix { $0.isNumber }) ?? 0
         let path = String(rest.drop { $0.isNumber })
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw FleetError("socket") }
         defer { close(fd) }
         var addr = sockaddr_in()
@@ -512,7 +512,7 @@ final class FreezableProxy: @unchecked Sendable {
 
     init(targetPort: Int) throws {
         self.targetPort = targetPort
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         var addr = sockaddr_in()
@@ -558,7 +558,7 @@ final class FreezableProxy: @unchecked Sendable {
     }
 
     private func connectTarget() -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(targetPort).bigEndian)
@@ -610,7 +610,7 @@ final class FreezableProxy: @unchecked Sendable {
 
 /// True when nothing accepts TCP connections on 127.0.0.1:port (a server that is down).
 func portRefuses(_ port: Int) -> Bool {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return false }
     defer { close(fd) }
     var addr = sockaddr_in()

@@ -54,7 +54,7 @@ private func postSigned(port: Int, event: String = "session.hardening", timeoutM
 
 /// A raw TCP client socket (blocking), connected to 127.0.0.1:port; -1 on failure.
 private func rawConnect(_ port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { return -1 }
     var a = sockaddr_in()
     a.sin_family = sa_family_t(AF_INET)

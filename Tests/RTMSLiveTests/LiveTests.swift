@@ -2,8 +2,6 @@
 // per-browser buffer of a streamed response over a real socket.
 
 import NIOConcurrencyHelpers
-import NIOCore
-import NIOPosix
 import Testing
 
 @testable import RTMSClient
@@ -332,7 +330,7 @@ final class RawClient {
 
     init(port: Int) throws {
         #if canImport(Glibc)
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
         fd = socket(AF_INET, SOCK_STREAM, 0)
         #endif
@@ -388,7 +386,7 @@ final class WriterBox: @unchecked Sendable {
 }
 
 @Suite struct LiveStreamResponseTests {
-    func server(_ hooks: WebhookServerHooks, group: EventLoopGroup = Runtime.group) throws -> WebhookServer {
+    func server(_ hooks: WebhookServerHooks) throws -> WebhookServer {
         var ws = WebhookSettings()
         ws.host = "127.0.0.1"
         ws.port = 0
@@ -396,13 +394,10 @@ final class WriterBox: @unchecked Sendable {
         ws.idleTimeoutMs = 300
         ws.headerTimeoutMs = 300
         ws.bodyTimeoutMs = 300
-        return try WebhookServer(endpoint: WebhookEndpoint(settings: ws), group: group, hooks: hooks)
+        return try WebhookServer(endpoint: WebhookEndpoint(settings: ws), hooks: hooks)
     }
 
     @Test func aReaderThatStopsReadingCostsBoundedMemoryAndDropsAreCounted() throws {
-        // Its own event loop, away from the other suites' streams.
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        defer { try? group.syncShutdownGracefully() }
         let box = WriterBox()
         var hooks = WebhookServerHooks()
         let limit = 64 * 1024
@@ -410,7 +405,7 @@ final class WriterBox: @unchecked Sendable {
             guard uri == "/stream" else { return nil }
             return WebhookStreamAnswer(contentType: "text/event-stream", bufferLimitBytes: limit) { box.writer = $0 }
         }
-        let srv = try server(hooks, group: group)
+        let srv = try server(hooks)
         defer { srv.stop() }
         let c = try RawClient(port: srv.port)
         c.send("GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -22,11 +22,3 @@ public func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_
     let closeFrom = unsafeBitCast(sym, to: CloseFrom.self)
     return closeFrom(&actions, 3) == 0
 }
-
-/// pipe2(fds, O_CLOEXEC): both ends close on exec from the start (looked up, as above).
-public func pipeCloseOnExec(_ fds: inout [Int32]) -> Bool {
-    typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>, Int32) -> Int32
-    guard fds.count >= 2, let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2") else { return false }
-    let pipe2 = unsafeBitCast(sym, to: Pipe2.self)
-    return fds.withUnsafeMutableBufferPointer { pipe2($0.baseAddress!, O_CLOEXEC) } == 0
-}
